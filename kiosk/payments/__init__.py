@@ -1,0 +1,1 @@
+"""Card payments on Stripe Terminal, server-driven, with crash recovery (payment issue)."""

@@ -1,0 +1,1 @@
+"""The embedded twins for demo and tests: Stripe emulator, virtual scanner and printer."""

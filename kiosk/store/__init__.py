@@ -1,0 +1,1 @@
+"""Local SQLite storage through sqlite-utils: migrations, pragmas and repositories."""

@@ -1,0 +1,1 @@
+"""Outbox relay to the back office and catalog pull (sync issue)."""

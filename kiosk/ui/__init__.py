@@ -1,0 +1,1 @@
+"""Kivy screens and widgets: the only layer that imports kivy (UI issue)."""

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh Debian 12 / Raspberry Pi OS machine with Python 3.11+.
+#
+# Installs what it needs, then runs ruff, mypy and pytest (under Xvfb, for the Kivy tests):
+#   - Debian packages (needs root; uses sudo when not root): python3-venv for the virtualenv,
+#     xvfb, xauth and libgl1-mesa-dri for a real Kivy window without a screen;
+#   - a virtualenv in .venv with the project and its test extras (pip install -e '.[test]').
+# Extra arguments go to pytest, e.g. `bash tests/run.sh -k barcodes`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python=${PYTHON:-python3}
+"$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+  || { echo "kiosk needs Python 3.11 or newer; $python is $("$python" -V 2>&1)" >&2; exit 2; }
+
+missing=()
+"$python" -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
+for cmd_pkg in xvfb-run:xvfb xauth:xauth; do
+  command -v "${cmd_pkg%%:*}" >/dev/null 2>&1 || missing+=("${cmd_pkg##*:}")
+done
+[ -e /usr/lib/x86_64-linux-gnu/dri/swrast_dri.so ] || [ -e /usr/lib/aarch64-linux-gnu/dri/swrast_dri.so ] \
+  || ls /usr/lib/*/dri/*swrast* >/dev/null 2>&1 || missing+=(libgl1-mesa-dri)
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "Installing Debian packages: ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# (Re)install the project when pyproject.toml changed since the last install.
+stamp=.venv/.kiosk-installed
+want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  [ -x .venv/bin/python ] || "$python" -m venv .venv
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -e '.[test]'
+  echo "$want" > "$stamp"
+fi
+
+.venv/bin/ruff check kiosk tests bench
+.venv/bin/mypy
+export KIVY_NO_ARGS=1 KIVY_NO_FILELOG=1 KIVY_NO_CONSOLELOG=1
+exec xvfb-run -a -s "-screen 0 1280x800x24" .venv/bin/python -m pytest --durations=20 -p no:cacheprovider "$@"
