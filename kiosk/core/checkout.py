@@ -1,0 +1,858 @@
+"""The checkout state machine: one customer's visit, from the first scan to the receipt.
+
+Pure: ``Checkout`` is an immutable value. ``Checkout.handle(event)`` returns the next
+``Checkout`` and a list of effects for the facade to carry out (persist the cart, start or
+cancel a card payment, call an attendant...). The machine never reads a clock (every event
+carries ``at``, an aware UTC ``datetime``; ``Tick`` drives the timers), never generates
+randomness (the facade makes the sale's UUID and passes it in ``ItemScanned.new_sale_id``, used
+only when that scan starts a sale) and never raises on any event in any state.
+
+::
+
+    ATTRACT --first scan--> SHOPPING --PayPressed--> PAYING --PaymentSucceeded--> PAID
+       ^                     | ^  ^                  |  waiting_for_card           |
+       |                     | |  |                  |  <-> authorising            |
+       |                     | |  +------------------+                             |
+       |                     | |   decline, cancel, back to the cart,              |
+       |                     | |   card wait timeout (waiting_for_card only)       |
+       |                     | |                                                   |
+       |                     | +-- AttendantApproved / AttendantDismissed --+      |
+       |                     |                                              |      |
+       |                     +-- unknown item, weighed item, limit, --> NEEDS_ATTENDANT
+       |                         age check at Pay, Help                     (reason)
+       |                                                                           |
+       +--- ReceiptChosen / SessionFinished / Tick receipt_choice_s ---------------+
+       +--- CancelSale from SHOPPING, IDLE_PROMPT, NEEDS_ATTENDANT (customer_cancelled)
+       +--- Tick idle_abandon_after_s on IDLE_PROMPT (idle_timeout)
+
+    SHOPPING --Tick idle_prompt_after_s--> IDLE_PROMPT --any customer event--> SHOPPING
+
+    ============== ===================================== ================ =======================
+    state          event                                 next state       effects
+    ============== ===================================== ================ =======================
+    ATTRACT        ItemScanned                           SHOPPING (*)     SaleStarted, CartChanged
+    ATTRACT        HelpRequested                         NEEDS_ATTENDANT  CallAttendant(help)
+    SHOPPING       ItemScanned, QuantityChanged,         SHOPPING         CartChanged or Refused
+                   LineRemoved
+    SHOPPING       scan or change refused: unknown,      NEEDS_ATTENDANT  CallAttendant(reason)
+                   weighed, limit
+    SHOPPING       PayPressed, empty cart                SHOPPING         (none)
+    SHOPPING       PayPressed, restricted, no approval   NEEDS_ATTENDANT  CallAttendant(age_check)
+    SHOPPING       PayPressed                            PAYING           StartPayment(total)
+    SHOPPING       HelpRequested                         NEEDS_ATTENDANT  CallAttendant(help)
+    SHOPPING       Tick after idle_prompt_after_s        IDLE_PROMPT      ShowIdlePrompt
+    IDLE_PROMPT    any customer event                    SHOPPING (*)     as in SHOPPING
+    IDLE_PROMPT    Tick after idle_abandon_after_s       ATTRACT          SaleAbandoned
+    NEEDS_ATT.     AttendantApproved(same reason)        SHOPPING (**)    ApprovalGiven
+    NEEDS_ATT.     AttendantDismissed                    SHOPPING (**)    (none)
+    any open       CancelSale (no payment pending)       ATTRACT          SaleAbandoned
+    PAYING         PaymentPhaseChanged                   PAYING           (none)
+    PAYING         PaymentDeclined / PaymentCancelled    SHOPPING         (none)
+    PAYING         BackToCartPressed, waiting_for_card   SHOPPING         CancelWaitingPayment
+    PAYING         Tick after card_wait_s, waiting       SHOPPING         CancelWaitingPayment
+    PAYING         PaymentSucceeded                      PAID             SalePaid
+    PAYING         HelpRequested                         PAYING           CallAttendant(help)
+    PAYING         CancelSale; BackToCart while          PAYING           Refused
+                   authorising
+    open, payment  PaymentPhaseChanged(authorising)      PAYING           CartChanged (paid cart)
+    pending        PaymentSucceeded                      PAID             CartChanged, SalePaid
+    PAID           ReceiptChosen / SessionFinished /     ATTRACT          SessionEnded
+                   Tick after receipt_choice_s
+    ============== ===================================== ================ =======================
+
+    (*) then handled as in SHOPPING.  (**) ATTRACT when no sale was started (Help on ATTRACT).
+
+Rules:
+
+* The first scan on ATTRACT starts a sale (``SaleStarted``) and goes to SHOPPING, even for an
+  unknown item (which then goes on to NEEDS_ATTENDANT).
+* A scan whose outcome is ``ITEM_NOT_FOUND`` (also a product whose tax class the shop does not
+  have), ``WEIGHED_ITEM_NEEDS_SCALE`` or a ``LIMIT_*`` goes to NEEDS_ATTENDANT with the reason
+  ``unknown_item``, ``weighed_item`` or ``limit_reached`` (a quantity change that breaks a
+  limit too). The refused item is not in the cart. The attendant approves or dismisses: back
+  to SHOPPING with the cart as it was.
+* The age check is asked at Pay: PayPressed with an age-restricted item and no approval goes to
+  NEEDS_ATTENDANT(age_check). One ``AttendantApproved(age_check)`` covers the whole sale; it
+  returns to SHOPPING and the next PayPressed proceeds. A restored sale needs a new approval.
+* PayPressed with an empty cart does nothing. Otherwise: PAYING (waiting_for_card) and
+  ``StartPayment(total)``. A cart whose total is zero or less cannot be paid by card:
+  ``Refused(NOTHING_TO_PAY)``.
+* Cart changes while NEEDS_ATTENDANT, PAYING or PAID are refused: ``Refused(CART_LOCKED)``.
+  Other cart refusals (``LINE_NOT_FOUND``, ``BAD_QUANTITY``, ``QUANTITY_FIXED``) are reported the
+  same way and change nothing.
+* A decline or cancellation goes back to SHOPPING with the cart unlocked; ``payment_code``
+  keeps the decline code (or ``"cancelled"``) for the UI.
+* While waiting_for_card, ``card_wait_s`` without activity sends ``CancelWaitingPayment`` and
+  goes back to SHOPPING. While authorising no timer fires: the sale completes when the result
+  comes, even if nobody is there.
+* A payment stays *pending* from ``StartPayment`` until the payment side reports a success,
+  decline or cancellation. If, after the machine left PAYING (card wait timeout, back to the
+  cart), the reader reports ``authorising`` or a success anyway, the card wins: the machine
+  returns to PAYING or PAID with the cart as it was when the payment started. While a payment
+  is pending the sale cannot be abandoned: CancelSale is refused and the idle timeout waits.
+* Inactivity while SHOPPING: after ``idle_prompt_after_s`` -> IDLE_PROMPT + ``ShowIdlePrompt``;
+  any customer event returns to SHOPPING; after a further ``idle_abandon_after_s`` ->
+  ``SaleAbandoned(idle_timeout)`` and ATTRACT with an empty cart.
+* PAID waits for the receipt choice: ReceiptChosen, SessionFinished or ``receipt_choice_s``
+  go to ATTRACT with ``SessionEnded``.
+* Any other event in any state is ignored: the same ``Checkout`` and no effects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+
+from kiosk.core.barcodes import Scan
+from kiosk.core.cart import Cart, CartOutcome
+from kiosk.core.catalog import Product
+from kiosk.core.shop_rules import CartLimits, TaxPolicy
+from kiosk.core.tax import TaxError, Totals
+
+
+class CheckoutState(StrEnum):
+    """Where the customer's visit is; the UI shows one screen per state."""
+
+    ATTRACT = "attract"
+    SHOPPING = "shopping"
+    IDLE_PROMPT = "idle_prompt"
+    NEEDS_ATTENDANT = "needs_attendant"
+    PAYING = "paying"
+    PAID = "paid"
+
+
+class AttendantReason(StrEnum):
+    """Why the customer waits for an attendant."""
+
+    UNKNOWN_ITEM = "unknown_item"
+    AGE_CHECK = "age_check"
+    LIMIT_REACHED = "limit_reached"
+    WEIGHED_ITEM = "weighed_item"
+    HELP = "help"
+
+
+class PaymentPhase(StrEnum):
+    """The sub-phase of PAYING: the reader waits for a card, or a card is being authorised."""
+
+    WAITING_FOR_CARD = "waiting_for_card"
+    AUTHORISING = "authorising"
+
+
+class AbandonReason(StrEnum):
+    """Why a sale was abandoned without payment."""
+
+    IDLE_TIMEOUT = "idle_timeout"
+    CUSTOMER_CANCELLED = "customer_cancelled"
+
+
+class ReceiptChoice(StrEnum):
+    """How the customer wants the receipt of a paid sale."""
+
+    PRINT = "print"
+    QR = "qr"
+    EMAIL = "email"
+    NONE = "none"
+
+
+class Refusal(StrEnum):
+    """Checkout-level refusals (cart refusals use ``CartOutcome``).
+
+    ``PAYMENT_IN_PROGRESS``: the sale cannot be cancelled or left while a payment may still
+    complete. ``NOTHING_TO_PAY``: the cart's total is zero or less.
+    """
+
+    PAYMENT_IN_PROGRESS = "payment_in_progress"
+    NOTHING_TO_PAY = "nothing_to_pay"
+
+
+@dataclass(frozen=True)
+class CheckoutTimers:
+    """The checkout's timeouts, in seconds.
+
+    ``idle_prompt_after_s``: no activity while shopping before "are you still there?".
+    ``idle_abandon_after_s``: further time on that prompt before the sale is abandoned.
+    ``card_wait_s``: no activity while the reader waits for a card before the payment is
+    cancelled and the customer is back at the cart. ``receipt_choice_s``: time on the paid
+    screen before it returns to attract without a receipt choice.
+    """
+
+    idle_prompt_after_s: float = 60
+    idle_abandon_after_s: float = 30
+    card_wait_s: float = 120
+    receipt_choice_s: float = 30
+
+
+# ---------------------------------------------------------------------------------- events
+
+
+@dataclass(frozen=True, kw_only=True)
+class ItemScanned:
+    """The scanner read ``scan``; the catalog found ``product`` (``None``: not found).
+
+    ``new_sale_id`` (a UUID made by the facade) becomes the sale id if this scan starts a sale.
+    """
+
+    at: datetime
+    scan: Scan
+    product: Product | None
+    new_sale_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class QuantityChanged:
+    """The customer set the quantity of line ``line_id`` to ``quantity`` items."""
+
+    at: datetime
+    line_id: int
+    quantity: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class LineRemoved:
+    """The customer removed line ``line_id``."""
+
+    at: datetime
+    line_id: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class PayPressed:
+    """The customer pressed Pay."""
+
+    at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class BackToCartPressed:
+    """The customer left the card screen to go back to the cart."""
+
+    at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class AttendantApproved:
+    """Staff member ``staff_number`` approved the matter ``reason`` the customer waits for."""
+
+    at: datetime
+    staff_number: str
+    reason: AttendantReason
+
+
+@dataclass(frozen=True, kw_only=True)
+class AttendantDismissed:
+    """The attendant call was closed without approval (item removed, customer went back)."""
+
+    at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class HelpRequested:
+    """The customer pressed Help."""
+
+    at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class CustomerActive:
+    """The customer touched the screen."""
+
+    at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class PaymentPhaseChanged:
+    """The payment side reports the reader's phase."""
+
+    at: datetime
+    phase: PaymentPhase
+
+
+@dataclass(frozen=True, kw_only=True)
+class PaymentSucceeded:
+    """The payment side reports the sale's payment succeeded (the money is taken)."""
+
+    at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class PaymentDeclined:
+    """The payment side reports a decline; ``code`` is the decline code for the UI."""
+
+    at: datetime
+    code: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class PaymentCancelled:
+    """The payment side reports the waiting payment was cancelled (by the reader or by us)."""
+
+    at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReceiptChosen:
+    """The customer chose how to get the receipt of the paid sale."""
+
+    at: datetime
+    choice: ReceiptChoice
+
+
+@dataclass(frozen=True, kw_only=True)
+class SessionFinished:
+    """The customer is done with the paid screen (pressed Done)."""
+
+    at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class CancelSale:
+    """The customer (or the attendant for them) cancels the whole sale."""
+
+    at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class Tick:
+    """Time passes: the facade sends one every second or so; timers fire on ticks only."""
+
+    at: datetime
+
+
+Event = (
+    ItemScanned
+    | QuantityChanged
+    | LineRemoved
+    | PayPressed
+    | BackToCartPressed
+    | AttendantApproved
+    | AttendantDismissed
+    | HelpRequested
+    | CustomerActive
+    | PaymentPhaseChanged
+    | PaymentSucceeded
+    | PaymentDeclined
+    | PaymentCancelled
+    | ReceiptChosen
+    | SessionFinished
+    | CancelSale
+    | Tick
+)
+
+# Events that prove a customer is at the kiosk.
+_CUSTOMER_EVENTS = (
+    ItemScanned,
+    QuantityChanged,
+    LineRemoved,
+    PayPressed,
+    BackToCartPressed,
+    HelpRequested,
+    CustomerActive,
+    CancelSale,
+)
+
+# --------------------------------------------------------------------------------- effects
+
+
+@dataclass(frozen=True)
+class SaleStarted:
+    """A sale began: the facade records sale ``sale_id`` as open."""
+
+    sale_id: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class CartChanged:
+    """The cart changed: the facade persists it. ``line_id`` is the line added, changed or
+    removed (upsert it if ``cart.line(line_id)`` exists, else delete it); ``None`` means the
+    whole cart was replaced (persist every line)."""
+
+    sale_id: str
+    cart: Cart
+    line_id: int | None
+
+
+@dataclass(frozen=True)
+class StartPayment:
+    """Take ``amount_minor`` (minor units) by card for sale ``sale_id``; ``totals`` for the
+    reader display and the receipt."""
+
+    sale_id: str
+    amount_minor: int
+    totals: Totals
+
+
+@dataclass(frozen=True)
+class CancelWaitingPayment:
+    """Cancel the reader action still waiting for a card; report ``PaymentCancelled`` when done
+    (or ``PaymentPhaseChanged(authorising)`` / ``PaymentSucceeded`` if a card came first)."""
+
+    sale_id: str
+
+
+@dataclass(frozen=True)
+class CallAttendant:
+    """Light the attendant call for ``reason``; ``sale_id`` is ``None`` before a sale starts."""
+
+    reason: AttendantReason
+    sale_id: str | None
+
+
+@dataclass(frozen=True)
+class ApprovalGiven:
+    """Staff member ``staff_number`` approved ``reason`` for sale ``sale_id``: for the audit."""
+
+    sale_id: str | None
+    staff_number: str
+    reason: AttendantReason
+    at: datetime
+
+
+@dataclass(frozen=True)
+class SaleAbandoned:
+    """Sale ``sale_id`` ends unpaid for ``reason``: the facade records it as abandoned."""
+
+    sale_id: str
+    reason: AbandonReason
+    at: datetime
+
+
+@dataclass(frozen=True)
+class SalePaid:
+    """Sale ``sale_id`` is paid: ``amount_minor`` (minor units) for the lines of ``cart``."""
+
+    sale_id: str
+    amount_minor: int
+    cart: Cart
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ShowIdlePrompt:
+    """Ask "are you still there?"."""
+
+
+@dataclass(frozen=True)
+class SessionEnded:
+    """The paid sale's screen is closed; ``receipt`` is the customer's choice, or ``None``
+    when they finished or walked away without choosing."""
+
+    sale_id: str
+    receipt: ReceiptChoice | None
+
+
+@dataclass(frozen=True)
+class Refused:
+    """The event was refused and changed nothing; ``code`` says why, for the UI."""
+
+    code: CartOutcome | Refusal
+
+
+Effect = (
+    SaleStarted
+    | CartChanged
+    | StartPayment
+    | CancelWaitingPayment
+    | CallAttendant
+    | ApprovalGiven
+    | SaleAbandoned
+    | SalePaid
+    | ShowIdlePrompt
+    | SessionEnded
+    | Refused
+)
+
+_SCAN_REASONS: dict[CartOutcome, AttendantReason] = {
+    CartOutcome.ITEM_NOT_FOUND: AttendantReason.UNKNOWN_ITEM,
+    CartOutcome.WEIGHED_ITEM_NEEDS_SCALE: AttendantReason.WEIGHED_ITEM,
+    CartOutcome.LIMIT_QUANTITY_PER_LINE: AttendantReason.LIMIT_REACHED,
+    CartOutcome.LIMIT_LINES: AttendantReason.LIMIT_REACHED,
+    CartOutcome.LIMIT_CART_TOTAL: AttendantReason.LIMIT_REACHED,
+}
+
+_OPEN_STATES = (CheckoutState.SHOPPING, CheckoutState.IDLE_PROMPT)
+
+
+def _elapsed_s(since: datetime | None, at: datetime) -> float:
+    """Seconds from ``since`` to ``at`` (0 when ``since`` is unknown or in the future)."""
+    if since is None:
+        return 0.0
+    return max((at - since).total_seconds(), 0.0)
+
+
+def _touched_line(before: Cart, after: Cart) -> int | None:
+    """The id of the one line that differs between two carts, or ``None`` if none does."""
+    old = {line.line_id: line for line in before.lines}
+    new = {line.line_id: line for line in after.lines}
+    for line_id in sorted(old.keys() | new.keys()):
+        if old.get(line_id) != new.get(line_id):
+            return line_id
+    return None
+
+
+@dataclass(frozen=True)
+class Checkout:
+    """One kiosk's checkout: its state, the open sale and its cart, and the shop's rules.
+
+    Build one with ``Checkout.start`` (attract screen) or ``Checkout.restore`` (a cart restored
+    at start-up), then feed it events with ``handle``. Fields the UI reads: ``state``,
+    ``cart``, ``attendant_reason``, ``payment_phase``, ``payment_code`` (last decline code or
+    ``"cancelled"``) and ``last_outcome`` (the last cart operation's outcome).
+    ``waiting_since`` is when the current timer started (last activity, prompt shown, card
+    wait started, sale paid).
+    """
+
+    policy: TaxPolicy
+    limits: CartLimits = field(default_factory=CartLimits)
+    timers: CheckoutTimers = field(default_factory=CheckoutTimers)
+    state: CheckoutState = CheckoutState.ATTRACT
+    sale_id: str | None = None
+    cart: Cart = field(default_factory=Cart)
+    attendant_reason: AttendantReason | None = None
+    age_approved_by: str | None = None
+    payment_phase: PaymentPhase | None = None
+    payment_pending: bool = False
+    payment_cart: Cart | None = None
+    payment_amount_minor: int | None = None
+    payment_code: str | None = None
+    last_outcome: CartOutcome | None = None
+    waiting_since: datetime | None = None
+
+    @classmethod
+    def start(
+        cls,
+        policy: TaxPolicy,
+        limits: CartLimits | None = None,
+        timers: CheckoutTimers | None = None,
+    ) -> Checkout:
+        """A checkout on the attract screen with an empty cart."""
+        limits = limits or CartLimits()
+        return cls(
+            policy=policy,
+            limits=limits,
+            timers=timers or CheckoutTimers(),
+            cart=Cart(limits=limits),
+        )
+
+    @classmethod
+    def restore(
+        cls,
+        sale_id: str,
+        cart: Cart,
+        at: datetime,
+        policy: TaxPolicy,
+        limits: CartLimits | None = None,
+        timers: CheckoutTimers | None = None,
+    ) -> Checkout:
+        """A checkout SHOPPING sale ``sale_id`` with a cart restored at start-up at ``at``.
+
+        The restored sale has no age approval and no pending payment (the facade settles
+        payments before restoring a cart).
+        """
+        limits = limits or CartLimits()
+        return cls(
+            policy=policy,
+            limits=limits,
+            timers=timers or CheckoutTimers(),
+            state=CheckoutState.SHOPPING,
+            sale_id=sale_id,
+            cart=replace(cart, limits=limits),
+            waiting_since=at,
+        )
+
+    def totals(self) -> Totals | None:
+        """The cart's totals in minor units, or ``None`` if a line's tax class is unknown."""
+        try:
+            return self.cart.totals(self.policy)
+        except TaxError:
+            return None
+
+    # ------------------------------------------------------------------------- dispatch
+
+    def handle(self, event: Event) -> tuple[Checkout, list[Effect]]:
+        """Apply ``event``; return the next checkout and the effects for the facade, in order.
+
+        Never raises: an event that does not apply to the current state returns ``self`` and
+        no effects, or a ``Refused`` effect for a refused cart change or cancellation.
+        """
+        machine = self
+        if isinstance(event, _CUSTOMER_EVENTS):
+            machine = machine._touched(event.at)
+        if isinstance(event, ItemScanned):
+            return machine._on_scan(event)
+        if isinstance(event, QuantityChanged):
+            return machine._on_cart_change(event.line_id, event.quantity)
+        if isinstance(event, LineRemoved):
+            return machine._on_cart_change(event.line_id, None)
+        if isinstance(event, PayPressed):
+            return machine._on_pay(event.at)
+        if isinstance(event, BackToCartPressed):
+            return machine._on_back_to_cart(event.at)
+        if isinstance(event, AttendantApproved):
+            return machine._on_attendant_approved(event)
+        if isinstance(event, AttendantDismissed):
+            return machine._on_attendant_dismissed(event.at)
+        if isinstance(event, HelpRequested):
+            return machine._on_help()
+        if isinstance(event, PaymentPhaseChanged):
+            return machine._on_payment_phase(event)
+        if isinstance(event, PaymentSucceeded):
+            return machine._on_payment_succeeded(event.at)
+        if isinstance(event, PaymentDeclined):
+            return machine._on_payment_failed(event.at, event.code)
+        if isinstance(event, PaymentCancelled):
+            return machine._on_payment_failed(event.at, "cancelled")
+        if isinstance(event, ReceiptChosen):
+            return machine._on_session_end(event.choice)
+        if isinstance(event, SessionFinished):
+            return machine._on_session_end(None)
+        if isinstance(event, CancelSale):
+            return machine._on_cancel_sale(event.at)
+        if isinstance(event, Tick):
+            return machine._on_tick(event.at)
+        # CustomerActive: the touch above is all it does.
+        return machine, []
+
+    # ---------------------------------------------------------------------- transitions
+
+    def _touched(self, at: datetime) -> Checkout:
+        """Customer activity: leave the idle prompt and restart the inactivity timers."""
+        if self.state in _OPEN_STATES:
+            return replace(self, state=CheckoutState.SHOPPING, waiting_since=at)
+        if self.state is CheckoutState.PAYING and (
+            self.payment_phase is PaymentPhase.WAITING_FOR_CARD
+        ):
+            return replace(self, waiting_since=at)
+        return self
+
+    def _on_scan(self, event: ItemScanned) -> tuple[Checkout, list[Effect]]:
+        machine = self
+        effects: list[Effect] = []
+        if machine.state is CheckoutState.ATTRACT:
+            machine = replace(
+                machine._reset(),
+                state=CheckoutState.SHOPPING,
+                sale_id=event.new_sale_id,
+                waiting_since=event.at,
+            )
+            effects.append(SaleStarted(event.new_sale_id, event.at))
+        if machine.state is not CheckoutState.SHOPPING:
+            return machine, [Refused(CartOutcome.CART_LOCKED)]
+        product = event.product
+        if product is not None and product.tax_class not in machine.policy.classes:
+            cart, outcome = machine.cart, CartOutcome.ITEM_NOT_FOUND
+        else:
+            cart, outcome = machine.cart.add_scan(event.scan, product)
+        return machine._after_cart_operation(cart, outcome, effects)
+
+    def _on_cart_change(self, line_id: int, quantity: int | None) -> tuple[Checkout, list[Effect]]:
+        if self.state is CheckoutState.ATTRACT:
+            return self, []
+        if self.state is not CheckoutState.SHOPPING:
+            return self, [Refused(CartOutcome.CART_LOCKED)]
+        if quantity is None:
+            cart, outcome = self.cart.remove_line(line_id)
+        else:
+            cart, outcome = self.cart.change_quantity(line_id, quantity)
+        return self._after_cart_operation(cart, outcome, [])
+
+    def _after_cart_operation(
+        self, cart: Cart, outcome: CartOutcome, effects: list[Effect]
+    ) -> tuple[Checkout, list[Effect]]:
+        assert self.sale_id is not None  # SHOPPING always has a sale
+        if outcome.changed_cart:
+            if cart != self.cart:  # setting a quantity to its own value changes nothing
+                effects.append(CartChanged(self.sale_id, cart, _touched_line(self.cart, cart)))
+            return replace(self, cart=cart, last_outcome=outcome), effects
+        reason = _SCAN_REASONS.get(outcome)
+        if reason is not None:
+            return self._call_attendant(reason, outcome, effects)
+        effects.append(Refused(outcome))
+        return replace(self, last_outcome=outcome), effects
+
+    def _call_attendant(
+        self, reason: AttendantReason, outcome: CartOutcome | None, effects: list[Effect]
+    ) -> tuple[Checkout, list[Effect]]:
+        effects.append(CallAttendant(reason, self.sale_id))
+        machine = replace(
+            self,
+            state=CheckoutState.NEEDS_ATTENDANT,
+            attendant_reason=reason,
+            last_outcome=outcome or self.last_outcome,
+        )
+        return machine, effects
+
+    def _on_pay(self, at: datetime) -> tuple[Checkout, list[Effect]]:
+        if self.state is not CheckoutState.SHOPPING or self.cart.is_empty:
+            return self, []
+        if self.cart.max_min_age is not None and self.age_approved_by is None:
+            return self._call_attendant(AttendantReason.AGE_CHECK, None, [])
+        totals = self.totals()
+        if totals is None:
+            return self._call_attendant(AttendantReason.UNKNOWN_ITEM, None, [])
+        if totals.total_minor <= 0:
+            return self, [Refused(Refusal.NOTHING_TO_PAY)]
+        assert self.sale_id is not None
+        machine = replace(
+            self,
+            state=CheckoutState.PAYING,
+            payment_phase=PaymentPhase.WAITING_FOR_CARD,
+            payment_pending=True,
+            payment_cart=self.cart,
+            payment_amount_minor=totals.total_minor,
+            payment_code=None,
+            waiting_since=at,
+        )
+        return machine, [StartPayment(self.sale_id, totals.total_minor, totals)]
+
+    def _on_back_to_cart(self, at: datetime) -> tuple[Checkout, list[Effect]]:
+        if self.state is not CheckoutState.PAYING:
+            return self, []
+        if self.payment_phase is not PaymentPhase.WAITING_FOR_CARD:
+            return self, [Refused(Refusal.PAYMENT_IN_PROGRESS)]
+        return self._leave_card_wait(at)
+
+    def _leave_card_wait(self, at: datetime) -> tuple[Checkout, list[Effect]]:
+        """Back to the cart while the reader action is cancelled; the payment stays pending
+        until the payment side reports how it ended."""
+        assert self.sale_id is not None
+        machine = replace(
+            self, state=CheckoutState.SHOPPING, payment_phase=None, waiting_since=at
+        )
+        return machine, [CancelWaitingPayment(self.sale_id)]
+
+    def _on_attendant_approved(self, event: AttendantApproved) -> tuple[Checkout, list[Effect]]:
+        if self.state is not CheckoutState.NEEDS_ATTENDANT or event.reason != self.attendant_reason:
+            return self, []
+        approval = ApprovalGiven(self.sale_id, event.staff_number, event.reason, event.at)
+        machine = self
+        if event.reason == AttendantReason.AGE_CHECK:
+            machine = replace(machine, age_approved_by=event.staff_number)
+        return machine._leave_attendant(event.at), [approval]
+
+    def _on_attendant_dismissed(self, at: datetime) -> tuple[Checkout, list[Effect]]:
+        if self.state is not CheckoutState.NEEDS_ATTENDANT:
+            return self, []
+        return self._leave_attendant(at), []
+
+    def _leave_attendant(self, at: datetime) -> Checkout:
+        state = CheckoutState.SHOPPING if self.sale_id is not None else CheckoutState.ATTRACT
+        return replace(self, state=state, attendant_reason=None, waiting_since=at)
+
+    def _on_help(self) -> tuple[Checkout, list[Effect]]:
+        if self.state in (CheckoutState.ATTRACT, CheckoutState.SHOPPING):
+            return self._call_attendant(AttendantReason.HELP, None, [])
+        if self.state is CheckoutState.PAYING:
+            # The payment carries on; someone comes to the kiosk.
+            return self, [CallAttendant(AttendantReason.HELP, self.sale_id)]
+        return self, []
+
+    def _on_payment_phase(self, event: PaymentPhaseChanged) -> tuple[Checkout, list[Effect]]:
+        if self.state is CheckoutState.PAYING:
+            return replace(self, payment_phase=event.phase, waiting_since=event.at), []
+        if self._payment_left_behind() and event.phase == PaymentPhase.AUTHORISING:
+            # A card was presented as we were cancelling: wait for its result.
+            machine, effects = self._back_to_payment_cart()
+            machine = replace(
+                machine,
+                state=CheckoutState.PAYING,
+                payment_phase=PaymentPhase.AUTHORISING,
+                attendant_reason=None,
+                waiting_since=event.at,
+            )
+            return machine, effects
+        return self, []
+
+    def _on_payment_succeeded(self, at: datetime) -> tuple[Checkout, list[Effect]]:
+        if self.state is not CheckoutState.PAYING and not self._payment_left_behind():
+            return self, []
+        machine, effects = self._back_to_payment_cart()
+        sale_id = machine.sale_id
+        assert sale_id is not None
+        amount = machine.payment_amount_minor
+        machine = replace(
+            machine,
+            state=CheckoutState.PAID,
+            payment_phase=None,
+            payment_pending=False,
+            attendant_reason=None,
+            waiting_since=at,
+        )
+        effects.append(SalePaid(sale_id, amount or 0, machine.cart, at))
+        return machine, effects
+
+    def _payment_left_behind(self) -> bool:
+        """True when a payment may still complete although the machine left PAYING."""
+        return self.payment_pending and self.state in (
+            CheckoutState.SHOPPING,
+            CheckoutState.IDLE_PROMPT,
+            CheckoutState.NEEDS_ATTENDANT,
+        )
+
+    def _back_to_payment_cart(self) -> tuple[Checkout, list[Effect]]:
+        """Put back the cart the pending payment was started for."""
+        paid_cart = self.payment_cart
+        if paid_cart is None or paid_cart == self.cart:
+            return self, []
+        assert self.sale_id is not None
+        return replace(self, cart=paid_cart), [CartChanged(self.sale_id, paid_cart, None)]
+
+    def _on_payment_failed(self, at: datetime, code: str) -> tuple[Checkout, list[Effect]]:
+        if self.state is CheckoutState.PAYING:
+            machine = replace(
+                self,
+                state=CheckoutState.SHOPPING,
+                payment_phase=None,
+                payment_pending=False,
+                payment_code=code,
+                waiting_since=at,
+            )
+            return machine, []
+        if self._payment_left_behind():
+            return replace(self, payment_pending=False, payment_code=code), []
+        return self, []
+
+    def _on_session_end(self, choice: ReceiptChoice | None) -> tuple[Checkout, list[Effect]]:
+        if self.state is not CheckoutState.PAID:
+            return self, []
+        assert self.sale_id is not None
+        return self._reset(), [SessionEnded(self.sale_id, choice)]
+
+    def _on_cancel_sale(self, at: datetime) -> tuple[Checkout, list[Effect]]:
+        if self.state in (CheckoutState.ATTRACT, CheckoutState.PAID):
+            return self, []
+        if self.state is CheckoutState.PAYING or self.payment_pending:
+            return self, [Refused(Refusal.PAYMENT_IN_PROGRESS)]
+        if self.sale_id is None:  # help asked on the attract screen
+            return self._reset(), []
+        return self._reset(), [SaleAbandoned(self.sale_id, AbandonReason.CUSTOMER_CANCELLED, at)]
+
+    def _on_tick(self, at: datetime) -> tuple[Checkout, list[Effect]]:
+        elapsed = _elapsed_s(self.waiting_since, at)
+        timers = self.timers
+        if self.state is CheckoutState.SHOPPING and elapsed >= timers.idle_prompt_after_s:
+            return replace(self, state=CheckoutState.IDLE_PROMPT, waiting_since=at), [
+                ShowIdlePrompt()
+            ]
+        if (
+            self.state is CheckoutState.IDLE_PROMPT
+            and elapsed >= timers.idle_abandon_after_s
+            and not self.payment_pending
+        ):
+            assert self.sale_id is not None
+            return self._reset(), [SaleAbandoned(self.sale_id, AbandonReason.IDLE_TIMEOUT, at)]
+        if (
+            self.state is CheckoutState.PAYING
+            and self.payment_phase is PaymentPhase.WAITING_FOR_CARD
+            and elapsed >= timers.card_wait_s
+        ):
+            return self._leave_card_wait(at)
+        if self.state is CheckoutState.PAID and elapsed >= timers.receipt_choice_s:
+            assert self.sale_id is not None
+            return self._reset(), [SessionEnded(self.sale_id, None)]
+        return self, []
+
+    def _reset(self) -> Checkout:
+        """Back to the attract screen: no sale, an empty cart, the same rules."""
+        return Checkout.start(self.policy, self.limits, self.timers)
