@@ -1,0 +1,598 @@
+"""The kiosk's typed settings: one frozen pydantic model per table of ``kiosk.toml``.
+
+Every field is documented with its unit (the unit is also in the key's name: ``_s`` seconds,
+``_ms`` milliseconds, ``_days`` days, ``_mm`` millimetres). Unknown keys are refused
+(``extra="forbid"``) so a typo cannot pass silently. Only ``kiosk_id`` and the ``[shop]``
+table are required; everything else has a default suited to a small shop.
+
+:class:`Settings` also builds the pure core's rule objects (:meth:`Settings.tax_policy`,
+:meth:`Settings.cart_limits`, :meth:`Settings.scan_rules`), so ``kiosk.core`` never sees how
+settings are stored. Secrets are never part of these models (see :mod:`kiosk.config.secrets`).
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from decimal import (
+    ROUND_DOWN,
+    ROUND_HALF_DOWN,
+    ROUND_HALF_EVEN,
+    ROUND_HALF_UP,
+    ROUND_UP,
+    Decimal,
+)
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from babel import Locale, UnknownLocaleError
+from babel.numbers import get_currency_precision
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+from kiosk.config import values
+from kiosk.core.shop_rules import (
+    CartLimits,
+    ScanRules,
+    TaxClass,
+    TaxMode,
+    TaxPolicy,
+    TaxRounding,
+    VariableMeasureLayout,
+)
+
+_ROUNDING_MODES = {
+    "half_up": ROUND_HALF_UP,
+    "half_even": ROUND_HALF_EVEN,
+    "half_down": ROUND_HALF_DOWN,
+    "up": ROUND_UP,
+    "down": ROUND_DOWN,
+}
+
+
+class SettingsTable(BaseModel):
+    """Base of every settings table: frozen, unknown keys refused, docstrings as descriptions."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+
+class ShopSettings(SettingsTable):
+    """``[shop]``: who the shop is and how it counts money and time. Required."""
+
+    name: Annotated[str, BeforeValidator(values.text(64, empty_allowed=False))]
+    """The shop's name, printed at the top of every receipt."""
+
+    address: tuple[Annotated[str, BeforeValidator(values.text(64))], ...] = ()
+    """Receipt header lines under the name, such as the street and the town."""
+
+    currency: Annotated[str, BeforeValidator(values.currency_code)]
+    """The shop's currency as an ISO 4217 code, such as "EUR"; amounts are kept in its minor
+    units (cents). Required: there is no default."""
+
+    locale: Annotated[str, BeforeValidator(values.locale_name)]
+    """The locale used to format money, dates and numbers, such as "de_DE". Required."""
+
+    time_zone: Annotated[str, BeforeValidator(values.time_zone_name)]
+    """The shop's IANA time zone, such as "Europe/Berlin": times are stored in UTC and shown
+    in this zone. Required."""
+
+    languages: tuple[Annotated[str, BeforeValidator(values.locale_name)], ...] = ()
+    """Languages offered on the attract screen, first is the default, such as ["en", "de"];
+    default: the language of ``locale`` only."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_languages_from_locale(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "languages" not in data:
+            try:
+                language = Locale.parse(str(data.get("locale", "")).replace("-", "_")).language
+            except (ValueError, TypeError, UnknownLocaleError):
+                return data  # the locale's own check reports the problem
+            return {**data, "languages": [language]}
+        return data
+
+    @field_validator("languages")
+    @classmethod
+    def _at_least_one_language(cls, languages: tuple[str, ...]) -> tuple[str, ...]:
+        if not languages:
+            raise values.bad_value('expected at least one language, such as ["en"]')
+        return languages
+
+    def zone(self) -> zoneinfo.ZoneInfo:
+        """Return the shop's time zone, for showing stored UTC times."""
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+
+class TaxClassSettings(SettingsTable):
+    """``[tax.classes.<code>]``: one tax class that products name in their ``tax_class``."""
+
+    rate_percent: Annotated[
+        Decimal, BeforeValidator(values.decimal_number(Decimal(0), Decimal(100)))
+    ]
+    """The tax rate in percent, as a string or number such as "19" or "7.5"."""
+
+    label: Annotated[str, BeforeValidator(values.text(32))] = ""
+    """Short name printed on the receipt's tax summary, such as "VAT 19%"."""
+
+
+class TaxSettings(SettingsTable):
+    """``[tax]``: how tax is computed on a sale."""
+
+    mode: Annotated[
+        Literal["inclusive", "exclusive"], BeforeValidator(values.one_of("inclusive", "exclusive"))
+    ] = "inclusive"
+    """"inclusive" when shelf prices contain tax, "exclusive" when tax is added on top."""
+
+    rounding: Annotated[
+        Literal["per_line", "per_invoice"],
+        BeforeValidator(values.one_of("per_line", "per_invoice")),
+    ] = "per_line"
+    """Where tax is rounded to minor units: on each line, or once per rate on the invoice."""
+
+    rounding_mode: Annotated[
+        Literal["half_up", "half_even", "half_down", "up", "down"],
+        BeforeValidator(values.one_of(*_ROUNDING_MODES)),
+    ] = "half_up"
+    """How a tax amount is rounded to minor units."""
+
+    classes: dict[Annotated[str, BeforeValidator(values.tax_class_code)], TaxClassSettings] = Field(
+        default_factory=dict
+    )
+    """The tax classes by code, such as ``standard`` and ``reduced``. Products whose tax class
+    is not listed here cannot be sold."""
+
+
+class LimitSettings(SettingsTable):
+    """``[limits]``: beyond these the customer is sent to an attendant."""
+
+    max_quantity_per_line: Annotated[int, BeforeValidator(values.whole_number(1, 9999))] = 99
+    """The most items of one product on one cart line (a count)."""
+
+    max_lines_per_cart: Annotated[int, BeforeValidator(values.whole_number(1, 1000))] = 100
+    """The most lines on one cart (a count)."""
+
+    max_cart_total: Annotated[
+        Decimal, BeforeValidator(values.decimal_number(Decimal(0), low_allowed=False))
+    ] = Decimal("500.00")
+    """The highest cart total in major units of the currency, as a string such as "500.00";
+    it may not have more decimals than the currency has minor digits."""
+
+
+class VariableMeasureSettings(SettingsTable):
+    """``[[barcodes.variable_measure]]``: one in-store EAN-13 layout carrying price or weight.
+
+    The 13 digits are: prefix (2) + item digits + optional price check digit + value digits
+    + the EAN check digit, so ``item_digits + value_digits + price_check_digit`` is 10.
+    """
+
+    prefixes: tuple[Annotated[str, BeforeValidator(values.in_store_prefix)], ...]
+    """The two-digit prefixes using this layout, such as ["20", "21"]."""
+
+    item_digits: Annotated[int, BeforeValidator(values.whole_number(1, 9))] = 5
+    """How many digits name the item (its PLU)."""
+
+    value_digits: Annotated[int, BeforeValidator(values.whole_number(1, 9))] = 5
+    """How many digits carry the value (price in minor units, or weight in grams)."""
+
+    price_check_digit: Annotated[bool, BeforeValidator(values.flag)] = False
+    """Whether a price check digit sits between the item and the value."""
+
+    value: Annotated[
+        Literal["price", "weight"], BeforeValidator(values.one_of("price", "weight"))
+    ] = "price"
+    """What the value digits carry: "price" (minor units) or "weight" (grams)."""
+
+    @field_validator("prefixes")
+    @classmethod
+    def _at_least_one_prefix(cls, prefixes: tuple[str, ...]) -> tuple[str, ...]:
+        if not prefixes:
+            raise values.bad_value('expected at least one prefix, such as ["20"]')
+        return prefixes
+
+    @model_validator(mode="after")
+    def _ten_digits(self) -> VariableMeasureSettings:
+        check = int(self.price_check_digit)
+        if self.item_digits + self.value_digits + check != 10:
+            raise values.bad_key(
+                ("value_digits",),
+                "item_digits + value_digits + price_check_digit must make 10 "
+                f"(here {self.item_digits} + {self.value_digits} + {check})",
+                self.value_digits,
+            )
+        return self
+
+    def layout(self) -> VariableMeasureLayout:
+        """Return the pure core's layout for this table."""
+        return VariableMeasureLayout(
+            prefixes=self.prefixes,
+            item_digits=self.item_digits,
+            value_digits=self.value_digits,
+            price_check_digit=self.price_check_digit,
+            value=self.value,
+        )
+
+
+class BarcodeSettings(SettingsTable):
+    """``[barcodes]``: how in-store barcodes are read."""
+
+    variable_measure: tuple[VariableMeasureSettings, ...] = ()
+    """In-store variable-measure layouts; a prefix may appear in one layout only."""
+
+    @model_validator(mode="after")
+    def _each_prefix_once(self) -> BarcodeSettings:
+        seen: set[str] = set()
+        for index, layout in enumerate(self.variable_measure):
+            for prefix in layout.prefixes:
+                if prefix in seen:
+                    raise values.bad_key(
+                        ("variable_measure", index, "prefixes"),
+                        f'prefix "{prefix}" is already used by an earlier layout',
+                        list(layout.prefixes),
+                    )
+                seen.add(prefix)
+        return self
+
+
+class CatalogSettings(SettingsTable):
+    """``[catalog]``: who owns the product catalog."""
+
+    source: Annotated[
+        Literal["csv", "backoffice"], BeforeValidator(values.one_of("csv", "backoffice"))
+    ] = "csv"
+    """"csv" when staff import a CSV file, "backoffice" when the back office sends it."""
+
+
+class ScannerSettings(SettingsTable):
+    """``[scanner]``: the barcode scanner's serial line and how scans are framed."""
+
+    port: Annotated[str, BeforeValidator(values.serial_port)] = "virtual"
+    """"virtual" for the built-in twin, or a stable device path such as "/dev/kiosk-scanner"."""
+
+    baudrate: Annotated[
+        int,
+        BeforeValidator(
+            values.whole_number_in(1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
+        ),
+    ] = 9600
+    """Line speed in bits per second."""
+
+    bytesize: Annotated[int, BeforeValidator(values.whole_number_in(5, 6, 7, 8))] = 8
+    """Data bits per character."""
+
+    parity: Annotated[
+        Literal["N", "E", "O", "M", "S"], BeforeValidator(values.one_of("N", "E", "O", "M", "S"))
+    ] = "N"
+    """Parity: "N" none, "E" even, "O" odd, "M" mark, "S" space."""
+
+    stopbits: Annotated[float, BeforeValidator(values.stop_bits)] = 1.0
+    """Stop bits per character: 1, 1.5 or 2."""
+
+    frame_end: Annotated[
+        Literal["line", "idle"], BeforeValidator(values.one_of("line", "idle"))
+    ] = "line"
+    """How a scan ends: "line" (CR, LF or CRLF) or "idle" (a pause of ``idle_gap_ms``)."""
+
+    idle_gap_ms: Annotated[int, BeforeValidator(values.whole_number(1, 10_000))] = 50
+    """Milliseconds of silence that end a scan when ``frame_end = "idle"``."""
+
+    max_frame_bytes: Annotated[int, BeforeValidator(values.whole_number(8, 65_536))] = 256
+    """Longest accepted scan in bytes; longer input is discarded as noise."""
+
+    double_scan_window_ms: Annotated[int, BeforeValidator(values.whole_number(0, 10_000))] = 300
+    """Milliseconds within which the same code scanned again counts once (0: off)."""
+
+
+class PrinterSettingsBase(SettingsTable):
+    """``[printer]`` keys shared by every transport."""
+
+    paper_width_mm: Annotated[Literal[58, 80], BeforeValidator(values.whole_number_in(58, 80))] = 80
+    """Receipt paper width in millimetres: 58 or 80."""
+
+    code_page: Annotated[
+        str,
+        BeforeValidator(
+            values.matching(r"[A-Za-z0-9_\-]{1,16}", 'expected a code page name such as "CP858"')
+        ),
+    ] = "CP858"
+    """The printer's character code page, such as "CP858" (Latin-1 with the euro sign)."""
+
+
+class VirtualPrinterSettings(PrinterSettingsBase):
+    """``[printer] transport = "virtual"``: the built-in twin saves each receipt to disk."""
+
+    transport: Literal["virtual"] = "virtual"
+    """Selects the virtual printer."""
+
+
+class NoPrinterSettings(PrinterSettingsBase):
+    """``[printer] transport = "none"``: no printer; receipts are offered as QR codes only."""
+
+    transport: Literal["none"] = "none"
+    """Selects no printer."""
+
+
+class SerialPrinterSettings(PrinterSettingsBase):
+    """``[printer] transport = "serial"``: a printer on a serial line."""
+
+    transport: Literal["serial"] = "serial"
+    """Selects a serial printer."""
+
+    port: Annotated[str, BeforeValidator(values.serial_port)]
+    """A stable device path such as "/dev/kiosk-printer". Required."""
+
+    baudrate: Annotated[
+        int, BeforeValidator(values.whole_number_in(9600, 19200, 38400, 57600, 115200))
+    ] = 9600
+    """Line speed in bits per second."""
+
+
+class UsbPrinterSettings(PrinterSettingsBase):
+    """``[printer] transport = "usb"``: a USB printer found by its ids."""
+
+    transport: Literal["usb"] = "usb"
+    """Selects a USB printer."""
+
+    vendor_id: Annotated[int, BeforeValidator(values.usb_id)]
+    """USB vendor id, a number or a hex string such as "0x04b8". Required."""
+
+    product_id: Annotated[int, BeforeValidator(values.usb_id)]
+    """USB product id, a number or a hex string such as "0x0202". Required."""
+
+
+class NetworkPrinterSettings(PrinterSettingsBase):
+    """``[printer] transport = "network"``: a printer listening on a TCP port."""
+
+    transport: Literal["network"] = "network"
+    """Selects a network printer."""
+
+    host: Annotated[str, BeforeValidator(values.host_name)]
+    """The printer's host name or IP address. Required."""
+
+    port: Annotated[int, BeforeValidator(values.whole_number(1, 65_535))] = 9100
+    """The printer's TCP port."""
+
+
+class FilePrinterSettings(PrinterSettingsBase):
+    """``[printer] transport = "file"``: raw ESC/POS bytes appended to a file or device node."""
+
+    transport: Literal["file"] = "file"
+    """Selects a file printer."""
+
+    path: Annotated[Path, BeforeValidator(values.absolute_path)]
+    """Absolute path of the file or device node, such as "/dev/usb/lp0". Required."""
+
+
+PrinterSettings = (
+    VirtualPrinterSettings
+    | NoPrinterSettings
+    | SerialPrinterSettings
+    | UsbPrinterSettings
+    | NetworkPrinterSettings
+    | FilePrinterSettings
+)
+"""``[printer]``: one model per ``transport``."""
+
+PRINTER_TRANSPORTS: dict[str, type[PrinterSettingsBase]] = {
+    "virtual": VirtualPrinterSettings,
+    "none": NoPrinterSettings,
+    "serial": SerialPrinterSettings,
+    "usb": UsbPrinterSettings,
+    "network": NetworkPrinterSettings,
+    "file": FilePrinterSettings,
+}
+"""The printer model for each ``transport`` value."""
+
+
+class StripeSettings(SettingsTable):
+    """``[stripe]``: card payments through a Stripe Terminal reader (server-driven)."""
+
+    api_base: Annotated[
+        str, BeforeValidator(values.web_address(empty_allowed=False, keywords=("embedded",)))
+    ] = "embedded"
+    """"embedded" for the built-in Stripe emulator, or "https://api.stripe.com"."""
+
+    reader_id: Annotated[
+        str, BeforeValidator(values.stripe_object_id("tmr_", "tmr_FDOt2wlRZEdpd7"))
+    ] = ""
+    """The Terminal reader's id ("tmr_..."); empty in the demo."""
+
+    location_id: Annotated[
+        str, BeforeValidator(values.stripe_object_id("tml_", "tml_FDOtHwxAAdIJOh"))
+    ] = ""
+    """The Terminal location's id ("tml_..."); may be empty."""
+
+    request_timeout_s: Annotated[int, BeforeValidator(values.whole_number(1, 60))] = 10
+    """Seconds before one Stripe API request gives up (the outcome is then unknown)."""
+
+    capture: Annotated[
+        Literal["automatic", "manual"], BeforeValidator(values.one_of("automatic", "manual"))
+    ] = "automatic"
+    """"automatic" captures on authorisation; "manual" captures in a separate step."""
+
+
+class BackofficeSettings(SettingsTable):
+    """``[backoffice]``: the shop's back office for sync, catalog and e-receipts."""
+
+    url: Annotated[str, BeforeValidator(values.web_address(empty_allowed=True))] = ""
+    """The back office's base address; "" means none (sync off, e-receipts hidden)."""
+
+    receipt_url_template: Annotated[str, BeforeValidator(values.receipt_url_template)] = (
+        "{base_url}/r/{sale_id}"
+    )
+    """Address of a sale's e-receipt (shown as a QR code); may use {base_url} and {sale_id}."""
+
+    sync_interval_s: Annotated[int, BeforeValidator(values.whole_number(1, 86_400))] = 30
+    """Seconds between sync rounds while nothing is waiting."""
+
+    def receipt_url(self, sale_id: str) -> str:
+        """Return the e-receipt address of one sale (empty when there is no back office)."""
+        if not self.url:
+            return ""
+        return self.receipt_url_template.format(base_url=self.url, sale_id=sale_id)
+
+
+class TimeoutSettings(SettingsTable):
+    """``[timeouts]``: how long the kiosk waits for a customer, in seconds."""
+
+    idle_prompt_after_s: Annotated[int, BeforeValidator(values.whole_number(5, 3600))] = 60
+    """Seconds without a touch or scan before "Are you still there?" appears."""
+
+    idle_abandon_after_s: Annotated[int, BeforeValidator(values.whole_number(5, 3600))] = 30
+    """Seconds after that prompt before the cart is abandoned."""
+
+    card_wait_s: Annotated[int, BeforeValidator(values.whole_number(10, 600))] = 120
+    """Seconds the reader waits for a card before the payment is withdrawn."""
+
+    open_cart_max_age_s: Annotated[int, BeforeValidator(values.whole_number(0, 86_400))] = 900
+    """Seconds: an open cart older than this at start-up is recorded as abandoned."""
+
+    receipt_choice_s: Annotated[int, BeforeValidator(values.whole_number(5, 600))] = 20
+    """Seconds the receipt choice stays on screen before the default applies."""
+
+
+class RetentionSettings(SettingsTable):
+    """``[retention]``: how long old rows are kept, in days, so the SD card does not fill."""
+
+    synced_sales_days: Annotated[int, BeforeValidator(values.whole_number(1, 3650))] = 90
+    """Days a sale is kept after the back office acknowledged it."""
+
+    acknowledged_outbox_days: Annotated[int, BeforeValidator(values.whole_number(1, 3650))] = 30
+    """Days an acknowledged outbox row is kept."""
+
+    print_data_days: Annotated[int, BeforeValidator(values.whole_number(1, 3650))] = 7
+    """Days the printed bytes of a receipt are kept (for reprints)."""
+
+    audit_days: Annotated[int, BeforeValidator(values.whole_number(1, 3650))] = 365
+    """Days a staff audit row is kept."""
+
+
+class StaffSettings(SettingsTable):
+    """``[staff]``: duties the maintenance menu reminds staff of."""
+
+    reader_inspection_interval_days: Annotated[
+        int, BeforeValidator(values.whole_number(1, 365))
+    ] = 7
+    """Days between inspections of the card reader for tampering."""
+
+
+class PathSettings(SettingsTable):
+    """``[paths]``: where the kiosk keeps its data."""
+
+    state_dir: Annotated[Path, BeforeValidator(values.absolute_path)] = Path("/var/lib/kiosk")
+    """Absolute directory for the database and saved receipts. When systemd sets
+    $STATE_DIRECTORY, that wins (see :func:`kiosk.config.load_settings`)."""
+
+
+class Settings(SettingsTable):
+    """The whole ``kiosk.toml``, validated.
+
+    Build it with :func:`kiosk.config.load_settings` or :func:`kiosk.config.demo_settings`.
+    """
+
+    kiosk_id: Annotated[str, BeforeValidator(values.kiosk_id)]
+    """This kiosk's id, such as "lane-1": in Stripe metadata and back-office records. Required."""
+
+    shop: ShopSettings
+    """The shop's name, address, currency, locale and time zone. Required."""
+
+    tax: TaxSettings = Field(default_factory=TaxSettings)
+    """Tax classes and how tax is computed."""
+
+    limits: LimitSettings = Field(default_factory=LimitSettings)
+    """Cart limits."""
+
+    barcodes: BarcodeSettings = Field(default_factory=BarcodeSettings)
+    """In-store barcode layouts."""
+
+    catalog: CatalogSettings = Field(default_factory=CatalogSettings)
+    """Who owns the catalog."""
+
+    scanner: ScannerSettings = Field(default_factory=ScannerSettings)
+    """The barcode scanner."""
+
+    printer: PrinterSettings = Field(
+        default_factory=VirtualPrinterSettings, discriminator="transport"
+    )
+    """The receipt printer; its keys depend on ``transport``."""
+
+    stripe: StripeSettings = Field(default_factory=StripeSettings)
+    """Card payments."""
+
+    backoffice: BackofficeSettings = Field(default_factory=BackofficeSettings)
+    """The back office."""
+
+    timeouts: TimeoutSettings = Field(default_factory=TimeoutSettings)
+    """Customer timeouts."""
+
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    """Data retention."""
+
+    staff: StaffSettings = Field(default_factory=StaffSettings)
+    """Staff duties."""
+
+    paths: PathSettings = Field(default_factory=PathSettings)
+    """Directories."""
+
+    @field_validator("printer", mode="before")
+    @classmethod
+    def _printer_is_virtual_unless_said(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "transport" not in data:
+            return {**data, "transport": "virtual"}
+        return data
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        exponent = get_currency_precision(self.shop.currency)
+        total = self.limits.max_cart_total
+        decimals = total.as_tuple().exponent
+        if isinstance(decimals, int) and -decimals > exponent:
+            raise values.bad_key(
+                ("limits", "max_cart_total"),
+                f"expected at most {exponent} decimals for {self.shop.currency}",
+                str(total),
+            )
+        if self.catalog.source == "backoffice" and not self.backoffice.url:
+            raise values.bad_key(
+                ("catalog", "source"),
+                "needs backoffice.url: the back office cannot send the catalog without an address",
+                self.catalog.source,
+            )
+        return self
+
+    @property
+    def currency_exponent(self) -> int:
+        """Digits of the currency's minor unit: 2 for EUR (cents), 0 for JPY."""
+        return get_currency_precision(self.shop.currency)
+
+    @property
+    def state_dir(self) -> Path:
+        """The directory for the database and saved receipts ($STATE_DIRECTORY already applied
+        by :func:`kiosk.config.load_settings`)."""
+        return self.paths.state_dir
+
+    def tax_policy(self) -> TaxPolicy:
+        """Return the core's tax policy: ``rate_percent = "19"`` becomes ``Decimal("0.19")``."""
+        return TaxPolicy(
+            classes={
+                code: TaxClass(
+                    code=code, rate=tax_class.rate_percent.scaleb(-2), label=tax_class.label
+                )
+                for code, tax_class in self.tax.classes.items()
+            },
+            mode=TaxMode(self.tax.mode),
+            rounding=TaxRounding(self.tax.rounding),
+            rounding_mode=_ROUNDING_MODES[self.tax.rounding_mode],
+        )
+
+    def cart_limits(self) -> CartLimits:
+        """Return the core's cart limits, with ``max_cart_total`` in minor units (cents)."""
+        total_minor = self.limits.max_cart_total.scaleb(self.currency_exponent)
+        return CartLimits(
+            max_quantity_per_line=self.limits.max_quantity_per_line,
+            max_lines=self.limits.max_lines_per_cart,
+            max_cart_total_minor=int(total_minor),
+        )
+
+    def scan_rules(self) -> ScanRules:
+        """Return the core's scan rules: the in-store variable-measure layouts."""
+        return ScanRules(
+            variable_measure=tuple(layout.layout() for layout in self.barcodes.variable_measure)
+        )
