@@ -1,0 +1,79 @@
+"""The append-only audit log: who did what at the kiosk, and how it went.
+
+Rows are only ever inserted; triggers in the schema reject UPDATE and DELETE. Details are
+stored as JSON. Never put a secret (a PIN, a card number, an API key) into ``detail``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlite_utils import Database
+
+from kiosk.store.db import parse_utc_iso, utc_now_iso
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One audit row. ``at`` is an aware UTC datetime; ``detail`` the decoded JSON, if any."""
+
+    id: int
+    at: datetime
+    staff_number: int | None
+    action: str
+    outcome: str
+    detail: dict[str, Any] | None
+
+
+def record(
+    db: Database,
+    *,
+    at: datetime,
+    action: str,
+    outcome: str,
+    staff_number: int | None = None,
+    detail: dict[str, Any] | None = None,
+) -> int:
+    """Append one audit row and return its id.
+
+    ``at`` must be timezone-aware (stored as UTC). ``action`` is a dotted name such as
+    ``staff.pin_check``; ``outcome`` a short word such as ``ok`` or ``wrong_pin``. Inside an
+    open transaction the row becomes part of it; otherwise it is committed at once.
+    """
+    if not action or not outcome:
+        raise ValueError("an audit row needs an action and an outcome")
+    detail_json = None if detail is None else json.dumps(detail, sort_keys=True)
+    cursor = db.execute(
+        "INSERT INTO audit_log (at, staff_number, action, outcome, detail) "
+        "VALUES (?, ?, ?, ?, ?)",
+        [utc_now_iso(at), staff_number, action, outcome, detail_json],
+    )
+    row_id = cursor.lastrowid
+    if row_id is None:
+        raise RuntimeError("SQLite returned no row id for the audit row")
+    return row_id
+
+
+def entries(db: Database, since: datetime | None = None) -> list[AuditEntry]:
+    """Return audit rows in the order they were written, those at or after ``since`` if given."""
+    sql = "SELECT id, at, staff_number, action, outcome, detail FROM audit_log"
+    params: list[str] = []
+    if since is not None:
+        # Stored timestamps share one fixed-width UTC format, so text order is time order.
+        sql += " WHERE at >= ?"
+        params.append(utc_now_iso(since))
+    sql += " ORDER BY id"
+    return [
+        AuditEntry(
+            id=row[0],
+            at=parse_utc_iso(row[1]),
+            staff_number=row[2],
+            action=row[3],
+            outcome=row[4],
+            detail=None if row[5] is None else json.loads(row[5]),
+        )
+        for row in db.conn.execute(sql, params)
+    ]

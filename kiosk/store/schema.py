@@ -1,0 +1,180 @@
+"""The kiosk database schema as named, ordered sqlite-utils migrations.
+
+Each migration runs in a transaction together with the record that it was applied, so a
+power cut leaves it either fully applied or still pending. A migration is never edited once
+released: a schema change is a new function appended below.
+
+Conventions: money columns end in ``_minor`` (integer minor units), timestamps are UTC text
+ending in ``Z``, weights are grams (``weight_g``). Tables are STRICT, so a wrong type is an
+error rather than a silently stored string.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+MIGRATIONS = Migrations("kiosk")
+
+_INITIAL_SCHEMA = """
+CREATE TABLE meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE products (
+    code TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    price_minor INTEGER NOT NULL CHECK (price_minor >= 0),
+    tax_class TEXT NOT NULL,
+    min_age INTEGER,
+    sold_by_weight INTEGER NOT NULL DEFAULT 0 CHECK (sold_by_weight IN (0, 1)),
+    unit_price_per_kg_minor INTEGER,
+    department TEXT,
+    source TEXT NOT NULL CHECK (source IN ('csv', 'backoffice')),
+    updated_at TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE sale_numbers (
+    kiosk_id TEXT PRIMARY KEY,
+    last_number INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE sales (
+    id TEXT PRIMARY KEY,
+    number INTEGER NOT NULL,
+    kiosk_id TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('open', 'locked', 'paid', 'abandoned', 'voided')),
+    currency TEXT NOT NULL,
+    language TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    closed_at TEXT,
+    subtotal_minor INTEGER NOT NULL DEFAULT 0,
+    tax_minor INTEGER NOT NULL DEFAULT 0,
+    total_minor INTEGER NOT NULL DEFAULT 0,
+    age_approved_by INTEGER REFERENCES staff(number),
+    close_reason TEXT,
+    UNIQUE (kiosk_id, number)
+) STRICT;
+CREATE INDEX sales_by_state ON sales(state);
+CREATE INDEX sales_by_created_at ON sales(created_at);
+
+CREATE TABLE sale_lines (
+    sale_id TEXT NOT NULL REFERENCES sales(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    code TEXT NOT NULL,
+    name TEXT NOT NULL,
+    quantity INTEGER NOT NULL CHECK (quantity > 0),
+    unit_price_minor INTEGER NOT NULL,
+    weight_g INTEGER,
+    tax_class TEXT NOT NULL,
+    tax_rate TEXT NOT NULL,
+    line_total_minor INTEGER NOT NULL,
+    min_age INTEGER,
+    PRIMARY KEY (sale_id, position)
+) STRICT;
+
+CREATE TABLE payment_attempts (
+    id TEXT PRIMARY KEY,
+    sale_id TEXT NOT NULL REFERENCES sales(id),
+    n INTEGER NOT NULL DEFAULT 0,
+    state TEXT NOT NULL,
+    amount_minor INTEGER NOT NULL,
+    payment_intent_id TEXT,
+    reader_id TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    detail TEXT
+) STRICT;
+CREATE INDEX payment_attempts_by_sale ON payment_attempts(sale_id);
+CREATE INDEX payment_attempts_by_state ON payment_attempts(state);
+
+CREATE TABLE refunds (
+    id TEXT PRIMARY KEY,
+    sale_id TEXT NOT NULL REFERENCES sales(id),
+    amount_minor INTEGER NOT NULL CHECK (amount_minor > 0),
+    state TEXT NOT NULL,
+    idempotency_key TEXT NOT NULL UNIQUE,
+    stripe_refund_id TEXT,
+    requested_by INTEGER REFERENCES staff(number),
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    error TEXT
+) STRICT;
+CREATE INDEX refunds_by_sale ON refunds(sale_id);
+
+CREATE TABLE outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id TEXT NOT NULL UNIQUE,
+    topic TEXT NOT NULL,
+    sale_id TEXT,
+    payload TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    acked_at TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT
+) STRICT;
+CREATE INDEX outbox_unacked ON outbox(id) WHERE acked_at IS NULL;
+CREATE INDEX outbox_by_sale ON outbox(sale_id);
+
+CREATE TABLE print_jobs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    sale_id TEXT REFERENCES sales(id),
+    kind TEXT NOT NULL,
+    state TEXT NOT NULL,
+    copy INTEGER NOT NULL DEFAULT 0,
+    data BLOB,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT
+) STRICT;
+CREATE INDEX print_jobs_by_state ON print_jobs(state);
+CREATE INDEX print_jobs_by_sale ON print_jobs(sale_id);
+
+CREATE TABLE staff (
+    number INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('attendant', 'manager')),
+    pin_hash BLOB,
+    pin_salt BLOB,
+    pin_params TEXT,
+    failed_attempts INTEGER NOT NULL DEFAULT 0,
+    locked_until TEXT,
+    lockouts INTEGER NOT NULL DEFAULT 0,
+    active INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
+    created_at TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE audit_log (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    staff_number INTEGER,
+    action TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    detail TEXT
+) STRICT;
+CREATE INDEX audit_log_by_at ON audit_log(at);
+
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+BEGIN
+    SELECT RAISE(ABORT, 'audit_log is append-only');
+END;
+
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+BEGIN
+    SELECT RAISE(ABORT, 'audit_log is append-only');
+END;
+"""
+
+
+@MIGRATIONS()
+def m001_initial(db: Database) -> None:
+    """Create every table of the first release and give the database its install id."""
+    db.executescript(_INITIAL_SCHEMA)
+    db.execute(
+        "INSERT INTO meta (key, value) VALUES ('install_id', ?)", [uuid.uuid4().hex]
+    )
