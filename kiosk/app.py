@@ -1,0 +1,524 @@
+"""The application facade: the one object the UI, the console, the CLI and the tests drive.
+
+``Kiosk`` owns the customer's session (a pure ``Checkout`` from ``kiosk.core.checkout``), turns
+the machine's effects into work (database writes on the store worker, card payments, notices
+for the screen) and hands every result back to the main thread through ``post_to_main``.
+
+Threads: every public method runs on the main thread (Kivy's, or the host loop draining a
+``MainQueue``). Database writes that fsync run on the store worker; product lookups read on
+the main thread's own connection (WAL readers never wait for the writer). Nothing here
+imports kivy, so the facade runs headless in tests and benchmarks.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+from sqlite_utils import Database
+
+from kiosk.config import Settings
+from kiosk.core.barcodes import BarcodeError, parse_scan
+from kiosk.core.cart import Cart
+from kiosk.core.checkout import (
+    ApprovalGiven,
+    AttendantApproved,
+    AttendantDismissed,
+    AttendantReason,
+    BackToCartPressed,
+    CallAttendant,
+    CancelSale,
+    CancelWaitingPayment,
+    CartChanged,
+    Checkout,
+    CheckoutTimers,
+    CustomerActive,
+    Effect,
+    Event,
+    HelpRequested,
+    ItemScanned,
+    LineRemoved,
+    PaymentCancelled,
+    PaymentDeclined,
+    PaymentPhase,
+    PaymentPhaseChanged,
+    PaymentSucceeded,
+    PayPressed,
+    QuantityChanged,
+    ReceiptChoice,
+    ReceiptChosen,
+    Refused,
+    SaleAbandoned,
+    SaleStarted,
+    SessionEnded,
+    SessionFinished,
+    ShowIdlePrompt,
+    StartPayment,
+    Tick,
+)
+from kiosk.core.tax import TaxError, Totals
+from kiosk.notices import (
+    AttendantCalled,
+    CartRefused,
+    IdlePromptShown,
+    Notice,
+    SaleEnded,
+    ScanRejected,
+    SessionChanged,
+    StaffChecked,
+    StoreTrouble,
+)
+from kiosk.store import audit
+from kiosk.store.db import open_database
+from kiosk.store.products import CatalogRowError, ProductCatalog
+from kiosk.store.sales import SaleBook
+from kiosk.store.staff import PinCheck, PinOutcome, StaffRoster
+from kiosk.store.worker import StoreWorker
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+DATABASE_NAME = "kiosk.db"
+PAYMENTS_UNAVAILABLE = "card_payments_unavailable"
+"""The decline code the session gets when no card reader is configured or reachable."""
+
+# Attendant calls a staff PIN approves; the others (an unknown item, a weighed item without a
+# scale, a help call) are closed with the item left out, until the staff menu adds more.
+APPROVABLE = frozenset({AttendantReason.AGE_CHECK, AttendantReason.LIMIT_REACHED})
+
+
+class CardPayments(Protocol):
+    """The payment side as the facade sees it (the payment issue provides the Stripe one).
+
+    Both calls return at once; results come back on the main thread through
+    ``Kiosk.payment_phase``, ``payment_succeeded``, ``payment_declined`` and
+    ``payment_cancelled``.
+    """
+
+    def start(self, sale_id: str, amount_minor: int, totals: Totals) -> None:
+        """Begin taking ``amount_minor`` (minor units) by card for ``sale_id``."""
+
+    def cancel_waiting(self, sale_id: str) -> None:
+        """Cancel the reader action of ``sale_id`` if it still waits for a card."""
+
+
+@dataclass(frozen=True)
+class StartReport:
+    """What ``Kiosk.start`` found: the open sale it restored, and those it closed as abandoned."""
+
+    restored_sale_id: str | None
+    abandoned_sale_ids: tuple[str, ...]
+
+
+def utc_clock() -> datetime:
+    """The real clock: the current time in UTC."""
+    return datetime.now(UTC)
+
+
+def new_sale_uuid() -> str:
+    """A fresh random sale id (UUID4, canonical text form)."""
+    return str(uuid.uuid4())
+
+
+class Kiosk:
+    """One kiosk: its checkout session, its store worker and its listeners.
+
+    ``post_to_main`` runs a callable on the main thread (Kivy: ``lambda f:
+    Clock.schedule_once(lambda _dt: f())``; headless: ``MainQueue.post``). ``clock`` returns an
+    aware UTC datetime; tests inject their own. ``payments`` is ``None`` until a card reader is
+    configured: Pay then reports ``card_payments_unavailable`` and keeps the cart.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        post_to_main: Callable[[Callable[[], None]], None],
+        clock: Callable[[], datetime] = utc_clock,
+        new_sale_id: Callable[[], str] = new_sale_uuid,
+        payments: CardPayments | None = None,
+        database: Path | None = None,
+    ) -> None:
+        self.settings = settings
+        self.database = database or Path(settings.state_dir) / DATABASE_NAME
+        self._post = post_to_main
+        self._clock = clock
+        self._new_sale_id = new_sale_id
+        self._payments = payments
+        self._policy = settings.tax_policy()
+        self._limits = settings.cart_limits()
+        self._scan_rules = settings.scan_rules()
+        timeouts = settings.timeouts
+        self._timers = CheckoutTimers(
+            idle_prompt_after_s=timeouts.idle_prompt_after_s,
+            idle_abandon_after_s=timeouts.idle_abandon_after_s,
+            card_wait_s=timeouts.card_wait_s,
+            receipt_choice_s=timeouts.receipt_choice_s,
+        )
+        self._checkout = Checkout.start(self._policy, self._limits, self._timers)
+        self._sale_number: int | None = None
+        self._listeners: list[Callable[[Notice], None]] = []
+        self._worker: StoreWorker | None = None
+        self._reader: Database | None = None
+        self._catalog: ProductCatalog | None = None
+        self._unsaved_sale: str | None = None
+
+    # ----------------------------------------------------------------------- lifecycle
+
+    def start(self, timeout_s: float = 30.0) -> StartReport:
+        """Open the store, restore a recent open cart and close older ones as abandoned.
+
+        Blocks until the store has answered (at boot, before the first screen). A cart younger
+        than ``timeouts.open_cart_max_age_s`` is restored; other open sales are recorded as
+        abandoned. Raises ``DatabaseCorrupt`` when the database fails its check.
+        """
+        self._worker = StoreWorker(self.database, records_money=True)
+        self._reader = open_database(self.database, check=False)
+        self._catalog = ProductCatalog(self._reader, tax_classes=self._policy.classes.keys())
+        kiosk_id = self.settings.kiosk_id
+        open_sales = self._worker.submit(lambda db: SaleBook(db, kiosk_id).open_sales()).result(
+            timeout_s
+        )
+        now = self._clock()
+        max_age_s = self.settings.timeouts.open_cart_max_age_s
+        restored = None
+        abandoned: list[tuple[str, str]] = []
+        for sale in open_sales:  # newest first
+            age_s = (now - sale.updated_at).total_seconds()
+            if restored is None and sale.lines and age_s <= max_age_s:
+                restored = sale
+            elif not sale.lines:
+                abandoned.append((sale.sale_id, "empty_at_start"))
+            elif age_s > max_age_s:
+                abandoned.append((sale.sale_id, "expired_at_start"))
+            else:
+                abandoned.append((sale.sale_id, "superseded_at_start"))
+
+        def close_abandoned(db: Database) -> None:
+            book = SaleBook(db, kiosk_id)
+            for sale_id, reason in abandoned:
+                book.abandon(sale_id, reason, at=now)
+
+        self._worker.submit(close_abandoned).result(timeout_s)
+        for sale_id, reason in abandoned:
+            log.info("sale %s recorded as abandoned at start (%s)", sale_id, reason)
+        if restored is not None:
+            cart = Cart.restore(restored.lines, self._limits)
+            self._checkout = Checkout.restore(
+                restored.sale_id, cart, now, self._policy, self._limits, self._timers
+            )
+            self._sale_number = restored.number
+            log.info("restored open sale %s with %d line(s)", restored.sale_id, len(cart.lines))
+        self._emit_session()
+        return StartReport(
+            restored_sale_id=restored.sale_id if restored else None,
+            abandoned_sale_ids=tuple(sale_id for sale_id, _ in abandoned),
+        )
+
+    def close(self) -> None:
+        """Finish pending writes and close the store (the session stays in the database)."""
+        if self._worker is not None:
+            self._worker.close()
+            self._worker = None
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+
+    def listen(self, listener: Callable[[Notice], None]) -> None:
+        """Call ``listener`` on the main thread with every notice from now on."""
+        self._listeners.append(listener)
+
+    # ------------------------------------------------------------------------ reading
+
+    @property
+    def checkout(self) -> Checkout:
+        """The session as it stands (immutable): state, sale id, cart, reasons."""
+        return self._checkout
+
+    @property
+    def sale_number(self) -> int | None:
+        """The per-kiosk number of the open sale, once recorded."""
+        return self._sale_number
+
+    @property
+    def totals(self) -> Totals | None:
+        """The cart's totals in minor units (``None`` if a line's tax class is not configured)."""
+        return self._checkout.totals()
+
+    def heartbeats(self) -> dict[str, float]:
+        """``time.monotonic()`` of each worker's last loop turn, for the watchdog."""
+        return {"store": self._worker.heartbeat} if self._worker else {}
+
+    # ----------------------------------------------------------------- customer actions
+
+    def scan(self, raw: bytes) -> None:
+        """Handle one frame from the scanner: parse it, look it up, add it to the cart."""
+        at = self._clock()
+        try:
+            scan = parse_scan(raw, self._scan_rules)
+        except BarcodeError as error:
+            log.info("scan rejected: %s", error.reason)
+            self._emit(ScanRejected(error.reason))
+            self._dispatch(CustomerActive(at=at))
+            return
+        product = None
+        try:
+            product = self._product_catalog().find_for_scan(scan)
+        except CatalogRowError as damaged:
+            log.warning("catalog row is damaged, sending the customer to staff: %s", damaged)
+        self._dispatch(
+            ItemScanned(at=at, scan=scan, product=product, new_sale_id=self._new_sale_id())
+        )
+
+    def set_quantity(self, line_id: int, quantity: int) -> None:
+        """Set the quantity of a cart line (refused for weighed lines or past a limit)."""
+        self._dispatch(QuantityChanged(at=self._clock(), line_id=line_id, quantity=quantity))
+
+    def remove_line(self, line_id: int) -> None:
+        """Remove a cart line."""
+        self._dispatch(LineRemoved(at=self._clock(), line_id=line_id))
+
+    def pay(self) -> None:
+        """The customer pressed Pay: age check first if needed, then the card payment."""
+        self._dispatch(PayPressed(at=self._clock()))
+
+    def back_to_cart(self) -> None:
+        """The customer left the card screen for the cart."""
+        self._dispatch(BackToCartPressed(at=self._clock()))
+
+    def request_help(self) -> None:
+        """The customer pressed Help: staff is called."""
+        self._dispatch(HelpRequested(at=self._clock()))
+
+    def touch(self) -> None:
+        """Any touch on the screen: the customer is still there."""
+        self._dispatch(CustomerActive(at=self._clock()))
+
+    def cancel_sale(self) -> None:
+        """The customer cancels the whole sale (refused while a payment may still complete)."""
+        self._dispatch(CancelSale(at=self._clock()))
+
+    def choose_receipt(self, choice: ReceiptChoice) -> None:
+        """The customer chose how to get the receipt of the paid sale."""
+        self._dispatch(ReceiptChosen(at=self._clock(), choice=choice))
+
+    def finish(self) -> None:
+        """The customer is done with the paid screen."""
+        self._dispatch(SessionFinished(at=self._clock()))
+
+    def tick(self) -> None:
+        """Let time pass (call about once a second): idle prompts, timeouts, retried writes."""
+        if self._unsaved_sale is not None and self._unsaved_sale == self._checkout.sale_id:
+            self._save_whole_sale()
+        self._dispatch(Tick(at=self._clock()))
+
+    # ------------------------------------------------------------------- staff at the kiosk
+
+    def attend(self, staff_number: int, pin: str) -> None:
+        """A staff member answers the attendant call with their number and PIN.
+
+        The PIN is checked on the store worker (with lockout); the answer arrives as a
+        ``StaffChecked`` notice. An age check or a limit is approved; an unknown item, a
+        weighed item or a help call is closed with the item left out of the cart.
+        """
+        now = self._clock()
+        future = self._write(
+            lambda db: StaffRoster(db).check_pin(staff_number, pin, now), "check a staff PIN"
+        )
+        self._when_done(future, lambda check: self._on_staff_checked(staff_number, check))
+
+    def _on_staff_checked(self, staff_number: int, check: PinCheck) -> None:
+        self._emit(
+            StaffChecked(
+                outcome=check.outcome,
+                staff_number=staff_number,
+                tries_left=check.tries_left,
+                locked_until=check.locked_until,
+            )
+        )
+        reason = self._checkout.attendant_reason
+        if check.outcome is not PinOutcome.OK or reason is None:
+            return
+        at = self._clock()
+        if reason in APPROVABLE:
+            self._dispatch(
+                AttendantApproved(at=at, staff_number=str(staff_number), reason=reason)
+            )
+        else:
+            self._dispatch(AttendantDismissed(at=at))
+
+    # ------------------------------------------------------------------- payment reports
+
+    def payment_phase(self, phase: PaymentPhase) -> None:
+        """The payment side reports the reader's phase (waiting for a card, authorising)."""
+        self._dispatch(PaymentPhaseChanged(at=self._clock(), phase=phase))
+
+    def payment_succeeded(self) -> None:
+        """The payment side has recorded the sale as paid."""
+        self._dispatch(PaymentSucceeded(at=self._clock()))
+
+    def payment_declined(self, code: str) -> None:
+        """The card was declined (``code`` from Stripe) or payments are unavailable."""
+        self._dispatch(PaymentDeclined(at=self._clock(), code=code))
+
+    def payment_cancelled(self) -> None:
+        """The waiting payment was cancelled."""
+        self._dispatch(PaymentCancelled(at=self._clock()))
+
+    # ----------------------------------------------------------------------- internals
+
+    def _dispatch(self, event: Event) -> None:
+        before = self._checkout
+        self._checkout, effects = before.handle(event)
+        for effect in effects:
+            self._carry_out(effect)
+        if self._checkout is not before:
+            self._emit_session()
+
+    def _carry_out(self, effect: Effect) -> None:
+        if isinstance(effect, SaleStarted):
+            self._sale_number = None
+            self._record_sale_opened(effect.sale_id, effect.at)
+        elif isinstance(effect, CartChanged):
+            self._save_cart(effect.sale_id, effect.cart)
+        elif isinstance(effect, SaleAbandoned):
+            sale_id, reason, at = effect.sale_id, effect.reason.value, effect.at
+            log.info("sale %s abandoned (%s)", sale_id, reason)
+            self._write(
+                lambda db: SaleBook(db, self.settings.kiosk_id).abandon(sale_id, reason, at=at),
+                f"abandon sale {sale_id}",
+            )
+        elif isinstance(effect, ApprovalGiven):
+            self._record_approval(effect)
+        elif isinstance(effect, StartPayment):
+            if self._payments is None:
+                self._post(lambda: self.payment_declined(PAYMENTS_UNAVAILABLE))
+            else:
+                self._payments.start(effect.sale_id, effect.amount_minor, effect.totals)
+        elif isinstance(effect, CancelWaitingPayment):
+            if self._payments is None:
+                self._post(self.payment_cancelled)
+            else:
+                self._payments.cancel_waiting(effect.sale_id)
+        elif isinstance(effect, CallAttendant):
+            self._emit(AttendantCalled(effect.reason, effect.sale_id))
+        elif isinstance(effect, ShowIdlePrompt):
+            self._emit(IdlePromptShown())
+        elif isinstance(effect, Refused):
+            self._emit(CartRefused(effect.code.value))
+        elif isinstance(effect, SessionEnded):
+            self._sale_number = None
+            self._emit(SaleEnded(effect.sale_id, effect.receipt))
+        # SalePaid needs no write here: the payment layer commits the paid sale (with its
+        # outbox rows) before it reports PaymentSucceeded.
+
+    def _record_sale_opened(self, sale_id: str, at: datetime) -> None:
+        kiosk_id = self.settings.kiosk_id
+        currency = self.settings.shop.currency
+        language = self.settings.shop.languages[0]
+        future = self._write(
+            lambda db: SaleBook(db, kiosk_id).open_sale(
+                sale_id, at=at, currency=currency, language=language
+            ),
+            f"open sale {sale_id}",
+        )
+        self._when_done(future, lambda number: self._on_sale_number(sale_id, number))
+
+    def _on_sale_number(self, sale_id: str, number: int) -> None:
+        if self._checkout.sale_id == sale_id and self._sale_number != number:
+            self._sale_number = number
+            self._emit_session()
+
+    def _save_cart(self, sale_id: str, cart: Cart) -> None:
+        try:
+            totals = cart.totals(self._policy)
+        except TaxError as error:  # the checkout keeps unknown tax classes out of the cart
+            log.error("cart of sale %s has no tax rate for %s", sale_id, error)
+            return
+        kiosk_id, policy, lines = self.settings.kiosk_id, self._policy, cart.lines
+        at = self._clock()
+        self._write(
+            lambda db: SaleBook(db, kiosk_id).save_cart(sale_id, lines, totals, policy, at=at),
+            f"save the cart of sale {sale_id}",
+            retry_sale=sale_id,
+        )
+
+    def _save_whole_sale(self) -> None:
+        """Write the open sale again after a failed write: its row, then its whole cart."""
+        sale_id = self._checkout.sale_id
+        if sale_id is None:
+            return
+        self._unsaved_sale = None
+        self._record_sale_opened(sale_id, self._clock())
+        self._save_cart(sale_id, self._checkout.cart)
+
+    def _record_approval(self, effect: ApprovalGiven) -> None:
+        kiosk_id = self.settings.kiosk_id
+        staff_number = int(effect.staff_number)
+
+        def write(db: Database) -> None:
+            with db.atomic():
+                audit.record(
+                    db,
+                    at=effect.at,
+                    action=f"checkout.approve.{effect.reason.value}",
+                    outcome="approved",
+                    staff_number=staff_number,
+                    detail={"sale_id": effect.sale_id},
+                )
+                if effect.reason is AttendantReason.AGE_CHECK and effect.sale_id:
+                    SaleBook(db, kiosk_id).approve_age(effect.sale_id, staff_number, at=effect.at)
+
+        self._write(write, f"record the {effect.reason.value} approval")
+
+    def _write(
+        self, job: Callable[[Database], T], what: str, retry_sale: str | None = None
+    ) -> Future[T]:
+        """Run a write on the store worker; report a failure on the main thread."""
+        future = self._store().submit(job)
+
+        def failed(error: BaseException) -> None:
+            log.error("could not %s: %s", what, error)
+            if retry_sale is not None:
+                self._unsaved_sale = retry_sale
+            self._emit(StoreTrouble(f"could not {what}: {error}"))
+
+        def on_done(done: Future[T]) -> None:
+            error = done.exception()
+            if error is not None:
+                self._post(lambda: failed(error))
+
+        future.add_done_callback(on_done)
+        return future
+
+    def _when_done(self, future: Future[T], then: Callable[[T], Any]) -> None:
+        """Call ``then(result)`` on the main thread once ``future`` succeeds."""
+        future.add_done_callback(
+            lambda done: self._post(lambda: then(done.result()))
+            if done.exception() is None
+            else None
+        )
+
+    def _store(self) -> StoreWorker:
+        if self._worker is None:
+            raise RuntimeError("Kiosk.start() must be called before the kiosk is used")
+        return self._worker
+
+    def _product_catalog(self) -> ProductCatalog:
+        if self._catalog is None:
+            raise RuntimeError("Kiosk.start() must be called before the kiosk is used")
+        return self._catalog
+
+    def _emit_session(self) -> None:
+        self._emit(SessionChanged(self._checkout, self._checkout.totals(), self._sale_number))
+
+    def _emit(self, notice: Notice) -> None:
+        for listener in list(self._listeners):
+            listener(notice)

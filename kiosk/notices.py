@@ -1,0 +1,95 @@
+"""What the facade tells its host (the UI, the console, tests): one small dataclass per event.
+
+Every notice is delivered on the main thread, through the listeners registered with
+``Kiosk.listen``. Notices carry codes, never sentences: only the UI turns them into words.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from kiosk.core.checkout import AttendantReason, Checkout, ReceiptChoice
+from kiosk.core.tax import Totals
+from kiosk.store.staff import PinOutcome
+
+
+@dataclass(frozen=True)
+class SessionChanged:
+    """The checkout moved on: redraw from ``checkout`` (state, cart, reasons) and ``totals``.
+
+    ``sale_number`` is the per-kiosk number of the open sale once the store has recorded it.
+    """
+
+    checkout: Checkout
+    totals: Totals | None
+    sale_number: int | None
+
+
+@dataclass(frozen=True)
+class ScanRejected:
+    """A frame from the scanner was not a usable barcode; ``reason`` is a BarcodeError code."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class AttendantCalled:
+    """The customer needs an attendant for ``reason`` (light, back office, on-screen call)."""
+
+    reason: AttendantReason
+    sale_id: str | None
+
+
+@dataclass(frozen=True)
+class IdlePromptShown:
+    """Ask the customer "are you still there?" (a countdown follows)."""
+
+
+@dataclass(frozen=True)
+class CartRefused:
+    """A cart change or a request was refused; ``code`` is a CartOutcome or Refusal value."""
+
+    code: str
+
+
+@dataclass(frozen=True)
+class StaffChecked:
+    """The outcome of a staff PIN entered at the kiosk (never the PIN itself).
+
+    ``outcome`` is ``ok`` or why not (wrong_pin, locked, unknown_staff, no_pin, inactive,
+    not_allowed for a role that may not approve); ``locked_until`` is set while locked out.
+    """
+
+    outcome: PinOutcome | str
+    staff_number: int
+    tries_left: int | None
+    locked_until: datetime | None
+
+
+@dataclass(frozen=True)
+class SaleEnded:
+    """The paid sale's screens are done; ``receipt`` is the customer's choice or ``None``."""
+
+    sale_id: str
+    receipt: ReceiptChoice | None
+
+
+@dataclass(frozen=True)
+class StoreTrouble:
+    """A database write failed; the kiosk keeps the sale in memory and retries with the next
+    change. ``detail`` is for the log and the staff menu, not for customers."""
+
+    detail: str
+
+
+Notice = (
+    SessionChanged
+    | ScanRejected
+    | AttendantCalled
+    | IdlePromptShown
+    | CartRefused
+    | StaffChecked
+    | SaleEnded
+    | StoreTrouble
+)
