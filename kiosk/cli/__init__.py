@@ -1,0 +1,31 @@
+"""The ``kiosk`` command: every subcommand, each with a one-line description in --help."""
+
+from __future__ import annotations
+
+import click
+
+from kiosk import __version__
+from kiosk.cli.catalog import catalog
+from kiosk.cli.config import config
+from kiosk.cli.db import db
+from kiosk.cli.session import demo_command, run_command
+from kiosk.cli.staff import staff
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="kiosk")
+def cli() -> None:
+    """kiosk: a self-checkout for small shops."""
+
+
+cli.add_command(run_command)
+cli.add_command(demo_command)
+cli.add_command(config)
+cli.add_command(catalog)
+cli.add_command(staff)
+cli.add_command(db)
+
+
+def main() -> None:
+    """Entry point of the ``kiosk`` console command."""
+    cli()

@@ -1,0 +1,132 @@
+"""``kiosk staff``: add staff members, set their PINs, list them, clear a lockout.
+
+PINs are read with getpass on a terminal, otherwise as one line from standard input; never
+from the command line, where they would land in shell history and the process list.
+"""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from pathlib import Path
+
+import click
+
+from kiosk.cli.common import (
+    EXIT_FAILED,
+    config_option,
+    database_path,
+    exclusive_state,
+    existing_database,
+    settings_or_exit,
+    utc_now,
+)
+from kiosk.store.db import open_database
+from kiosk.store.staff import NotAllowed, PinOutcome, PinRejected, StaffRole, StaffRoster
+
+
+def read_pin(prompt: str, *, confirm: bool) -> str:
+    """Read a PIN without echo on a terminal, or one line from a pipe."""
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().strip()
+    pin = getpass.getpass(prompt)
+    if confirm and getpass.getpass("Repeat the PIN: ") != pin:
+        click.echo("The two PINs differ; nothing was changed.", err=True)
+        raise SystemExit(EXIT_FAILED)
+    return pin
+
+
+@click.group()
+def staff() -> None:
+    """Manage staff members and their PINs."""
+
+
+@staff.command("add")
+@config_option
+@click.argument("name")
+@click.option(
+    "--role",
+    type=click.Choice([role.value for role in StaffRole]),
+    required=True,
+    help="attendant: approvals, help, reprints; manager: everything.",
+)
+def add_command(config_path: Path, name: str, role: str) -> None:
+    """Add a staff member and print their staff number."""
+    settings = settings_or_exit(config_path)
+    with exclusive_state(settings):
+        db = open_database(database_path(settings))
+        try:
+            member = StaffRoster(db).add(name, StaffRole(role), utc_now())
+        finally:
+            db.close()
+    click.echo(f"Added {member.name} as {member.role} with staff number {member.number}.")
+    click.echo(f"Set their PIN with: kiosk staff set-pin {member.number}")
+
+
+@staff.command("set-pin")
+@config_option
+@click.argument("number", type=int)
+def set_pin_command(config_path: Path, number: int) -> None:
+    """Set a staff member's PIN (at least 6 digits), read from the terminal or stdin."""
+    settings = settings_or_exit(config_path)
+    with exclusive_state(settings):
+        db = open_database(database_path(settings))
+        try:
+            roster = StaffRoster(db)
+            if roster.get(number) is None:
+                click.echo(f"No staff member has number {number}.", err=True)
+                raise SystemExit(EXIT_FAILED)
+            pin = read_pin(f"New PIN for staff {number}: ", confirm=True)
+            try:
+                roster.set_pin(number, pin, utc_now())
+            except PinRejected as rejected:
+                click.echo(f"PIN not accepted: {rejected}", err=True)
+                raise SystemExit(EXIT_FAILED) from None
+        finally:
+            db.close()
+    click.echo(f"PIN set for staff {number}.")
+
+
+@staff.command("list")
+@config_option
+def list_command(config_path: Path) -> None:
+    """List staff members with their role and whether a PIN is set."""
+    settings = settings_or_exit(config_path)
+    db = open_database(existing_database(settings))
+    try:
+        members = StaffRoster(db).list()
+    finally:
+        db.close()
+    if not members:
+        click.echo("No staff yet. Add a manager: kiosk staff add NAME --role manager")
+        return
+    for member in members:
+        pin = "PIN set" if member.has_pin else "no PIN"
+        active = "" if member.active else ", inactive"
+        click.echo(f"{member.number}  {member.name}  {member.role}  ({pin}{active})")
+
+
+@staff.command("unlock")
+@config_option
+@click.argument("number", type=int)
+@click.option("--manager", "manager_number", type=int, required=True, help="Your staff number.")
+def unlock_command(config_path: Path, number: int, manager_number: int) -> None:
+    """Clear a staff member's PIN lockout (a manager confirms with their own PIN)."""
+    settings = settings_or_exit(config_path)
+    with exclusive_state(settings):
+        db = open_database(database_path(settings))
+        try:
+            roster = StaffRoster(db)
+            pin = read_pin(f"PIN of manager {manager_number}: ", confirm=False)
+            check = roster.check_pin(manager_number, pin, utc_now())
+            if check.outcome is not PinOutcome.OK:
+                click.echo(f"Manager PIN not accepted ({check.outcome}).", err=True)
+                raise SystemExit(EXIT_FAILED)
+            try:
+                roster.clear_lockout(number, by=manager_number, now=utc_now())
+            except NotAllowed as refused:
+                click.echo(f"Not allowed: {refused}", err=True)
+                raise SystemExit(EXIT_FAILED) from None
+        finally:
+            db.close()
+    click.echo(f"Lockout cleared for staff {number}.")
