@@ -26,7 +26,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -41,20 +41,6 @@ TAX_CLASSES = ("standard", "reduced")
 TARGET_RATIO = 2.0
 """Our time may be at most this many times the bare baseline's."""
 
-_BASELINE_TABLE = """
-CREATE TABLE products (
-    code TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    price_minor INTEGER NOT NULL CHECK (price_minor >= 0),
-    tax_class TEXT NOT NULL,
-    min_age INTEGER,
-    sold_by_weight INTEGER NOT NULL DEFAULT 0 CHECK (sold_by_weight IN (0, 1)),
-    unit_price_per_kg_minor INTEGER,
-    department TEXT,
-    source TEXT NOT NULL CHECK (source IN ('csv', 'backoffice')),
-    updated_at TEXT NOT NULL
-) STRICT
-"""
 _BASELINE_INSERT = "INSERT INTO products VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 _BASELINE_SELECT = (
     "SELECT name, price_minor, tax_class, min_age, sold_by_weight, unit_price_per_kg_minor, "
@@ -87,7 +73,17 @@ def write_catalog(path: Path, rows: int, rng: random.Random) -> list[str]:
     return codes
 
 
-def baseline_import(csv_path: Path, db_path: Path, stamp: str, *, check_digits: bool) -> float:
+def products_table_sql(folder: Path) -> str:
+    """The products table exactly as our schema creates it, so both sides write the same table."""
+    db = open_database(folder / "schema-source.db")
+    (sql,) = db.execute("SELECT sql FROM sqlite_master WHERE name = 'products'").fetchone()
+    db.close()
+    return str(sql)
+
+
+def baseline_import(
+    csv_path: Path, db_path: Path, stamp: str, table_sql: str, *, check_digits: bool
+) -> float:
     """Import with bare sqlite3 and the csv module; return seconds.
 
     With ``check_digits`` it does the one check no catalog import may skip: each barcode's
@@ -97,13 +93,14 @@ def baseline_import(csv_path: Path, db_path: Path, stamp: str, *, check_digits: 
     conn = sqlite3.connect(db_path, isolation_level=None)
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
-    conn.execute(_BASELINE_TABLE)
+    conn.execute(table_sql)
     started = time.perf_counter()
     with csv_path.open(newline="", encoding="utf-8-sig") as file:
         reader = csv.reader(file)
         next(reader)
+        records: Iterable[list[str]] = reader
         if check_digits:
-            reader = (row for row in reader if _valid_check_digit(row[0]))
+            records = (row for row in reader if _valid_check_digit(row[0]))
         rows = [
             (
                 barcode.zfill(14),
@@ -117,7 +114,7 @@ def baseline_import(csv_path: Path, db_path: Path, stamp: str, *, check_digits: 
                 "csv",
                 stamp,
             )
-            for barcode, name, price, tax_class, age, department in reader
+            for barcode, name, price, tax_class, age, department in records
         ]
     conn.execute("BEGIN")
     conn.executemany(_BASELINE_INSERT, rows)
@@ -176,13 +173,18 @@ def run(rows: int, lookups: int, seed: int, repeat: int = 3) -> dict[str, Any]:
         baseline_runs: list[float] = []
         bare_runs: list[float] = []
         stamp = "2026-11-26T12:00:00.000000Z"
+        table = products_table_sql(folder)
         for attempt in range(repeat):
             ours_db = folder / f"ours-{attempt}.db"
             base_db = folder / f"baseline-{attempt}.db"
             import_runs.append(our_import(csv_path, ours_db, now))
-            baseline_runs.append(baseline_import(csv_path, base_db, stamp, check_digits=True))
+            baseline_runs.append(
+                baseline_import(csv_path, base_db, stamp, table, check_digits=True)
+            )
             bare_runs.append(
-                baseline_import(csv_path, folder / f"bare-{attempt}.db", stamp, check_digits=False)
+                baseline_import(
+                    csv_path, folder / f"bare-{attempt}.db", stamp, table, check_digits=False
+                )
             )
         import_s, baseline_import_s = min(import_runs), min(baseline_runs)
         bare_import_s = min(bare_runs)
