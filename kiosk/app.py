@@ -13,6 +13,7 @@ imports kivy, so the facade runs headless in tests and benchmarks.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -93,6 +94,9 @@ PAYMENTS_UNAVAILABLE = "card_payments_unavailable"
 # scale, a help call) are closed with the item left out, until the staff menu adds more.
 APPROVABLE = frozenset({AttendantReason.AGE_CHECK, AttendantReason.LIMIT_REACHED})
 
+MAX_STAFF_NUMBER = 2**62
+"""Staff numbers above this cannot exist (SQLite integers are 64-bit)."""
+
 
 class CardPayments(Protocol):
     """The payment side as the facade sees it (the payment issue provides the Stripe one).
@@ -169,6 +173,7 @@ class Kiosk:
         self._reader: Database | None = None
         self._catalog: ProductCatalog | None = None
         self._unsaved_sale: str | None = None
+        self._writes_to_retry: list[tuple[Callable[[Database], Any], str]] = []
 
     # ----------------------------------------------------------------------- lifecycle
 
@@ -190,14 +195,19 @@ class Kiosk:
         max_age_s = self.settings.timeouts.open_cart_max_age_s
         restored = None
         abandoned: list[tuple[str, str]] = []
+        taxed = self._policy.classes.keys()
         for sale in open_sales:  # newest first
             age_s = (now - sale.updated_at).total_seconds()
-            if restored is None and sale.lines and age_s <= max_age_s:
-                restored = sale
-            elif not sale.lines:
+            if not sale.lines:
                 abandoned.append((sale.sale_id, "empty_at_start"))
-            elif age_s > max_age_s:
+            elif not 0 <= age_s <= max_age_s:
+                # Older than allowed, or "from the future": the clock is not to be trusted
+                # (a Raspberry Pi without a real-time clock before NTP), so never restore.
                 abandoned.append((sale.sale_id, "expired_at_start"))
+            elif any(line.tax_class not in taxed for line in sale.lines):
+                abandoned.append((sale.sale_id, "tax_class_gone_at_start"))
+            elif restored is None:
+                restored = sale
             else:
                 abandoned.append((sale.sale_id, "superseded_at_start"))
 
@@ -223,13 +233,17 @@ class Kiosk:
         )
 
     def close(self) -> None:
-        """Finish pending writes and close the store (the session stays in the database)."""
-        if self._worker is not None:
-            self._worker.close()
-            self._worker = None
+        """Finish pending writes and close the store (the session stays in the database).
+
+        The main thread's reader closes first, so the last connection, which checkpoints the
+        WAL into the database file (an fsync), is the worker's.
+        """
         if self._reader is not None:
             self._reader.close()
             self._reader = None
+        if self._worker is not None:
+            self._worker.close()
+            self._worker = None
 
     def listen(self, listener: Callable[[Notice], None]) -> None:
         """Call ``listener`` on the main thread with every notice from now on."""
@@ -273,6 +287,9 @@ class Kiosk:
             product = self._product_catalog().find_for_scan(scan)
         except CatalogRowError as damaged:
             log.warning("catalog row is damaged, sending the customer to staff: %s", damaged)
+        except sqlite3.Error as error:
+            log.error("catalog lookup failed, sending the customer to staff: %s", error)
+            self._emit(StoreTrouble(f"could not look up a product: {error}"))
         self._dispatch(
             ItemScanned(at=at, scan=scan, product=product, new_sale_id=self._new_sale_id())
         )
@@ -317,6 +334,9 @@ class Kiosk:
         """Let time pass (call about once a second): idle prompts, timeouts, retried writes."""
         if self._unsaved_sale is not None and self._unsaved_sale == self._checkout.sale_id:
             self._save_whole_sale()
+        retries, self._writes_to_retry = self._writes_to_retry, []
+        for job, what in retries:
+            self._write(job, what, retry=True)
         self._dispatch(Tick(at=self._clock()))
 
     # ------------------------------------------------------------------- staff at the kiosk
@@ -328,13 +348,21 @@ class Kiosk:
         ``StaffChecked`` notice. An age check or a limit is approved; an unknown item, a
         weighed item or a help call is closed with the item left out of the cart.
         """
+        if not 0 < staff_number <= MAX_STAFF_NUMBER:
+            self._emit(StaffChecked(PinOutcome.UNKNOWN_STAFF, staff_number, None, None))
+            return
         now = self._clock()
+        # The answer applies to the call staff answered, not to whatever is on screen when the
+        # worker replies (the customer may have cancelled and started again meanwhile).
+        call = (self._checkout.sale_id, self._checkout.attendant_reason)
         future = self._write(
             lambda db: StaffRoster(db).check_pin(staff_number, pin, now), "check a staff PIN"
         )
-        self._when_done(future, lambda check: self._on_staff_checked(staff_number, check))
+        self._when_done(future, lambda check: self._on_staff_checked(staff_number, check, call))
 
-    def _on_staff_checked(self, staff_number: int, check: PinCheck) -> None:
+    def _on_staff_checked(
+        self, staff_number: int, check: PinCheck, call: tuple[str | None, AttendantReason | None]
+    ) -> None:
         self._emit(
             StaffChecked(
                 outcome=check.outcome,
@@ -345,6 +373,10 @@ class Kiosk:
         )
         reason = self._checkout.attendant_reason
         if check.outcome is not PinOutcome.OK or reason is None:
+            return
+        if call != (self._checkout.sale_id, reason):
+            log.info("staff %s answered a call that has since changed; nothing approved",
+                     staff_number)
             return
         at = self._clock()
         if reason in APPROVABLE:
@@ -391,9 +423,11 @@ class Kiosk:
         elif isinstance(effect, SaleAbandoned):
             sale_id, reason, at = effect.sale_id, effect.reason.value, effect.at
             log.info("sale %s abandoned (%s)", sale_id, reason)
+            kiosk_id = self.settings.kiosk_id
             self._write(
-                lambda db: SaleBook(db, self.settings.kiosk_id).abandon(sale_id, reason, at=at),
+                lambda db: SaleBook(db, kiosk_id).abandon(sale_id, reason, at=at),
                 f"abandon sale {sale_id}",
+                retry=True,
             )
         elif isinstance(effect, ApprovalGiven):
             self._record_approval(effect)
@@ -439,8 +473,9 @@ class Kiosk:
     def _save_cart(self, sale_id: str, cart: Cart) -> None:
         try:
             totals = cart.totals(self._policy)
-        except TaxError as error:  # the checkout keeps unknown tax classes out of the cart
+        except TaxError as error:  # the checkout and start() keep unknown tax classes out
             log.error("cart of sale %s has no tax rate for %s", sale_id, error)
+            self._emit(StoreTrouble(f"could not save sale {sale_id}: {error}"))
             return
         kiosk_id, policy, lines = self.settings.kiosk_id, self._policy, cart.lines
         at = self._clock()
@@ -476,18 +511,29 @@ class Kiosk:
                 if effect.reason is AttendantReason.AGE_CHECK and effect.sale_id:
                     SaleBook(db, kiosk_id).approve_age(effect.sale_id, staff_number, at=effect.at)
 
-        self._write(write, f"record the {effect.reason.value} approval")
+        self._write(write, f"record the {effect.reason.value} approval", retry=True)
 
     def _write(
-        self, job: Callable[[Database], T], what: str, retry_sale: str | None = None
+        self,
+        job: Callable[[Database], T],
+        what: str,
+        *,
+        retry_sale: str | None = None,
+        retry: bool = False,
     ) -> Future[T]:
-        """Run a write on the store worker; report a failure on the main thread."""
+        """Run a write on the store worker; report a failure on the main thread.
+
+        A failed cart save (``retry_sale``) is redone as a whole-sale write on the next tick;
+        a failed ``retry`` job (idempotent: abandon, approval) is submitted again then.
+        """
         future = self._store().submit(job)
 
         def failed(error: BaseException) -> None:
             log.error("could not %s: %s", what, error)
             if retry_sale is not None:
                 self._unsaved_sale = retry_sale
+            if retry:
+                self._writes_to_retry.append((job, what))
             self._emit(StoreTrouble(f"could not {what}: {error}"))
 
         def on_done(done: Future[T]) -> None:

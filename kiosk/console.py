@@ -8,6 +8,7 @@ prints the cart whenever it changes, and turns the facade's codes into English s
 from __future__ import annotations
 
 import getpass
+import os
 import select
 import time
 from collections.abc import Callable, Sequence
@@ -64,6 +65,11 @@ WORDS: dict[str, str] = {
     "no_pin": "This staff member has no PIN yet.",
     "inactive": "This staff member is not active.",
 }
+
+
+def _is_number(text: str) -> bool:
+    """True for a plain decimal number such as ``12`` (not ``²`` or ``-1``)."""
+    return text.isascii() and text.isdecimal() and len(text) <= 9
 
 
 def words(code: str) -> str:
@@ -149,9 +155,9 @@ class ConsoleFrontEnd:
         if command == "list":
             for label, code in self.test_barcodes:
                 self.say(f"  {code}  {label}")
-        elif command == "qty" and len(args) == 2 and all(a.isdigit() for a in args):
+        elif command == "qty" and len(args) == 2 and all(_is_number(a) for a in args):
             self.kiosk.set_quantity(int(args[0]), int(args[1]))
-        elif command == "rm" and len(args) == 1 and args[0].isdigit():
+        elif command == "rm" and len(args) == 1 and _is_number(args[0]):
             self.kiosk.remove_line(int(args[0]))
         elif command == "pay":
             self.kiosk.pay()
@@ -159,7 +165,7 @@ class ConsoleFrontEnd:
             self.kiosk.back_to_cart()
         elif command == "help":
             self.kiosk.request_help()
-        elif command == "staff" and len(args) == 1 and args[0].isdigit():
+        elif command == "staff" and len(args) == 1 and _is_number(args[0]):
             self.kiosk.attend(int(args[0]), self.read_pin("PIN: "))
         elif command == "cancel":
             self.kiosk.cancel_sale()
@@ -176,17 +182,32 @@ class ConsoleFrontEnd:
         return True
 
     def run(self, stdin: TextIO, tick_s: float = 1.0) -> None:
-        """Read commands until ``quit`` or end of input, ticking the facade every ``tick_s``."""
+        """Read commands until ``quit`` or end of input, ticking the facade every ``tick_s``.
+
+        Reads the file descriptor directly (not Python's buffered readline), so every line
+        that has arrived is handled at once even when several arrive together.
+        """
         self.say(HELP)
         self.main_queue.run_pending()
+        fd = stdin.fileno()
+        pending = b""
         next_tick = time.monotonic() + tick_s
-        while True:
+        running = True
+        while running:
             timeout = max(next_tick - time.monotonic(), 0.0)
-            ready, _, _ = select.select([stdin], [], [], timeout)
+            ready, _, _ = select.select([fd], [], [], timeout)
             if ready:
-                line = stdin.readline()
-                if not line or not self.handle(line):
-                    break
+                chunk = os.read(fd, 4096)
+                lines = (pending + chunk).split(b"\n")
+                pending = lines.pop()
+                if not chunk:  # end of input: the last line may lack its newline
+                    lines.append(pending)
+                    running = False
+                for raw in lines:
+                    if not self.handle(raw.decode("utf-8", errors="replace")):
+                        running = False
+                        break
+                    self.main_queue.run_pending()
             self.main_queue.run_pending(wait_s=0.05)
             if time.monotonic() >= next_tick:
                 self.kiosk.tick()

@@ -334,3 +334,98 @@ def test_every_change_reaches_listeners_as_a_session_notice(shop: Harness) -> No
 def test_the_store_worker_heartbeat_is_visible_for_the_watchdog(shop: Harness) -> None:
     beats = shop.kiosk.heartbeats()
     assert set(beats) == {"store"} and beats["store"] > 0
+
+
+def test_a_pin_answer_that_arrives_after_the_call_changed_approves_nothing(
+    shop: Harness,
+) -> None:
+    shop.kiosk.scan(in_store_code("40", "12345", 67890).encode())  # unknown item: staff called
+    shop.kiosk.attend(ATTENDANT, ATTENDANT_PIN)  # answered while the customer carries on:
+    shop.kiosk.cancel_sale()
+    shop.kiosk.scan(BEER)
+    shop.kiosk.pay()
+    assert shop.kiosk.checkout.attendant_reason is AttendantReason.AGE_CHECK
+    shop.settle()
+
+    assert shop.kiosk.checkout.attendant_reason is AttendantReason.AGE_CHECK
+    assert shop.kiosk.checkout.age_approved_by is None
+    actions = [row[0] for row in shop.rows("SELECT action FROM audit_log")]
+    assert "checkout.approve.age_check" not in actions
+
+
+def test_a_failed_abandon_is_written_again_on_the_next_tick(shop: Harness) -> None:
+    shop.kiosk.scan(WATER)
+    shop.settle()
+    with sqlite3.connect(shop.kiosk.database) as conn:
+        conn.execute(
+            "CREATE TRIGGER refuse_abandon BEFORE UPDATE OF state ON sales "
+            "WHEN NEW.state = 'abandoned' BEGIN SELECT RAISE(ABORT, 'disk trouble'); END"
+        )
+    shop.kiosk.cancel_sale()
+    shop.settle()
+    assert shop.of(StoreTrouble)
+    assert shop.rows("SELECT state FROM sales") == [("open",)]
+
+    with sqlite3.connect(shop.kiosk.database) as conn:
+        conn.execute("DROP TRIGGER refuse_abandon")
+    shop.kiosk.tick()
+    shop.settle()
+    assert shop.rows("SELECT state, close_reason FROM sales") == [
+        ("abandoned", "customer_cancelled")
+    ]
+
+
+def test_a_cart_whose_tax_class_is_no_longer_configured_is_not_restored(
+    settings: Settings, clock: Clock
+) -> None:
+    first = Harness(settings, clock)
+    first.kiosk.scan(BEER)  # tax class "standard"
+    first.settle()
+    first.kiosk.close()
+    only_reduced = settings.tax.model_copy(
+        update={"classes": {"reduced": settings.tax.classes["reduced"]}}
+    )
+    changed = settings.model_copy(update={"tax": only_reduced})
+
+    second = Harness(changed, clock)
+    try:
+        assert second.report.restored_sale_id is None
+        assert second.rows("SELECT close_reason FROM sales") == [("tax_class_gone_at_start",)]
+    finally:
+        second.kiosk.close()
+
+
+def test_a_clock_that_went_back_never_restores_a_cart_from_the_future(
+    settings: Settings, clock: Clock
+) -> None:
+    first = Harness(settings, clock)
+    first.kiosk.scan(WATER)
+    first.settle()
+    first.kiosk.close()
+
+    clock.advance(-3600)  # a Raspberry Pi without a real-time clock, before NTP
+    second = Harness(settings, clock)
+    try:
+        assert second.report.restored_sale_id is None
+        assert second.rows("SELECT close_reason FROM sales") == [("expired_at_start",)]
+    finally:
+        second.kiosk.close()
+
+
+def test_a_database_error_during_a_lookup_calls_staff_and_the_kiosk_goes_on(
+    shop: Harness,
+) -> None:
+    with sqlite3.connect(shop.kiosk.database) as conn:
+        conn.execute("ALTER TABLE products RENAME TO products_gone")
+    shop.kiosk.scan(WATER)
+
+    assert shop.of(StoreTrouble)
+    assert shop.kiosk.checkout.attendant_reason is AttendantReason.UNKNOWN_ITEM
+
+
+def test_an_impossible_staff_number_is_answered_as_unknown_staff(shop: Harness) -> None:
+    shop.kiosk.attend(10**20, "123456")
+    shop.settle()
+    (answer,) = shop.of(StaffChecked)
+    assert answer.outcome == "unknown_staff"  # type: ignore[attr-defined]
+    assert not shop.of(StoreTrouble)

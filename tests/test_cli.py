@@ -7,8 +7,12 @@ through click's CliRunner to keep the file fast.
 
 from __future__ import annotations
 
+import queue
 import re
 import sqlite3
+import subprocess
+import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,9 +23,12 @@ from cli_support import (
     BASE_CONFIG,
     SAMPLE_CATALOG,
     SAMPLE_PRODUCTS,
+    SUBPROCESS_TIMEOUT_S,
     Shop,
+    clean_environment,
     import_sample,
     invoke,
+    kiosk_executable,
     kiosk_running,
     product_count,
     product_price,
@@ -518,8 +525,8 @@ def test_demo_reset_starts_from_a_fresh_data_folder(tmp_path: Path) -> None:
     data_dir = tmp_path / "demo"
     first = run_kiosk(["demo", "--data-dir", str(data_dir), "--prepare-only"], home=tmp_path)
     assert first.returncode == 0, first.stderr
-    marker = data_dir / "left-over.txt"
-    marker.write_text("from an earlier run", encoding="utf-8")
+    other_file = data_dir / "notes.txt"
+    other_file.write_text("not the demo's", encoding="utf-8")
     with sqlite3.connect(data_dir / "kiosk.db") as connection:
         connection.execute("DELETE FROM products WHERE code = ?", [MINERAL_WATER_CODE])
     connection.close()
@@ -527,7 +534,7 @@ def test_demo_reset_starts_from_a_fresh_data_folder(tmp_path: Path) -> None:
         ["demo", "--data-dir", str(data_dir), "--prepare-only", "--reset"], home=tmp_path
     )
     assert reset.returncode == 0, reset.stderr
-    assert not marker.exists()
+    assert other_file.exists()  # --reset replaces the database only, never other files
     assert product_price(data_dir / "kiosk.db", MINERAL_WATER_CODE) == 49
     assert demo_staff_numbers(reset.stdout) == ["1001", "1002"]
 
@@ -553,3 +560,98 @@ def test_kiosk_run_shows_the_open_cart_it_restored_at_start(stocked_shop: Shop) 
     assert again.returncode == 0, again.stderr
     assert "restored the open sale" in again.stdout
     assert "Mineral water" in again.stdout
+
+
+# --- errors end in one line, never a traceback ---------------------------------------------
+
+
+def test_unlocking_an_unknown_staff_member_fails_with_one_line(stocked_shop: Shop) -> None:
+    config = str(stocked_shop.config)
+    manager = staff_roster_add(stocked_shop, "Mia", StaffRole.MANAGER, "135790")
+    result = run_kiosk(
+        ["staff", "unlock", "--config", config, "4242", "--manager", str(manager)],
+        home=stocked_shop.config.parent,
+        stdin="135790\n",
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "4242" in result.stderr
+
+
+def test_a_staff_number_out_of_range_is_a_usage_error(stocked_shop: Shop) -> None:
+    result = run_kiosk(
+        ["staff", "set-pin", "--config", str(stocked_shop.config), "9" * 25],
+        home=stocked_shop.config.parent,
+        stdin="123456\n",
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+
+
+def test_a_backup_into_a_missing_folder_fails_with_one_line(
+    stocked_shop: Shop, tmp_path: Path
+) -> None:
+    result = run_kiosk(
+        ["db", "backup", "--config", str(stocked_shop.config), str(tmp_path / "no" / "x.db")],
+        home=tmp_path,
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("kiosk: ")
+
+
+# --- the demo's data folder -----------------------------------------------------------------
+
+
+def test_demo_reset_refuses_while_the_demo_runs_and_keeps_its_sales(tmp_path: Path) -> None:
+    data = tmp_path / "demo"
+    prepared = run_kiosk(["demo", "--data-dir", str(data), "--prepare-only"], home=tmp_path)
+    assert prepared.returncode == 0, prepared.stderr
+    with kiosk_running(data):
+        reset = run_kiosk(
+            ["demo", "--data-dir", str(data), "--reset", "--prepare-only"], home=tmp_path
+        )
+    assert reset.returncode == 3
+    assert product_count(data / "kiosk.db") == SAMPLE_PRODUCTS
+
+
+def test_the_demo_never_uses_a_folder_that_is_not_its_own(tmp_path: Path) -> None:
+    precious = tmp_path / "documents"
+    precious.mkdir()
+    (precious / "letter.txt").write_text("keep me", encoding="utf-8")
+    result = run_kiosk(
+        ["demo", "--data-dir", str(precious), "--reset", "--prepare-only"], home=tmp_path
+    )
+    assert result.returncode == 1
+    assert (precious / "letter.txt").read_text(encoding="utf-8") == "keep me"
+    assert not (precious / "kiosk.db").exists()
+
+
+def test_the_console_handles_lines_that_arrive_together_at_once(tmp_path: Path) -> None:
+    data = tmp_path / "demo"
+    process = subprocess.Popen(
+        [kiosk_executable(), "demo", "--data-dir", str(data)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=clean_environment(tmp_path),
+    )
+    assert process.stdin is not None and process.stdout is not None
+    seen: queue.SimpleQueue[str] = queue.SimpleQueue()
+    threading.Thread(
+        target=lambda: [seen.put(line) for line in process.stdout], daemon=True  # type: ignore[union-attr]
+    ).start()
+    try:
+        process.stdin.write("4006381333931\n5012345001050\n")  # one write, two scans
+        process.stdin.flush()
+        deadline = time.monotonic() + SUBPROCESS_TIMEOUT_S
+        while time.monotonic() < deadline:  # a guard against hanging, not a timing assertion
+            if "Lager beer" in seen.get(timeout=SUBPROCESS_TIMEOUT_S):
+                break
+        else:
+            raise AssertionError("the second scan was not handled while input stayed open")
+    finally:
+        process.stdin.close()
+        process.wait(timeout=SUBPROCESS_TIMEOUT_S)
+    assert process.returncode == 0

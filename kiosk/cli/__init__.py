@@ -10,6 +10,8 @@ from kiosk.cli.config import config
 from kiosk.cli.db import db
 from kiosk.cli.session import demo_command, run_command
 from kiosk.cli.staff import staff
+from kiosk.store.db import StoreError
+from kiosk.store.staff import NotAllowed, UnknownStaff
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -27,5 +29,13 @@ cli.add_command(db)
 
 
 def main() -> None:
-    """Entry point of the ``kiosk`` console command."""
-    cli()
+    """Entry point of the ``kiosk`` console command.
+
+    Errors a command could not foresee in detail (a damaged database, an unknown staff
+    number) end it with one line and status 1 rather than a traceback.
+    """
+    try:
+        cli()
+    except (StoreError, UnknownStaff, NotAllowed, OSError) as error:
+        click.echo(f"kiosk: {error}", err=True)
+        raise SystemExit(1) from None

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
+import signal
 import sys
 import tempfile
 from pathlib import Path
+from types import FrameType
 
 import click
 
@@ -27,7 +28,7 @@ from kiosk.config import Settings, demo_settings
 from kiosk.console import ConsoleFrontEnd
 from kiosk.main_queue import MainQueue
 from kiosk.sim.demo_shop import demo_barcodes, prepare_demo
-from kiosk.store.db import DatabaseCorrupt, open_database
+from kiosk.store.db import StoreError, open_database
 
 
 def default_demo_dir() -> Path:
@@ -36,16 +37,25 @@ def default_demo_dir() -> Path:
     return Path(base) / "kiosk" / "demo"
 
 
+DEMO_MARKER = ".kiosk-demo"
+"""A file that marks a folder as the demo's own, so --reset never empties anything else."""
+
+
+def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)  # unwinds through ``finally``: pending writes are finished
+
+
 def run_console(settings: Settings, test_barcodes: list[tuple[str, str]]) -> None:
     """Start the facade and drive it from this terminal until quit or end of input."""
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     main_queue = MainQueue()
     kiosk = Kiosk(settings, post_to_main=main_queue.post)
     # Listening before start() shows the first screen, or the cart restored at start.
     front = ConsoleFrontEnd(kiosk, main_queue, out=sys.stdout, test_barcodes=test_barcodes)
     try:
         report = kiosk.start()
-    except DatabaseCorrupt as corrupt:
-        click.echo(f"kiosk: {corrupt}", err=True)
+    except StoreError as trouble:
+        click.echo(f"kiosk: {trouble}", err=True)
         raise SystemExit(EXIT_FAILED) from None
     if report.restored_sale_id:
         click.echo(f"(restored the open sale {report.restored_sale_id})")
@@ -79,13 +89,24 @@ def run_command(config_path: Path) -> None:
 def demo_command(data_dir: Path | None, reset: bool, prepare_only: bool) -> None:
     """Start the demo shop (sample catalog, demo staff, simulated devices)."""
     data_dir = data_dir or default_demo_dir()
-    if reset and data_dir.exists():
-        shutil.rmtree(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
+    marker = data_dir / DEMO_MARKER
+    if not marker.exists() and any(data_dir.iterdir()):
+        click.echo(
+            f"kiosk: {data_dir} is not empty and is not a demo data folder; "
+            "choose another --data-dir.",
+            err=True,
+        )
+        raise SystemExit(EXIT_FAILED)
     settings = demo_settings(data_dir)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     with exclusive_state(settings):
-        db = open_database(database_path(settings))
+        marker.touch()
+        database = database_path(settings)
+        if reset:
+            for path in (database, *database.parent.glob(database.name + "-*")):
+                path.unlink(missing_ok=True)
+        db = open_database(database)
         try:
             with tempfile.TemporaryDirectory() as work:
                 report = prepare_demo(db, settings, now=utc_now(), work_dir=Path(work))

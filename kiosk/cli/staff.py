@@ -22,7 +22,14 @@ from kiosk.cli.common import (
     utc_now,
 )
 from kiosk.store.db import open_database
-from kiosk.store.staff import NotAllowed, PinOutcome, PinRejected, StaffRole, StaffRoster
+from kiosk.store.staff import (
+    NotAllowed,
+    PinOutcome,
+    PinRejected,
+    StaffRole,
+    StaffRoster,
+    UnknownStaff,
+)
 
 
 def read_pin(prompt: str, *, confirm: bool) -> str:
@@ -53,6 +60,9 @@ def staff() -> None:
 def add_command(config_path: Path, name: str, role: str) -> None:
     """Add a staff member and print their staff number."""
     settings = settings_or_exit(config_path)
+    if not name.strip():
+        click.echo("kiosk: a staff member needs a name.", err=True)
+        raise SystemExit(EXIT_FAILED)
     with exclusive_state(settings):
         db = open_database(database_path(settings))
         try:
@@ -63,9 +73,12 @@ def add_command(config_path: Path, name: str, role: str) -> None:
     click.echo(f"Set their PIN with: kiosk staff set-pin {member.number}")
 
 
+STAFF_NUMBER = click.IntRange(1, 2**62)
+
+
 @staff.command("set-pin")
 @config_option
-@click.argument("number", type=int)
+@click.argument("number", type=STAFF_NUMBER)
 def set_pin_command(config_path: Path, number: int) -> None:
     """Set a staff member's PIN (at least 6 digits), read from the terminal or stdin."""
     settings = settings_or_exit(config_path)
@@ -108,8 +121,10 @@ def list_command(config_path: Path) -> None:
 
 @staff.command("unlock")
 @config_option
-@click.argument("number", type=int)
-@click.option("--manager", "manager_number", type=int, required=True, help="Your staff number.")
+@click.argument("number", type=STAFF_NUMBER)
+@click.option(
+    "--manager", "manager_number", type=STAFF_NUMBER, required=True, help="Your staff number."
+)
 def unlock_command(config_path: Path, number: int, manager_number: int) -> None:
     """Clear a staff member's PIN lockout (a manager confirms with their own PIN)."""
     settings = settings_or_exit(config_path)
@@ -118,13 +133,16 @@ def unlock_command(config_path: Path, number: int, manager_number: int) -> None:
         try:
             roster = StaffRoster(db)
             pin = read_pin(f"PIN of manager {manager_number}: ", confirm=False)
+            if not pin:
+                click.echo("No PIN given; nothing was changed.", err=True)
+                raise SystemExit(EXIT_FAILED)
             check = roster.check_pin(manager_number, pin, utc_now())
             if check.outcome is not PinOutcome.OK:
                 click.echo(f"Manager PIN not accepted ({check.outcome}).", err=True)
                 raise SystemExit(EXIT_FAILED)
             try:
                 roster.clear_lockout(number, by=manager_number, now=utc_now())
-            except NotAllowed as refused:
+            except (NotAllowed, UnknownStaff) as refused:
                 click.echo(f"Not allowed: {refused}", err=True)
                 raise SystemExit(EXIT_FAILED) from None
         finally:

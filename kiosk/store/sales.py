@@ -132,7 +132,7 @@ class SaleBook:
         """Every sale of this kiosk still open, newest change first, with its lines."""
         sales = self.db.execute(
             "SELECT id, number, updated_at, age_approved_by FROM sales "
-            "WHERE state = 'open' AND kiosk_id = ? ORDER BY updated_at DESC",
+            "WHERE state = 'open' AND kiosk_id = ? ORDER BY updated_at DESC, number DESC",
             [self.kiosk_id],
         ).fetchall()
         return [
