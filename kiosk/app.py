@@ -64,17 +64,20 @@ from kiosk.core.checkout import (
     Tick,
 )
 from kiosk.core.tax import TaxError, Totals
+from kiosk.devices.scanner import ScannerOptions, ScannerState, SerialScanner
 from kiosk.notices import (
     AttendantCalled,
     CartRefused,
     IdlePromptShown,
     Notice,
     SaleEnded,
+    ScannerStateChanged,
     ScanRejected,
     SessionChanged,
     StaffChecked,
     StoreTrouble,
 )
+from kiosk.sim.virtual_scanner import VirtualScanner
 from kiosk.store import audit
 from kiosk.store.db import open_database
 from kiosk.store.products import CatalogRowError, ProductCatalog
@@ -119,6 +122,22 @@ class StartReport:
 
     restored_sale_id: str | None
     abandoned_sale_ids: tuple[str, ...]
+
+
+def scanner_options(settings: Settings, port: str) -> ScannerOptions:
+    """The driver's options from the ``[scanner]`` table, opening ``port``."""
+    config = settings.scanner
+    return ScannerOptions(
+        port=port,
+        baudrate=config.baudrate,
+        bytesize=config.bytesize,
+        parity=config.parity,
+        stopbits=config.stopbits,
+        frame_end=config.frame_end,
+        idle_gap_ms=config.idle_gap_ms,
+        max_frame_bytes=config.max_frame_bytes,
+        double_scan_window_ms=config.double_scan_window_ms,
+    )
 
 
 def utc_clock() -> datetime:
@@ -173,6 +192,9 @@ class Kiosk:
         self._reader: Database | None = None
         self._catalog: ProductCatalog | None = None
         self._unsaved_sale: str | None = None
+        self._scanner: SerialScanner | None = None
+        self._virtual_scanner: VirtualScanner | None = None
+        self._scanner_state = ScannerState.STOPPED
         self._writes_to_retry: list[tuple[Callable[[Database], Any], str]] = []
 
     # ----------------------------------------------------------------------- lifecycle
@@ -232,12 +254,55 @@ class Kiosk:
             abandoned_sale_ids=tuple(sale_id for sale_id, _ in abandoned),
         )
 
+    def connect_scanner(self, port: str | None = None) -> str:
+        """Start reading the barcode scanner; return the path it opens.
+
+        ``port`` overrides ``[scanner] port``. ``"virtual"`` starts the virtual scanner of
+        ``kiosk.sim`` (a pseudo-terminal other programs can write frames to) and opens it like
+        a real one. Frames and connection changes reach the main thread through
+        ``post_to_main``; while the scanner is unplugged the kiosk keeps running and retries.
+        """
+        path = port or self.settings.scanner.port
+        if path == "virtual":
+            self._virtual_scanner = VirtualScanner()
+            path = self._virtual_scanner.path
+        options = scanner_options(self.settings, path)
+        self._scanner = SerialScanner(
+            options,
+            on_frame=lambda frame: self._post(lambda: self.scan(frame)),
+            on_state=lambda state: self._post(lambda: self._on_scanner_state(state)),
+        )
+        self._scanner.start()
+        return path
+
+    @property
+    def virtual_scanner(self) -> VirtualScanner | None:
+        """The virtual scanner, when ``[scanner] port = "virtual"`` (demo and tests)."""
+        return self._virtual_scanner
+
+    @property
+    def scanner_state(self) -> ScannerState:
+        """The scanner's connection as last reported on the main thread."""
+        return self._scanner_state
+
+    def _on_scanner_state(self, state: ScannerState) -> None:
+        if state != self._scanner_state:
+            self._scanner_state = state
+            self._emit(ScannerStateChanged(state.value))
+
     def close(self) -> None:
-        """Finish pending writes and close the store (the session stays in the database).
+        """Stop the scanner, finish pending writes and close the store (the session stays in
+        the database).
 
         The main thread's reader closes first, so the last connection, which checkpoints the
         WAL into the database file (an fsync), is the worker's.
         """
+        if self._scanner is not None:
+            self._scanner.stop()
+            self._scanner = None
+        if self._virtual_scanner is not None:
+            self._virtual_scanner.close()
+            self._virtual_scanner = None
         if self._reader is not None:
             self._reader.close()
             self._reader = None
@@ -268,7 +333,10 @@ class Kiosk:
 
     def heartbeats(self) -> dict[str, float]:
         """``time.monotonic()`` of each worker's last loop turn, for the watchdog."""
-        return {"store": self._worker.heartbeat} if self._worker else {}
+        beats = {"store": self._worker.heartbeat} if self._worker else {}
+        if self._scanner is not None:
+            beats["scanner"] = self._scanner.heartbeat
+        return beats
 
     # ----------------------------------------------------------------- customer actions
 

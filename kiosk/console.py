@@ -24,6 +24,7 @@ from kiosk.notices import (
     IdlePromptShown,
     Notice,
     SaleEnded,
+    ScannerStateChanged,
     ScanRejected,
     SessionChanged,
     StaffChecked,
@@ -88,8 +89,12 @@ class ConsoleFrontEnd:
         out: TextIO,
         test_barcodes: Sequence[tuple[str, str]] = (),
         read_pin: Callable[[str], str] = getpass.getpass,
+        scan_input: Callable[[bytes], None] | None = None,
     ) -> None:
+        """``scan_input`` takes typed barcodes; by default straight to ``Kiosk.scan``, in the
+        demo into the virtual scanner, so they travel the same way as a real scanner's."""
         self.kiosk = kiosk
+        self.scan_input = scan_input or kiosk.scan
         self.main_queue = main_queue
         self.out = out
         self.test_barcodes = test_barcodes
@@ -117,6 +122,11 @@ class ConsoleFrontEnd:
             self.say("Staff confirmed." if notice.outcome == "ok" else f"! {words(notice.outcome)}")
         elif isinstance(notice, SaleEnded):
             self.say("Thank you for shopping with us!")
+        elif isinstance(notice, ScannerStateChanged):
+            if notice.state == "connected":
+                self.say("(scanner connected)")
+            elif notice.state == "disconnected":
+                self.say("! The scanner is not connected. Staff has been told; please wait.")
         elif isinstance(notice, StoreTrouble):
             self.say("! (staff) the kiosk could not save to its database; see the log.")
 
@@ -176,7 +186,7 @@ class ConsoleFrontEnd:
         elif command in ("?", "commands"):
             self.say(HELP)
         elif len(words_in) == 1:
-            self.kiosk.scan(words_in[0].encode("utf-8"))
+            self.scan_input(words_in[0].encode("utf-8"))
         else:
             self.say("Unknown command; type ? for the list.")
         return True

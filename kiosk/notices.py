@@ -76,6 +76,14 @@ class SaleEnded:
 
 
 @dataclass(frozen=True)
+class ScannerStateChanged:
+    """The barcode scanner's connection changed: ``state`` is connecting, connected,
+    disconnected or stopped (the UI shows a banner while it is not connected)."""
+
+    state: str
+
+
+@dataclass(frozen=True)
 class StoreTrouble:
     """A database write failed; the kiosk keeps the sale in memory and retries with the next
     change. ``detail`` is for the log and the staff menu, not for customers."""
@@ -91,5 +99,6 @@ Notice = (
     | CartRefused
     | StaffChecked
     | SaleEnded
+    | ScannerStateChanged
     | StoreTrouble
 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import queue
 import re
+import signal
 import sqlite3
 import subprocess
 import threading
@@ -37,6 +38,7 @@ from cli_support import (
 )
 
 from kiosk.cli import cli
+from kiosk.sim.virtual_scanner import VirtualScanner
 from kiosk.store.db import open_database
 from kiosk.store.staff import PinOutcome, StaffRole, StaffRoster
 
@@ -654,4 +656,51 @@ def test_the_console_handles_lines_that_arrive_together_at_once(tmp_path: Path) 
     finally:
         process.stdin.close()
         process.wait(timeout=SUBPROCESS_TIMEOUT_S)
+    assert process.returncode == 0
+
+
+# --- kiosk scanner test ---------------------------------------------------------------------
+
+
+def test_scanner_test_prints_each_frame_and_keeps_going_across_unplug_and_replug(
+    stocked_shop: Shop, tmp_path: Path
+) -> None:
+    with VirtualScanner(tmp_path / "kiosk-scanner") as device:
+        process = subprocess.Popen(
+            [kiosk_executable(), "scanner", "test", "--config", str(stocked_shop.config),
+             "--port", device.path],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=clean_environment(tmp_path),
+        )
+        assert process.stdout is not None
+        lines: queue.SimpleQueue[str] = queue.SimpleQueue()
+        threading.Thread(
+            target=lambda: [lines.put(line) for line in process.stdout],  # type: ignore[union-attr]
+            daemon=True,
+        ).start()
+
+        def next_line_with(text: str) -> str:
+            while True:  # each get() is guarded by a timeout: a hang fails the test
+                line = lines.get(timeout=SUBPROCESS_TIMEOUT_S)
+                if text in line:
+                    return line
+
+        try:
+            next_line_with("scanner connected")
+            device.scan("4006381333931")
+            assert "Mineral water still 1.5 l" in next_line_with("frame")
+            device.scan("4006381333932")
+            assert "rejected: bad_check_digit" in next_line_with("frame")
+            device.unplug()
+            next_line_with("scanner disconnected")
+            device.replug()
+            next_line_with("scanner connected")
+            device.scan("5012345001050")
+            assert "Lager beer" in next_line_with("frame")
+        finally:
+            process.send_signal(signal.SIGINT)
+            process.wait(timeout=SUBPROCESS_TIMEOUT_S)
     assert process.returncode == 0

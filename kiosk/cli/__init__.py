@@ -8,6 +8,7 @@ from kiosk import __version__
 from kiosk.cli.catalog import catalog
 from kiosk.cli.config import config
 from kiosk.cli.db import db
+from kiosk.cli.scanner import scanner
 from kiosk.cli.session import demo_command, run_command
 from kiosk.cli.staff import staff
 from kiosk.store.db import StoreError
@@ -26,6 +27,7 @@ cli.add_command(config)
 cli.add_command(catalog)
 cli.add_command(staff)
 cli.add_command(db)
+cli.add_command(scanner)
 
 
 def main() -> None:

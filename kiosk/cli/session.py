@@ -26,6 +26,7 @@ from kiosk.cli.common import (
 )
 from kiosk.config import Settings, demo_settings
 from kiosk.console import ConsoleFrontEnd
+from kiosk.devices.scanner import ScannerState
 from kiosk.main_queue import MainQueue
 from kiosk.sim.demo_shop import demo_barcodes, prepare_demo
 from kiosk.store.db import StoreError, open_database
@@ -36,6 +37,9 @@ def default_demo_dir() -> Path:
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "kiosk" / "demo"
 
+
+SCANNER_OPEN_WAIT_S = 5.0
+"""How long start-up waits for the scanner port to open before taking input anyway."""
 
 DEMO_MARKER = ".kiosk-demo"
 """A file that marks a folder as the demo's own, so --reset never empties anything else."""
@@ -59,6 +63,23 @@ def run_console(settings: Settings, test_barcodes: list[tuple[str, str]]) -> Non
         raise SystemExit(EXIT_FAILED) from None
     if report.restored_sale_id:
         click.echo(f"(restored the open sale {report.restored_sale_id})")
+    path = kiosk.connect_scanner()
+    try:  # frames sent before the port is open are lost, so wait for it (briefly)
+        main_queue.run_until(
+            lambda: kiosk.scanner_state in (ScannerState.CONNECTED, ScannerState.DISCONNECTED),
+            timeout_s=SCANNER_OPEN_WAIT_S,
+        )
+    except TimeoutError:
+        click.echo(f"(the scanner on {path} is still opening)")
+    virtual = kiosk.virtual_scanner
+    if virtual is not None:
+        front.scan_input = virtual.scan
+        click.echo(
+            f"Virtual scanner on {path}: type barcodes here, or from another terminal: "
+            f"printf '4006381333931\\r' > {path}"
+        )
+    else:
+        click.echo(f"Scanner on {path}")
     try:
         front.run(sys.stdin)
     except KeyboardInterrupt:
