@@ -182,7 +182,7 @@ class Kiosk:
         self._timers = CheckoutTimers(
             idle_prompt_after_s=timeouts.idle_prompt_after_s,
             idle_abandon_after_s=timeouts.idle_abandon_after_s,
-            card_wait_s=timeouts.card_wait_s,
+            card_wait_s=timeouts.payment_idle_s,
             receipt_choice_s=timeouts.receipt_choice_s,
         )
         self._checkout = Checkout.start(self._policy, self._limits, self._timers)

@@ -125,7 +125,7 @@ def test_a_file_with_only_the_kiosk_id_and_the_shop_loads_with_defaults(tmp_path
     assert settings.scanner.port == "virtual"
     assert settings.stripe.api_base == "embedded"
     assert settings.backoffice.url == ""
-    assert settings.timeouts.card_wait_s == 120
+    assert settings.timeouts.payment_idle_s == 120
     assert settings.state_dir == Path("/var/lib/kiosk")
     assert settings.tax_policy().classes == {}
 
@@ -430,7 +430,7 @@ BAD_VALUES: list[tuple[str, Any, str, str]] = [
     ("backoffice.url", "ftp://example.com", '"ftp://example.com"', "https://"),
     ("backoffice.receipt_url_template", "{base_url}/r/{id}", '"{base_url}/r/{id}"', "{sale_id}"),
     ("catalog.source", "erp", '"erp"', '"csv", "backoffice"'),
-    ("timeouts.card_wait_s", 0, "0", "whole number from 10 to 600"),
+    ("timeouts.payment_idle_s", 0, "0", "whole number from 10 to 600"),
     ("retention.audit_days", -1, "-1", "whole number from 1 to 3650"),
     ("staff.reader_inspection_interval_days", 0, "0", "whole number from 1 to 365"),
     ("paths.state_dir", "var/lib/kiosk", '"var/lib/kiosk"', "absolute path"),
@@ -554,7 +554,7 @@ def test_several_problems_are_listed_and_the_first_is_the_key(tmp_path: Path) ->
     [
         ("stripe.reder_id", "reader_id"),
         ("scaner", "scanner"),
-        ("timeouts.card_wait", "card_wait_s"),
+        ("timeouts.payment_idle", "payment_idle_s"),
         ("tax.classes.standard.rate", "rate_percent"),
         ("barcodes.variable_measure", None),
     ],

@@ -407,6 +407,24 @@ class StripeSettings(SettingsTable):
     ] = "automatic"
     """"automatic" captures on authorisation; "manual" captures in a separate step."""
 
+    max_network_retries: Annotated[int, BeforeValidator(values.whole_number(0, 5))] = 2
+    """How often the Stripe library itself retries a failed request (with our idempotency
+    key, so a retry never charges twice)."""
+
+    poll_interval_ms: Annotated[int, BeforeValidator(values.whole_number(100, 2000))] = 500
+    """Milliseconds between two looks at the reader and the payment while a payment runs."""
+
+    probe_s: Annotated[int, BeforeValidator(values.whole_number(5, 3600))] = 30
+    """Seconds between two background checks that Stripe and the reader can be reached."""
+
+    capture_max_age_s: Annotated[int, BeforeValidator(values.whole_number(60, 604_800))] = 3600
+    """Seconds a payment may wait in "requires_capture" before recovery captures it (its sale
+    is recorded here) or cancels it (no sale is)."""
+
+    block_sales_when_unavailable: Annotated[bool, BeforeValidator(values.flag)] = False
+    """Whether the kiosk refuses to start new sales while card payments are unavailable
+    (otherwise it only tells the customer before they scan)."""
+
 
 class BackofficeSettings(SettingsTable):
     """``[backoffice]``: the shop's back office for sync, catalog and e-receipts."""
@@ -438,8 +456,21 @@ class TimeoutSettings(SettingsTable):
     idle_abandon_after_s: Annotated[int, BeforeValidator(values.whole_number(5, 3600))] = 30
     """Seconds after that prompt before the cart is abandoned."""
 
-    card_wait_s: Annotated[int, BeforeValidator(values.whole_number(10, 600))] = 120
-    """Seconds the reader waits for a card before the payment is withdrawn."""
+    payment_idle_s: Annotated[int, BeforeValidator(values.whole_number(10, 600))] = 120
+    """Seconds the reader waits for a card (with no touch on the screen) before the payment
+    is withdrawn and the customer is back at the cart."""
+
+    authorisation_wait_s: Annotated[int, BeforeValidator(values.whole_number(5, 600))] = 90
+    """Seconds an authorisation in flight (a card was presented) is waited for; it completes
+    the sale even if nobody is there. Past this the staff are called."""
+
+    payment_max_s: Annotated[int, BeforeValidator(values.whole_number(30, 1800))] = 300
+    """Seconds after which a payment in which nothing changes is withdrawn and the staff are
+    called: polling never runs forever."""
+
+    recovery_s: Annotated[int, BeforeValidator(values.whole_number(5, 600))] = 30
+    """Seconds start-up spends settling an unfinished payment before it shows "please call
+    staff" and opens anyway."""
 
     open_cart_max_age_s: Annotated[int, BeforeValidator(values.whole_number(0, 86_400))] = 900
     """Seconds: an open cart older than this at start-up is recorded as abandoned."""
