@@ -262,9 +262,12 @@ class Kiosk:
         a real one. Frames and connection changes reach the main thread through
         ``post_to_main``; while the scanner is unplugged the kiosk keeps running and retries.
         """
+        self._stop_scanner()
         path = port or self.settings.scanner.port
         if path == "virtual":
-            self._virtual_scanner = VirtualScanner()
+            # Behind a stable link, as udev gives a real scanner, so a replug keeps the path.
+            link = Path(self.settings.state_dir) / "virtual-scanner"
+            self._virtual_scanner = VirtualScanner(link)
             path = self._virtual_scanner.path
         options = scanner_options(self.settings, path)
         self._scanner = SerialScanner(
@@ -285,6 +288,14 @@ class Kiosk:
         """The scanner's connection as last reported on the main thread."""
         return self._scanner_state
 
+    def _stop_scanner(self) -> None:
+        if self._scanner is not None:
+            self._scanner.stop()
+            self._scanner = None
+        if self._virtual_scanner is not None:
+            self._virtual_scanner.close()
+            self._virtual_scanner = None
+
     def _on_scanner_state(self, state: ScannerState) -> None:
         if state != self._scanner_state:
             self._scanner_state = state
@@ -297,12 +308,7 @@ class Kiosk:
         The main thread's reader closes first, so the last connection, which checkpoints the
         WAL into the database file (an fsync), is the worker's.
         """
-        if self._scanner is not None:
-            self._scanner.stop()
-            self._scanner = None
-        if self._virtual_scanner is not None:
-            self._virtual_scanner.close()
-            self._virtual_scanner = None
+        self._stop_scanner()
         if self._reader is not None:
             self._reader.close()
             self._reader = None
@@ -348,6 +354,11 @@ class Kiosk:
         except BarcodeError as error:
             log.info("scan rejected: %s", error.reason)
             self._emit(ScanRejected(error.reason))
+            self._dispatch(CustomerActive(at=at))
+            return
+        except Exception:  # a parser bug must cost one scan, never the kiosk
+            log.exception("scan %r could not be parsed", raw[:64])
+            self._emit(ScanRejected("unreadable"))
             self._dispatch(CustomerActive(at=at))
             return
         product = None

@@ -8,9 +8,12 @@ everywhere else it is :meth:`MainQueue.post`, drained by the host's loop with
 
 from __future__ import annotations
 
+import logging
 import queue
 import time
 from collections.abc import Callable
+
+log = logging.getLogger(__name__)
 
 
 class MainQueue:
@@ -31,7 +34,10 @@ class MainQueue:
         except queue.Empty:
             return 0
         while True:
-            job()
+            try:
+                job()
+            except Exception:  # one failed job must not stop the host's loop
+                log.exception("a main-thread job failed")
             ran += 1
             try:
                 job = self._jobs.get_nowait()

@@ -429,3 +429,9 @@ def test_an_impossible_staff_number_is_answered_as_unknown_staff(shop: Harness) 
     (answer,) = shop.of(StaffChecked)
     assert answer.outcome == "unknown_staff"  # type: ignore[attr-defined]
     assert not shop.of(StoreTrouble)
+
+
+def test_a_gs1_label_the_parser_found_hard_is_a_rejected_scan_not_a_crash(shop: Harness) -> None:
+    shop.kiosk.scan(b"]d243336")
+    assert shop.of(ScanRejected)
+    assert shop.kiosk.checkout.state is CheckoutState.ATTRACT

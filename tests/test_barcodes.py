@@ -450,3 +450,11 @@ def test_a_barcode_error_is_a_value_error_with_a_reason_and_a_plain_message() ->
     assert isinstance(error, BarcodeError)
     assert error.reason in REASONS
     assert "check digit" in str(error)
+
+
+@pytest.mark.parametrize("frame", [b"]d243336", b"]C143301234567", b"]d24333-"])
+def test_gs1_temperature_fields_are_read_or_rejected_never_crash(frame: bytes) -> None:
+    try:
+        parse_scan(frame)
+    except BarcodeError as error:
+        assert error.reason in ("bad_gs1", "unsupported_symbology")

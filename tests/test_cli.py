@@ -694,6 +694,10 @@ def test_scanner_test_prints_each_frame_and_keeps_going_across_unplug_and_replug
             assert "Mineral water still 1.5 l" in next_line_with("frame")
             device.scan("4006381333932")
             assert "rejected: bad_check_digit" in next_line_with("frame")
+            device.scan("4006381333932")  # the scanner fired twice
+            assert "double_fire" in next_line_with("discarded")
+            device.write_raw(b"4006381333931")  # a scanner set up without its CR suffix
+            assert "no_terminator" in next_line_with("discarded")
             device.unplug()
             next_line_with("scanner disconnected")
             device.replug()

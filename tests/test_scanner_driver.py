@@ -171,6 +171,7 @@ def scanners() -> Iterator[Callable[..., tuple[SerialScanner, Events]]]:
         monotonic: Callable[[], float] = time.monotonic,
         backoff_initial_s: float = 0.05,
         backoff_max_s: float = 0.2,
+        stale_line_s: float | None = None,
         **options: Any,
     ) -> tuple[SerialScanner, Events]:
         events = Events()
@@ -181,6 +182,7 @@ def scanners() -> Iterator[Callable[..., tuple[SerialScanner, Events]]]:
             monotonic=monotonic,
             backoff_initial_s=backoff_initial_s,
             backoff_max_s=backoff_max_s,
+            stale_line_s=stale_line_s,
         )
         made.append(scanner)
         scanner.start()

@@ -24,7 +24,7 @@ from kiosk.sim.virtual_scanner import VirtualScanner
 from kiosk.store.db import open_database
 from kiosk.store.products import CatalogRowError, ProductCatalog
 
-Event = tuple[str, bytes | ScannerState]
+Event = tuple[str, bytes | ScannerState | str]
 
 
 @click.group()
@@ -43,6 +43,8 @@ def describe_frame(frame: bytes, settings: Settings, catalog: ProductCatalog | N
         scan = parse_scan(frame, settings.scan_rules())
     except BarcodeError as error:
         return f"{head} -> rejected: {error.reason} ({error})"
+    except Exception as error:  # a parser bug: show it, keep watching
+        return f"{head} -> unreadable: {type(error).__name__}: {error}"
     found = f"{head} -> {scan.symbology} GTIN {scan.gtin}"
     if scan.item_key is not None:
         found += f", in-store item {scan.item_key}"
@@ -79,17 +81,20 @@ def test_command(config_path: Path, port: str | None) -> None:
         scanner_options(settings, path),
         on_frame=lambda frame: events.put(("frame", frame)),
         on_state=lambda state: events.put(("state", state)),
+        on_discard=lambda reason: events.put(("discard", reason)),
     )
     click.echo(f"opening {path} (Ctrl-C stops)")
     reader.start()
     try:
         while True:
             try:
-                _kind, value = events.get(timeout=0.5)
+                kind, value = events.get(timeout=0.5)
             except queue.Empty:
                 continue
             if isinstance(value, bytes):
                 click.echo(describe_frame(value, settings, catalog))
+            elif kind == "discard":
+                click.echo(f"discarded -> {value}")
             else:
                 click.echo(f"scanner {value}: {path}")
     except KeyboardInterrupt:

@@ -418,7 +418,11 @@ def _validate_gs1_field(ai: str, value: str) -> None:
 
 def _gs1_max_length(fmt: str) -> int:
     # "X..20" -> 20, "N13[+X..17]" -> 30, "N6+N..4" -> 10: the last number of each part.
-    return sum(int(re.findall(r"[0-9]+", part)[-1]) for part in fmt.split("+"))
+    # A part without a number (the "[-]" sign of AIs 4330-4333) is one character long.
+    return sum(
+        int(numbers[-1]) if (numbers := re.findall(r"[0-9]+", part)) else 1
+        for part in fmt.split("+")
+    )
 
 
 def _with_variable_measure(scan: Scan, rules: ScanRules) -> Scan:

@@ -51,6 +51,10 @@ log = logging.getLogger(__name__)
 _PORT_ERRORS = (serial.SerialException, OSError, ValueError)
 
 
+RETURNED_PATH_FAST_S = 2.0
+"""Seconds after a port path (re)appears during which opens are retried every poll."""
+
+
 class ScannerState(StrEnum):
     """Where the scanner's connection is."""
 
@@ -104,6 +108,7 @@ class SerialScanner:
         *,
         on_frame: Callable[[bytes], None],
         on_state: Callable[[ScannerState], None],
+        on_discard: Callable[[str], None] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         backoff_initial_s: float = 0.5,
         backoff_max_s: float = 5.0,
@@ -118,11 +123,17 @@ class SerialScanner:
         self.options = options
         self._on_frame = on_frame
         self._on_state = on_state
+        self._on_discard = on_discard
         self._monotonic = monotonic
         self._backoff_initial_s = backoff_initial_s
         self._backoff_max_s = backoff_max_s
+        if options.frame_end == "idle":
+            # An empty read is what proves the line silent: read often enough to see a gap.
+            read_timeout_s = min(read_timeout_s, options.idle_gap_ms / 2000)
         self._read_timeout_s = read_timeout_s
         self._path_poll_s = path_poll_s
+        self._next_delay_s = backoff_initial_s
+        self._lifecycle = threading.Lock()
         self._assembler = FrameAssembler(
             frame_end=options.frame_end,
             max_frame_bytes=options.max_frame_bytes,
@@ -182,11 +193,12 @@ class SerialScanner:
         ``on_state(CONNECTING)`` is called from the caller's thread, before this returns.
         A scanner starts once: starting it again raises `RuntimeError`.
         """
-        if self._thread is not None:
-            raise RuntimeError("this scanner was already started")
-        self._set_state(ScannerState.CONNECTING)
-        self._thread = threading.Thread(target=self._run, name="kiosk-scanner", daemon=True)
-        self._thread.start()
+        with self._lifecycle:
+            if self._thread is not None or self._stopping.is_set():
+                raise RuntimeError("this scanner was already started (or stopped)")
+            self._set_state(ScannerState.CONNECTING)
+            self._thread = threading.Thread(target=self._run, name="kiosk-scanner", daemon=True)
+            self._thread.start()
 
     def stop(self, timeout_s: float = 2.0) -> None:
         """End the reader thread (waiting up to ``timeout_s`` seconds); the port is closed.
@@ -194,12 +206,16 @@ class SerialScanner:
         Backoff waits and reads are interrupted within ``read_timeout_s``. The state becomes
         ``STOPPED`` (reported from the reader thread as it ends). Stopping twice is harmless.
         """
-        self._stopping.set()
-        if self._thread is None:
+        with self._lifecycle:
+            self._stopping.set()
+            thread = self._thread
+        if thread is None:
             self._set_state(ScannerState.STOPPED)
             return
-        self._thread.join(timeout_s)
-        if self._thread.is_alive():
+        if thread is threading.current_thread():  # stop() from a callback: the loop ends itself
+            return
+        thread.join(timeout_s)
+        if thread.is_alive():
             log.warning("scanner: the reader thread did not end within %.1f s", timeout_s)
 
     def _run(self) -> None:
@@ -208,15 +224,32 @@ class SerialScanner:
                 port = self._connect()
                 if port is None:
                     break
+                opened_s = time.monotonic()
+                read_before = self._bytes_read
                 self._read_until_lost(port)
+                held = time.monotonic() - opened_s >= self._backoff_max_s
+                if held or self._bytes_read > read_before:
+                    self._next_delay_s = self._backoff_initial_s
+                elif not self._stopping.is_set():
+                    # Opened, then lost at once (a flapping cable, a hung-up tty): back off
+                    # before opening again instead of spinning.
+                    if self._wait_before_retry(self._next_delay_s, path_was_there=True) is None:
+                        break
+                    self._next_delay_s = min(self._next_delay_s * 2, self._backoff_max_s)
         except Exception:
             log.exception("scanner: the reader thread failed")
         finally:
             self._set_state(ScannerState.STOPPED)
 
     def _connect(self) -> serial.Serial | None:
-        """Open the port, retrying with backoff; None if stopped first."""
-        delay_s = self._backoff_initial_s
+        """Open the port, retrying with backoff; None if stopped first.
+
+        For ``RETURNED_PATH_FAST_S`` seconds after the path (re)appears, attempts follow every
+        ``path_poll_s`` whatever the backoff: a device node may refuse the first open while
+        udev is still setting it up.
+        """
+        delay_s = self._next_delay_s
+        fast_until_s = 0.0
         while not self._stopping.is_set():
             self._beat()
             # Looked at before the attempt, so a path that appears while the attempt fails
@@ -230,9 +263,17 @@ class SerialScanner:
             else:
                 self._set_state(ScannerState.CONNECTED)
                 return port
-            if not self._wait_before_retry(delay_s, path_was_there):
+            fast = time.monotonic() < fast_until_s
+            came_back = self._wait_before_retry(
+                self._path_poll_s if fast else delay_s, path_was_there
+            )
+            if came_back is None:
                 return None
-            delay_s = min(delay_s * 2, self._backoff_max_s)
+            if came_back:
+                fast_until_s = time.monotonic() + RETURNED_PATH_FAST_S
+            elif not fast:
+                delay_s = min(delay_s * 2, self._backoff_max_s)
+            self._next_delay_s = delay_s
         return None
 
     def _open(self) -> serial.Serial:
@@ -247,18 +288,19 @@ class SerialScanner:
             exclusive=True,
         )
 
-    def _wait_before_retry(self, delay_s: float, path_was_there: bool) -> bool:
-        """Wait ``delay_s`` seconds, or less if the port path comes back; False if stopped.
+    def _wait_before_retry(self, delay_s: float, path_was_there: bool) -> bool | None:
+        """Wait ``delay_s`` seconds, or less if the port path comes back.
 
+        Returns True when the path came back, False when the delay ran out, None if stopped.
         ``path_was_there`` tells whether the path existed when the failed attempt began.
         """
         until = time.monotonic() + delay_s
         while True:
             left_s = until - time.monotonic()
             if left_s <= 0:
-                return True
-            if self._stopping.wait(min(left_s, self._path_poll_s)):
                 return False
+            if self._stopping.wait(min(left_s, self._path_poll_s)):
+                return None
             self._beat()
             path_is_there = os.path.exists(self.options.port)
             if path_is_there and not path_was_there:
@@ -299,17 +341,32 @@ class SerialScanner:
         self._set_state(ScannerState.DISCONNECTED, reason=lost)
 
     def _take(self, data: bytes, now_s: float) -> None:
+        assembler = self._assembler
+        dropped, stale = assembler.dropped_frames, assembler.stale_partials
         if data:
-            for frame in self._assembler.feed(data, now_s):
+            for frame in assembler.feed(data, now_s):
                 self._deliver(frame)
+        else:
+            idle_frame = assembler.flush_if_idle(now_s)
+            if idle_frame is not None:
+                self._deliver(idle_frame)
+        if assembler.dropped_frames > dropped:
+            self._discard(f"overlong: more than {self.options.max_frame_bytes} bytes, dropped")
+        if assembler.stale_partials > stale:
+            self._discard("no_terminator: a partial frame without CR or LF was dropped")
+
+    def _discard(self, reason: str) -> None:
+        if self._on_discard is None:
             return
-        idle_frame = self._assembler.flush_if_idle(now_s)
-        if idle_frame is not None:
-            self._deliver(idle_frame)
+        try:
+            self._on_discard(reason)
+        except Exception:
+            log.exception("scanner: on_discard failed")
 
     def _deliver(self, frame: bytes) -> None:
         if not self._double_scans.accept(frame, self._monotonic()):
             log.debug("scanner: held back a repeat of the previous scan")
+            self._discard(f"double_fire: {frame!r} again within the double-scan window")
             return
         try:
             self._on_frame(frame)
