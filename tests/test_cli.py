@@ -20,6 +20,7 @@ from pathlib import Path
 
 import click
 import pytest
+import stripe
 from cli_support import (
     BASE_CONFIG,
     SAMPLE_CATALOG,
@@ -708,3 +709,39 @@ def test_scanner_test_prints_each_frame_and_keeps_going_across_unplug_and_replug
             process.send_signal(signal.SIGINT)
             process.wait(timeout=SUBPROCESS_TIMEOUT_S)
     assert process.returncode == 0
+
+
+# --- kiosk sim stripe -----------------------------------------------------------------------
+
+
+def test_sim_stripe_prints_its_url_first_and_keeps_its_objects_in_the_state_file(
+    tmp_path: Path,
+) -> None:
+    state = tmp_path / "stripe.json"
+
+    def serve_once() -> str:
+        process = subprocess.Popen(
+            [kiosk_executable(), "sim", "stripe", "--port", "0", "--state", str(state)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True, env=clean_environment(tmp_path),
+        )
+        assert process.stdout is not None
+        url = process.stdout.readline().strip()
+        try:
+            assert url.startswith("http://127.0.0.1:")
+            client = stripe.StripeClient(
+                "sk_test_cli", base_addresses={"api": url}, max_network_retries=0
+            )
+            locations = client.v1.terminal.locations.list()
+            if not locations.data:
+                client.v1.terminal.locations.create(
+                    {"display_name": "Shop", "address": {"country": "IE", "line1": "1 Main St",
+                                                        "city": "Dublin", "postal_code": "D01"}}
+                )
+            return str(client.v1.terminal.locations.list().data[0].id)
+        finally:
+            process.send_signal(signal.SIGINT)
+            process.wait(timeout=SUBPROCESS_TIMEOUT_S)
+
+    first = serve_once()
+    assert serve_once() == first  # a restarted emulator finds its objects again

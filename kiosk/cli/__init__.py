@@ -10,6 +10,7 @@ from kiosk.cli.config import config
 from kiosk.cli.db import db
 from kiosk.cli.scanner import scanner
 from kiosk.cli.session import demo_command, run_command
+from kiosk.cli.sim import sim
 from kiosk.cli.staff import staff
 from kiosk.store.db import StoreError
 from kiosk.store.staff import NotAllowed, UnknownStaff
@@ -28,6 +29,7 @@ cli.add_command(catalog)
 cli.add_command(staff)
 cli.add_command(db)
 cli.add_command(scanner)
+cli.add_command(sim)
 
 
 def main() -> None:
