@@ -178,3 +178,46 @@ def m001_initial(db: Database) -> None:
     db.execute(
         "INSERT INTO meta (key, value) VALUES ('install_id', ?)", [uuid.uuid4().hex]
     )
+
+
+_PAYMENT_COLUMNS = (
+    # The persisted idempotency keys of the Stripe POSTs guarded by the protocol.
+    "create_key TEXT",
+    "update_key TEXT",
+    "display_key TEXT",
+    "process_key TEXT",
+    "cancel_action_key TEXT",
+    "capture_key TEXT",
+    "cancel_key TEXT",
+    "capture_method TEXT",
+    "intent_status TEXT",
+    "intent_amount_minor INTEGER",
+    "locked_at TEXT",
+    "process_sent_at TEXT",
+    "outcome TEXT",
+    "decline_code TEXT",
+    "charge_id TEXT",
+    "card TEXT",
+    "captured_minor INTEGER NOT NULL DEFAULT 0",
+    "paid_at TEXT",
+)
+
+
+@MIGRATIONS()
+def m002_payments(db: Database) -> None:
+    """Add what the payment protocol commits: keys, intent state, card details, refund links.
+
+    One attempt row per sale (the sale's single PaymentIntent), so a unique index on
+    ``payment_attempts.sale_id``; refunds remember the PaymentIntent they refund.
+    """
+    for column in _PAYMENT_COLUMNS:
+        db.execute(f"ALTER TABLE payment_attempts ADD COLUMN {column}")
+    db.execute(
+        "CREATE UNIQUE INDEX payment_attempts_one_per_sale ON payment_attempts(sale_id)"
+    )
+    db.execute(
+        "CREATE INDEX payment_attempts_by_intent ON payment_attempts(payment_intent_id)"
+    )
+    db.execute("ALTER TABLE refunds ADD COLUMN payment_intent_id TEXT")
+    db.execute("ALTER TABLE refunds ADD COLUMN refund_status TEXT")
+    db.execute("CREATE INDEX refunds_by_state ON refunds(state)")
