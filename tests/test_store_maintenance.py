@@ -117,7 +117,8 @@ def test_a_database_from_before_the_migrations_shows_them_pending(tmp_path: Path
     conn.close()
     report = check_database(path)
     assert report.ok
-    assert report.applied_migrations == [] and report.pending_migrations == ["m001_initial", "m002_payments"]
+    assert report.applied_migrations == []
+    assert report.pending_migrations == ["m001_initial", "m002_payments"]
     assert report.row_counts == {"notes": 0}
     assert report.install_id is None
 
