@@ -13,6 +13,7 @@ imports kivy, so the facade runs headless in tests and benchmarks.
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import uuid
 from collections.abc import Callable
@@ -20,11 +21,11 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from sqlite_utils import Database
 
-from kiosk.config import Settings
+from kiosk.config import Secrets, Settings, load_secrets
 from kiosk.core.barcodes import BarcodeError, parse_scan
 from kiosk.core.cart import Cart
 from kiosk.core.checkout import (
@@ -38,6 +39,7 @@ from kiosk.core.checkout import (
     CancelWaitingPayment,
     CartChanged,
     Checkout,
+    CheckoutState,
     CheckoutTimers,
     CustomerActive,
     Effect,
@@ -70,6 +72,8 @@ from kiosk.notices import (
     CartRefused,
     IdlePromptShown,
     Notice,
+    PaymentRecovery,
+    PaymentsAvailability,
     SaleEnded,
     ScannerStateChanged,
     ScanRejected,
@@ -77,6 +81,10 @@ from kiosk.notices import (
     StaffChecked,
     StoreTrouble,
 )
+from kiosk.payment_setup import CardPaymentsSetup, card_minimum_minor, set_up_payments
+from kiosk.payments.recovery import RecoveryReport
+from kiosk.payments.service import PaymentService
+from kiosk.sim.stripe_emulator import StripeEmulator
 from kiosk.sim.virtual_scanner import VirtualScanner
 from kiosk.store import audit
 from kiosk.store.db import open_database
@@ -90,6 +98,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 DATABASE_NAME = "kiosk.db"
+BELOW_CARD_MINIMUM = "below_card_minimum"
+"""The refusal code of Pay when the total is below the currency's card minimum."""
+
 PAYMENTS_UNAVAILABLE = "card_payments_unavailable"
 """The decline code the session gets when no card reader is configured or reachable."""
 
@@ -101,27 +112,44 @@ MAX_STAFF_NUMBER = 2**62
 """Staff numbers above this cannot exist (SQLite integers are 64-bit)."""
 
 
-class CardPayments(Protocol):
-    """The payment side as the facade sees it (the payment issue provides the Stripe one).
-
-    Both calls return at once; results come back on the main thread through
-    ``Kiosk.payment_phase``, ``payment_succeeded``, ``payment_declined`` and
-    ``payment_cancelled``.
-    """
-
-    def start(self, sale_id: str, amount_minor: int, totals: Totals) -> None:
-        """Begin taking ``amount_minor`` (minor units) by card for ``sale_id``."""
-
-    def cancel_waiting(self, sale_id: str) -> None:
-        """Cancel the reader action of ``sale_id`` if it still waits for a card."""
-
-
 @dataclass(frozen=True)
 class StartReport:
-    """What ``Kiosk.start`` found: the open sale it restored, and those it closed as abandoned."""
+    """What ``Kiosk.start`` found: the open sale it restored, those it closed as abandoned,
+    and what payment recovery did (``None`` without card payments)."""
 
     restored_sale_id: str | None
     abandoned_sale_ids: tuple[str, ...]
+    payment_recovery: RecoveryReport | None = None
+
+
+class _PaymentReports:
+    """The payment thread's reports, posted to the facade's main thread.
+
+    A report about another sale than the one on screen (a late answer for a sale the customer
+    has left) changes nothing on screen: the payment side has already recorded it.
+    """
+
+    def __init__(self, kiosk: Kiosk) -> None:
+        self._kiosk = kiosk
+
+    def _for_sale(self, sale_id: str, then: Callable[[], None]) -> None:
+        kiosk = self._kiosk
+        kiosk._post(lambda: then() if kiosk.checkout.sale_id == sale_id else None)
+
+    def payment_phase(self, sale_id: str, phase: PaymentPhase) -> None:
+        self._for_sale(sale_id, lambda: self._kiosk.payment_phase(phase))
+
+    def payment_paid(self, sale_id: str) -> None:
+        self._for_sale(sale_id, self._kiosk.payment_succeeded)
+
+    def payment_declined(self, sale_id: str, code: str) -> None:
+        self._for_sale(sale_id, lambda: self._kiosk.payment_declined(code))
+
+    def payment_cancelled(self, sale_id: str) -> None:
+        self._for_sale(sale_id, self._kiosk.payment_cancelled)
+
+    def payments_available(self, available: bool, reason: str) -> None:
+        self._kiosk._post(lambda: self._kiosk._on_payments_available(available, reason))
 
 
 def scanner_options(settings: Settings, port: str) -> ScannerOptions:
@@ -155,8 +183,10 @@ class Kiosk:
 
     ``post_to_main`` runs a callable on the main thread (Kivy: ``lambda f:
     Clock.schedule_once(lambda _dt: f())``; headless: ``MainQueue.post``). ``clock`` returns an
-    aware UTC datetime; tests inject their own. ``payments`` is ``None`` until a card reader is
-    configured: Pay then reports ``card_payments_unavailable`` and keeps the cart.
+    aware UTC datetime; tests inject their own. With ``card_payments`` the payment service is
+    built from ``[stripe]`` at ``start()`` (``secrets`` default to the environment and systemd
+    credentials); without it, or with no key or reader configured, Pay reports
+    ``card_payments_unavailable`` and keeps the cart.
     """
 
     def __init__(
@@ -166,7 +196,8 @@ class Kiosk:
         post_to_main: Callable[[Callable[[], None]], None],
         clock: Callable[[], datetime] = utc_clock,
         new_sale_id: Callable[[], str] = new_sale_uuid,
-        payments: CardPayments | None = None,
+        card_payments: bool = True,
+        secrets: Secrets | None = None,
         database: Path | None = None,
     ) -> None:
         self.settings = settings
@@ -174,7 +205,11 @@ class Kiosk:
         self._post = post_to_main
         self._clock = clock
         self._new_sale_id = new_sale_id
-        self._payments = payments
+        self._card_payments = card_payments
+        self._secrets = secrets
+        self._payment_setup: CardPaymentsSetup | None = None
+        self._payments: PaymentService | None = None
+        self._payments_available: tuple[bool, str] = (False, "not_checked_yet")
         self._policy = settings.tax_policy()
         self._limits = settings.cart_limits()
         self._scan_rules = settings.scan_rules()
@@ -207,6 +242,7 @@ class Kiosk:
         abandoned. Raises ``DatabaseCorrupt`` when the database fails its check.
         """
         self._worker = StoreWorker(self.database, records_money=True)
+        recovery = self._start_payments() if self._card_payments else None
         self._reader = open_database(self.database, check=False)
         self._catalog = ProductCatalog(self._reader, tax_classes=self._policy.classes.keys())
         kiosk_id = self.settings.kiosk_id
@@ -252,7 +288,29 @@ class Kiosk:
         return StartReport(
             restored_sale_id=restored.sale_id if restored else None,
             abandoned_sale_ids=tuple(sale_id for sale_id, _ in abandoned),
+            payment_recovery=recovery,
         )
+
+    def _start_payments(self) -> RecoveryReport | None:
+        """Build the payment service and settle unfinished payments before any cart is
+        restored (recovery may hand a sale back to the customer, or record it paid)."""
+        secrets = self._secrets or load_secrets(os.environ)
+        self._payment_setup = set_up_payments(
+            self.settings, secrets, self._store(), _PaymentReports(self), self._clock
+        )
+        self._payments = self._payment_setup.service
+        if self._payments is None:
+            self._payments_available = (False, self._payment_setup.unavailable_reason)
+            self._emit(PaymentsAvailability(False, self._payment_setup.unavailable_reason))
+            return None
+        self._emit(PaymentRecovery("checking"))
+        report = self._payments.recover(self.settings.timeouts.recovery_s)
+        if report.settled:
+            self._emit(PaymentRecovery("settled"))
+        else:
+            log.warning("payments still in doubt after recovery: %s", report.unresolved)
+            self._emit(PaymentRecovery("call_staff", tuple(report.unresolved)))
+        return report
 
     def connect_scanner(self, port: str | None = None) -> str:
         """Start reading the barcode scanner; return the path it opens.
@@ -288,6 +346,11 @@ class Kiosk:
         """The scanner's connection as last reported on the main thread."""
         return self._scanner_state
 
+    def _on_payments_available(self, available: bool, reason: str) -> None:
+        if (available, reason) != self._payments_available:
+            self._payments_available = (available, reason)
+            self._emit(PaymentsAvailability(available, reason))
+
     def _stop_scanner(self) -> None:
         if self._scanner is not None:
             self._scanner.stop()
@@ -309,6 +372,10 @@ class Kiosk:
         WAL into the database file (an fsync), is the worker's.
         """
         self._stop_scanner()
+        if self._payment_setup is not None:
+            self._payment_setup.stop()
+            self._payment_setup = None
+            self._payments = None
         if self._reader is not None:
             self._reader.close()
             self._reader = None
@@ -342,13 +409,37 @@ class Kiosk:
         beats = {"store": self._worker.heartbeat} if self._worker else {}
         if self._scanner is not None:
             beats["scanner"] = self._scanner.heartbeat
+        if self._payments is not None:
+            beats["payments"] = self._payments.heartbeat
         return beats
+
+    @property
+    def payments_available(self) -> tuple[bool, str]:
+        """(card payments can be taken now, why not): the payment probe's latest answer."""
+        return self._payments_available
+
+    @property
+    def payment_service(self) -> PaymentService | None:
+        """The payment service (refunds, reconcile, reader status), if card payments run."""
+        return self._payments
+
+    @property
+    def stripe_emulator(self) -> StripeEmulator | None:
+        """The embedded Stripe emulator, when ``[stripe] api_base = "embedded"``."""
+        return self._payment_setup.emulator if self._payment_setup else None
 
     # ----------------------------------------------------------------- customer actions
 
     def scan(self, raw: bytes) -> None:
         """Handle one frame from the scanner: parse it, look it up, add it to the cart."""
         at = self._clock()
+        if (
+            self._checkout.state is CheckoutState.ATTRACT
+            and self.settings.stripe.block_sales_when_unavailable
+            and not self._payments_available[0]
+        ):
+            self._emit(CartRefused(PAYMENTS_UNAVAILABLE))
+            return
         try:
             scan = parse_scan(raw, self._scan_rules)
         except BarcodeError as error:
@@ -382,7 +473,17 @@ class Kiosk:
         self._dispatch(LineRemoved(at=self._clock(), line_id=line_id))
 
     def pay(self) -> None:
-        """The customer pressed Pay: age check first if needed, then the card payment."""
+        """The customer pressed Pay: age check first if needed, then the card payment.
+
+        A total below the card minimum of the shop's currency (Stripe's: 0.50 EUR) is refused
+        with ``below_card_minimum`` before anything is sent.
+        """
+        totals = self._checkout.totals()
+        minimum = card_minimum_minor(self.settings.shop.currency)
+        if totals is not None and 0 < totals.total_minor < minimum:
+            self._dispatch(CustomerActive(at=self._clock()))
+            self._emit(CartRefused(BELOW_CARD_MINIMUM))
+            return
         self._dispatch(PayPressed(at=self._clock()))
 
     def back_to_cart(self) -> None:
@@ -508,13 +609,17 @@ class Kiosk:
                 f"abandon sale {sale_id}",
                 retry=True,
             )
+            if self._payments is not None:  # cancels its PaymentIntent, if it has one
+                self._payments.abandon(sale_id, reason)
         elif isinstance(effect, ApprovalGiven):
             self._record_approval(effect)
         elif isinstance(effect, StartPayment):
             if self._payments is None:
                 self._post(lambda: self.payment_declined(PAYMENTS_UNAVAILABLE))
             else:
-                self._payments.start(effect.sale_id, effect.amount_minor, effect.totals)
+                self._payments.start_payment(
+                    effect.sale_id, effect.amount_minor, effect.totals, self._checkout.cart.lines
+                )
         elif isinstance(effect, CancelWaitingPayment):
             if self._payments is None:
                 self._post(self.payment_cancelled)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import TextIO
 
 from kiosk.app import PAYMENTS_UNAVAILABLE, Kiosk
-from kiosk.core.checkout import CheckoutState, ReceiptChoice
+from kiosk.core.checkout import CheckoutState, PaymentPhase, ReceiptChoice
 from kiosk.core.money import format_money
 from kiosk.main_queue import MainQueue
 from kiosk.notices import (
@@ -23,6 +23,8 @@ from kiosk.notices import (
     CartRefused,
     IdlePromptShown,
     Notice,
+    PaymentRecovery,
+    PaymentsAvailability,
     SaleEnded,
     ScannerStateChanged,
     ScanRejected,
@@ -58,7 +60,16 @@ WORDS: dict[str, str] = {
     "limit_cart_total": "That would take the cart over this kiosk's limit.",
     "payment_in_progress": "A payment is in progress; please wait.",
     "nothing_to_pay": "There is nothing to pay.",
+    "below_card_minimum": "Card payments start at 0.50; please add an item or ask staff.",
     PAYMENTS_UNAVAILABLE: "Card payments are not available at this kiosk right now.",
+    "card_declined": "The card was declined. Try another card, or ask staff.",
+    "cancelled_on_reader": "The payment was cancelled on the reader.",
+    "reader_busy": "The card reader is busy. Please try again in a moment.",
+    "reader_offline": "The card reader is offline. Staff has been told.",
+    "outcome_unknown": "We are checking what happened to the payment. Please wait for staff.",
+    "stripe_unreachable": "Card payments are not available right now. Please call staff.",
+    "payment_timed_out": "The payment took too long and was stopped. Please call staff.",
+    "authorisation_too_slow": "The card is taking long to authorise. Please call staff.",
     "cancelled": "The payment was cancelled.",
     "wrong_pin": "Wrong PIN.",
     "locked": "Too many wrong PINs: locked for a while.",
@@ -127,12 +138,23 @@ class ConsoleFrontEnd:
                 self.say("(scanner connected)")
             elif notice.state == "disconnected":
                 self.say("! The scanner is not connected. Staff has been told; please wait.")
+        elif isinstance(notice, PaymentsAvailability):
+            if notice.available:
+                self.say("(card payments available)")
+            else:
+                self.say(f"! Card payments are not available right now ({notice.reason}).")
+        elif isinstance(notice, PaymentRecovery):
+            if notice.state == "checking":
+                self.say("Checking the last payment...")
+            elif notice.state == "call_staff":
+                self.say("! The last payment could not be checked: please call staff.")
         elif isinstance(notice, StoreTrouble):
             self.say("! (staff) the kiosk could not save to its database; see the log.")
 
     def _show_session(self, notice: SessionChanged) -> None:
         checkout = notice.checkout
-        key = (checkout.state, checkout.cart.lines, notice.sale_number, checkout.payment_code)
+        key = (checkout.state, checkout.cart.lines, notice.sale_number, checkout.payment_code,
+               checkout.payment_phase)
         if key == self._shown:
             return
         self._shown = key
@@ -152,6 +174,13 @@ class ConsoleFrontEnd:
             self.say(f"  Total {total}  (tax {tax})")
         if checkout.payment_code and checkout.state is CheckoutState.SHOPPING:
             self.say(f"! {words(checkout.payment_code)}")
+        if checkout.state is CheckoutState.PAYING:
+            if checkout.payment_phase is PaymentPhase.AUTHORISING:
+                self.say("  Card read. Authorising, please wait...")
+            else:
+                self.say("  Please tap, insert or swipe your card on the reader ('back': cancel).")
+        elif checkout.state is CheckoutState.PAID:
+            self.say("  Paid, thank you! Receipt: 'receipt print', 'receipt qr' or 'done'.")
 
     def handle(self, line: str) -> bool:
         """Carry out one command line; return False when the customer asked to quit."""

@@ -84,6 +84,25 @@ class ScannerStateChanged:
 
 
 @dataclass(frozen=True)
+class PaymentsAvailability:
+    """Card payments became available or unavailable; ``reason`` is a code such as
+    ``stripe_unreachable``, ``reader_offline``, ``no_stripe_key`` (the UI tells customers
+    before they scan)."""
+
+    available: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class PaymentRecovery:
+    """Unfinished payments at start-up: ``checking`` ("Checking the last payment..."),
+    ``settled``, or ``call_staff`` with the sales still in doubt (they stay locked)."""
+
+    state: str
+    unresolved_sale_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class StoreTrouble:
     """A database write failed; the kiosk keeps the sale in memory and retries with the next
     change. ``detail`` is for the log and the staff menu, not for customers."""
@@ -100,5 +119,7 @@ Notice = (
     | StaffChecked
     | SaleEnded
     | ScannerStateChanged
+    | PaymentsAvailability
+    | PaymentRecovery
     | StoreTrouble
 )

@@ -53,7 +53,7 @@ class Harness:
         self.clock = clock
         self.queue = MainQueue()
         self.notices: list[Notice] = []
-        self.kiosk = Kiosk(settings, post_to_main=self.queue.post, clock=clock)
+        self.kiosk = Kiosk(settings, post_to_main=self.queue.post, clock=clock, card_payments=False)
         self.kiosk.listen(self.notices.append)
         self.report = self.kiosk.start()
 
@@ -194,13 +194,14 @@ def test_pay_with_beer_asks_for_an_age_check_that_a_right_pin_approves_and_recor
 
 def test_pay_without_a_card_reader_says_so_and_gives_the_cart_back(shop: Harness) -> None:
     shop.kiosk.scan(WATER)
+    shop.kiosk.scan(WATER)  # 0.98: above the card minimum of 0.50
     shop.kiosk.pay()
     shop.settle()
 
     checkout = shop.kiosk.checkout
     assert checkout.state is CheckoutState.SHOPPING
     assert checkout.payment_code == PAYMENTS_UNAVAILABLE
-    assert len(checkout.cart.lines) == 1
+    assert len(checkout.cart.lines) == 1 and checkout.cart.lines[0].quantity == 2
     assert shop.rows("SELECT state FROM sales") == [("open",)]
 
 

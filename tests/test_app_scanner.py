@@ -33,7 +33,7 @@ class Shop:
     def __init__(self, settings: Settings) -> None:
         self.queue = MainQueue()
         self.notices: list[Notice] = []
-        self.kiosk = Kiosk(settings, post_to_main=self.queue.post)
+        self.kiosk = Kiosk(settings, post_to_main=self.queue.post, card_payments=False)
         self.kiosk.listen(self.notices.append)
         self.kiosk.start()
 

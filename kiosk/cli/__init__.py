@@ -8,6 +8,7 @@ from kiosk import __version__
 from kiosk.cli.catalog import catalog
 from kiosk.cli.config import config
 from kiosk.cli.db import db
+from kiosk.cli.payments import reader, reconcile_command
 from kiosk.cli.scanner import scanner
 from kiosk.cli.session import demo_command, run_command
 from kiosk.cli.sim import sim
@@ -30,6 +31,8 @@ cli.add_command(staff)
 cli.add_command(db)
 cli.add_command(scanner)
 cli.add_command(sim)
+cli.add_command(reader)
+cli.add_command(reconcile_command)
 
 
 def main() -> None:
