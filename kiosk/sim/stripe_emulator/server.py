@@ -153,8 +153,7 @@ def serve(port: int = 0, state_path: Path | None = None) -> None:
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        while not finished.wait(0.2):
-            pass
+        finished.wait()  # a signal handler sets it; lock waits are interruptible
     finally:
         emulator.stop()
         for sig, handler in previous.items():
