@@ -235,3 +235,22 @@ def test_a_total_below_the_card_minimum_is_refused_before_anything_is_sent(shop:
     assert any(isinstance(n, CartRefused) and n.code == "below_card_minimum" for n in shop.notices)
     assert shop.state() is CheckoutState.SHOPPING
     assert shop.emulator.payment_intents() == []
+
+
+def test_with_block_sales_set_no_sale_starts_while_card_payments_are_unavailable(
+    settings: Settings, clock: Clock
+) -> None:
+    blocked = settings.stripe.model_copy(update={
+        "api_base": "https://api.stripe.com", "reader_id": "tmr_FDOt2wlRZEdpd7",
+        "block_sales_when_unavailable": True,
+    })
+    shop = Shop(settings.model_copy(update={"stripe": blocked}), clock)
+    try:
+        shop.kiosk.scan(JUICE)
+        assert shop.state() is CheckoutState.ATTRACT
+        assert any(
+            isinstance(n, CartRefused) and n.code == "card_payments_unavailable"
+            for n in shop.notices
+        )
+    finally:
+        shop.kiosk.close()

@@ -7,6 +7,7 @@ through click's CliRunner to keep the file fast.
 
 from __future__ import annotations
 
+import json
 import queue
 import re
 import signal
@@ -745,3 +746,36 @@ def test_sim_stripe_prints_its_url_first_and_keeps_its_objects_in_the_state_file
 
     first = serve_once()
     assert serve_once() == first  # a restarted emulator finds its objects again
+
+
+# --- kiosk reader and kiosk reconcile (against the embedded emulator) ------------------------
+
+
+def test_reader_and_reconcile_commands_work_against_the_embedded_emulator(
+    stocked_shop: Shop, tmp_path: Path
+) -> None:
+    config = str(stocked_shop.config)
+    home = tmp_path
+    before = run_kiosk(["reader", "status", "--config", config], home=home)
+    assert before.returncode == 0, before.stderr
+    assert "No reader is registered" in before.stdout
+
+    reconciled = run_kiosk(["reconcile", "--config", config], home=home)
+    assert reconciled.returncode == 0, reconciled.stderr
+    assert "checked 0 local payment(s)" in reconciled.stdout
+
+    after = run_kiosk(["reader", "status", "--config", config], home=home)
+    assert "Demo kiosk reader" in after.stdout and "online" in after.stdout
+
+    state = json.loads((stocked_shop.state_dir / "stripe-emulator.json").read_text())
+    (location,) = state["locations"]
+    registered = run_kiosk(
+        ["reader", "register", "--config", config, "simulated-s700", "--location", location],
+        home=home,
+    )
+    assert registered.returncode == 0, registered.stderr
+    assert "reader_id = \"tmr_" in registered.stdout
+
+    with kiosk_running(stocked_shop.state_dir):
+        refused = run_kiosk(["reconcile", "--config", config], home=home)
+    assert refused.returncode == 3
