@@ -91,6 +91,10 @@ class SaleClock:
         """A withdrawn payment fails the bench."""
         self._note(self.failed, sale_id, "cancelled")
 
+    def payment_unresolved(self, sale_id: str, code: str) -> None:
+        """A payment left in doubt fails the bench."""
+        self._note(self.failed, sale_id, code)
+
     def payments_available(self, available: bool, reason: str) -> None:
         """The first probe ran (its requests are not any sale's)."""
         self.available.set()

@@ -52,6 +52,7 @@ from kiosk.core.checkout import (
     PaymentPhase,
     PaymentPhaseChanged,
     PaymentSucceeded,
+    PaymentUnresolved,
     PayPressed,
     QuantityChanged,
     ReceiptChoice,
@@ -147,6 +148,9 @@ class _PaymentReports:
 
     def payment_cancelled(self, sale_id: str) -> None:
         self._for_sale(sale_id, self._kiosk.payment_cancelled)
+
+    def payment_unresolved(self, sale_id: str, code: str) -> None:
+        self._for_sale(sale_id, lambda: self._kiosk.payment_unresolved(code))
 
     def payments_available(self, available: bool, reason: str) -> None:
         self._kiosk._post(lambda: self._kiosk._on_payments_available(available, reason))
@@ -277,6 +281,8 @@ class Kiosk:
         self._worker.submit(close_abandoned).result(timeout_s)
         for sale_id, reason in abandoned:
             log.info("sale %s recorded as abandoned at start (%s)", sale_id, reason)
+            if self._payments is not None:  # cancels a PaymentIntent recovery handed back
+                self._payments.abandon(sale_id, reason)
         if restored is not None:
             cart = Cart.restore(restored.lines, self._limits)
             self._checkout = Checkout.restore(
@@ -583,6 +589,11 @@ class Kiosk:
     def payment_cancelled(self) -> None:
         """The waiting payment was cancelled."""
         self._dispatch(PaymentCancelled(at=self._clock()))
+
+    def payment_unresolved(self, code: str) -> None:
+        """The card may still be charged: stay on the payment screen, cart frozen, staff
+        called, until the payment side settles it."""
+        self._dispatch(PaymentUnresolved(at=self._clock(), code=code))
 
     # ----------------------------------------------------------------------- internals
 

@@ -51,6 +51,7 @@ WORDS: dict[str, str] = {
     "limit_reached": "That is more than this kiosk allows. Staff is on the way.",
     "weighed_item": "This item must be weighed. Staff is on the way.",
     "help": "Staff is on the way.",
+    "payment_check": "We are checking your payment with the bank. Staff is on the way.",
     "line_not_found": "There is no such line in the cart.",
     "bad_quantity": "The quantity must be 1 or more.",
     "quantity_fixed": "The quantity of a weighed item cannot change.",

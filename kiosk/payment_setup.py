@@ -70,7 +70,9 @@ def payment_settings(settings: Settings, reader_id: str) -> PaymentSettings:
         reader_id=reader_id,
         capture=stripe.capture,
         poll_interval_s=stripe.poll_interval_ms / 1000,
-        payment_idle_s=timeouts.payment_idle_s,
+        # The customer-facing card wait is the checkout's (it restarts on every touch); the
+        # service's own wait is only the backstop for a payment nobody drives any more.
+        payment_idle_s=max(timeouts.payment_idle_s, timeouts.payment_max_s),
         authorisation_wait_s=timeouts.authorisation_wait_s,
         payment_max_s=timeouts.payment_max_s,
         probe_s=stripe.probe_s,

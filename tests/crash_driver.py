@@ -99,6 +99,10 @@ class TryEvents:
         """The waiting payment was withdrawn."""
         self._end("cancelled")
 
+    def payment_unresolved(self, sale_id: str, code: str) -> None:
+        """The card may still be charged: the run ends here, recovery settles it."""
+        self._end("unresolved", code)
+
     def payments_available(self, available: bool, reason: str) -> None:
         """Probe results (not needed here)."""
 

@@ -70,6 +70,9 @@ class RecordedEvents:
     def payment_cancelled(self, sale_id: str) -> None:
         self._add("cancelled", sale_id)
 
+    def payment_unresolved(self, sale_id: str, code: str) -> None:
+        self._add("unresolved", sale_id, code)
+
     def payments_available(self, available: bool, reason: str) -> None:
         self._add("available", "", f"{available}:{reason}")
 
@@ -91,10 +94,11 @@ class RecordedEvents:
         return event
 
     def wait_for_end(self, sale_id: str, *, after: int = 0) -> tuple[str, str, str]:
-        """The event that ends a try: paid, declined or cancelled."""
+        """The event that ends a try: paid, declined, cancelled, or unresolved (in doubt)."""
         def found() -> tuple[str, str, str] | None:
             for event in self.seen[after:]:
-                if event[0] in ("paid", "declined", "cancelled") and event[1] == sale_id:
+                if event[0] in ("paid", "declined", "cancelled", "unresolved") \
+                        and event[1] == sale_id:
                     return event
             return None
 

@@ -14,7 +14,13 @@ from kiosk.app import Kiosk
 from kiosk.config import Settings, demo_settings
 from kiosk.core.checkout import CheckoutState
 from kiosk.main_queue import MainQueue
-from kiosk.notices import CartRefused, Notice, PaymentRecovery, PaymentsAvailability
+from kiosk.notices import (
+    AttendantCalled,
+    CartRefused,
+    Notice,
+    PaymentRecovery,
+    PaymentsAvailability,
+)
 from kiosk.sim.demo_shop import prepare_demo
 from kiosk.sim.stripe_emulator import StripeEmulator
 from kiosk.store.db import open_database
@@ -252,5 +258,40 @@ def test_with_block_sales_set_no_sale_starts_while_card_payments_are_unavailable
             isinstance(n, CartRefused) and n.code == "card_payments_unavailable"
             for n in shop.notices
         )
+    finally:
+        shop.kiosk.close()
+
+
+def test_an_authorisation_that_outlasts_its_wait_keeps_the_sale_locked_until_it_is_settled(
+    settings: Settings, clock: Clock
+) -> None:
+    slow = settings.timeouts.model_copy(update={"authorisation_wait_s": 5})
+    shop = Shop(settings.model_copy(update={"timeouts": slow}), clock)
+    try:
+        shop.emulator.customer("tap", after_s=0.05, auth_delay_s=6.0)
+        shop.kiosk.scan(JUICE)
+        sale_id = shop.kiosk.checkout.sale_id
+        assert sale_id is not None
+        shop.kiosk.pay()
+        shop.until(lambda: shop.kiosk.checkout.payment_code == "authorisation_too_slow")
+
+        # In doubt: still paying, staff called, and the customer cannot walk off with the
+        # cart unlocked or cancel a payment the bank may still approve.
+        assert shop.state() is CheckoutState.PAYING
+        assert any(isinstance(n, AttendantCalled) and n.reason == "payment_check"
+                   for n in shop.notices)
+        shop.kiosk.cancel_sale()
+        shop.kiosk.back_to_cart()
+        shop.kiosk.scan(JUICE)
+        assert shop.state() is CheckoutState.PAYING
+        assert len(shop.kiosk.checkout.cart.lines) == 1
+
+        service = shop.kiosk.payment_service
+        assert service is not None
+        shop.until(lambda: shop.intents_for(sale_id)[0]["status"] == "succeeded")
+        service.recover(10)
+        shop.until(lambda: shop.state() is CheckoutState.PAID)
+        assert [pi["status"] for pi in shop.intents_for(sale_id)] == ["succeeded"]
+        assert shop.rows("SELECT state FROM sales WHERE id = ?", sale_id) == [("paid",)]
     finally:
         shop.kiosk.close()

@@ -48,6 +48,9 @@ class _Quiet:
     def payment_cancelled(self, sale_id: str) -> None:
         """Ignored."""
 
+    def payment_unresolved(self, sale_id: str, code: str) -> None:
+        """Ignored."""
+
     def payments_available(self, available: bool, reason: str) -> None:
         """Ignored."""
 

@@ -130,6 +130,7 @@ class AttendantReason(StrEnum):
     LIMIT_REACHED = "limit_reached"
     WEIGHED_ITEM = "weighed_item"
     HELP = "help"
+    PAYMENT_CHECK = "payment_check"
 
 
 class PaymentPhase(StrEnum):
@@ -284,6 +285,17 @@ class PaymentDeclined:
 
 
 @dataclass(frozen=True, kw_only=True)
+class PaymentUnresolved:
+    """The payment side cannot tell yet whether the card was charged (an authorisation that
+    takes too long, Stripe out of reach mid-payment); ``code`` says why. The sale stays in
+    PAYING with its cart frozen and staff are called, until a success, decline or
+    cancellation settles it."""
+
+    at: datetime
+    code: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class PaymentCancelled:
     """The payment side reports the waiting payment was cancelled (by the reader or by us)."""
 
@@ -332,6 +344,7 @@ Event = (
     | PaymentPhaseChanged
     | PaymentSucceeded
     | PaymentDeclined
+    | PaymentUnresolved
     | PaymentCancelled
     | ReceiptChosen
     | SessionFinished
@@ -603,6 +616,8 @@ class Checkout:
             return machine._on_payment_failed(event.at, event.code)
         if isinstance(event, PaymentCancelled):
             return machine._on_payment_failed(event.at, "cancelled")
+        if isinstance(event, PaymentUnresolved):
+            return machine._on_payment_unresolved(event.at, event.code)
         if isinstance(event, ReceiptChosen):
             return machine._on_session_end(event.choice)
         if isinstance(event, SessionFinished):
@@ -797,6 +812,22 @@ class Checkout:
             return self, []
         assert self.sale_id is not None
         return replace(self, cart=paid_cart), [CartChanged(self.sale_id, paid_cart, None)]
+
+    def _on_payment_unresolved(self, at: datetime, code: str) -> tuple[Checkout, list[Effect]]:
+        if self.state is not CheckoutState.PAYING and not self._payment_left_behind():
+            return self, []
+        machine, effects = self._back_to_payment_cart()
+        assert machine.sale_id is not None
+        machine = replace(
+            machine,
+            state=CheckoutState.PAYING,
+            payment_phase=PaymentPhase.AUTHORISING,
+            payment_pending=True,
+            payment_code=code,
+            attendant_reason=None,
+            waiting_since=at,
+        )
+        return machine, [*effects, CallAttendant(AttendantReason.PAYMENT_CHECK, machine.sale_id)]
 
     def _on_payment_failed(self, at: datetime, code: str) -> tuple[Checkout, list[Effect]]:
         if self.state is CheckoutState.PAYING:

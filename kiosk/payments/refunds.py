@@ -260,7 +260,10 @@ def _send(desk: PaymentDesk, row: RefundRow) -> RefundResult:
                 failed = desk.commit(_step(RefundState.FAILED),
                                      _failed(row.id, str(failure), desk.clock()))
                 return _result(failed)
-            found = _find(desk, row)
+            try:
+                found = _find(desk, row)
+            except StripeFailure:
+                return _result(row, "outcome_unknown")  # stays submitted: recovery looks
             if found is not None:
                 return _record(desk, row, found)
             if replay == 0:
@@ -271,11 +274,13 @@ def _send(desk: PaymentDesk, row: RefundRow) -> RefundResult:
 
 
 def _find(desk: PaymentDesk, row: RefundRow) -> dict[str, Any] | None:
+    """The refund of ``row`` at Stripe, or ``None`` when a successful listing shows none.
+
+    A failed listing raises `StripeFailure`: "could not look" must never pass for "not
+    there", or a refund that went through could be marked failed and issued again.
+    """
     assert row.payment_intent_id is not None
-    try:
-        listed = desk.gateway.list_refunds(row.payment_intent_id)
-    except StripeFailure:
-        return None
+    listed = desk.gateway.list_refunds(row.payment_intent_id)
     for candidate in listed:
         if (candidate.get("metadata") or {}).get("refund_id") == row.id:
             return candidate

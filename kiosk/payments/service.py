@@ -64,6 +64,11 @@ class PaymentEvents(Protocol):
     def payment_cancelled(self, sale_id: str) -> None:
         """The waiting payment was withdrawn (by the kiosk or at the reader)."""
 
+    def payment_unresolved(self, sale_id: str, code: str) -> None:
+        """The card may still be charged (``code``: why it is not known yet); the sale stays
+        locked and staff are needed. A later ``payment_paid`` or ``payment_cancelled``
+        (after recovery) settles it."""
+
     def payments_available(self, available: bool, reason: str) -> None:
         """Card payments became available or unavailable (``reason``: why)."""
 
@@ -117,6 +122,12 @@ def build_client(api_key: str, api_base: str, settings: PaymentSettings) -> stri
     base = REAL_API_BASE if api_base in ("", "real") else api_base
     return build(api_key, base, request_timeout_s=settings.request_timeout_s,
                  max_network_retries=settings.max_network_retries)
+
+
+_UNCHARGED_STATES = frozenset({
+    AttemptState.NEW.value, AttemptState.INTENT_CREATED.value, AttemptState.ABANDONED.value,
+})
+"""Attempt states recovery can settle a doubtful payment in without a charge."""
 
 
 def utc_now() -> datetime:
@@ -205,6 +216,7 @@ class PaymentService:
         self._thread: threading.Thread | None = None
         self._active: _ActivePayment | None = None
         self._current_sale: str | None = None
+        self._in_doubt: set[str] = set()
         self._heartbeat = time.monotonic()
         self._availability = Availability(False, "not_checked_yet")
         self._reported_availability: Availability | None = None
@@ -379,7 +391,7 @@ class PaymentService:
             return
         self._active = None
         self._next_recovery = self._monotonic() + self.settings.poll_interval_s
-        self._declined(active.sale_id, Outcome.OUTCOME_UNKNOWN)
+        self._unresolved(active.sale_id, Outcome.OUTCOME_UNKNOWN)
 
     def _idle_work(self) -> None:
         now = self._monotonic()
@@ -404,14 +416,25 @@ class PaymentService:
         return report
 
     def _announce_recovered(self, report: RecoveryReport) -> None:
-        """Tell the facade when recovery paid the sale the customer is paying for."""
+        """Tell the facade when recovery paid the sale the customer is paying for, or
+        settled a sale left in doubt (paid, or handed back to the customer uncharged)."""
         if self._current_sale is not None and self._current_sale in report.paid:
             sale_id, self._current_sale = self._current_sale, None
+            self._in_doubt.discard(sale_id)
             self._events.payment_paid(sale_id)
+        for sale_id in sorted(self._in_doubt):
+            settled = report.resolved.get(sale_id)
+            if sale_id in report.paid or settled == AttemptState.PAID:
+                self._in_doubt.discard(sale_id)
+                self._events.payment_paid(sale_id)
+            elif settled in _UNCHARGED_STATES:
+                self._in_doubt.discard(sale_id)
+                self._events.payment_cancelled(sale_id)
 
     # ------------------------------------------------------------------ reporting
 
     def _report(self, sale_id: str, outcome: Outcome) -> None:
+        self._in_doubt.discard(sale_id)
         if self._current_sale == sale_id:
             self._current_sale = None if outcome == Outcome.APPROVED else sale_id
         if outcome == Outcome.APPROVED:
@@ -423,6 +446,13 @@ class PaymentService:
 
     def _declined(self, sale_id: str, outcome: Outcome) -> None:
         self._report(sale_id, outcome)
+
+    def _unresolved(self, sale_id: str, outcome: Outcome) -> None:
+        """The committed state is in doubt (the card may still be charged): never report it
+        as a decline, which would unlock the cart; recovery settles it and tells."""
+        self._current_sale = sale_id
+        self._in_doubt.add(sale_id)
+        self._events.payment_unresolved(sale_id, outcome.value)
 
     def _set_phase(self, active: _ActivePayment, phase: PaymentPhase) -> None:
         if active.phase != phase:
@@ -468,7 +498,7 @@ class PaymentService:
             if settled is not None:
                 self._paid(sale_id)
             else:
-                self._declined(sale_id, Outcome.OUTCOME_UNKNOWN)
+                self._unresolved(sale_id, Outcome.OUTCOME_UNKNOWN)  # authorised: not a decline
             return
         if attempt.state == AttemptState.PROCESSING:
             self._resume(attempt)  # an earlier try of this sale is still out there
@@ -847,7 +877,7 @@ class PaymentService:
         log.warning("payment of sale %s: %s; left to recovery", active.sale_id, outcome)
         self._active = None
         self._next_recovery = self._monotonic() + self.settings.probe_s
-        self._declined(active.sale_id, outcome)
+        self._unresolved(active.sale_id, outcome)
 
     def _withdraw(self, active: _ActivePayment, outcome: Outcome) -> None:
         """``cancel_action`` on a payment still waiting for a card. Busy means a card is
@@ -894,7 +924,7 @@ class PaymentService:
         elif attempt.state == AttemptState.PAID:
             self._paid(sale_id)
         elif attempt.state != AttemptState.ABANDONED:
-            self._declined(sale_id, Outcome.OUTCOME_UNKNOWN)
+            self._unresolved(sale_id, Outcome.OUTCOME_UNKNOWN)
 
     def _abandon(self, sale_id: str, reason: str) -> None:
         active = self._active
