@@ -184,9 +184,16 @@ class Recovery:
             try:
                 intent = self._create(attempt, attempt.create_key)
             except StripeFailure as failure:
-                if failure.maybe_executed and failure.status is None:
-                    return None  # no answer at all: still in doubt
-                # A saved error for this key, and the list shows nothing: nothing was made.
+                if failure.maybe_executed:
+                    # No answer, a 5xx (Stripe may have acted, then failed) or 409 (the first
+                    # create still runs): look again; forget the key only on a definite error.
+                    again = [intent for intent in desk.find_intents_for_sale(
+                        attempt.sale_id, since) if intent.get("status") != IntentStatus.CANCELED]
+                    if not again:
+                        return None  # still in doubt: the next pass looks again
+                    return desk.commit("intent_created", lambda db: attempts.record_intent(
+                        db, attempt.id, again[-1], at=at))
+                # A definite saved error for this key, and the list shows nothing.
             else:
                 return desk.commit("intent_created", lambda db: attempts.record_intent(
                     db, attempt.id, intent, at=at))
