@@ -39,7 +39,9 @@ def executed_posts(rig: PaymentRig, pattern_end: str) -> list[Any]:
 
 
 def last_request(rig: PaymentRig) -> Any:
-    return rig.emulator.requests()[-1]
+    """The last POST the emulator saw (the payment thread's background GETs, such as its
+    probe of the reader, may come in between)."""
+    return [request for request in rig.emulator.requests() if request.method == "POST"][-1]
 
 
 def pay_with_a_tap(rig: PaymentRig, amount: int, **overrides: Any) -> str:
