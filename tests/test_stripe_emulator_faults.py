@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import urllib.error
 
 import pytest
 import stripe
 import stripe_support
-from stripe_support import control, new_intent, process
+from stripe_support import control, new_intent, pay, process
 
 from kiosk.sim.stripe_emulator import Fault, StripeEmulator
 
@@ -182,3 +183,45 @@ def test_faults_are_injected_and_cleared_over_http(
 def test_an_unknown_fault_kind_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown fault kind"):
         Fault("gremlins")
+
+
+REFUNDS = "^/v1/refunds$"
+
+
+def test_a_pending_refund_succeeds_once_the_emulator_clock_passes_its_seconds(
+    client: stripe.StripeClient, emulator: StripeEmulator, reader: str
+) -> None:
+    paid = pay(client, reader, 1000, capture_method="automatic")
+    emulator.inject(Fault("refund_pending", path=REFUNDS, seconds=60))
+    refund = client.v1.refunds.create({"payment_intent": paid.id, "amount": 400})
+    assert refund.status == "pending"
+    assert client.v1.refunds.retrieve(refund.id).status == "pending"
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        client.v1.refunds.create({"payment_intent": paid.id, "amount": 601})
+    assert refused.value.code == "amount_too_large"  # a pending refund counts against the rest
+    emulator.advance_clock(59)
+    assert client.v1.refunds.retrieve(refund.id).status == "pending"
+    emulator.advance_clock(2)
+    assert client.v1.refunds.retrieve(refund.id).status == "succeeded"
+    assert client.v1.charges.retrieve(str(paid.latest_charge)).amount_refunded == 400
+
+
+def test_a_refund_pending_without_seconds_ends_only_through_the_control_call(
+    client: stripe.StripeClient, emulator: StripeEmulator, reader: str
+) -> None:
+    paid = pay(client, reader, 1000, capture_method="automatic")
+    control(emulator.url, "POST", "faults", {"kind": "refund_pending", "path": REFUNDS,
+                                             "times": 2})
+    first = client.v1.refunds.create({"payment_intent": paid.id, "amount": 300})
+    second = client.v1.refunds.create({"payment_intent": paid.id, "amount": 700})
+    emulator.advance_clock(7 * 24 * 3600)
+    assert [client.v1.refunds.retrieve(refund.id).status for refund in (first, second)] == [
+        "pending", "pending"]
+    assert control(emulator.url, "POST", "refunds", {"id": first.id})["status"] == "succeeded"
+    failed = control(emulator.url, "POST", "refunds", {"id": second.id, "status": "failed"})
+    assert failed["status"] == "failed"
+    charge = client.v1.charges.retrieve(str(paid.latest_charge))
+    assert (charge.amount_refunded, charge.refunded) == (300, False)  # a failure gives it back
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        control(emulator.url, "POST", "refunds", {"id": first.id})
+    assert refused.value.code == 400  # only a pending refund can be ended

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from kiosk.sim.stripe_emulator import persistence, terminal
+from kiosk.sim.stripe_emulator import persistence, refunds, terminal
 from kiosk.sim.stripe_emulator.customer import CustomerPlan
 from kiosk.sim.stripe_emulator.errors import StripeError
 from kiosk.sim.stripe_emulator.faults import READER_PATH, Fault, FaultBoard
@@ -151,7 +151,7 @@ class StripeEmulator:
     def settle(self) -> None:
         """Fire the timed events due on the emulator clock (the ticker calls this)."""
         with self._lock:
-            if terminal.settle(self._account, self._clock()):
+            if _settle(self._account, self._clock()):
                 self._save()
 
     # ----- Python control API -----------------------------------------------------------
@@ -217,6 +217,13 @@ class StripeEmulator:
             )
             self._save()
             return copy.deepcopy(reader)
+
+    def finish_refund(self, refund_id: str, status: str = "succeeded") -> dict[str, Any]:
+        """End a refund left `pending` (fault `refund_pending`) as `succeeded` or `failed`."""
+        with self._lock:
+            refund = refunds.finish(self._account, refund_id, status)
+            self._save()
+            return copy.deepcopy(refund)
 
     def advance_clock(self, seconds: float) -> None:
         """Move the emulator's own clock forward (only with clock=None) and fire due events."""
@@ -313,7 +320,7 @@ class StripeEmulator:
             return self._refused(method, path, key, _api_error(), names)
         with self._lock:
             now = self._clock()
-            terminal.settle(self._account, now)
+            _settle(self._account, now)
             self._reader_faults(path, fired, now)
             executed = False
             if "reader_busy" in fired:
@@ -329,7 +336,7 @@ class StripeEmulator:
                         route.handler(self._account, object_id, params, now)))
                 except StripeError as error:
                     response = _error_reply(error)
-                response = self._after_acting(path, fired, response)
+                response = self._after_acting(path, fired, response, now)
             if key is not None:
                 self._keys.save(key, digest, response, now)
             if route.mutating:
@@ -352,8 +359,14 @@ class StripeEmulator:
                 terminal.delay_next_authorisation(
                     self._account, reader_id, fired["slow_authorisation"].seconds)
 
-    def _after_acting(self, path: str, fired: dict[str, Fault], response: SavedResponse
-                      ) -> SavedResponse:
+    def _after_acting(self, path: str, fired: dict[str, Fault], response: SavedResponse,
+                      now: float) -> SavedResponse:
+        if "refund_pending" in fired and response.status == 200 and \
+                response.body.get("object") == "refund":
+            seconds = fired["refund_pending"].seconds
+            pending = refunds.make_pending(self._account, response.body["id"],
+                                           now + seconds if seconds else None)
+            response = SavedResponse(200, copy.deepcopy(pending))
         if "stuck_action" in fired:
             for reader_id in self._fault_readers(path):
                 terminal.make_stuck(self._account, reader_id)
@@ -381,6 +394,12 @@ class StripeEmulator:
         self._recorded.append(
             RecordedRequest(method, path, key, status, executed, at, replayed, faults)
         )
+
+
+def _settle(account: Account, now: float) -> bool:
+    """Fire every timed event due by `now`: reader events, then pending refunds."""
+    changed = terminal.settle(account, now)
+    return refunds.settle(account, now) or changed
 
 
 def _authorised(header: str) -> bool:

@@ -16,6 +16,8 @@ the next `times` matching requests. Kinds:
 - `reader_timeout_after_acting`: the action IS started, `terminal_reader_timeout` is answered.
 - `stuck_action`: act, then the reader's action stays `in_progress` until cancel_action.
 - `slow_authorisation`: the next card presented on the reader takes `seconds` to authorise.
+- `refund_pending`: a refund created by the request is left `pending`; it succeeds when the
+  emulator clock has moved `seconds` past its creation (0: only on a control call).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from typing import Any
 KINDS = frozenset({
     "latency", "error_500_before", "error_500_after", "rate_limit_429", "drop_after",
     "reader_busy", "reader_offline", "reader_timeout", "reader_timeout_after_acting",
-    "stuck_action", "kill_pid_after", "slow_authorisation",
+    "stuck_action", "kill_pid_after", "slow_authorisation", "refund_pending",
 })
 READER_PATH = re.compile(r"/terminal/readers/(tmr_[A-Za-z0-9]+)")
 
@@ -36,7 +38,8 @@ READER_PATH = re.compile(r"/terminal/readers/(tmr_[A-Za-z0-9]+)")
 @dataclass(frozen=True)
 class Fault:
     """One injected fault; `path` is a regex searched in the request path; `seconds` is for
-    latency, slow authorisations and offline spells; `pid` is for kill_pid_after."""
+    latency, slow authorisations, offline spells and pending refunds; `pid` is for
+    kill_pid_after."""
 
     kind: str
     method: str = "POST"

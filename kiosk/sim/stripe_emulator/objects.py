@@ -24,7 +24,8 @@ class Account:
 
     `reader_work` is the emulator's private view of each reader (what its current action is
     waiting for, timers in emulator-clock seconds); `taps` are scheduled customer taps;
-    `idempotency` the saved responses by key.
+    `pending_refunds` maps a pending refund's id to when it succeeds (emulator-clock seconds,
+    `None`: only on a control call); `idempotency` the saved responses by key.
     """
 
     locations: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -36,6 +37,7 @@ class Account:
     reader_work: dict[str, dict[str, Any]] = field(default_factory=dict)
     taps: list[dict[str, Any]] = field(default_factory=list)
     customer: dict[str, Any] | None = None
+    pending_refunds: dict[str, float | None] = field(default_factory=dict)
     idempotency: dict[str, dict[str, Any]] = field(default_factory=dict)
     sequence: int = 0
 

@@ -1,7 +1,10 @@
 """Refunds and charge look-ups.
 
 A refund is of a succeeded (captured) payment only; the refunds of a charge never add up to
-more than its `amount_captured` (minor units). Refunds succeed at once, as in test mode.
+more than its `amount_captured` (minor units). Refunds succeed at once, as in test mode, unless
+the `refund_pending` fault left one `pending`: it then counts against what is left, and
+becomes `succeeded` when the emulator clock reaches its due time (`Account.pending_refunds`,
+unix seconds; `None`: only `finish`), or `succeeded`/`failed` through `finish`.
 """
 
 from __future__ import annotations
@@ -68,6 +71,44 @@ def create(account: Account, params: dict[str, Any], now: float) -> dict[str, An
     charge["amount_refunded"] += amount
     charge["refunded"] = refunded + amount >= charge["amount_captured"]
     return refund
+
+
+def make_pending(account: Account, refund_id: str, due_at: float | None) -> dict[str, Any]:
+    """Leave a just-created refund `pending` until `due_at` (emulator-clock unix seconds;
+    `None`: until `finish`)."""
+    refund = account.refunds[refund_id]
+    refund["status"] = "pending"
+    account.pending_refunds[refund_id] = due_at
+    return refund
+
+
+def finish(account: Account, refund_id: str, status: str = "succeeded") -> dict[str, Any]:
+    """End a pending refund as `succeeded` or `failed` (a failed one gives its amount back to
+    the charge); raises `resource_missing` for an unknown id and an invalid-state error for a
+    refund that is not pending."""
+    if status not in ("succeeded", "failed"):
+        raise invalid("status must be succeeded or failed.", code="parameter_invalid_value",
+                      param="status")
+    refund = find(account.refunds, "refund", refund_id)
+    if refund["status"] != "pending":
+        raise invalid_state(f"Refund {refund_id} is {refund['status']}, not pending.")
+    account.pending_refunds.pop(refund_id, None)
+    refund["status"] = status
+    if status == "failed":
+        refund["failure_reason"] = "unknown"
+        charge = account.charges[refund["charge"]]
+        charge["amount_refunded"] -= refund["amount"]
+        charge["refunded"] = charge["amount_refunded"] >= charge["amount_captured"]
+    return refund
+
+
+def settle(account: Account, now: float) -> bool:
+    """Pending refunds whose due time is `now` or earlier succeed; True if any did."""
+    due = [refund_id for refund_id, due_at in account.pending_refunds.items()
+           if due_at is not None and due_at <= now]
+    for refund_id in due:
+        finish(account, refund_id, "succeeded")
+    return bool(due)
 
 
 def retrieve(account: Account, refund_id: str) -> dict[str, Any]:

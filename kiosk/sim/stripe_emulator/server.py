@@ -3,7 +3,8 @@
 Stripe paths go to `StripeEmulator.handle`. The control paths (JSON, no API key, not Stripe):
 `POST/DELETE /_emulator/faults`, `POST /_emulator/customer`, `GET /_emulator/requests`,
 `GET /_emulator/state`, `POST /_emulator/clock`, `POST /_emulator/readers`,
-`POST /_emulator/present`. `serve` runs a standalone emulator until SIGINT/SIGTERM.
+`POST /_emulator/present`, `POST /_emulator/refunds` (end a pending refund). `serve` runs a
+standalone emulator until SIGINT/SIGTERM.
 """
 
 from __future__ import annotations
@@ -128,6 +129,8 @@ def _control(emulator: StripeEmulator, method: str, path: str, body: str
         if (method, name) == ("POST", "present"):
             emulator.present_card(data["reader_id"], data.get("card", "4242424242424242"))
             return 200, {"presented": True}
+        if (method, name) == ("POST", "refunds"):
+            return 200, emulator.finish_refund(data["id"], data.get("status", "succeeded"))
     except StripeError as error:
         return error.status, error.body()
     except (TypeError, ValueError, KeyError, RuntimeError) as error:
