@@ -184,6 +184,8 @@ class _ActivePayment:
     cancel_outcome: Outcome = Outcome.CANCELLED
     cancelled: bool = False
     signature: tuple[Any, ...] = field(default_factory=tuple)
+    capture_failures: int = 0
+    next_capture_at: float = 0.0
 
 
 class PaymentService:
@@ -862,14 +864,20 @@ class PaymentService:
             self._give_up(active, Outcome.AUTHORISATION_TOO_SLOW)
 
     def _settle(self, active: _ActivePayment, intent: dict[str, Any]) -> None:
+        now = self._monotonic()
+        if now < active.next_capture_at:
+            return  # the last capture failed: wait out its backoff before the next
         attempt = self._desk.attempt(active.sale_id)
         assert attempt is not None
         settled, _ = self._desk.settle_taken(attempt, intent)
         if settled is not None and settled.state == AttemptState.PAID:
             self._paid(active.sale_id)
             return
-        # The capture is unresolved: retried with the same key on the next look.
-        if self._monotonic() - active.changed_at >= self.settings.payment_max_s:
+        # The capture is unresolved: retried on a later look, backing off (1 s doubling to
+        # 30 s) so a failing Stripe does not cost a commit and a request on every poll.
+        active.capture_failures += 1
+        active.next_capture_at = now + min(2.0 ** (active.capture_failures - 1), 30.0)
+        if now - active.changed_at >= self.settings.payment_max_s:
             self._give_up(active, Outcome.OUTCOME_UNKNOWN)
 
     def _give_up(self, active: _ActivePayment, outcome: Outcome) -> None:
