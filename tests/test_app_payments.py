@@ -83,7 +83,7 @@ class Shop:
     def intents_for(self, sale_id: str) -> list[dict[str, object]]:
         return [
             pi for pi in self.emulator.payment_intents()
-            if pi["metadata"].get("sale_id") == sale_id  # type: ignore[union-attr]
+            if pi["metadata"].get("sale_id") == sale_id
         ]
 
 
