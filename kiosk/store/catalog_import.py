@@ -164,7 +164,7 @@ class CatalogFile:
                     pass  # a blank line, or a spreadsheet's row of empty cells
                 elif len(fields) == columns:
                     count += 1
-                    yield last_line + 1, dict(zip(header, fields, strict=True))
+                    yield last_line + 1, dict(zip(header, fields, strict=False))  # same length
                 else:
                     count += 1
                     yield last_line + 1, row_from_fields(header, fields)
