@@ -294,6 +294,10 @@ class PrinterSettingsBase(SettingsTable):
     ] = "CP858"
     """The printer's character code page, such as "CP858" (Latin-1 with the euro sign)."""
 
+    retry_window_s: Annotated[int, BeforeValidator(values.whole_number(0, 600))] = 45
+    """Seconds after payment during which a failed receipt is retried automatically; later it
+    goes to the staff's unprinted list, so a late receipt never prints for the next customer."""
+
 
 class VirtualPrinterSettings(PrinterSettingsBase):
     """``[printer] transport = "virtual"``: the built-in twin saves each receipt to disk."""

@@ -9,6 +9,7 @@ a native QR code; an optional logo (PNG bytes) is printed first, centred on the 
 
 from __future__ import annotations
 
+import copy
 import io
 import unicodedata
 from collections.abc import Callable
@@ -75,6 +76,11 @@ def transliterate(text: str, can_print: Callable[[str], bool]) -> str:
 
 
 def _logo(printer: Dummy, logo: bytes, paper_dots: int) -> None:
+    # Tell this printer's own copy of the profile how wide the paper is (the default profile
+    # does not know, and python-escpos would print a warning on stdout for every image).
+    profile_data = copy.deepcopy(printer.profile.profile_data)
+    profile_data["media"]["width"]["pixels"] = paper_dots
+    printer.profile.profile_data = profile_data
     image = Image.open(io.BytesIO(logo)).convert("L")
     if image.width > paper_dots:
         height = max(1, image.height * paper_dots // image.width)
