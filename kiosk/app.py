@@ -67,6 +67,7 @@ from kiosk.core.checkout import (
     Tick,
 )
 from kiosk.core.tax import TaxError, Totals
+from kiosk.devices.printer import open_printer
 from kiosk.devices.scanner import ScannerOptions, ScannerState, SerialScanner
 from kiosk.notices import (
     AttendantCalled,
@@ -75,6 +76,8 @@ from kiosk.notices import (
     Notice,
     PaymentRecovery,
     PaymentsAvailability,
+    ReceiptPrinted,
+    ReceiptUnavailable,
     SaleEnded,
     ScannerStateChanged,
     ScanRejected,
@@ -85,7 +88,11 @@ from kiosk.notices import (
 from kiosk.payment_setup import CardPaymentsSetup, card_minimum_minor, set_up_payments
 from kiosk.payments.recovery import RecoveryReport
 from kiosk.payments.service import PaymentService
+from kiosk.receipts.ereceipt import ereceipt_url
+from kiosk.receipts.jobs import CHOICES as RECEIPT_CHOICES
+from kiosk.receipts.jobs import ReceiptDesk
 from kiosk.sim.stripe_emulator import StripeEmulator
+from kiosk.sim.virtual_printer import VirtualPrinter
 from kiosk.sim.virtual_scanner import VirtualScanner
 from kiosk.store import audit
 from kiosk.store.db import open_database
@@ -99,6 +106,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 DATABASE_NAME = "kiosk.db"
+VIRTUAL_PRINTER_FOLDER = "virtual-printer"
+"""Where the virtual printer saves each job (raw bytes, text, PNG), in the state directory."""
 BELOW_CARD_MINIMUM = "below_card_minimum"
 """The refusal code of Pay when the total is below the currency's card minimum."""
 
@@ -156,6 +165,21 @@ class _PaymentReports:
         self._kiosk._post(lambda: self._kiosk._on_payments_available(available, reason))
 
 
+class _ReceiptReports:
+    """The receipt desk's reports, posted to the facade's main thread as notices."""
+
+    def __init__(self, kiosk: Kiosk) -> None:
+        self._kiosk = kiosk
+
+    def receipt_printed(self, sale_id: str) -> None:
+        self._kiosk._post(lambda: self._kiosk._emit(ReceiptPrinted(sale_id)))
+
+    def receipt_failed(self, sale_id: str, status: str, will_retry: bool) -> None:
+        url = ereceipt_url(self._kiosk.settings, sale_id)
+        notice = ReceiptUnavailable(sale_id, status, will_retry, url)
+        self._kiosk._post(lambda: self._kiosk._emit(notice))
+
+
 def scanner_options(settings: Settings, port: str) -> ScannerOptions:
     """The driver's options from the ``[scanner]`` table, opening ``port``."""
     config = settings.scanner
@@ -187,7 +211,9 @@ class Kiosk:
 
     ``post_to_main`` runs a callable on the main thread (Kivy: ``lambda f:
     Clock.schedule_once(lambda _dt: f())``; headless: ``MainQueue.post``). ``clock`` returns an
-    aware UTC datetime; tests inject their own. With ``card_payments`` the payment service is
+    aware UTC datetime; tests inject their own. With ``receipts`` the receipt desk prints on
+    ``[printer]`` (the virtual printer of ``kiosk.sim`` for ``"virtual"``). With
+    ``card_payments`` the payment service is
     built from ``[stripe]`` at ``start()`` (``secrets`` default to the environment and systemd
     credentials); without it, or with no key or reader configured, Pay reports
     ``card_payments_unavailable`` and keeps the cart.
@@ -201,6 +227,7 @@ class Kiosk:
         clock: Callable[[], datetime] = utc_clock,
         new_sale_id: Callable[[], str] = new_sale_uuid,
         card_payments: bool = True,
+        receipts: bool = True,
         secrets: Secrets | None = None,
         database: Path | None = None,
     ) -> None:
@@ -210,6 +237,9 @@ class Kiosk:
         self._clock = clock
         self._new_sale_id = new_sale_id
         self._card_payments = card_payments
+        self._receipts = receipts
+        self._receipt_desk: ReceiptDesk | None = None
+        self._virtual_printer: VirtualPrinter | None = None
         self._secrets = secrets
         self._payment_setup: CardPaymentsSetup | None = None
         self._payments: PaymentService | None = None
@@ -247,6 +277,8 @@ class Kiosk:
         """
         self._worker = StoreWorker(self.database, records_money=True)
         recovery = self._start_payments() if self._card_payments else None
+        if self._receipts:
+            self._start_receipts()
         self._reader = open_database(self.database, check=False)
         self._catalog = ProductCatalog(self._reader, tax_classes=self._policy.classes.keys())
         kiosk_id = self.settings.kiosk_id
@@ -296,6 +328,23 @@ class Kiosk:
             abandoned_sale_ids=tuple(sale_id for sale_id, _ in abandoned),
             payment_recovery=recovery,
         )
+
+    def _start_receipts(self) -> None:
+        """Start the receipt desk (it first settles jobs a power cut left half printed)."""
+        config = self.settings.printer
+        address = None
+        if config.transport == "virtual":
+            folder = Path(self.settings.state_dir) / VIRTUAL_PRINTER_FOLDER
+            self._virtual_printer = VirtualPrinter(folder)
+            address = self._virtual_printer.start()
+        self._receipt_desk = ReceiptDesk(
+            store=self._store(),
+            settings=self.settings,
+            printer=lambda: open_printer(config, virtual_address=address),
+            events=_ReceiptReports(self),
+            clock=self._clock,
+        )
+        self._receipt_desk.start()
 
     def _start_payments(self) -> RecoveryReport | None:
         """Build the payment service and settle unfinished payments before any cart is
@@ -378,6 +427,12 @@ class Kiosk:
         WAL into the database file (an fsync), is the worker's.
         """
         self._stop_scanner()
+        if self._receipt_desk is not None:
+            self._receipt_desk.stop()
+            self._receipt_desk = None
+        if self._virtual_printer is not None:
+            self._virtual_printer.stop()
+            self._virtual_printer = None
         if self._payment_setup is not None:
             self._payment_setup.stop()
             self._payment_setup = None
@@ -417,7 +472,19 @@ class Kiosk:
             beats["scanner"] = self._scanner.heartbeat
         if self._payments is not None:
             beats["payments"] = self._payments.heartbeat
+        if self._receipt_desk is not None:
+            beats["printer"] = self._receipt_desk.heartbeat
         return beats
+
+    @property
+    def receipt_desk(self) -> ReceiptDesk | None:
+        """The receipt desk (reprints, the unprinted list), when receipts are on."""
+        return self._receipt_desk
+
+    @property
+    def virtual_printer(self) -> VirtualPrinter | None:
+        """The virtual printer, when ``[printer] transport = "virtual"`` (demo, tests)."""
+        return self._virtual_printer
 
     @property
     def payments_available(self) -> tuple[bool, str]:
@@ -644,6 +711,10 @@ class Kiosk:
             self._emit(CartRefused(effect.code.value))
         elif isinstance(effect, SessionEnded):
             self._sale_number = None
+            if self._receipt_desk is not None:
+                choice = effect.receipt.value if effect.receipt is not None else "timeout"
+                if choice in RECEIPT_CHOICES:
+                    self._receipt_desk.choose(effect.sale_id, choice)
             self._emit(SaleEnded(effect.sale_id, effect.receipt))
         # SalePaid needs no write here: the payment layer commits the paid sale (with its
         # outbox rows) before it reports PaymentSucceeded.

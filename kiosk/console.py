@@ -25,6 +25,8 @@ from kiosk.notices import (
     Notice,
     PaymentRecovery,
     PaymentsAvailability,
+    ReceiptPrinted,
+    ReceiptUnavailable,
     SaleEnded,
     ScannerStateChanged,
     ScanRejected,
@@ -149,6 +151,14 @@ class ConsoleFrontEnd:
                 self.say("Checking the last payment...")
             elif notice.state == "call_staff":
                 self.say("! The last payment could not be checked: please call staff.")
+        elif isinstance(notice, ReceiptPrinted):
+            self.say("(your receipt is printed: please take it)")
+        elif isinstance(notice, ReceiptUnavailable):
+            if notice.ereceipt_url:
+                self.say(f"! The receipt cannot be printed ({notice.status}). "
+                         f"Your e-receipt: {notice.ereceipt_url}")
+            else:
+                self.say(f"! The receipt cannot be printed right now ({notice.status}).")
         elif isinstance(notice, StoreTrouble):
             self.say("! (staff) the kiosk could not save to its database; see the log.")
 

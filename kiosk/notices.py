@@ -103,6 +103,25 @@ class PaymentRecovery:
 
 
 @dataclass(frozen=True)
+class ReceiptPrinted:
+    """The receipt of ``sale_id`` came out of the printer."""
+
+    sale_id: str
+
+
+@dataclass(frozen=True)
+class ReceiptUnavailable:
+    """The receipt of ``sale_id`` could not be printed (``status``: offline, paper_out...);
+    ``will_retry`` while inside the retry window. ``ereceipt_url`` is the QR e-receipt to
+    offer instead, or ``None`` when there is no back office (the QR option stays hidden)."""
+
+    sale_id: str
+    status: str
+    will_retry: bool
+    ereceipt_url: str | None
+
+
+@dataclass(frozen=True)
 class StoreTrouble:
     """A database write failed; the kiosk keeps the sale in memory and retries with the next
     change. ``detail`` is for the log and the staff menu, not for customers."""
@@ -121,5 +140,7 @@ Notice = (
     | ScannerStateChanged
     | PaymentsAvailability
     | PaymentRecovery
+    | ReceiptPrinted
+    | ReceiptUnavailable
     | StoreTrouble
 )

@@ -12,7 +12,7 @@ import pytest
 
 from kiosk.app import Kiosk
 from kiosk.config import Settings, demo_settings
-from kiosk.core.checkout import CheckoutState
+from kiosk.core.checkout import CheckoutState, ReceiptChoice
 from kiosk.main_queue import MainQueue
 from kiosk.notices import (
     AttendantCalled,
@@ -20,6 +20,8 @@ from kiosk.notices import (
     Notice,
     PaymentRecovery,
     PaymentsAvailability,
+    ReceiptPrinted,
+    ReceiptUnavailable,
 )
 from kiosk.sim.demo_shop import prepare_demo
 from kiosk.sim.stripe_emulator import StripeEmulator
@@ -295,3 +297,42 @@ def test_an_authorisation_that_outlasts_its_wait_keeps_the_sale_locked_until_it_
         assert shop.rows("SELECT state FROM sales WHERE id = ?", sale_id) == [("paid",)]
     finally:
         shop.kiosk.close()
+
+
+def test_a_paid_customer_who_asks_for_a_receipt_gets_it_from_the_printer(shop: Shop) -> None:
+    printer = shop.kiosk.virtual_printer
+    assert printer is not None
+    shop.emulator.customer("tap", after_s=0.05)
+    shop.kiosk.scan(JUICE)
+    shop.kiosk.pay()
+    shop.until(lambda: shop.state() is CheckoutState.PAID)
+    shop.kiosk.choose_receipt(ReceiptChoice.PRINT)
+
+    (job,) = printer.wait_for_jobs(1, WAIT_S)
+    assert "Orange juice 1 l" in job.text and "**** 4242" in job.text
+    shop.until(lambda: any(isinstance(n, ReceiptPrinted) for n in shop.notices))
+    assert shop.state() is CheckoutState.ATTRACT
+
+
+def test_an_offline_printer_is_reported_and_the_receipt_prints_when_it_returns_in_time(
+    shop: Shop,
+) -> None:
+    printer = shop.kiosk.virtual_printer
+    assert printer is not None
+    printer.go_offline()
+    shop.emulator.customer("tap", after_s=0.05)
+    shop.kiosk.scan(JUICE)
+    sale_id = shop.kiosk.checkout.sale_id
+    shop.kiosk.pay()
+    shop.until(lambda: shop.state() is CheckoutState.PAID)
+    shop.kiosk.choose_receipt(ReceiptChoice.PRINT)
+    shop.until(lambda: any(isinstance(n, ReceiptUnavailable) for n in shop.notices))
+
+    (unavailable,) = [n for n in shop.notices if isinstance(n, ReceiptUnavailable)][:1]
+    assert (unavailable.status, unavailable.will_retry) == ("offline", True)
+    assert unavailable.ereceipt_url is None  # no back office configured: no QR offered
+    assert shop.rows("SELECT state FROM sales WHERE id = ?", sale_id) == [("paid",)]
+
+    printer.come_online()
+    (job,) = printer.wait_for_jobs(1, WAIT_S)
+    assert "Orange juice 1 l" in job.text

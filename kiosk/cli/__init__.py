@@ -9,6 +9,7 @@ from kiosk.cli.catalog import catalog
 from kiosk.cli.config import config
 from kiosk.cli.db import db
 from kiosk.cli.payments import reader, reconcile_command
+from kiosk.cli.receipt import receipt
 from kiosk.cli.scanner import scanner
 from kiosk.cli.session import demo_command, run_command
 from kiosk.cli.sim import sim
@@ -33,6 +34,7 @@ cli.add_command(scanner)
 cli.add_command(sim)
 cli.add_command(reader)
 cli.add_command(reconcile_command)
+cli.add_command(receipt)
 
 
 def main() -> None:
