@@ -336,3 +336,24 @@ def test_an_offline_printer_is_reported_and_the_receipt_prints_when_it_returns_i
     printer.come_online()
     (job,) = printer.wait_for_jobs(1, WAIT_S)
     assert "Orange juice 1 l" in job.text
+
+
+def test_a_refund_prints_its_slip_from_the_same_receipt_model(shop: Shop) -> None:
+    printer = shop.kiosk.virtual_printer
+    service = shop.kiosk.payment_service
+    assert printer is not None and service is not None
+    shop.emulator.customer("tap", after_s=0.05)
+    shop.kiosk.scan(JUICE)
+    sale_id = shop.kiosk.checkout.sale_id
+    assert sale_id is not None
+    shop.kiosk.pay()
+    shop.until(lambda: shop.state() is CheckoutState.PAID)
+    shop.kiosk.choose_receipt(ReceiptChoice.NONE)
+
+    result = service.refund(sale_id, 100, None).result(WAIT_S)
+    assert result.code == "refunded"
+    (slip,) = printer.wait_for_jobs(1, WAIT_S)
+    assert "REFUND" in slip.text.upper() and "€1.00" in slip.text
+    assert shop.rows(
+        "SELECT state FROM print_jobs WHERE sale_id = ? AND kind = 'refund_slip'", sale_id
+    ) == [("printed",)]

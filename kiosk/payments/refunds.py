@@ -186,8 +186,9 @@ def record_answer(db: Database, refund_id: str, refund: dict[str, Any], *,
                 "VALUES (?, 'refund.succeeded', ?, ?, ?)",
                 [str(uuid.uuid4()), row.sale_id, json.dumps(payload, sort_keys=True), stamp])
             db.execute(
-                "INSERT INTO print_jobs (sale_id, kind, state, created_at, updated_at) "
-                "VALUES (?, 'refund_slip', 'queued', ?, ?)", [row.sale_id, stamp, stamp])
+                "INSERT INTO print_jobs (sale_id, kind, state, created_at, updated_at, "
+                "refund_id) VALUES (?, 'refund_slip', 'queued', ?, ?, ?)",
+                [row.sale_id, stamp, stamp, refund_id])
         found = get(db, refund_id)
         assert found is not None
         return found

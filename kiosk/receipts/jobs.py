@@ -45,13 +45,16 @@ from kiosk.receipts.model import Receipt
 from kiosk.receipts.preview import shipped_logo
 from kiosk.store import audit
 from kiosk.store.db import immediate_transaction, parse_utc_iso, utc_now_iso
-from kiosk.store.receipts import receipt_for_sale
+from kiosk.store.receipts import receipt_for_sale, refund_slip_for
 from kiosk.store.worker import StoreWorker
 
 log = logging.getLogger(__name__)
 
 __all__ = ["CHOICES", "PrintEvents", "ReceiptDesk", "UnprintedReceipt", "receipt_bytes",
            "record_copy_done", "record_copy_started"]
+
+SLIP_CHECK_S = 1.0
+"""Seconds between two looks for refund slips waiting to be printed."""
 
 CHOICES = ("print", "qr", "none", "timeout")
 """What the customer can answer on the receipt screen ("timeout": no answer in time)."""
@@ -122,6 +125,8 @@ class _Job:
     state: str
     copy: bool
     created_at: datetime
+    kind: str = "receipt"
+    refund_id: str | None = None
 
 
 class _Failure(Exception):
@@ -165,6 +170,7 @@ class ReceiptDesk:
         self._commands: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._printer: ReceiptPrinter | None = None
         self._next_try: dict[int, float] = {}
+        self._next_slip_check = 0.0
         self._heartbeat = monotonic()
         self._thread: threading.Thread | None = None
 
@@ -264,6 +270,7 @@ class ReceiptDesk:
                 if command is not None:
                     self._handle(command)
                 self._retry_due()
+                self._print_queued_slips()
             except Exception:
                 log.exception("receipt desk: %r failed", command)
 
@@ -331,7 +338,7 @@ class ReceiptDesk:
         stamp = self._stamp()
         will_retry = self._in_window(job, self._clock())
         if will_retry:
-            again = self._render(job.sale_id, mark="REPRINT") if mid_job else None
+            again = self._render_job(job, mark="REPRINT") if mid_job else None
             self._store.submit(lambda db: _to_retry(db, job.id, again, status, stamp)).result()
             self._next_try[job.id] = self._monotonic() + self._retry_every_s
         else:
@@ -384,6 +391,29 @@ class ReceiptDesk:
 
     # ------------------------------------------------------------------ helpers
 
+    def _render_job(self, job: _Job, *, mark: str) -> bytes:
+        """The bytes of a job: the sale's receipt, or the refund slip it names."""
+        if job.kind == "refund_slip" and job.refund_id is not None:
+            refund_id = job.refund_id
+            slip = self._store.submit(
+                lambda db: refund_slip_for(db, refund_id, self._settings, mark=mark)).result()
+            return receipt_bytes(slip, self._settings)
+        return self._render(job.sale_id, mark=mark)
+
+    def _print_queued_slips(self) -> None:
+        """Refund slips are printed as soon as the refund succeeded (staff are at the kiosk)."""
+        now_m = self._monotonic()
+        if now_m < self._next_slip_check:
+            return
+        self._next_slip_check = now_m + SLIP_CHECK_S
+        for job in self._store.submit(_queued_slips).result():
+            self._print_slip(job)
+
+    def _print_slip(self, job: _Job) -> None:
+        data = self._render_job(job, mark="")
+        self._store.submit(lambda db: _to_printing(db, job.id, data, self._stamp())).result()
+        self._print_customer_job(job, data)
+
     def _render(self, sale_id: str, *, mark: str) -> bytes:
         receipt = self._store.submit(
             lambda db: receipt_for_sale(db, sale_id, self._settings, mark=mark)).result()
@@ -404,11 +434,12 @@ class ReceiptDesk:
 # ---------------------------------------------------------------------- store jobs
 # Each runs on the store worker's connection and commits what it writes.
 
-_JOB_COLUMNS = "id, sale_id, state, copy, created_at"
+_JOB_COLUMNS = "id, sale_id, state, copy, created_at, kind, refund_id"
 
 
 def _job_from(row: Any) -> _Job:
-    return _Job(int(row[0]), str(row[1]), str(row[2]), bool(row[3]), parse_utc_iso(row[4]))
+    return _Job(int(row[0]), str(row[1]), str(row[2]), bool(row[3]), parse_utc_iso(row[4]),
+                str(row[5]), row[6])
 
 
 def _job(db: Database, job_id: int) -> _Job | None:
@@ -419,8 +450,15 @@ def _job(db: Database, job_id: int) -> _Job | None:
 def _jobs_in(db: Database, states: tuple[str, ...]) -> list[_Job]:
     marks = ", ".join("?" for _ in states)
     rows = db.execute(
-        f"SELECT {_JOB_COLUMNS} FROM print_jobs WHERE kind = 'receipt' AND state IN ({marks}) "
-        "ORDER BY id", list(states)).fetchall()
+        f"SELECT {_JOB_COLUMNS} FROM print_jobs WHERE kind IN ('receipt', 'refund_slip') "
+        f"AND state IN ({marks}) ORDER BY id", list(states)).fetchall()
+    return [_job_from(row) for row in rows]
+
+
+def _queued_slips(db: Database) -> list[_Job]:
+    rows = db.execute(
+        f"SELECT {_JOB_COLUMNS} FROM print_jobs WHERE kind = 'refund_slip' AND state = 'queued' "
+        "AND refund_id IS NOT NULL ORDER BY id").fetchall()
     return [_job_from(row) for row in rows]
 
 

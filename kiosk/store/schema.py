@@ -221,3 +221,9 @@ def m002_payments(db: Database) -> None:
     db.execute("ALTER TABLE refunds ADD COLUMN payment_intent_id TEXT")
     db.execute("ALTER TABLE refunds ADD COLUMN refund_status TEXT")
     db.execute("CREATE INDEX refunds_by_state ON refunds(state)")
+
+
+@MIGRATIONS()
+def m003_refund_slips(db: Database) -> None:
+    """Name the refund a ``refund_slip`` print job is for (a sale may have several)."""
+    db.execute("ALTER TABLE print_jobs ADD COLUMN refund_id TEXT REFERENCES refunds(id)")
