@@ -34,6 +34,7 @@ from kiosk.notices import (
     StaffChecked,
     StoreTrouble,
 )
+from kiosk.receipts.ereceipt import ereceipt_url
 
 HELP = """Commands:
   <barcode>          scan it (for example 4006381333931)
@@ -220,6 +221,13 @@ class ConsoleFrontEnd:
         elif command == "cancel":
             self.kiosk.cancel_sale()
         elif command == "receipt" and len(args) == 1 and args[0] in ("print", "qr", "none"):
+            sale_id = self.kiosk.checkout.sale_id
+            if args[0] == "qr" and sale_id is not None:
+                url = ereceipt_url(self.kiosk.settings, sale_id)
+                self.say(f"Your e-receipt: {url}" if url else
+                         "E-receipts are not available at this shop; choose print or none.")
+                if url is None:
+                    return True
             self.kiosk.choose_receipt(ReceiptChoice(args[0]))
         elif command == "done":
             self.kiosk.finish()
