@@ -428,7 +428,10 @@ class Kiosk:
         """
         self._stop_scanner()
         if self._receipt_desk is not None:
-            self._receipt_desk.stop()
+            try:
+                self._receipt_desk.stop()
+            except TimeoutError:  # a print in hand; its job stays 'printing' for recovery
+                log.warning("the receipt desk was still printing at close")
             self._receipt_desk = None
         if self._virtual_printer is not None:
             self._virtual_printer.stop()
@@ -676,6 +679,8 @@ class Kiosk:
         if isinstance(effect, SaleStarted):
             self._sale_number = None
             self._record_sale_opened(effect.sale_id, effect.at)
+            if self._receipt_desk is not None:
+                self._receipt_desk.next_customer()
         elif isinstance(effect, CartChanged):
             self._save_cart(effect.sale_id, effect.cart)
         elif isinstance(effect, SaleAbandoned):
@@ -713,8 +718,9 @@ class Kiosk:
             self._sale_number = None
             if self._receipt_desk is not None:
                 choice = effect.receipt.value if effect.receipt is not None else "timeout"
-                if choice in RECEIPT_CHOICES:
-                    self._receipt_desk.choose(effect.sale_id, choice)
+                if choice not in RECEIPT_CHOICES:  # e-mail receipts: not offered yet
+                    choice = "none"
+                self._receipt_desk.choose(effect.sale_id, choice)
             self._emit(SaleEnded(effect.sale_id, effect.receipt))
         # SalePaid needs no write here: the payment layer commits the paid sale (with its
         # outbox rows) before it reports PaymentSucceeded.

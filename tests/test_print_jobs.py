@@ -425,3 +425,99 @@ def test_receipt_print_refuses_while_the_kiosk_runs(shop_db: tuple[Path, Path]) 
     with sqlite3.connect(state_dir / "kiosk.db") as conn:
         copies = conn.execute("SELECT COUNT(*) FROM print_jobs WHERE copy = 1").fetchone()[0]
     assert copies == 0
+
+
+# --- review findings ------------------------------------------------------------------------
+
+
+def test_a_failing_receipt_is_reported_once_not_on_every_retry(
+    desk: Desk, printer: VirtualPrinter
+) -> None:
+    printer.go_offline()
+    desk.desk.choose(SALE_ID, "print")
+    desk.events.wait(lambda: bool(desk.events.failed))
+    desk.turns(20)  # many retries at 0.02 s
+    assert desk.events.failed == [(SALE_ID, "offline", True)]
+
+
+def test_a_staff_copy_while_the_receipt_is_retrying_ends_the_retries(
+    desk: Desk, printer: VirtualPrinter
+) -> None:
+    printer.paper_out()
+    desk.desk.choose(SALE_ID, "print")
+    desk.wait_for_state("retrying")
+    printer.paper_out(False)
+    assert desk.desk.reprint(SALE_ID).result(WAIT_S) == "printed"
+    desk.turns(10)
+    assert len(printer.jobs) == 1  # the copy only: the customer's job stopped retrying
+    assert "COPY" in printer.jobs[0].text
+
+
+def test_a_new_customer_ends_the_retries_of_the_previous_receipt(
+    desk: Desk, printer: VirtualPrinter
+) -> None:
+    printer.go_offline()
+    desk.desk.choose(SALE_ID, "print")
+    desk.wait_for_state("retrying")
+    desk.desk.next_customer()
+    desk.wait_for_state("unprinted")
+    printer.come_online()
+    desk.turns(10)
+    assert printer.jobs == []
+    assert [job.sale_id for job in desk.desk.unprinted()] == [SALE_ID]
+
+
+def test_a_network_printer_that_never_answers_is_offline_not_printed(tmp_path: Path) -> None:
+    import socket
+
+    from kiosk.config import demo_settings
+    from kiosk.devices.printer import PrinterError, PrinterStatus
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen()  # accepts connections, never reads, never answers
+    try:
+        host, port = silent.getsockname()
+        network = demo_settings(tmp_path).model_dump()["printer"]
+        network.update({"transport": "network", "host": host, "port": port})
+        from kiosk.config.settings import NetworkPrinterSettings
+
+        printer = open_printer(NetworkPrinterSettings(**{
+            k: v for k, v in network.items() if k in NetworkPrinterSettings.model_fields
+        }), timeout_s=0.3)
+        assert printer is not None
+        assert printer.status(timeout_s=0.3) is PrinterStatus.OFFLINE
+        with pytest.raises(PrinterError) as failed:
+            printer.print_bytes(b"\x1b@hello\n")
+        assert failed.value.status is PrinterStatus.OFFLINE and not failed.value.mid_job
+    finally:
+        silent.close()
+
+
+def test_recovery_reprints_a_cut_off_refund_slip_as_a_refund_slip(
+    tmp_path: Path, settings: Settings, printer: VirtualPrinter
+) -> None:
+    def refunded_sale(db: Database) -> None:
+        store_paid_sale(db, job_state="none")
+        stamp = utc_now_iso(PAID_AT)
+        db.execute(
+            "INSERT INTO refunds (id, sale_id, amount_minor, state, idempotency_key, "
+            "stripe_refund_id, created_at, updated_at, payment_intent_id) "
+            "VALUES ('rf-1', ?, 198, 'succeeded', 'k-1', 're_1', ?, ?, 'pi_1')",
+            [SALE_ID, stamp, stamp])
+        db.execute(
+            "INSERT INTO print_jobs (sale_id, kind, state, data, created_at, updated_at, "
+            "refund_id) VALUES (?, 'refund_slip', 'printing', ?, ?, ?, 'rf-1')",
+            [SALE_ID, b"\x1b@half a slip", stamp, stamp])
+        db.conn.commit()
+
+    with StoreWorker(tmp_path / "crashed-slip.db") as store:
+        store.submit(refunded_sale).result()
+        made = make_desk(store, settings, printer)
+        made.desk.start()
+        try:
+            [job] = printer.wait_for_jobs(1, WAIT_S)
+            assert "REFUND" in job.text and "REPRINT" in job.text
+            assert "Milk 1l" not in job.text  # the slip, not the sale's receipt
+        finally:
+            made.desk.stop()

@@ -111,11 +111,13 @@ class ReceiptPrinter:
         make_transport: Callable[[], Transport],
         *,
         answers_status: bool = True,
+        must_answer: bool = False,
         timeout_s: float = 5.0,
         name: str = "printer",
     ) -> None:
         self._make_transport = make_transport
         self._answers_status = answers_status
+        self._must_answer = must_answer
         self._timeout_s = timeout_s
         self.name = name
 
@@ -178,7 +180,9 @@ class ReceiptPrinter:
         try:
             printer = self._ask(transport, STATUS_PRINTER, timeout_s)
             if printer is None:
-                return PrinterStatus.UNKNOWN
+                # A network printer always answers DLE EOT: silence means it is not there
+                # (a black hole must never count as printed). Others may simply not answer.
+                return PrinterStatus.OFFLINE if self._must_answer else PrinterStatus.UNKNOWN
             if printer & BIT_OFFLINE:
                 cause = self._ask(transport, STATUS_OFFLINE_CAUSE, timeout_s) or 0
                 if cause & BIT_COVER_OPEN:
@@ -287,6 +291,7 @@ def open_printer(
     return ReceiptPrinter(
         make_transport,
         answers_status=settings.transport != "file",
+        must_answer=settings.transport in ("network", "virtual"),
         timeout_s=timeout_s,
         name=f"{settings.transport} printer",
     )

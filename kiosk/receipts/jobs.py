@@ -208,6 +208,16 @@ class ReceiptDesk:
             raise ValueError(f"unknown receipt choice {choice!r}; expected one of {CHOICES}")
         self._commands.put(_Choose(sale_id, choice))
 
+    def next_customer(self) -> None:
+        """A new sale has started: receipts still being retried go to the unprinted list now,
+        so a late receipt never prints in front of the next customer."""
+        future: Future[None] = Future()
+        self._commands.put(_Call(self._close_retries, future))
+
+    def _close_retries(self) -> None:
+        for job_id in list(self._next_try):
+            self._set_state(job_id, "unprinted", expect=("retrying",))
+
     def reprint(self, sale_id: str, *, by: int | None = None) -> Future[str]:
         """Print a copy (marked COPY) of the paid sale's receipt, for staff number ``by``.
 
@@ -247,7 +257,7 @@ class ReceiptDesk:
             self._next_try[job.id] = self._monotonic()
 
     def _interrupted(self, job: _Job) -> None:
-        data = self._render(job.sale_id, mark="REPRINT")
+        data = self._render_job(job, mark="REPRINT")
         stamp = self._stamp()
         self._store.submit(lambda db: _to_retry(db, job.id, data, "interrupted", stamp)).result()
 
@@ -332,7 +342,8 @@ class ReceiptDesk:
             return
         self._store.submit(lambda db: _to_final(
             db, job.id, "printed", None, self._stamp())).result()
-        self._events.receipt_printed(job.sale_id)
+        if job.kind == "receipt":
+            self._events.receipt_printed(job.sale_id)
 
     def _customer_job_failed(self, job: _Job, status: str, mid_job: bool) -> None:
         stamp = self._stamp()
@@ -344,7 +355,10 @@ class ReceiptDesk:
         else:
             self._store.submit(
                 lambda db: _to_final(db, job.id, "unprinted", status, stamp)).result()
-        self._events.receipt_failed(job.sale_id, status, will_retry)
+        # Tell once, when the customer may still be there; retries fail quietly (the staff
+        # see the job on the unprinted list when the window closes).
+        if job.kind == "receipt" and job.state != "retrying":
+            self._events.receipt_failed(job.sale_id, status, will_retry)
 
     def _reprint(self, sale_id: str, by: int | None) -> str:
         data = self._render(sale_id, mark="COPY")
@@ -410,6 +424,9 @@ class ReceiptDesk:
             self._print_slip(job)
 
     def _print_slip(self, job: _Job) -> None:
+        if not self._in_window(job, self._clock()):  # e.g. settled by recovery at start-up
+            self._set_state(job.id, "unprinted", expect=("queued",))
+            return
         data = self._render_job(job, mark="")
         self._store.submit(lambda db: _to_printing(db, job.id, data, self._stamp())).result()
         self._print_customer_job(job, data)
@@ -532,7 +549,8 @@ def record_copy_done(db: Database, job_id: int, sale_id: str, error: str | None,
             db.execute("UPDATE print_jobs SET state = 'printed', updated_at = ? WHERE id = ?",
                        [stamp, job_id])
             db.execute("UPDATE print_jobs SET state = 'reprinted', updated_at = ? "
-                       "WHERE sale_id = ? AND state = 'unprinted'", [stamp, sale_id])
+                       "WHERE sale_id = ? AND kind = 'receipt' "
+                       "AND state IN ('unprinted', 'retrying')", [stamp, sale_id])
         else:
             db.execute("UPDATE print_jobs SET state = 'failed', last_error = ?, updated_at = ? "
                        "WHERE id = ?", [error, stamp, job_id])
@@ -545,7 +563,8 @@ def _unprinted(db: Database) -> list[UnprintedReceipt]:
         "SELECT j.id, j.sale_id, s.number, COALESCE(a.paid_at, s.closed_at, j.created_at), "
         "COALESCE(j.last_error, '') FROM print_jobs j JOIN sales s ON s.id = j.sale_id "
         "LEFT JOIN payment_attempts a ON a.sale_id = j.sale_id AND a.state = 'paid' "
-        "WHERE j.kind = 'receipt' AND j.state = 'unprinted' ORDER BY j.created_at, j.id"
+        "WHERE j.kind IN ('receipt', 'refund_slip') AND j.state = 'unprinted' "
+        "ORDER BY j.created_at, j.id"
     ).fetchall()
     return [UnprintedReceipt(int(row[0]), str(row[1]), int(row[2]), parse_utc_iso(row[3]),
                              str(row[4])) for row in rows]
