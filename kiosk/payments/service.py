@@ -828,6 +828,14 @@ class PaymentService:
                 self._withdraw(active, Outcome.PAYMENT_TIMED_OUT)
             return
         error = intent.get("last_payment_error")
+        if ours and action_status == "failed" and not error:
+            # The reader was read after the PaymentIntent: look at the intent again so the
+            # decline code (insufficient_funds...) is not lost to the order of two GETs.
+            try:
+                intent = self._gateway.retrieve_intent(active.intent_id)
+            except StripeFailure:
+                return  # the next poll looks again
+            error = intent.get("last_payment_error")
         fresh_failure = ours and action_status == "failed" and (
             active.seen or error != active.stale_error)
         if fresh_failure and not active.cancelled and \
