@@ -6,8 +6,10 @@ for the screen) and hands every result back to the main thread through ``post_to
 
 Threads: every public method runs on the main thread (Kivy's, or the host loop draining a
 ``MainQueue``). Database writes that fsync run on the store worker; product lookups read on
-the main thread's own connection (WAL readers never wait for the writer). Nothing here
-imports kivy, so the facade runs headless in tests and benchmarks.
+the main thread's own connection (WAL readers never wait for the writer). ``start`` blocks
+its caller; ``start_in_background`` runs the same slow steps (store check, payment recovery)
+on a thread so the first screen draws at once. Nothing here imports kivy, so the facade runs
+headless in tests and benchmarks.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+import threading
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -27,7 +30,7 @@ from sqlite_utils import Database
 
 from kiosk.config import Secrets, Settings, load_secrets
 from kiosk.core.barcodes import BarcodeError, parse_scan
-from kiosk.core.cart import Cart
+from kiosk.core.cart import Cart, CartLine
 from kiosk.core.checkout import (
     ApprovalGiven,
     AttendantApproved,
@@ -85,7 +88,15 @@ from kiosk.notices import (
     StaffChecked,
     StoreTrouble,
 )
-from kiosk.payment_setup import CardPaymentsSetup, card_minimum_minor, set_up_payments
+from kiosk.payment_setup import (
+    DEMO_CARD_DEFAULT,
+    CardPaymentsSetup,
+    card_minimum_minor,
+    demo_card_number,
+    set_up_payments,
+    tap_demo_card,
+    unfinished_payments,
+)
 from kiosk.payments.recovery import RecoveryReport
 from kiosk.payments.service import PaymentService
 from kiosk.receipts.ereceipt import ereceipt_url
@@ -95,9 +106,9 @@ from kiosk.sim.stripe_emulator import StripeEmulator
 from kiosk.sim.virtual_printer import VirtualPrinter
 from kiosk.sim.virtual_scanner import VirtualScanner
 from kiosk.store import audit
-from kiosk.store.db import open_database
+from kiosk.store.db import StoreError, open_database
 from kiosk.store.products import CatalogRowError, ProductCatalog
-from kiosk.store.sales import SaleBook
+from kiosk.store.sales import OpenSale, SaleBook
 from kiosk.store.staff import PinCheck, PinOutcome, StaffRoster
 from kiosk.store.worker import StoreWorker
 
@@ -113,6 +124,21 @@ BELOW_CARD_MINIMUM = "below_card_minimum"
 
 PAYMENTS_UNAVAILABLE = "card_payments_unavailable"
 """The decline code the session gets when no card reader is configured or reachable."""
+
+KIOSK_STARTING = "kiosk_starting"
+"""The refusal code of customer and staff actions while ``start_in_background`` runs."""
+
+KIOSK_OUT_OF_ORDER = "kiosk_out_of_order"
+"""The refusal code of customer and staff actions after ``start_in_background`` failed."""
+
+START_STORE_TIMEOUT_S = 30.0
+"""How long a start waits for each answer of the store worker, in seconds."""
+
+MAIN_THREAD_WAIT_TURN_S = 0.1
+"""How often the start thread, waiting for the main thread, looks whether the kiosk closes."""
+
+CLOSE_START_MARGIN_S = 15.0
+"""Seconds ``close`` waits for a background start beyond the payment recovery's own budget."""
 
 # Attendant calls a staff PIN approves; the others (an unknown item, a weighed item without a
 # scale, a help call) are closed with the item left out, until the staff menu adds more.
@@ -130,6 +156,71 @@ class StartReport:
     restored_sale_id: str | None
     abandoned_sale_ids: tuple[str, ...]
     payment_recovery: RecoveryReport | None = None
+
+
+@dataclass(frozen=True)
+class _StartFound:
+    """What the slow steps of a start found, for its main-thread steps: the open sale to
+    restore (if any), those recorded abandoned, the time they were judged at (aware UTC)
+    and payment recovery's report."""
+
+    restored: OpenSale | None
+    abandoned_sale_ids: tuple[str, ...]
+    at: datetime
+    payment_recovery: RecoveryReport | None
+    recovered_paid: tuple[str, tuple[CartLine, ...]] | None = None
+    """A sale recovery recorded paid (its id and lines): its customer chooses a receipt."""
+
+
+class _StartCancelled(Exception):
+    """The kiosk was closed while a background start was still running."""
+
+
+class _MainThread:
+    """How the steps of a start reach the main thread.
+
+    ``start`` runs on it already (``post`` is ``None``: jobs run at once); a background start
+    posts them with the host's ``post_to_main`` and can wait until one has run (a notice that
+    must be on screen before the next step). ``closing`` says the kiosk is closing: the start
+    thread then stops at its next check.
+    """
+
+    def __init__(
+        self,
+        post: Callable[[Callable[[], None]], None] | None,
+        closing: Callable[[], bool],
+    ) -> None:
+        self._post = post
+        self._closing = closing
+
+    def run(self, job: Callable[[], None]) -> None:
+        """Run ``job`` on the main thread (now, or posted)."""
+        if self._post is None:
+            job()
+        else:
+            self._post(job)
+
+    def run_and_wait(self, job: Callable[[], None]) -> None:
+        """Run ``job`` on the main thread and return once it has run."""
+        if self._post is None:
+            job()
+            return
+        done = threading.Event()
+
+        def run() -> None:
+            try:
+                job()
+            finally:
+                done.set()
+
+        self._post(run)
+        while not done.wait(MAIN_THREAD_WAIT_TURN_S):
+            self.check()
+
+    def check(self) -> None:
+        """Raise ``_StartCancelled`` when the kiosk is closing."""
+        if self._closing():
+            raise _StartCancelled
 
 
 class _PaymentReports:
@@ -265,24 +356,115 @@ class Kiosk:
         self._virtual_scanner: VirtualScanner | None = None
         self._scanner_state = ScannerState.STOPPED
         self._writes_to_retry: list[tuple[Callable[[Database], Any], str]] = []
+        self._starting = False
+        self._start_error: BaseException | None = None
+        self._start_thread: threading.Thread | None = None
+        self._closing = False
+        self._demo_card = DEMO_CARD_DEFAULT
+        self._demo_lock = threading.Lock()
 
     # ----------------------------------------------------------------------- lifecycle
 
-    def start(self, timeout_s: float = 30.0) -> StartReport:
-        """Open the store, restore a recent open cart and close older ones as abandoned.
+    def start(self, timeout_s: float = START_STORE_TIMEOUT_S) -> StartReport:
+        """Open the store, settle unfinished payments, restore a recent open cart and close
+        older ones as abandoned; block the caller until all of it is done.
 
-        Blocks until the store has answered (at boot, before the first screen). A cart younger
-        than ``timeouts.open_cart_max_age_s`` is restored; other open sales are recorded as
-        abandoned. Raises ``DatabaseCorrupt`` when the database fails its check.
+        The console front end and tests use this; the touchscreen uses `start_in_background`
+        (the same steps). ``timeout_s`` bounds each wait for the store, in seconds. A cart
+        younger than ``timeouts.open_cart_max_age_s`` is restored; other open sales are recorded
+        as abandoned. Raises ``DatabaseCorrupt`` when the database fails its check.
+        """
+        found = self._start_off_main(_MainThread(None, lambda: self._closing), timeout_s)
+        return self._start_on_main(found)
+
+    def start_in_background(
+        self,
+        on_started: Callable[[StartReport], None] | None = None,
+        on_failed: Callable[[BaseException], None] | None = None,
+    ) -> None:
+        """Start as `start` does, without blocking: returns at once (call it on the main thread).
+
+        The slow steps (opening and checking the store, the payment side with its embedded
+        emulator, payment recovery, reading and closing old open sales, the receipt desk) run
+        on a thread; notices and the session reach the main thread through ``post_to_main``.
+        `starting` is true meanwhile, and customer and staff actions are refused with
+        ``kiosk_starting``. ``on_started(report)`` runs on the main thread after the restored
+        cart's ``SessionChanged``; ``on_failed(error)`` runs there instead when the start
+        fails (``DatabaseCorrupt``/``StoreError`` for the store, anything else): the error is
+        logged and actions are refused with ``kiosk_out_of_order`` from then on.
+        """
+        if self._starting or self._worker is not None or self._start_thread is not None:
+            raise RuntimeError("the kiosk is already started")
+        self._starting = True
+        main = _MainThread(self._post, lambda: self._closing)
+
+        def off_main() -> None:
+            try:
+                found = self._start_off_main(main, START_STORE_TIMEOUT_S)
+            except _StartCancelled:
+                log.info("start cancelled: the kiosk is closing")
+                return
+            except Exception as error:
+                failure = error  # ``error`` is unbound once the except block ends
+                self._post(lambda: self._start_failed(failure, on_failed))
+                return
+            self._post(lambda: self._finish_start(found, on_started, on_failed))
+
+        self._start_thread = threading.Thread(target=off_main, name="kiosk-start", daemon=True)
+        self._start_thread.start()
+
+    @property
+    def starting(self) -> bool:
+        """True from `start_in_background` until its ``on_started`` or ``on_failed``."""
+        return self._starting
+
+    def _finish_start(
+        self,
+        found: _StartFound,
+        on_started: Callable[[StartReport], None] | None,
+        on_failed: Callable[[BaseException], None] | None,
+    ) -> None:
+        """The main-thread end of a background start (nothing if the kiosk closed meanwhile)."""
+        if self._closing:
+            return
+        try:
+            report = self._start_on_main(found)
+        except Exception as error:
+            self._start_failed(error, on_failed)
+            return
+        if on_started is not None:
+            on_started(report)
+
+    def _start_failed(
+        self, error: BaseException, on_failed: Callable[[BaseException], None] | None
+    ) -> None:
+        if self._closing:
+            return
+        if isinstance(error, StoreError):
+            log.error("the kiosk could not start: %s", error)
+        else:
+            log.error("the kiosk could not start", exc_info=error)
+        self._start_error = error
+        self._starting = False
+        if on_failed is not None:
+            on_failed(error)
+
+    def _start_off_main(self, main: _MainThread, timeout_s: float) -> _StartFound:
+        """The slow steps of a start, on whichever thread runs them (never the session).
+
+        Opens the store (its integrity check), starts the payment side and settles unfinished
+        payments, starts the receipt desk, reads the open sales and records those not to be
+        restored as abandoned. Notices go through ``main``.
         """
         self._worker = StoreWorker(self.database, records_money=True)
-        recovery = self._start_payments() if self._card_payments else None
+        main.check()
+        recovery = self._start_payments(main, timeout_s) if self._card_payments else None
+        main.check()
         if self._receipts:
             self._start_receipts()
-        self._reader = open_database(self.database, check=False)
-        self._catalog = ProductCatalog(self._reader, tax_classes=self._policy.classes.keys())
+        worker = self._store()
         kiosk_id = self.settings.kiosk_id
-        open_sales = self._worker.submit(lambda db: SaleBook(db, kiosk_id).open_sales()).result(
+        open_sales = worker.submit(lambda db: SaleBook(db, kiosk_id).open_sales()).result(
             timeout_s
         )
         now = self._clock()
@@ -310,23 +492,54 @@ class Kiosk:
             for sale_id, reason in abandoned:
                 book.abandon(sale_id, reason, at=now)
 
-        self._worker.submit(close_abandoned).result(timeout_s)
+        worker.submit(close_abandoned).result(timeout_s)
         for sale_id, reason in abandoned:
             log.info("sale %s recorded as abandoned at start (%s)", sale_id, reason)
             if self._payments is not None:  # cancels a PaymentIntent recovery handed back
                 self._payments.abandon(sale_id, reason)
+        recovered_paid = None
+        if recovery is not None and recovery.paid and restored is None:
+            # The kiosk restarted while its customer was paying, and the payment went
+            # through: show them so (the paid screen), rather than a silent attract screen.
+            paid_id = recovery.paid[-1]
+            lines = worker.submit(lambda db: SaleBook(db, kiosk_id).lines(paid_id)).result(
+                timeout_s
+            )
+            recovered_paid = (paid_id, lines)
+        return _StartFound(
+            restored=restored,
+            abandoned_sale_ids=tuple(sale_id for sale_id, _ in abandoned),
+            at=now,
+            payment_recovery=recovery,
+            recovered_paid=recovered_paid,
+        )
+
+    def _start_on_main(self, found: _StartFound) -> StartReport:
+        """The main-thread steps of a start: the reader connection, the restored cart and
+        the first ``SessionChanged``."""
+        self._reader = open_database(self.database, check=False)
+        self._catalog = ProductCatalog(self._reader, tax_classes=self._policy.classes.keys())
+        restored = found.restored
         if restored is not None:
             cart = Cart.restore(restored.lines, self._limits)
             self._checkout = Checkout.restore(
-                restored.sale_id, cart, now, self._policy, self._limits, self._timers
+                restored.sale_id, cart, found.at, self._policy, self._limits, self._timers
             )
             self._sale_number = restored.number
             log.info("restored open sale %s with %d line(s)", restored.sale_id, len(cart.lines))
+        elif found.recovered_paid is not None:
+            paid_id, lines = found.recovered_paid
+            cart = Cart.restore(lines, self._limits)
+            self._checkout = Checkout.restore_paid(
+                paid_id, cart, found.at, self._policy, self._limits, self._timers
+            )
+            log.info("sale %s was paid while the kiosk restarted: receipt choice", paid_id)
+        self._starting = False
         self._emit_session()
         return StartReport(
             restored_sale_id=restored.sale_id if restored else None,
-            abandoned_sale_ids=tuple(sale_id for sale_id, _ in abandoned),
-            payment_recovery=recovery,
+            abandoned_sale_ids=found.abandoned_sale_ids,
+            payment_recovery=found.payment_recovery,
         )
 
     def _start_receipts(self) -> None:
@@ -346,26 +559,79 @@ class Kiosk:
         )
         self._receipt_desk.start()
 
-    def _start_payments(self) -> RecoveryReport | None:
+    def _start_payments(self, main: _MainThread, timeout_s: float) -> RecoveryReport | None:
         """Build the payment service and settle unfinished payments before any cart is
-        restored (recovery may hand a sale back to the customer, or record it paid)."""
+        restored (recovery may hand a sale back to the customer, or record it paid).
+
+        "Checking the last payment..." (``PaymentRecovery("checking")``) is on the main
+        thread before recovery's first Stripe call, and only when a payment was left
+        unfinished; "settled" or "call_staff" follows it.
+        """
         secrets = self._secrets or load_secrets(os.environ)
-        self._payment_setup = set_up_payments(
+        setup = set_up_payments(
             self.settings, secrets, self._store(), _PaymentReports(self), self._clock
         )
-        self._payments = self._payment_setup.service
-        if self._payments is None:
-            self._payments_available = (False, self._payment_setup.unavailable_reason)
-            self._emit(PaymentsAvailability(False, self._payment_setup.unavailable_reason))
+        with self._demo_lock:
+            self._payment_setup = setup
+            self._payments = setup.service
+            if setup.emulator is not None:
+                tap_demo_card(setup.emulator, self._demo_card)
+        service = setup.service
+        if service is None:
+            reason = setup.unavailable_reason
+
+            def unavailable() -> None:
+                self._payments_available = (False, reason)
+                self._emit(PaymentsAvailability(False, reason))
+
+            main.run(unavailable)
             return None
-        self._emit(PaymentRecovery("checking"))
-        report = self._payments.recover(self.settings.timeouts.recovery_s)
+        unfinished = unfinished_payments(self._store(), timeout_s)
+        if unfinished:
+            log.info("checking %d unfinished payment(s) with Stripe", len(unfinished))
+            main.run_and_wait(lambda: self._emit(PaymentRecovery("checking")))
+        report = service.recover(self.settings.timeouts.recovery_s)
+        if not unfinished and not report.unresolved:
+            if not report.settled:
+                log.warning("boot recovery ran out of time: %s", report.errors)
+            return report
         if report.settled:
-            self._emit(PaymentRecovery("settled"))
+            main.run(lambda: self._emit(PaymentRecovery("settled")))
         else:
             log.warning("payments still in doubt after recovery: %s", report.unresolved)
-            self._emit(PaymentRecovery("call_staff", tuple(report.unresolved)))
+            in_doubt = tuple(report.unresolved)
+            main.run(lambda: self._emit(PaymentRecovery("call_staff", in_doubt)))
         return report
+
+    # ------------------------------------------------------------------------- demo
+
+    def set_demo_card(self, kind: str) -> None:
+        """Demo only: the embedded emulator's simulated customer taps the card ``kind`` (a key
+        of ``DEMO_CARDS``: approved, declined, insufficient_funds) `DEMO_TAP_AFTER_S` seconds
+        after each payment starts, from the next payment on.
+
+        The emulator saves the choice with an fsync, so it is applied on the store worker, in
+        order before any later payment. Chosen while the kiosk is starting, it is applied once
+        the emulator runs. Raises ``ValueError`` for an unknown kind and ``RuntimeError`` when
+        card payments do not run on the embedded emulator (``[stripe] api_base`` is not
+        ``"embedded"``, or the kiosk was made without card payments).
+        """
+        demo_card_number(kind)
+        if not (self._card_payments and self.settings.stripe.api_base == "embedded"):
+            raise RuntimeError(
+                "a demo card can be chosen only with the embedded Stripe emulator "
+                '([stripe] api_base = "embedded")'
+            )
+        with self._demo_lock:
+            self._demo_card = kind
+            emulator = self.stripe_emulator
+            if emulator is not None and self._worker is not None:
+                self._worker.submit(lambda _db: tap_demo_card(emulator, kind))
+
+    @property
+    def demo_card(self) -> str:
+        """The demo card the embedded emulator's customer taps (a key of ``DEMO_CARDS``)."""
+        return self._demo_card
 
     def connect_scanner(self, port: str | None = None) -> str:
         """Start reading the barcode scanner; return the path it opens.
@@ -424,8 +690,18 @@ class Kiosk:
         the database).
 
         The main thread's reader closes first, so the last connection, which checkpoints the
-        WAL into the database file (an fsync), is the worker's.
+        WAL into the database file (an fsync), is the worker's. A background start still
+        running is stopped at its next step (waiting for payment recovery's budget at most).
         """
+        self._closing = True
+        self._starting = False
+        starting = self._start_thread
+        if starting is not None and starting is not threading.current_thread():
+            stripe = self.settings.stripe
+            network_s = 2 * stripe.request_timeout_s * (1 + stripe.max_network_retries)
+            starting.join(self.settings.timeouts.recovery_s + network_s + CLOSE_START_MARGIN_S)
+            if starting.is_alive():
+                log.warning("the kiosk closed while its start was still running")
         self._stop_scanner()
         if self._receipt_desk is not None:
             try:
@@ -508,6 +784,8 @@ class Kiosk:
 
     def scan(self, raw: bytes) -> None:
         """Handle one frame from the scanner: parse it, look it up, add it to the cart."""
+        if self._refused_before_start():
+            return
         at = self._clock()
         if (
             self._checkout.state is CheckoutState.ATTRACT
@@ -542,10 +820,14 @@ class Kiosk:
 
     def set_quantity(self, line_id: int, quantity: int) -> None:
         """Set the quantity of a cart line (refused for weighed lines or past a limit)."""
+        if self._refused_before_start():
+            return
         self._dispatch(QuantityChanged(at=self._clock(), line_id=line_id, quantity=quantity))
 
     def remove_line(self, line_id: int) -> None:
         """Remove a cart line."""
+        if self._refused_before_start():
+            return
         self._dispatch(LineRemoved(at=self._clock(), line_id=line_id))
 
     def pay(self) -> None:
@@ -554,6 +836,8 @@ class Kiosk:
         A total below the card minimum of the shop's currency (Stripe's: 0.50 EUR) is refused
         with ``below_card_minimum`` before anything is sent.
         """
+        if self._refused_before_start():
+            return
         totals = self._checkout.totals()
         minimum = card_minimum_minor(self.settings.shop.currency)
         if totals is not None and 0 < totals.total_minor < minimum:
@@ -564,30 +848,46 @@ class Kiosk:
 
     def back_to_cart(self) -> None:
         """The customer left the card screen for the cart."""
+        if self._refused_before_start():
+            return
         self._dispatch(BackToCartPressed(at=self._clock()))
 
     def request_help(self) -> None:
         """The customer pressed Help: staff is called."""
+        if self._refused_before_start():
+            return
         self._dispatch(HelpRequested(at=self._clock()))
 
     def touch(self) -> None:
-        """Any touch on the screen: the customer is still there."""
+        """Any touch on the screen: the customer is still there (ignored while starting)."""
+        if self._starting or self._catalog is None:
+            return
         self._dispatch(CustomerActive(at=self._clock()))
 
     def cancel_sale(self) -> None:
         """The customer cancels the whole sale (refused while a payment may still complete)."""
+        if self._refused_before_start():
+            return
         self._dispatch(CancelSale(at=self._clock()))
 
     def choose_receipt(self, choice: ReceiptChoice) -> None:
         """The customer chose how to get the receipt of the paid sale."""
+        if self._refused_before_start():
+            return
         self._dispatch(ReceiptChosen(at=self._clock(), choice=choice))
 
     def finish(self) -> None:
         """The customer is done with the paid screen."""
+        if self._refused_before_start():
+            return
         self._dispatch(SessionFinished(at=self._clock()))
 
     def tick(self) -> None:
-        """Let time pass (call about once a second): idle prompts, timeouts, retried writes."""
+        """Let time pass (call about once a second): idle prompts, timeouts, retried writes.
+
+        Does nothing until the kiosk has started (nothing is timed on the first screen)."""
+        if self._starting or self._catalog is None:
+            return
         if self._unsaved_sale is not None and self._unsaved_sale == self._checkout.sale_id:
             self._save_whole_sale()
         retries, self._writes_to_retry = self._writes_to_retry, []
@@ -604,6 +904,8 @@ class Kiosk:
         ``StaffChecked`` notice. An age check or a limit is approved; an unknown item, a
         weighed item or a help call is closed with the item left out of the cart.
         """
+        if self._refused_before_start():
+            return
         if not 0 < staff_number <= MAX_STAFF_NUMBER:
             self._emit(StaffChecked(PinOutcome.UNKNOWN_STAFF, staff_number, None, None))
             return
@@ -666,6 +968,17 @@ class Kiosk:
         self._dispatch(PaymentUnresolved(at=self._clock(), code=code))
 
     # ----------------------------------------------------------------------- internals
+
+    def _refused_before_start(self) -> bool:
+        """Refuse an action (``kiosk_starting``, or ``kiosk_out_of_order`` after a failed
+        start) while a background start has not finished; True when refused."""
+        if self._starting:
+            self._emit(CartRefused(KIOSK_STARTING))
+            return True
+        if self._start_error is not None:
+            self._emit(CartRefused(KIOSK_OUT_OF_ORDER))
+            return True
+        return False
 
     def _dispatch(self, event: Event) -> None:
         before = self._checkout

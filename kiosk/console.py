@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
-from kiosk.app import PAYMENTS_UNAVAILABLE, Kiosk
+from kiosk.app import KIOSK_OUT_OF_ORDER, KIOSK_STARTING, PAYMENTS_UNAVAILABLE, Kiosk
 from kiosk.core.checkout import CheckoutState, PaymentPhase, ReceiptChoice
 from kiosk.core.money import format_money
 from kiosk.main_queue import MainQueue
@@ -80,6 +80,13 @@ WORDS: dict[str, str] = {
     "unknown_staff": "Unknown staff number.",
     "no_pin": "This staff member has no PIN yet.",
     "inactive": "This staff member is not active.",
+    "not_allowed": "This staff member may not approve this.",
+    KIOSK_STARTING: "The checkout is starting. Please wait a moment.",
+    KIOSK_OUT_OF_ORDER: "This checkout is out of order. Please use another checkout.",
+    "insufficient_funds": "The card was declined: not enough funds. Try another card.",
+    "expired_card": "The card has expired. Try another card.",
+    "incorrect_pin": "The PIN was wrong. Try again, or use another card.",
+    "pin_try_exceeded": "Too many wrong PINs for this card. Try another card.",
 }
 
 

@@ -3,8 +3,9 @@
 ``[stripe] api_base = "embedded"`` starts the local Stripe emulator of ``kiosk.sim`` in this
 process (its objects kept in the state directory), registers a simulated reader once, and lets
 an automatic customer tap a test card shortly after each payment starts, so the demo pays
-with no one at the reader. Any other ``api_base`` talks to that Stripe API with the secret key
-from the environment or a systemd credential, and the configured reader.
+with no one at the reader (the demo panel picks which card: `DEMO_CARDS`). Any other
+``api_base`` talks to that Stripe API with the secret key from the environment or a systemd
+credential, and the configured reader.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 
 from kiosk.config import Secrets, Settings
+from kiosk.payments import attempts
 from kiosk.payments.service import PaymentEvents, PaymentService, build_client
 from kiosk.payments.settings import PaymentSettings
 from kiosk.sim.stripe_emulator import StripeEmulator
@@ -30,6 +32,17 @@ DEMO_TAP_AFTER_S = 2.0
 """Seconds after a payment starts when the embedded emulator's customer taps a card."""
 
 DEMO_READER_LABEL = "Demo kiosk reader"
+
+DEMO_CARDS: dict[str, str] = {
+    "approved": "4242424242424242",
+    "declined": "4000000000000002",
+    "insufficient_funds": "4000000000009995",
+}
+"""The test cards the demo's simulated customer can tap, by kind: approved, declined
+(``generic_decline``), declined for ``insufficient_funds``."""
+
+DEMO_CARD_DEFAULT = "approved"
+"""The card the embedded emulator's customer taps until the demo panel picks another."""
 
 CARD_MINIMUM_MINOR = {
     "AUD": 50, "CAD": 50, "CHF": 50, "CZK": 1500, "DKK": 250, "EUR": 50, "GBP": 30,
@@ -91,8 +104,32 @@ def embedded_emulator(state_dir: Path) -> tuple[StripeEmulator, str]:
     reader = readers[0] if readers else emulator.register_simulated_reader(
         "simulated-wpe", label=DEMO_READER_LABEL
     )
-    emulator.customer("tap", after_s=DEMO_TAP_AFTER_S)
+    tap_demo_card(emulator, DEMO_CARD_DEFAULT)
     return emulator, str(reader["id"])
+
+
+def demo_card_number(kind: str) -> str:
+    """The test card number of the demo card ``kind``; ``ValueError`` for an unknown kind."""
+    try:
+        return DEMO_CARDS[kind]
+    except KeyError:
+        raise ValueError(
+            f"unknown demo card {kind!r}; expected one of {sorted(DEMO_CARDS)}"
+        ) from None
+
+
+def tap_demo_card(emulator: StripeEmulator, kind: str) -> None:
+    """Let the emulator's simulated customer tap the demo card ``kind`` `DEMO_TAP_AFTER_S`
+    seconds after each payment starts (the emulator saves this with an fsync: call it off the
+    UI thread). ``ValueError`` for an unknown kind."""
+    emulator.customer("tap", card=demo_card_number(kind), after_s=DEMO_TAP_AFTER_S)
+
+
+def unfinished_payments(store: StoreWorker, timeout_s: float) -> tuple[str, ...]:
+    """The sales whose card payment a stop left unfinished (recovery must settle them with
+    Stripe), oldest first; read on the store worker, waiting up to ``timeout_s`` seconds."""
+    found = store.submit(attempts.unresolved).result(timeout_s)
+    return tuple(attempt.sale_id for attempt in found)
 
 
 def set_up_payments(

@@ -666,6 +666,19 @@ def test_a_restored_cart_resumes_shopping_in_its_sale() -> None:
     assert effects == [CartChanged(SALE, machine.cart, 4)]
 
 
+def test_a_sale_paid_during_a_restart_waits_for_the_receipt_choice_then_ends() -> None:
+    machine = Checkout.restore_paid(
+        SALE, Cart.restore(restored_lines()), at(0), POLICY, LIMITS, TIMERS
+    )
+    assert machine.state is CheckoutState.PAID
+    assert machine.sale_id == SALE and len(machine.cart.lines) == 2
+    refused, effects = machine.handle(scanned(BREAD, 1, sale=OTHER_SALE))
+    assert refused.state is CheckoutState.PAID and refused.cart == machine.cart
+    ended, effects = machine.handle(Tick(at=at(31)))
+    assert ended.state is CheckoutState.ATTRACT
+    assert effects == [SessionEnded(SALE, None)]
+
+
 def test_a_restored_sale_needs_a_new_age_check() -> None:
     machine = Checkout.restore(SALE, Cart.restore(restored_lines()), at(0), POLICY, LIMITS, TIMERS)
     machine, effects = machine.handle(PayPressed(at=at(1)))

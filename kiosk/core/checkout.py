@@ -574,6 +574,30 @@ class Checkout:
             waiting_since=at,
         )
 
+    @classmethod
+    def restore_paid(
+        cls,
+        sale_id: str,
+        cart: Cart,
+        at: datetime,
+        policy: TaxPolicy,
+        limits: CartLimits | None = None,
+        timers: CheckoutTimers | None = None,
+    ) -> Checkout:
+        """A checkout PAID for sale ``sale_id``, whose payment start-up recovery settled at
+        ``at``: the customer who was at the reader when the kiosk restarted is shown that the
+        payment went through and chooses a receipt (or the receipt wait times out)."""
+        limits = limits or CartLimits()
+        return cls(
+            policy=policy,
+            limits=limits,
+            timers=timers or CheckoutTimers(),
+            state=CheckoutState.PAID,
+            sale_id=sale_id,
+            cart=replace(cart, limits=limits),
+            waiting_since=at,
+        )
+
     def totals(self) -> Totals | None:
         """The cart's totals in minor units, or ``None`` if a line's tax class is unknown."""
         try:
