@@ -459,6 +459,8 @@ class Kiosk:
         self._worker = StoreWorker(self.database, records_money=True)
         main.check()
         recovery = self._start_payments(main, timeout_s) if self._card_payments else None
+        if not self._card_payments:  # told before anyone scans, as when there is no key
+            main.run(lambda: self._on_payments_available(False, PAYMENTS_UNAVAILABLE))
         main.check()
         if self._receipts:
             self._start_receipts()

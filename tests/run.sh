@@ -39,5 +39,6 @@ fi
 
 .venv/bin/ruff check kiosk tests bench
 .venv/bin/mypy
-export KIVY_NO_ARGS=1 KIVY_NO_FILELOG=1 KIVY_NO_CONSOLELOG=1
-exec xvfb-run -a -s "-screen 0 1280x800x24" .venv/bin/python -m pytest --durations=20 -p no:cacheprovider "$@"
+export KIVY_NO_ARGS=1 KIVY_NO_FILELOG=1 KIVY_NO_CONSOLELOG=1 SDL_AUDIODRIVER=dummy
+# A square virtual screen, so the touchscreen tests can open landscape and portrait windows.
+exec xvfb-run -a -s "-screen 0 1280x1280x24" .venv/bin/python -m pytest --durations=20 -p no:cacheprovider "$@"

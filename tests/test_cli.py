@@ -488,7 +488,8 @@ def test_commands_that_write_refuse_with_status_3_while_the_kiosk_runs_but_backu
 
 def test_kiosk_run_with_no_input_starts_and_stops_cleanly(stocked_shop: Shop) -> None:
     result = run_kiosk(
-        ["run", "--config", str(stocked_shop.config)], home=stocked_shop.config.parent
+        ["run", "--console", "--config", str(stocked_shop.config)],
+        home=stocked_shop.config.parent,
     )
     assert result.returncode == 0, result.stderr
     assert "Commands:" in result.stdout
@@ -546,7 +547,9 @@ def test_demo_reset_starts_from_a_fresh_data_folder(tmp_path: Path) -> None:
 def test_a_demo_session_scans_an_item_and_shows_it_in_the_cart(tmp_path: Path) -> None:
     data_dir = tmp_path / "demo"
     result = run_kiosk(
-        ["demo", "--data-dir", str(data_dir)], home=tmp_path, stdin=f"{MINERAL_WATER}\nquit\n"
+        ["demo", "--console", "--data-dir", str(data_dir)],
+        home=tmp_path,
+        stdin=f"{MINERAL_WATER}\nquit\n",
     )
     assert result.returncode == 0, result.stderr
     cart = result.stdout.split("--- Sale", 1)
@@ -558,9 +561,11 @@ def test_a_demo_session_scans_an_item_and_shows_it_in_the_cart(tmp_path: Path) -
 def test_kiosk_run_shows_the_open_cart_it_restored_at_start(stocked_shop: Shop) -> None:
     home = stocked_shop.config.parent
     config = str(stocked_shop.config)
-    first = run_kiosk(["run", "--config", config], home=home, stdin="4006381333931\nquit\n")
+    first = run_kiosk(
+        ["run", "--console", "--config", config], home=home, stdin="4006381333931\nquit\n"
+    )
     assert first.returncode == 0, first.stderr
-    again = run_kiosk(["run", "--config", config], home=home)
+    again = run_kiosk(["run", "--console", "--config", config], home=home)
     assert again.returncode == 0, again.stderr
     assert "restored the open sale" in again.stdout
     assert "Mineral water" in again.stdout
@@ -634,7 +639,7 @@ def test_the_demo_never_uses_a_folder_that_is_not_its_own(tmp_path: Path) -> Non
 def test_the_console_handles_lines_that_arrive_together_at_once(tmp_path: Path) -> None:
     data = tmp_path / "demo"
     process = subprocess.Popen(
-        [kiosk_executable(), "demo", "--data-dir", str(data)],
+        [kiosk_executable(), "demo", "--console", "--data-dir", str(data)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

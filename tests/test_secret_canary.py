@@ -85,7 +85,7 @@ def test_preparing_and_running_the_demo_leaks_no_secret(
         ["demo", "--data-dir", str(data_dir), "--prepare-only"], home=tmp_path, env=secret_env
     )
     session = run_kiosk(
-        ["demo", "--data-dir", str(data_dir)],
+        ["demo", "--console", "--data-dir", str(data_dir)],
         home=tmp_path,
         env=secret_env,
         stdin="4006381333931\npay\nquit\n",
@@ -117,7 +117,7 @@ def test_the_kiosk_commands_on_a_shop_leak_no_secret(
     )
     checked = run_kiosk(["db", "check", "--config", config], home=tmp_path, env=secret_env)
     ran = run_kiosk(
-        ["run", "--config", config],
+        ["run", "--console", "--config", config],
         home=tmp_path,
         env=secret_env,
         stdin="4006381333931\npay\nquit\n",

@@ -1,6 +1,7 @@
 """``kiosk run`` and ``kiosk demo``: start the kiosk on its facade.
 
-Until the touchscreen UI lands, both open the terminal front end (``kiosk.console``).
+Both open the touchscreen (``kiosk.ui``); ``--console`` opens the terminal front end
+(``kiosk.console``) instead, for a technician on a machine without a display.
 """
 
 from __future__ import annotations
@@ -43,6 +44,14 @@ SCANNER_OPEN_WAIT_S = 5.0
 
 DEMO_MARKER = ".kiosk-demo"
 """A file that marks a folder as the demo's own, so --reset never empties anything else."""
+
+
+def window_size(text: str) -> tuple[int, int]:
+    """``"1280x800"`` as (width, height) pixels; a clear error for anything else."""
+    width, _, height = text.lower().partition("x")
+    if not (width.isdecimal() and height.isdecimal()) or min(int(width), int(height)) < 320:
+        raise click.BadParameter(f"{text!r}: use WIDTHxHEIGHT in pixels, e.g. 800x480")
+    return int(width), int(height)
 
 
 def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
@@ -88,14 +97,31 @@ def run_console(settings: Settings, test_barcodes: list[tuple[str, str]]) -> Non
         kiosk.close()
 
 
+CONSOLE_OPTION = click.option(
+    "--console", is_flag=True, help="Use the terminal instead of the touchscreen."
+)
+
+
+def _quiet_libraries() -> None:
+    """Keep the log to what a technician needs: every Stripe request is not news."""
+    logging.getLogger("stripe").setLevel(logging.WARNING)
+
+
 @click.command("run")
 @config_option
-def run_command(config_path: Path) -> None:
-    """Start the kiosk with the configured shop and devices."""
+@CONSOLE_OPTION
+def run_command(config_path: Path, console: bool) -> None:
+    """Start the kiosk with the configured shop and devices (fullscreen touchscreen)."""
     settings = settings_or_exit(config_path)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    _quiet_libraries()
     with exclusive_state(settings):
-        run_console(settings, test_barcodes=[])
+        if console:
+            run_console(settings, test_barcodes=[])
+        else:
+            from kiosk.ui.launch import run_touchscreen
+
+            run_touchscreen(settings, kiosk_mode=True)
 
 
 @click.command("demo")
@@ -107,8 +133,18 @@ def run_command(config_path: Path) -> None:
 )
 @click.option("--reset", is_flag=True, help="Delete the demo's data first and start fresh.")
 @click.option("--prepare-only", is_flag=True, help="Prepare the demo's data, then exit.")
-def demo_command(data_dir: Path | None, reset: bool, prepare_only: bool) -> None:
+@click.option(
+    "--size",
+    default="1280x800",
+    show_default=True,
+    help="The demo window's size in pixels, WIDTHxHEIGHT (800x480 for a 7-inch screen).",
+)
+@CONSOLE_OPTION
+def demo_command(
+    data_dir: Path | None, reset: bool, prepare_only: bool, size: str, console: bool
+) -> None:
     """Start the demo shop (sample catalog, demo staff, simulated devices)."""
+    window = window_size(size)
     data_dir = data_dir or default_demo_dir()
     data_dir.mkdir(parents=True, exist_ok=True)
     marker = data_dir / DEMO_MARKER
@@ -136,5 +172,15 @@ def demo_command(data_dir: Path | None, reset: bool, prepare_only: bool) -> None
         click.echo(f"Demo data in {data_dir}: {report.products} products in the catalog.")
         for number, staff in report.staff:
             click.echo(f"Demo staff {number} ({staff.role}): PIN {staff.pin}")
-        if not prepare_only:
+        if prepare_only:
+            return
+        if console:
             run_console(settings, test_barcodes=demo_barcodes())
+            return
+        from kiosk.ui.launch import DemoInfo, run_touchscreen
+
+        demo = DemoInfo(
+            barcodes=tuple(demo_barcodes()),
+            staff=tuple((staff.role.value, number, staff.pin) for number, staff in report.staff),
+        )
+        run_touchscreen(settings, kiosk_mode=False, demo=demo, size=window)

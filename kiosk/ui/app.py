@@ -1,0 +1,642 @@
+"""The Kivy application: one window, the customer screens, and the facade behind them.
+
+``KioskApp`` owns the widgets and nothing else: every decision is the facade's
+(``kiosk.app.Kiosk``) or the checkout state machine's. Notices from the facade arrive on the
+main thread (``kivy_post`` hands the facade ``Clock.schedule_once``); the app turns them into
+properties the ``.kv`` files bind to (``cart_rows``, ``total_text``, ``banners``...) and picks
+the screen with ``kiosk.ui.navigation.screen_for``. Words come from ``app.tr`` (a
+``Translator``): replacing it on a language switch re-evaluates every ``app.tr(...)`` in the
+``.kv`` files, so the whole window changes language at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.core.window import Window
+from kivy.lang import Builder
+from kivy.metrics import dp, sp
+from kivy.properties import (
+    BooleanProperty,
+    DictProperty,
+    ListProperty,
+    NumericProperty,
+    ObjectProperty,
+    StringProperty,
+)
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.screenmanager import NoTransition, ScreenManager
+
+from kiosk.app import Kiosk, StartReport
+from kiosk.config import Settings
+from kiosk.core.checkout import CheckoutState, PaymentPhase, ReceiptChoice
+from kiosk.notices import (
+    AttendantCalled,
+    CartRefused,
+    IdlePromptShown,
+    Notice,
+    PaymentRecovery,
+    PaymentsAvailability,
+    ReceiptPrinted,
+    ReceiptUnavailable,
+    SaleEnded,
+    ScannerStateChanged,
+    ScanRejected,
+    SessionChanged,
+    StaffChecked,
+    StoreTrouble,
+)
+from kiosk.receipts.ereceipt import ereceipt_url, qr_png
+from kiosk.ui import theme
+from kiosk.ui.i18n import LANGUAGES, Translator
+from kiosk.ui.kivy_setup import REFERENCE_SIZE
+from kiosk.ui.launch import DemoInfo
+from kiosk.ui.navigation import SCREENS, View, screen_for
+from kiosk.ui.screens import screen_classes
+from kiosk.ui.sounds import Sounds
+from kiosk.ui.widgets.basic import Banner  # also registers the kv classes it defines
+from kiosk.ui.widgets.demo_panel import DemoPanel
+from kiosk.ui.widgets.idle_prompt import IdlePrompt
+from kiosk.ui.widgets.pin_pad import PinPad  # noqa: F401  (kv classes register on import)
+
+log = logging.getLogger(__name__)
+
+KV_FOLDER = Path(__file__).parent / "kv"
+
+MESSAGE_S = 6.0
+"""How long a short message (a refused scan, a refused change) stays on screen, seconds."""
+
+THANK_YOU_S = 6.0
+"""How long the thank-you screen stays before the attract screen, seconds (longer with a QR
+code to scan: ``THANK_YOU_QR_S``)."""
+THANK_YOU_QR_S = 30.0
+
+DECLINES_WITH_OWN_WORDS = frozenset({
+    "insufficient_funds", "expired_card", "incorrect_pin", "pin_try_exceeded",
+    "card_declined", "reader_busy", "reader_offline", "payment_timed_out",
+    "cancelled_on_reader", "card_payments_unavailable", "stripe_unreachable",
+})
+"""Decline codes with a sentence of their own; every other decline reads "declined"."""
+
+_kv_loaded = False
+
+
+def kivy_post(callback: Callable[[], None]) -> None:
+    """Run ``callback`` on Kivy's main thread (the facade's ``post_to_main``)."""
+    Clock.schedule_once(lambda _dt: callback())
+
+
+def _load_kv() -> None:
+    """Load every ``.kv`` file once per process (a second load would duplicate the rules)."""
+    global _kv_loaded
+    if _kv_loaded:
+        return
+    for name in ("widgets", "pin_pad", "demo_panel", "idle_prompt", *SCREENS, "root"):
+        Builder.load_file(str(KV_FOLDER / f"{name}.kv"))
+    _kv_loaded = True
+
+
+class KioskRoot(BoxLayout):
+    """The window's content: banners, the screens, the demo panel (layout in ``root.kv``)."""
+
+    screens = ObjectProperty(None)
+    banner_box = ObjectProperty(None)
+    demo_box = ObjectProperty(None)
+
+    def show_banners(self, _app: Any, banners: list[tuple[str, str]]) -> None:
+        """One full-width line per status banner (role, words), most important first."""
+        self.banner_box.clear_widgets()
+        for role, text in banners:
+            self.banner_box.add_widget(Banner(role=role, text=text))
+
+
+class KioskApp(App):
+    """The touchscreen kiosk on a started-or-starting ``Kiosk`` facade."""
+
+    tr: Any = ObjectProperty(None)
+    """The Translator of the current language; kv: ``app.tr("Pay")``."""
+    language = StringProperty("en")
+    scale = NumericProperty(1.0)
+    body_sp = NumericProperty(sp(theme.BODY_SP))
+    small_sp = NumericProperty(sp(theme.SMALL_SP))
+    price_sp = NumericProperty(sp(theme.PRICE_SP))
+    title_sp = NumericProperty(sp(theme.TITLE_SP))
+    touch_dp = NumericProperty(dp(theme.TOUCH_TARGET_DP))
+    gap_dp = NumericProperty(dp(16))
+    portrait = BooleanProperty(False)
+    shop_name = StringProperty("")
+    banners = ListProperty([])
+    message = StringProperty("")
+    message_is_error = BooleanProperty(False)
+    cart_rows = ListProperty([])
+    item_count = NumericProperty(0)
+    subtotal_text = StringProperty("")
+    tax_text = StringProperty("")
+    total_text = StringProperty("")
+    taxes_included = BooleanProperty(True)
+    sale_number_text = StringProperty("")
+    attendant_reason = StringProperty("")
+    attendant_note = StringProperty("")
+    payment_mode = StringProperty("waiting")
+    payment_code = StringProperty("")
+    recovery = StringProperty("")
+    closed = BooleanProperty(False)
+    start_failed = BooleanProperty(False)
+    receipt_status = StringProperty("")
+    qr_source = StringProperty("")
+    qr_available = BooleanProperty(False)
+    idle_countdown = NumericProperty(0)
+    demo = BooleanProperty(False)
+    demo_info: Any = ObjectProperty(None, allownone=True)
+    demo_card = StringProperty("approved")
+    staff_message = StringProperty("")
+    current_screen = StringProperty("attract")
+    colours = DictProperty({})
+
+    def __init__(
+        self,
+        kiosk: Kiosk,
+        settings: Settings,
+        *,
+        demo: DemoInfo | None = None,
+        sounds: Sounds | None = None,
+        thank_you_s: float = THANK_YOU_S,
+        on_first_frame: Callable[[str], None] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """``on_first_frame(screen_name)`` runs once the first screen has been drawn (the
+        service sends READY=1 there; ``bench/startup.py`` stops its clock there)."""
+        super().__init__(**kwargs)
+        self.kiosk = kiosk
+        self.settings = settings
+        self.default_language = self._language_of(settings.shop.locale)
+        self.tr = Translator(self.default_language, settings.shop.locale, settings.shop.currency)
+        self.language = self.default_language
+        self.shop_name = settings.shop.name
+        self.demo = demo is not None
+        self.demo_info = demo
+        self.sounds = sounds or Sounds()
+        self.thank_you_s = thank_you_s
+        self.colours = {
+            name: theme.rgba(value) for name, value in asdict(theme.THEME).items()
+        }
+        self._on_first_frame = on_first_frame
+        self._session: SessionChanged | None = None
+        self._explaining_decline = False
+        self._thanking = False
+        self._thank_you_event: Any = None
+        self._message_event: Any = None
+        self._scanner_down = False
+        self._payments_down: str | None = None
+        self._printer_trouble: str | None = None
+        self._ended_sale: str | None = None
+        self._idle_prompt: IdlePrompt | None = None
+        self.title = settings.shop.name
+
+    # ------------------------------------------------------------------------ lifecycle
+
+    def build(self) -> KioskRoot:
+        """Load the ``.kv`` files and build the window's content."""
+        _load_kv()
+        root = KioskRoot()
+        manager: ScreenManager = root.screens
+        manager.transition = NoTransition()
+        for name, screen_class in screen_classes().items():
+            manager.add_widget(screen_class(name=name))
+        if self.demo:
+            root.demo_box.add_widget(DemoPanel())
+        self.bind(banners=root.show_banners)
+        self._idle_prompt = IdlePrompt()
+        Window.clearcolor = self.colours["background"]
+        Window.bind(size=self._on_window_size)
+        self._on_window_size(Window, Window.size)
+        return root
+
+    def on_start(self) -> None:
+        """Listen to the facade, start it in the background and the once-a-second tick."""
+        self.kiosk.listen(self._on_notice)
+        Window.bind(on_touch_down=self._on_any_touch)
+        Window.bind(on_flip=self._on_flip)
+        Clock.schedule_interval(self._tick, 1.0)
+        self._show()
+        self.kiosk.start_in_background(on_started=self._on_started, on_failed=self._on_failed)
+
+    def on_stop(self) -> None:
+        """Close the facade: pending writes finish, the open cart stays for the next start."""
+        Window.unbind(on_touch_down=self._on_any_touch)
+        Window.unbind(size=self._on_window_size)
+        Clock.unschedule(self._tick)
+        self.kiosk.close()
+
+    def open_settings(self, *_args: Any) -> bool:
+        """Never open Kivy's settings panel (F1 or the menu key on a plugged-in keyboard)."""
+        return False
+
+    def _on_flip(self, *_args: Any) -> None:
+        Window.unbind(on_flip=self._on_flip)
+        if self._on_first_frame is not None:
+            self._on_first_frame(self.current_screen)
+
+    def _on_started(self, report: StartReport) -> None:
+        if report.restored_sale_id:
+            log.info("restored the open sale %s", report.restored_sale_id)
+        self.kiosk.connect_scanner()
+
+    def _on_failed(self, error: BaseException) -> None:
+        log.error("the kiosk could not start: %s", error)
+        self.start_failed = True
+        self._show()
+
+    def _on_window_size(self, _window: Any, size: tuple[int, int]) -> None:
+        width, height = size
+        ref_w, ref_h = REFERENCE_SIZE
+        self.portrait = height > width
+        if self.portrait:
+            ref_w, ref_h = ref_h, ref_w
+        self.scale = max(0.6, min(1.5, min(width / ref_w, height / ref_h)))
+        scaled = self.scale
+        self.body_sp = sp(theme.BODY_SP) * scaled
+        self.small_sp = sp(theme.SMALL_SP) * scaled
+        self.price_sp = sp(theme.PRICE_SP) * scaled
+        self.title_sp = sp(theme.TITLE_SP) * scaled
+        self.touch_dp = max(dp(48), dp(theme.TOUCH_TARGET_DP) * scaled)
+        self.gap_dp = dp(16) * scaled
+
+    # ------------------------------------------------------------------------ language
+
+    @staticmethod
+    def _language_of(locale: str) -> str:
+        language = locale.replace("-", "_").split("_")[0].lower()
+        return language if language in LANGUAGES else "en"
+
+    def set_language(self, language: str) -> None:
+        """Switch every word and number format on screen (never the currency)."""
+        if language == self.language:
+            return
+        self.tr = Translator(language, self.settings.shop.locale, self.settings.shop.currency)
+        self.language = language
+        self._refresh_session()
+        self._refresh_banners()
+
+    @property
+    def languages(self) -> list[tuple[str, str]]:
+        """The languages offered on the attract screen, as (code, endonym)."""
+        return list(LANGUAGES.items())
+
+    # ------------------------------------------------------------------- customer actions
+
+    def scan_demo_item(self, barcode: str) -> None:
+        """Demo: "scan" ``barcode`` through the virtual scanner (the real serial path)."""
+        scanner = self.kiosk.virtual_scanner
+        if scanner is not None:
+            scanner.scan(barcode)
+
+    def choose_demo_card(self, kind: str) -> None:
+        """Demo: the card the simulated customer taps next (approved, declined...)."""
+        self.kiosk.set_demo_card(kind)
+        self.demo_card = kind
+
+    def change_quantity(self, line_id: int, delta: int) -> None:
+        """The customer pressed + or - on a cart line."""
+        session = self._session
+        if session is None:
+            return
+        for line in session.checkout.cart.lines:
+            if line.line_id == line_id:
+                if line.quantity + delta <= 0:
+                    self.kiosk.remove_line(line_id)
+                else:
+                    self.kiosk.set_quantity(line_id, line.quantity + delta)
+                return
+
+    def remove_line(self, line_id: int) -> None:
+        """The customer removed a cart line."""
+        self.kiosk.remove_line(line_id)
+
+    def pay(self) -> None:
+        """Pay (again, after a decline)."""
+        self._explaining_decline = False
+        self.kiosk.pay()
+        self._show()
+
+    def back_to_cart(self) -> None:
+        """Leave the card screen (or the decline explanation) for the cart."""
+        if self._explaining_decline:
+            self._explaining_decline = False
+            self._show()
+            return
+        self.kiosk.back_to_cart()
+
+    def ask_for_help(self) -> None:
+        """Help: staff is called and the screen says so."""
+        self.kiosk.request_help()
+
+    def start_over(self) -> None:
+        """Cancel the whole sale (refused while a payment may still complete)."""
+        self._explaining_decline = False
+        self.kiosk.cancel_sale()
+
+    def still_here(self) -> None:
+        """The customer answered the inactivity prompt."""
+        self.kiosk.touch()
+
+    def choose_receipt(self, choice: str) -> None:
+        """The customer chose a printed receipt, a QR e-receipt or none."""
+        self.kiosk.choose_receipt(ReceiptChoice(choice))
+
+    def thank_you_done(self) -> None:
+        """Leave the thank-you screen for the attract screen now."""
+        self._end_thank_you()
+
+    def staff_answer(self, staff_number: int, pin: str) -> None:
+        """A staff member entered their number and PIN on the attendant screen."""
+        self.staff_message = ""
+        self.kiosk.attend(staff_number, pin)
+
+    def set_closed(self, closed: bool) -> None:
+        """Close the kiosk to customers (the staff menu's switch) or open it again."""
+        self.closed = closed
+        self._show()
+
+    def _on_any_touch(self, _window: Any, _touch: Any) -> bool:
+        if self._thanking:
+            Clock.schedule_once(lambda _dt: self._end_thank_you(), 0.2)
+        prompt = self._idle_prompt
+        if prompt is not None and prompt.parent is not None:
+            return False  # the prompt answers (see IdlePrompt): closing it here would let
+            # this touch fall through to the button under "Yes, continue" or "Start over"
+        self.kiosk.touch()
+        return False
+
+    # -------------------------------------------------------------------------- notices
+
+    def _on_notice(self, notice: Notice) -> None:
+        if isinstance(notice, SessionChanged):
+            self._on_session(notice)
+        elif isinstance(notice, ScanRejected):
+            self.sounds.play("scan_rejected")
+            self._say(self.tr("That barcode could not be read. Please scan it again."))
+        elif isinstance(notice, AttendantCalled):
+            log.info("attendant called: %s (sale %s)", notice.reason, notice.sale_id)
+            if notice.reason in ("unknown_item", "weighed_item", "limit_reached"):
+                self.sounds.play("scan_rejected")
+        elif isinstance(notice, IdlePromptShown):
+            self.idle_countdown = int(self.settings.timeouts.idle_abandon_after_s)
+        elif isinstance(notice, CartRefused):
+            self.sounds.play("scan_rejected")
+            self._say(self.tr.say(notice.code))
+        elif isinstance(notice, StaffChecked):
+            self._on_staff_checked(notice)
+        elif isinstance(notice, SaleEnded):
+            self._on_sale_ended(notice)
+        elif isinstance(notice, ScannerStateChanged):
+            self._scanner_down = notice.state == "disconnected"
+            self._refresh_banners()
+        elif isinstance(notice, PaymentsAvailability):
+            self._payments_down = None if notice.available else notice.reason
+            self._refresh_banners()
+        elif isinstance(notice, PaymentRecovery):
+            self.recovery = "" if notice.state == "settled" else notice.state
+            self._show()
+        elif isinstance(notice, ReceiptPrinted):
+            self._printer_trouble = None
+            if notice.sale_id == self._ended_sale:
+                self.receipt_status = "printed"
+            self._refresh_banners()
+        elif isinstance(notice, ReceiptUnavailable):
+            self._on_receipt_unavailable(notice)
+        elif isinstance(notice, StoreTrouble):
+            log.warning("store trouble: %s", notice.detail)
+
+    def _on_session(self, notice: SessionChanged) -> None:
+        before = self._session
+        self._session = notice
+        checkout = notice.checkout
+        items_before = self.item_count
+        if before is not None and before.checkout.state is CheckoutState.PAYING:
+            code = checkout.payment_code
+            self._explaining_decline = (
+                checkout.state is CheckoutState.SHOPPING
+                and code is not None
+                and code != "cancelled"
+            )
+        if checkout.state is not CheckoutState.SHOPPING and checkout.state is not (
+            CheckoutState.IDLE_PROMPT
+        ):
+            self._explaining_decline = False
+        if checkout.state is not CheckoutState.ATTRACT:
+            self._end_thank_you(show=False)
+        elif (
+            before is not None
+            and before.checkout.state is not CheckoutState.ATTRACT
+            and not self._thanking
+        ):  # abandoned, not paid: the next customer starts in the shop's language
+            self._reset_language()
+        self._refresh_session()
+        if self.item_count > items_before and checkout.state in (
+            CheckoutState.SHOPPING, CheckoutState.IDLE_PROMPT
+        ):
+            self.sounds.play("scan_ok")
+            self._clear_message()
+        self._show()
+
+    def _on_staff_checked(self, notice: StaffChecked) -> None:
+        if notice.outcome == "ok":
+            self.staff_message = ""
+            return
+        if notice.outcome == "wrong_pin" and notice.tries_left is not None:
+            self.staff_message = self.tr.ntr(
+                "Wrong PIN. {n} try left.", "Wrong PIN. {n} tries left.", notice.tries_left
+            )
+        else:
+            self.staff_message = self.tr.say(str(notice.outcome))
+
+    def _on_sale_ended(self, notice: SaleEnded) -> None:
+        self._ended_sale = notice.sale_id
+        self.qr_source = ""
+        self.receipt_status = ""
+        if notice.receipt is ReceiptChoice.PRINT:
+            self.receipt_status = "printing"
+        elif notice.receipt is ReceiptChoice.QR:
+            self._show_qr(notice.sale_id)
+        self._thanking = True
+        if self._thank_you_event is not None:
+            self._thank_you_event.cancel()
+        wait = THANK_YOU_QR_S if self.qr_source else self.thank_you_s
+        self._thank_you_event = Clock.schedule_once(lambda _dt: self._end_thank_you(), wait)
+        self._show()
+
+    def _on_receipt_unavailable(self, notice: ReceiptUnavailable) -> None:
+        self._printer_trouble = notice.status
+        self._refresh_banners()
+        if notice.sale_id == self._ended_sale and not notice.will_retry:
+            self.receipt_status = "unavailable"
+            if notice.ereceipt_url and not self.qr_source:
+                self._show_qr(notice.sale_id)
+
+    def _show_qr(self, sale_id: str) -> None:
+        url = ereceipt_url(self.settings, sale_id)
+        if url is None:
+            return
+        path = Path(self.settings.state_dir) / "screen" / "ereceipt.png"
+        try:
+            qr_png(url, path)
+        except OSError as error:
+            log.warning("could not draw the e-receipt QR code: %s", error)
+            return
+        self.qr_source = ""
+        self.qr_source = str(path)
+
+    def _end_thank_you(self, *, show: bool = True) -> None:
+        if not self._thanking:
+            return
+        self._thanking = False
+        if self._thank_you_event is not None:
+            self._thank_you_event.cancel()
+            self._thank_you_event = None
+        self._reset_language()
+        if show:
+            self._show()
+
+    def _reset_language(self) -> None:
+        """A session ends in the shop's language: the next customer starts there."""
+        self.set_language(self.default_language)
+
+    # ------------------------------------------------------------------------- drawing
+
+    def _refresh_session(self) -> None:
+        session = self._session
+        if session is None:
+            return
+        checkout = session.checkout
+        currency_money = self.tr.money
+        rows = []
+        for line in checkout.cart.lines:
+            if line.weight_g is not None:
+                detail = self.tr(
+                    "{weight} kg at {price}/kg",
+                    weight=self.tr.weight_kg(line.weight_g),
+                    price=currency_money(line.unit_price_minor),
+                )
+            elif line.quantity > 1:
+                detail = self.tr(
+                    "{quantity} x {price}", quantity=line.quantity,
+                    price=currency_money(line.unit_price_minor),
+                )
+            else:
+                detail = ""
+            rows.append({
+                "line_id": line.line_id,
+                "name": line.name,
+                "detail": detail,
+                "quantity": line.quantity,
+                "amount": currency_money(line.amount_minor),
+                "fixed": line.quantity_is_fixed,
+                "age_restricted": line.min_age is not None,
+            })
+        self.cart_rows = rows
+        self.item_count = sum(1 if line.weight_g is not None else line.quantity
+                              for line in checkout.cart.lines)
+        totals = session.totals
+        if totals is None:
+            self.subtotal_text = self.tax_text = self.total_text = ""
+        else:
+            self.subtotal_text = currency_money(totals.subtotal_minor)
+            self.tax_text = currency_money(totals.tax_minor)
+            self.total_text = currency_money(totals.total_minor)
+        self.taxes_included = self.settings.tax.mode == "inclusive"
+        number = session.sale_number
+        self.sale_number_text = "" if number is None else str(number)
+        reason = checkout.attendant_reason
+        self.attendant_reason = reason.value if reason is not None else ""
+        if checkout.state is CheckoutState.PAYING:
+            if checkout.payment_code is not None and checkout.payment_pending:
+                self.payment_mode = "checking"
+            elif checkout.payment_phase is PaymentPhase.AUTHORISING:
+                self.payment_mode = "authorising"
+            else:
+                self.payment_mode = "waiting"
+            self.payment_code = checkout.payment_code or ""
+        elif self._explaining_decline:
+            self.payment_mode = "declined"
+            self.payment_code = checkout.payment_code or ""
+        if checkout.state is not CheckoutState.IDLE_PROMPT:
+            self.idle_countdown = 0
+
+    def _refresh_banners(self) -> None:
+        banners = []
+        if self._payments_down is not None:
+            banners.append(("danger", self.tr(
+                "Card payments are not available at this checkout right now. "
+                "Please use a staffed till."
+            )))
+        if self._scanner_down:
+            banners.append(("warning", self.tr(
+                "The scanner is not connected. Staff has been told."
+            )))
+        if self._printer_trouble is not None:
+            banners.append(("warning", self.tr(
+                "The receipt printer needs attention. Receipts are available as a QR code "
+                "or from staff."
+            ) if self.settings.backoffice.url else self.tr(
+                "The receipt printer needs attention. Please ask staff for a receipt."
+            )))
+        self.banners = banners
+
+    def _say(self, text: str, *, error: bool = True) -> None:
+        self.message = text
+        self.message_is_error = error
+        if self._message_event is not None:
+            self._message_event.cancel()
+        self._message_event = Clock.schedule_once(lambda _dt: self._clear_message(), MESSAGE_S)
+
+    def _clear_message(self) -> None:
+        self.message = ""
+        if self._message_event is not None:
+            self._message_event.cancel()
+            self._message_event = None
+
+    def _show(self) -> None:
+        if self.root is None:
+            return
+        session = self._session
+        state = session.checkout.state if session else CheckoutState.ATTRACT
+        name = screen_for(View(
+            state=state,
+            recovery=self.recovery or None,
+            start_failed=self.start_failed,
+            explaining_decline=self._explaining_decline,
+            thanking=self._thanking,
+            closed=self.closed,
+        ))
+        if name == "payment" and self._explaining_decline:
+            self.payment_mode = "declined"
+        prompt = self._idle_prompt
+        if prompt is not None:
+            if state is CheckoutState.IDLE_PROMPT and prompt.parent is None:
+                prompt.open(animation=False)
+            elif state is not CheckoutState.IDLE_PROMPT and prompt.parent is not None:
+                prompt.dismiss(animation=False)
+        if self.root.screens.current != name:
+            log.info("screen %s -> %s", self.root.screens.current, name)
+            self.root.screens.current = name
+        self.current_screen = name
+
+    def _tick(self, _dt: float) -> None:
+        self.kiosk.tick()
+        if self.idle_countdown > 0:
+            self.idle_countdown -= 1
+
+    # ----------------------------------------------------------------------- kv helpers
+
+    def decline_text(self, code: str) -> str:
+        """The sentence for a decline code (a generic one for codes without their own)."""
+        if code in DECLINES_WITH_OWN_WORDS:
+            return self.tr.say(code)
+        return self.tr.say("card_declined")

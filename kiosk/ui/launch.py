@@ -1,0 +1,62 @@
+"""Start the touchscreen: Kivy configured for a kiosk, the facade, the app, a clean stop.
+
+Kivy reads its configuration when its window module is first imported, so this module
+imports nothing of Kivy at the top: ``run_touchscreen`` configures Kivy first, then imports
+the app. SIGTERM (systemd stopping the service) stops the app on the main loop, which closes
+the facade: pending writes finish and the open cart stays for the next start.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import FrameType
+
+from kiosk.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DemoInfo:
+    """What the demo shows on screen (demo only): sample barcodes and the demo staff."""
+
+    barcodes: tuple[tuple[str, str], ...]
+    """(label, barcode) of each sample item."""
+    staff: tuple[tuple[str, int, str], ...]
+    """(role, staff number, PIN) of each demo staff member."""
+
+
+def run_touchscreen(
+    settings: Settings,
+    *,
+    kiosk_mode: bool,
+    demo: DemoInfo | None = None,
+    size: tuple[int, int] | None = None,
+    on_first_frame: Callable[[str], None] | None = None,
+) -> None:
+    """Run the kiosk's window until it is stopped (SIGTERM, or the window closed in demo).
+
+    ``kiosk_mode``: fullscreen, cursor hidden (``kiosk run``); otherwise a desktop window of
+    ``size`` pixels (``kiosk demo``).
+    """
+    from kiosk.ui.kivy_setup import configure_kivy
+
+    configure_kivy(kiosk_mode=kiosk_mode, size=size)
+    from kivy.clock import Clock
+
+    from kiosk.app import Kiosk
+    from kiosk.ui.app import KioskApp, kivy_post
+
+    kiosk = Kiosk(settings, post_to_main=kivy_post)
+    app = KioskApp(kiosk, settings, demo=demo, on_first_frame=on_first_frame)
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("signal %s: stopping", signum)
+        Clock.schedule_once(lambda _dt: app.stop())
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    app.run()

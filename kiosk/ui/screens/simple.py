@@ -1,0 +1,52 @@
+"""Screens whose ``.kv`` file says everything: they need no state of their own.
+
+Attract (shop name, "scan an item to start", languages), payment (what to do at the reader),
+checking (the last payment at start-up), paid (receipt choice), thank you, and closed.
+"""
+
+from __future__ import annotations
+
+from kivy.app import App
+from kivy.uix.screenmanager import Screen
+
+from kiosk.ui.widgets.basic import TouchButton
+
+
+class AttractScreen(Screen):
+    """Waiting for a customer: ``kv/attract.kv``, plus one button per language."""
+
+    def on_kv_post(self, _base_widget: object) -> None:
+        """Add a button for each language the kiosk speaks, named in that language."""
+        app = App.get_running_app()
+        row = self.ids.languages
+        for code, endonym in app.languages:
+            button = TouchButton(text=endonym)
+            button.bind(on_release=lambda _button, code=code: app.set_language(code))
+            row.add_widget(button)
+
+        def mark_chosen(*_args: object) -> None:
+            for button, (code, _name) in zip(reversed(row.children), app.languages, strict=True):
+                button.role = "accent" if code == app.language else "neutral"
+
+        app.bind(language=mark_chosen)
+        mark_chosen()
+
+
+class PaymentScreen(Screen):
+    """The card payment and a decline's explanation: ``kv/payment.kv``."""
+
+
+class CheckingScreen(Screen):
+    """"Checking the last payment..." at start-up: ``kv/checking.kv``."""
+
+
+class PaidScreen(Screen):
+    """Payment approved; how would you like your receipt: ``kv/paid.kv``."""
+
+
+class ThankYouScreen(Screen):
+    """Thank you, the receipt's fate, back to the attract screen: ``kv/thank_you.kv``."""
+
+
+class ClosedScreen(Screen):
+    """Closed by staff, or out of order: ``kv/closed.kv``."""

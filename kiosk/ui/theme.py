@@ -1,0 +1,136 @@
+"""The kiosk's look: one colour palette, text sizes and touch-target sizes for the screens.
+
+A calm light theme for a shop floor: a neutral grey-white background, white cards, near-black
+text, one strong blue accent reserved for the Pay button and other primary actions, green for
+success, amber for warnings and red for errors and declined cards. Every pair of colours the UI
+puts text on is listed in ``TEXT_PAIRS``, and the tests hold each of them to the WCAG 2.x
+contrast minimum for body text (4.5:1).
+
+Sizes are given at the 1280x800 reference screen; the UI scales them down on smaller screens.
+This module imports no kivy: the ``.kv`` files reach it through the app (``rgba`` turns a hex
+colour into the 0..1 tuple Kivy wants).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Palette:
+    """Named colours as ``"#RRGGBB"`` strings; ``on_X`` is the text colour to use on ``X``."""
+
+    background: str
+    """Behind everything: the screen itself."""
+    surface: str
+    """Cards and panels (the cart, dialogs)."""
+    surface_alt: str
+    """Every other cart row, so long carts stay readable."""
+    text: str
+    """Body text, prices and titles."""
+    text_muted: str
+    """Secondary text: unit prices, hints, the sale number."""
+    accent: str
+    """The brand colour: the Pay button and primary actions; also link-like text."""
+    on_accent: str
+    success: str
+    """Paid, scanned, done."""
+    on_success: str
+    warning: str
+    """Staff is on the way, a check is needed."""
+    on_warning: str
+    danger: str
+    """Errors, a declined card, cancel-the-sale."""
+    on_danger: str
+    outline: str
+    """Borders and dividers; never used for text."""
+
+
+THEME = Palette(
+    background="#F3F4F6",
+    surface="#FFFFFF",
+    surface_alt="#E9EDF2",
+    text="#17202B",
+    text_muted="#4F5B69",
+    accent="#1D4ED8",
+    on_accent="#FFFFFF",
+    success="#15803D",
+    on_success="#FFFFFF",
+    warning="#F5B324",
+    on_warning="#17202B",
+    danger="#C42B2B",
+    on_danger="#FFFFFF",
+    outline="#D3D8DF",
+)
+"""The palette the kiosk uses."""
+
+TEXT_PAIRS: tuple[tuple[str, str], ...] = (
+    ("text", "background"),
+    ("text", "surface"),
+    ("text", "surface_alt"),
+    ("text_muted", "background"),
+    ("text_muted", "surface"),
+    ("on_accent", "accent"),
+    ("on_success", "success"),
+    ("on_warning", "warning"),
+    ("on_danger", "danger"),
+    ("accent", "background"),
+)
+"""Every (text colour, background colour) pair of ``Palette`` field names the UI puts text on.
+
+Add a pair here before using a new combination on a screen: the tests check its contrast.
+"""
+
+# Sizes at the 1280x800 reference screen. dp: density-independent pixels; sp: dp scaled by
+# the user's font scale. Customers stand at arm's length, some without their glasses.
+TOUCH_TARGET_DP = 64
+"""Smallest side of anything a customer taps (buttons, cart rows); never below 48 dp."""
+BODY_SP = 26
+"""Body text: messages, product names; never below 24 sp."""
+PRICE_SP = 38
+"""Prices and the total; never below 36 sp."""
+TITLE_SP = 54
+"""Screen titles ("Scan your items", "Pay by card")."""
+SMALL_SP = 24
+"""The smallest text a customer sees (hints, the sale number); nothing smaller at 1280x800."""
+
+
+def rgba(hex_colour: str, alpha: float = 1.0) -> tuple[float, float, float, float]:
+    """Turn ``"#RRGGBB"`` into Kivy's ``(r, g, b, a)`` with each part from 0 to 1.
+
+    Raises ``ValueError`` for anything but six hex digits after the ``#``, or an alpha outside
+    0..1.
+    """
+    red, green, blue = _channels(hex_colour)
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"alpha must be between 0 and 1, not {alpha}")
+    return (red / 255, green / 255, blue / 255, alpha)
+
+
+def contrast_ratio(foreground: str, background: str) -> float:
+    """The WCAG 2.x contrast ratio of two ``"#RRGGBB"`` colours: 1.0 (same) to 21.0 (black/white).
+
+    WCAG asks for at least 4.5 for body text and 3.0 for large text (24 px, or 18.7 px bold).
+    """
+    lighter, darker = sorted(
+        (_relative_luminance(foreground), _relative_luminance(background)), reverse=True
+    )
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def _relative_luminance(hex_colour: str) -> float:
+    """WCAG relative luminance: linearised sRGB channels weighted by the eye's sensitivity."""
+    linear = []
+    for channel in _channels(hex_colour):
+        value = channel / 255
+        linear.append(value / 12.92 if value <= 0.04045 else ((value + 0.055) / 1.055) ** 2.4)
+    red, green, blue = linear
+    return 0.2126 * red + 0.7152 * green + 0.0722 * blue
+
+
+def _channels(hex_colour: str) -> tuple[int, int, int]:
+    """The 0..255 red, green and blue of ``"#RRGGBB"``."""
+    digits = hex_colour[1:] if hex_colour.startswith("#") else ""
+    if len(digits) != 6 or any(c not in "0123456789abcdefABCDEF" for c in digits):
+        raise ValueError(f"expected a colour such as '#1D4ED8', not {hex_colour!r}")
+    return int(digits[0:2], 16), int(digits[2:4], 16), int(digits[4:6], 16)
