@@ -24,3 +24,28 @@ def test_the_scan_latency_benchmark_runs_small_and_prints_its_figures() -> None:
     for key in ("p50_ms", "p99_ms", "baseline_p50_ms", "baseline_p99_ms", "p99_ratio"):
         assert figures[key] > 0, key
     assert figures["p99_extra_ms"] == figures["p99_ms"] - figures["baseline_p99_ms"]
+
+
+def test_the_startup_benchmark_runs_one_round_and_prints_its_figures() -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "startup.py"), "--rounds", "1", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+    figures = json.loads(result.stdout)
+    assert figures["rounds"] == 1
+    for key in (
+        "kiosk_first_frame_s_median",
+        "bare_first_frame_s_median",
+        "first_frame_ratio",
+        "kiosk_rss_mib_median",
+        "bare_rss_mib_median",
+        "rss_ratio",
+    ):
+        assert figures[key] > 0, key
+    assert figures["target"] == 1.2
+    assert isinstance(figures["first_frame_within_target"], bool)
+    assert isinstance(figures["rss_within_target"], bool)

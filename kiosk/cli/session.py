@@ -113,7 +113,11 @@ def _quiet_libraries() -> None:
 def run_command(config_path: Path, console: bool) -> None:
     """Start the kiosk with the configured shop and devices (fullscreen touchscreen)."""
     settings = settings_or_exit(config_path)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    # force: importing python-escpos already called basicConfig (at WARNING), which would
+    # otherwise make this call a no-op and drop the kiosk's INFO log from the journal.
+    logging.basicConfig(
+        level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", force=True
+    )
     _quiet_libraries()
     with exclusive_state(settings):
         if console:
@@ -156,7 +160,9 @@ def demo_command(
         )
         raise SystemExit(EXIT_FAILED)
     settings = demo_settings(data_dir)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", force=True
+    )
     with exclusive_state(settings):
         marker.touch()
         database = database_path(settings)
