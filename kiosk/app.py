@@ -168,8 +168,9 @@ class _StartFound:
     abandoned_sale_ids: tuple[str, ...]
     at: datetime
     payment_recovery: RecoveryReport | None
-    recovered_paid: tuple[str, tuple[CartLine, ...]] | None = None
-    """A sale recovery recorded paid (its id and lines): its customer chooses a receipt."""
+    recovered_paid: tuple[str, tuple[CartLine, ...], int | None] | None = None
+    """A sale recovery recorded paid (its id, lines and number): its customer chooses a
+    receipt."""
 
 
 class _StartCancelled(Exception):
@@ -504,10 +505,13 @@ class Kiosk:
             # The kiosk restarted while its customer was paying, and the payment went
             # through: show them so (the paid screen), rather than a silent attract screen.
             paid_id = recovery.paid[-1]
-            lines = worker.submit(lambda db: SaleBook(db, kiosk_id).lines(paid_id)).result(
-                timeout_s
-            )
-            recovered_paid = (paid_id, lines)
+            lines, number = worker.submit(
+                lambda db: (
+                    SaleBook(db, kiosk_id).lines(paid_id),
+                    SaleBook(db, kiosk_id).number_of(paid_id),
+                )
+            ).result(timeout_s)
+            recovered_paid = (paid_id, lines, number)
         return _StartFound(
             restored=restored,
             abandoned_sale_ids=tuple(sale_id for sale_id, _ in abandoned),
@@ -530,11 +534,12 @@ class Kiosk:
             self._sale_number = restored.number
             log.info("restored open sale %s with %d line(s)", restored.sale_id, len(cart.lines))
         elif found.recovered_paid is not None:
-            paid_id, lines = found.recovered_paid
+            paid_id, lines, number = found.recovered_paid
             cart = Cart.restore(lines, self._limits)
             self._checkout = Checkout.restore_paid(
                 paid_id, cart, found.at, self._policy, self._limits, self._timers
             )
+            self._sale_number = number
             log.info("sale %s was paid while the kiosk restarted: receipt choice", paid_id)
         self._starting = False
         self._emit_session()
@@ -859,6 +864,18 @@ class Kiosk:
         if self._refused_before_start():
             return
         self._dispatch(HelpRequested(at=self._clock()))
+
+    def withdraw_call(self) -> None:
+        """The customer goes back to the cart without waiting for staff: the help is no longer
+        needed, or they carry on without the refused item (it never entered the cart). An age
+        check is not approved by this (Pay asks again); a payment check always waits for staff.
+        """
+        if self._refused_before_start():
+            return
+        reason = self._checkout.attendant_reason
+        if reason is not None and reason is not AttendantReason.PAYMENT_CHECK:
+            log.info("the customer withdrew the attendant call (%s)", reason.value)
+            self._dispatch(AttendantDismissed(at=self._clock()))
 
     def touch(self) -> None:
         """Any touch on the screen: the customer is still there (ignored while starting)."""

@@ -161,6 +161,25 @@ def test_an_unknown_item_calls_staff_who_close_the_call_with_the_item_left_out(
     assert [line.name for line in shop.kiosk.checkout.cart.lines] == ["Mineral water still 1.5 l"]
 
 
+def test_a_customer_may_withdraw_a_call_but_an_age_check_is_asked_again_at_pay(
+    shop: Harness,
+) -> None:
+    shop.kiosk.scan(WATER)
+    shop.kiosk.request_help()
+    assert shop.kiosk.checkout.attendant_reason is AttendantReason.HELP
+    shop.kiosk.withdraw_call()
+    assert shop.kiosk.checkout.state is CheckoutState.SHOPPING
+    assert len(shop.kiosk.checkout.cart.lines) == 1
+
+    shop.kiosk.scan(BEER)
+    shop.kiosk.pay()
+    assert shop.kiosk.checkout.attendant_reason is AttendantReason.AGE_CHECK
+    shop.kiosk.withdraw_call()
+    assert shop.kiosk.checkout.state is CheckoutState.SHOPPING
+    shop.kiosk.pay()
+    assert shop.kiosk.checkout.attendant_reason is AttendantReason.AGE_CHECK
+
+
 def test_a_weighed_item_is_priced_from_its_embedded_weight(shop: Harness) -> None:
     shop.kiosk.scan(in_store_code("22", "04011", 1234).encode())  # bananas at 1.69 per kg
     shop.settle()

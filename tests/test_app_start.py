@@ -223,6 +223,9 @@ def test_a_payment_approved_while_the_kiosk_was_off_shows_its_customer_the_recei
     assert lane.kiosk.checkout.state is CheckoutState.PAID
     assert lane.kiosk.checkout.sale_id == sale_id
     assert lane.kiosk.checkout.cart.lines, "the paid sale's lines are on screen"
+    assert lane.kiosk.sale_number == lane.rows(
+        "SELECT number FROM sales WHERE id = ?", sale_id
+    )[0][0]
     lane.kiosk._store().submit(lambda db: None).result(WAIT_S)
     assert lane.rows("SELECT state FROM print_jobs WHERE sale_id = ?", sale_id) == [
         ("awaiting_choice",)

@@ -186,3 +186,28 @@ def test_help_calls_staff_and_their_pin_returns_the_customer_to_the_cart(
     assert ui.kiosk.checkout.attendant_reason is None
     assert cart_names(ui) == ["Mineral water still 1.5 l"]
     assert not ui.shows("Help is on the way")
+
+
+def test_a_customer_who_no_longer_needs_help_goes_back_to_the_cart_without_staff(
+    kiosk_ui: KioskDriver,
+) -> None:
+    ui = kiosk_ui
+    ui.wait_for_screen("attract")
+    ui.started()
+    ui.scan(MINERAL_WATER)
+    ui.wait_for(lambda: len(ui.app.cart_rows) == 1, "the water in the cart")
+    ui.tap(ui.find("help_button"))
+    ui.wait_for_screen("needs_attendant")
+    ui.screenshot("help-called")
+    ui.tap_text("I no longer need help")
+    ui.wait_for_screen("shopping")
+    assert ui.kiosk.checkout.attendant_reason is None
+    assert cart_names(ui) == ["Mineral water still 1.5 l"]
+
+    ui.scan(unknown_item())
+    ui.wait_for_screen("needs_attendant")
+    assert ui.kiosk.checkout.attendant_reason is AttendantReason.UNKNOWN_ITEM
+    ui.tap_text("Continue without this item")
+    ui.wait_for_screen("shopping")
+    assert cart_names(ui) == ["Mineral water still 1.5 l"]
+    ui.screenshot("carried-on-without-the-unknown-item")

@@ -209,6 +209,7 @@ def test_back_to_the_cart_during_payment_cancels_the_reader_and_keeps_the_cart(
     ui.wait_for(lambda: not ui.kiosk.checkout.payment_pending, "the payment to be withdrawn")
     assert cart_names(ui) == names
     assert ui.shows("Pay ")
+    assert not ui.shows("no card was presented")  # the customer chose to leave: no scolding
     ui.screenshot("back-at-the-cart")
     action = reader_action(emulator)
     assert action["status"] == "failed" and action["failure_code"] == "canceled"
@@ -243,6 +244,7 @@ def test_a_card_wait_without_activity_returns_to_the_cart_and_charges_nothing(
     assert ui.kiosk.checkout.state is CheckoutState.SHOPPING
     assert cart_names(ui) == names
     assert not ui.shows("Payment not completed")  # a timeout is not explained as a decline
+    assert ui.shows("The card payment was stopped because no card was presented.")
     ui.screenshot("back-at-the-cart")
     action = reader_action(emulator)
     assert action["status"] == "failed" and action["failure_code"] == "canceled"

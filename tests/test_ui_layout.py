@@ -284,6 +284,14 @@ def test_every_screen_has_readable_text_and_buttons_big_enough_for_a_finger(
             else:
                 problems.extend(f"{name}: small total: {w}" for w in small)
             totals_checked.append(name)
+        if name == "shopping":  # every line's price is a price too: 36 sp or more
+            amounts = {row["amount"] for row in ui.app.cart_rows}
+            prices = [w for w in widgets if isinstance(w, Label) and w.text in amounts]
+            assert prices, "shopping shows no line prices"
+            problems.extend(
+                f"shopping: small line price: {describe(w)}"
+                for w in prices if w.font_size < sp(36) - EPSILON
+            )
 
     seen = visit_every_screen(demo_kiosk, look)
     assert seen == EVERY_SCREEN

@@ -116,7 +116,9 @@ class WayOut:
 WAYS_OUT: dict[str, WayOut] = {
     "attract": WayOut(("languages",), "a scan starts a sale (shopping)"),
     "shopping": WayOut(("pay_button", "start_over"), "inactivity: the idle prompt"),
-    "needs_attendant": WayOut(("pin_pad",), "staff approves on the PIN pad or the staff menu"),
+    "needs_attendant": WayOut(
+        ("pin_pad", "withdraw_button"), "staff approves on the PIN pad or the staff menu"
+    ),
     "payment": WayOut(("back_button", "retry_button"), "the reader approves (paid) or declines"),
     "checking": WayOut((), "start-up recovery settles (attract) or staff resolves it"),
     "paid": WayOut(("print_button", "qr_button", "no_receipt_button"), ""),

@@ -169,6 +169,11 @@ class SaleBook:
             in rows
         )
 
+    def number_of(self, sale_id: str) -> int | None:
+        """The per-kiosk number of a sale, or ``None`` if there is no such sale."""
+        row = self.db.execute("SELECT number FROM sales WHERE id = ?", [sale_id]).fetchone()
+        return None if row is None else int(row[0])
+
     def state_of(self, sale_id: str) -> str | None:
         """The stored state of a sale ('open', 'abandoned', ...), or ``None`` if unknown."""
         row = self.db.execute("SELECT state FROM sales WHERE id = ?", [sale_id]).fetchone()

@@ -197,6 +197,7 @@ class KioskApp(App):
         self._printer_trouble: str | None = None
         self._ended_sale: str | None = None
         self._idle_prompt: IdlePrompt | None = None
+        self._left_payment = False
         self.title = settings.shop.name
 
     # ------------------------------------------------------------------------ lifecycle
@@ -331,7 +332,12 @@ class KioskApp(App):
             self._explaining_decline = False
             self._show()
             return
+        self._left_payment = True
         self.kiosk.back_to_cart()
+
+    def withdraw_call(self) -> None:
+        """Back to the cart without waiting for staff (not while a payment is checked)."""
+        self.kiosk.withdraw_call()
 
     def ask_for_help(self) -> None:
         """Help: staff is called and the screen says so."""
@@ -419,6 +425,10 @@ class KioskApp(App):
         self._session = notice
         checkout = notice.checkout
         items_before = self.item_count
+        if checkout.state is CheckoutState.PAYING and (
+            before is None or before.checkout.state is not CheckoutState.PAYING
+        ):
+            self._left_payment = False
         if before is not None and before.checkout.state is CheckoutState.PAYING:
             code = checkout.payment_code
             self._explaining_decline = (
@@ -426,6 +436,17 @@ class KioskApp(App):
                 and code is not None
                 and code != "cancelled"
             )
+            if (
+                checkout.state is CheckoutState.SHOPPING
+                and not self._explaining_decline
+                and not self._left_payment
+            ):  # the reader waited too long for a card: say why the cart is back
+                self._say(
+                    self.tr("The card payment was stopped because no card was presented. "
+                            "Press Pay to try again."),
+                    error=False,
+                )
+            self._left_payment = False
         if checkout.state is not CheckoutState.SHOPPING and checkout.state is not (
             CheckoutState.IDLE_PROMPT
         ):
