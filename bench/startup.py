@@ -154,7 +154,7 @@ class KioskSale:
         kiosk = self.app.kiosk
         if time.monotonic() - self.started_at > SALE_TIMEOUT_S:
             raise RuntimeError(f"the sale did not finish; state {kiosk.checkout.state}")
-        if kiosk.starting:
+        if not kiosk.ready:  # the kiosk starts itself once its first screen is drawn
             return True
         if self.barcodes:
             kiosk.scan(self.barcodes.pop(0).encode())

@@ -24,7 +24,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlite_utils import Database
 
@@ -70,7 +70,6 @@ from kiosk.core.checkout import (
     Tick,
 )
 from kiosk.core.tax import TaxError, Totals
-from kiosk.devices.printer import open_printer
 from kiosk.devices.scanner import ScannerOptions, ScannerState, SerialScanner
 from kiosk.notices import (
     AttendantCalled,
@@ -88,22 +87,8 @@ from kiosk.notices import (
     StaffChecked,
     StoreTrouble,
 )
-from kiosk.payment_setup import (
-    DEMO_CARD_DEFAULT,
-    CardPaymentsSetup,
-    card_minimum_minor,
-    demo_card_number,
-    set_up_payments,
-    tap_demo_card,
-    unfinished_payments,
-)
-from kiosk.payments.recovery import RecoveryReport
-from kiosk.payments.service import PaymentService
+from kiosk.payments.cards import DEMO_CARD_DEFAULT, card_minimum_minor, demo_card_number
 from kiosk.receipts.ereceipt import ereceipt_url
-from kiosk.receipts.jobs import CHOICES as RECEIPT_CHOICES
-from kiosk.receipts.jobs import ReceiptDesk
-from kiosk.sim.stripe_emulator import StripeEmulator
-from kiosk.sim.virtual_printer import VirtualPrinter
 from kiosk.sim.virtual_scanner import VirtualScanner
 from kiosk.store import audit
 from kiosk.store.db import StoreError, open_database
@@ -111,6 +96,14 @@ from kiosk.store.products import CatalogRowError, ProductCatalog
 from kiosk.store.sales import OpenSale, SaleBook
 from kiosk.store.staff import PinCheck, PinOutcome, StaffRoster
 from kiosk.store.worker import StoreWorker
+
+if TYPE_CHECKING:  # loaded on the start-up thread, after the first screen is drawn
+    from kiosk.payment_setup import CardPaymentsSetup
+    from kiosk.payments.recovery import RecoveryReport
+    from kiosk.payments.service import PaymentService
+    from kiosk.receipts.jobs import ReceiptDesk
+    from kiosk.sim.stripe_emulator import StripeEmulator
+    from kiosk.sim.virtual_printer import VirtualPrinter
 
 log = logging.getLogger(__name__)
 
@@ -419,6 +412,11 @@ class Kiosk:
         """True from `start_in_background` until its ``on_started`` or ``on_failed``."""
         return self._starting
 
+    @property
+    def ready(self) -> bool:
+        """True once a start has finished and the kiosk takes scans and payments."""
+        return not self._starting and self._catalog is not None
+
     def _finish_start(
         self,
         found: _StartFound,
@@ -551,6 +549,12 @@ class Kiosk:
 
     def _start_receipts(self) -> None:
         """Start the receipt desk (it first settles jobs a power cut left half printed)."""
+        # Imported here, on the start-up thread: python-escpos takes a noticeable part of a
+        # second to load, and the first screen should not wait for it.
+        from kiosk.devices.printer import open_printer
+        from kiosk.receipts.jobs import ReceiptDesk
+        from kiosk.sim.virtual_printer import VirtualPrinter
+
         config = self.settings.printer
         address = None
         if config.transport == "virtual":
@@ -574,6 +578,8 @@ class Kiosk:
         thread before recovery's first Stripe call, and only when a payment was left
         unfinished; "settled" or "call_staff" follows it.
         """
+        from kiosk.payment_setup import set_up_payments, tap_demo_card, unfinished_payments
+
         secrets = self._secrets or load_secrets(os.environ)
         setup = set_up_payments(
             self.settings, secrets, self._store(), _PaymentReports(self), self._clock
@@ -633,6 +639,8 @@ class Kiosk:
             self._demo_card = kind
             emulator = self.stripe_emulator
             if emulator is not None and self._worker is not None:
+                from kiosk.payment_setup import tap_demo_card
+
                 self._worker.submit(lambda _db: tap_demo_card(emulator, kind))
 
     @property
@@ -1050,6 +1058,8 @@ class Kiosk:
             self._sale_number = None
             if self._receipt_desk is not None:
                 choice = effect.receipt.value if effect.receipt is not None else "timeout"
+                from kiosk.receipts.jobs import CHOICES as RECEIPT_CHOICES
+
                 if choice not in RECEIPT_CHOICES:  # e-mail receipts: not offered yet
                     choice = "none"
                 self._receipt_desk.choose(effect.sale_id, choice)

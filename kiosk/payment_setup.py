@@ -3,9 +3,9 @@
 ``[stripe] api_base = "embedded"`` starts the local Stripe emulator of ``kiosk.sim`` in this
 process (its objects kept in the state directory), registers a simulated reader once, and lets
 an automatic customer tap a test card shortly after each payment starts, so the demo pays
-with no one at the reader (the demo panel picks which card: `DEMO_CARDS`). Any other
-``api_base`` talks to that Stripe API with the secret key from the environment or a systemd
-credential, and the configured reader.
+with no one at the reader (the demo panel picks which card from
+`kiosk.payments.cards.DEMO_CARDS`). Any other ``api_base`` talks to that Stripe API with the
+secret key from the environment or a systemd credential, and the configured reader.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pathlib import Path
 
 from kiosk.config import Secrets, Settings
 from kiosk.payments import attempts
+from kiosk.payments.cards import DEMO_CARD_DEFAULT, demo_card_number
 from kiosk.payments.service import PaymentEvents, PaymentService, build_client
 from kiosk.payments.settings import PaymentSettings
 from kiosk.sim.stripe_emulator import StripeEmulator
@@ -32,31 +33,6 @@ DEMO_TAP_AFTER_S = 2.0
 """Seconds after a payment starts when the embedded emulator's customer taps a card."""
 
 DEMO_READER_LABEL = "Demo kiosk reader"
-
-DEMO_CARDS: dict[str, str] = {
-    "approved": "4242424242424242",
-    "declined": "4000000000000002",
-    "insufficient_funds": "4000000000009995",
-}
-"""The test cards the demo's simulated customer can tap, by kind: approved, declined
-(``generic_decline``), declined for ``insufficient_funds``."""
-
-DEMO_CARD_DEFAULT = "approved"
-"""The card the embedded emulator's customer taps until the demo panel picks another."""
-
-CARD_MINIMUM_MINOR = {
-    "AUD": 50, "CAD": 50, "CHF": 50, "CZK": 1500, "DKK": 250, "EUR": 50, "GBP": 30,
-    "HKD": 400, "JPY": 50, "NOK": 300, "NZD": 50, "PLN": 200, "SEK": 300, "SGD": 50,
-    "USD": 50,
-}
-"""Stripe's minimum charge per currency, in minor units (its "minimum charge amount" table);
-a currency not listed is assumed to allow 1 minor unit and Stripe has the last word."""
-
-
-def card_minimum_minor(currency: str) -> int:
-    """The smallest amount a card payment may take in ``currency``, in minor units."""
-    return CARD_MINIMUM_MINOR.get(currency.upper(), 1)
-
 
 @dataclass
 class CardPaymentsSetup:
@@ -106,16 +82,6 @@ def embedded_emulator(state_dir: Path) -> tuple[StripeEmulator, str]:
     )
     tap_demo_card(emulator, DEMO_CARD_DEFAULT)
     return emulator, str(reader["id"])
-
-
-def demo_card_number(kind: str) -> str:
-    """The test card number of the demo card ``kind``; ``ValueError`` for an unknown kind."""
-    try:
-        return DEMO_CARDS[kind]
-    except KeyError:
-        raise ValueError(
-            f"unknown demo card {kind!r}; expected one of {sorted(DEMO_CARDS)}"
-        ) from None
 
 
 def tap_demo_card(emulator: StripeEmulator, kind: str) -> None:

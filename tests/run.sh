@@ -3,7 +3,8 @@
 #
 # Installs what it needs, then runs ruff, mypy and pytest (under Xvfb, for the Kivy tests):
 #   - Debian packages (needs root; uses sudo when not root): python3-venv for the virtualenv,
-#     xvfb, xauth and libgl1-mesa-dri for a real Kivy window without a screen;
+#     xvfb, xauth and libgl1-mesa-dri for a real Kivy window without a screen, libmtdev1
+#     for Kivy's touch input;
 #   - a virtualenv in .venv with the project and its test extras (pip install -e '.[test]').
 # Extra arguments go to pytest, e.g. `bash tests/run.sh -k barcodes`.
 set -euo pipefail
@@ -20,6 +21,8 @@ for cmd_pkg in xvfb-run:xvfb xauth:xauth; do
 done
 [ -e /usr/lib/x86_64-linux-gnu/dri/swrast_dri.so ] || [ -e /usr/lib/aarch64-linux-gnu/dri/swrast_dri.so ] \
   || ls /usr/lib/*/dri/*swrast* >/dev/null 2>&1 || missing+=(libgl1-mesa-dri)
+# Kivy looks for libmtdev (multitouch) at start and logs a traceback without it.
+ldconfig -p 2>/dev/null | grep -q 'libmtdev\.so\.1' || missing+=(libmtdev1)
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
   echo "Installing Debian packages: ${missing[*]}"

@@ -20,7 +20,7 @@ from kiosk.config import Settings, demo_settings
 from kiosk.core.checkout import CheckoutState, ReceiptChoice
 from kiosk.main_queue import MainQueue
 from kiosk.notices import CartRefused, Notice, PaymentRecovery, SessionChanged
-from kiosk.payment_setup import DEMO_CARDS
+from kiosk.payments.cards import DEMO_CARDS
 from kiosk.sim.demo_shop import DEMO_STAFF, prepare_demo
 from kiosk.sim.stripe_emulator import StripeEmulator
 from kiosk.store.db import DatabaseCorrupt, open_database

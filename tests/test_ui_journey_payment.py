@@ -50,7 +50,8 @@ def size_name(request: pytest.FixtureRequest) -> str:
 
 
 def emulator_of(ui: KioskDriver) -> StripeEmulator:
-    """The embedded Stripe emulator behind the kiosk."""
+    """The embedded Stripe emulator behind the kiosk (once the kiosk has started it)."""
+    ui.started()
     emulator = ui.kiosk.stripe_emulator
     assert emulator is not None, "the demo kiosk runs without its embedded Stripe emulator"
     return emulator

@@ -14,7 +14,14 @@ from typing import Any
 
 import pytest
 from kivy.uix.widget import Widget
-from ui_support import MINERAL_WATER, SIZES, KioskDriver, prepared_demo, run_kiosk_ui
+from ui_support import (
+    MINERAL_WATER,
+    SIZES,
+    KioskDriver,
+    artifact_folder,
+    prepared_demo,
+    run_kiosk_ui,
+)
 
 from kiosk.core.checkout import CheckoutState
 
@@ -210,3 +217,33 @@ def test_a_customer_who_chooses_german_sees_german_words_and_prices_for_one_sale
     ui.wait_for_screen("shopping")
     ui.wait_for(lambda: len(ui.app.cart_rows) == 1, "the next customer's water")
     assert ui.app.total_text == "€0.49"
+
+
+def test_a_damaged_database_puts_the_kiosk_out_of_order_and_the_window_keeps_running(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    data_dir = tmp_path / "kiosk"
+    data_dir.mkdir()
+    settings, _demo = prepared_demo(data_dir)
+    database = data_dir / "kiosk.db"
+    damaged = bytearray(database.read_bytes())
+    page = 4096
+    assert len(damaged) > 4 * page
+    damaged[2 * page : 4 * page] = b"\xde\xad\xbe\xef" * page  # pages of the catalog
+    database.write_bytes(bytes(damaged))
+    ui = KioskDriver(
+        data_dir, settings, size=SIZES["1280x800"],
+        shots=artifact_folder(request.node.name), demo=None,
+    )
+    try:
+        ui.wait_for_screen("closed")
+        assert ui.app.start_failed
+        assert ui.shows("This checkout is out of order")
+        assert ui.shows("Please use another checkout. Staff has been told.")
+        ui.screenshot("out-of-order")
+        ui.kiosk.scan(MINERAL_WATER.encode())  # a scan changes nothing and raises nothing
+        ui.frames(5)
+        assert ui.screen == "closed"
+        assert ui.kiosk.checkout.state is CheckoutState.ATTRACT
+    finally:
+        ui.stop()

@@ -191,7 +191,7 @@ class KioskDriver:
     def started(self) -> None:
         """Wait until the kiosk has started and its scanner is connected."""
         self.wait_for(
-            lambda: not self.kiosk.starting and self.kiosk.scanner_state.value == "connected",
+            lambda: self.kiosk.ready and self.kiosk.scanner_state.value == "connected",
             "the kiosk to start and the scanner to connect",
         )
 

@@ -102,6 +102,11 @@ CONSOLE_OPTION = click.option(
 )
 
 
+def _say_on_screen(screen: str) -> None:
+    """Tell the terminal (and the journal) that the window shows its first screen."""
+    click.echo(f"The kiosk is on screen ({screen}).")
+
+
 def _quiet_libraries() -> None:
     """Keep the log to what a technician needs: every Stripe request is not news."""
     logging.getLogger("stripe").setLevel(logging.WARNING)
@@ -125,7 +130,7 @@ def run_command(config_path: Path, console: bool) -> None:
         else:
             from kiosk.ui.launch import run_touchscreen
 
-            run_touchscreen(settings, kiosk_mode=True)
+            run_touchscreen(settings, kiosk_mode=True, on_first_frame=_say_on_screen)
 
 
 @click.command("demo")
@@ -189,4 +194,6 @@ def demo_command(
             barcodes=tuple(demo_barcodes()),
             staff=tuple((staff.role.value, number, staff.pin) for number, staff in report.staff),
         )
-        run_touchscreen(settings, kiosk_mode=False, demo=demo, size=window)
+        run_touchscreen(
+            settings, kiosk_mode=False, demo=demo, size=window, on_first_frame=_say_on_screen
+        )

@@ -23,7 +23,10 @@ from collections.abc import Callable
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from escpos.printer import File, Network, Serial, Usb
+from kiosk.devices.escpos_cache import import_escpos
+
+import_escpos()  # before its names: escpos reads its printer database when it is imported
+from escpos.printer import File, Network, Serial, Usb  # noqa: E402
 
 if TYPE_CHECKING:
     from kiosk.config.settings import PrinterSettings

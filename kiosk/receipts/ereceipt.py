@@ -11,8 +11,6 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-import qrcode
-
 from kiosk.config import Settings
 
 
@@ -29,6 +27,8 @@ def ereceipt_url(settings: Settings, sale_id: str) -> str | None:
 def qr_png(url: str, path: Path) -> Path:
     """Draw ``url`` as a QR code (black on white, 10 pixels per module, 4-module quiet zone)
     into the PNG file ``path`` for the screen, and return ``path``."""
+    import qrcode  # only when a QR code is drawn: it costs memory the start-up does not need
+
     code = qrcode.QRCode(border=4, box_size=10)
     code.add_data(url)
     code.make(fit=True)

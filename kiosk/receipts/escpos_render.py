@@ -14,11 +14,14 @@ import io
 import unicodedata
 from collections.abc import Callable
 
-from escpos.printer import Dummy
 from PIL import Image
 
+from kiosk.devices.escpos_cache import import_escpos
 from kiosk.receipts.model import Receipt
 from kiosk.receipts.text_render import ReceiptRow, columns_for, receipt_rows
+
+import_escpos()  # before its names: escpos reads its printer database when it is imported
+from escpos.printer import Dummy  # noqa: E402
 
 DOTS_BY_PAPER_MM = {80: 576, 58: 384}
 """Printable dots per line (203 dpi) for each paper width in millimetres."""

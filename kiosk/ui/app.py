@@ -77,6 +77,9 @@ THANK_YOU_S = 6.0
 code to scan: ``THANK_YOU_QR_S``)."""
 THANK_YOU_QR_S = 30.0
 
+FIRST_FRAME_WAIT_S = 2.0
+"""The facade starts after the first frame, or after this many seconds without one."""
+
 DECLINES_WITH_OWN_WORDS = frozenset({
     "insufficient_funds", "expired_card", "incorrect_pin", "pin_try_exceeded",
     "card_declined", "reader_busy", "reader_offline", "payment_timed_out",
@@ -142,7 +145,6 @@ class KioskApp(App):
     taxes_included = BooleanProperty(True)
     sale_number_text = StringProperty("")
     attendant_reason = StringProperty("")
-    attendant_note = StringProperty("")
     payment_mode = StringProperty("waiting")
     payment_code = StringProperty("")
     recovery = StringProperty("")
@@ -150,7 +152,6 @@ class KioskApp(App):
     start_failed = BooleanProperty(False)
     receipt_status = StringProperty("")
     qr_source = StringProperty("")
-    qr_available = BooleanProperty(False)
     idle_countdown = NumericProperty(0)
     demo = BooleanProperty(False)
     demo_info: Any = ObjectProperty(None, allownone=True)
@@ -158,6 +159,8 @@ class KioskApp(App):
     staff_message = StringProperty("")
     current_screen = StringProperty("attract")
     colours = DictProperty({})
+
+    __events__ = ("on_attendant_called",)
 
     def __init__(
         self,
@@ -198,6 +201,8 @@ class KioskApp(App):
         self._ended_sale: str | None = None
         self._idle_prompt: IdlePrompt | None = None
         self._left_payment = False
+        self._started_facade = False
+        self._start_event: Any = None
         self.title = settings.shop.name
 
     # ------------------------------------------------------------------------ lifecycle
@@ -208,8 +213,9 @@ class KioskApp(App):
         root = KioskRoot()
         manager: ScreenManager = root.screens
         manager.transition = NoTransition()
-        for name, screen_class in screen_classes().items():
-            manager.add_widget(screen_class(name=name))
+        # Only the first screen now: the others are built right after it is drawn (or when
+        # first needed), so the kiosk shows its face as early as it can.
+        self._add_screen("attract", manager)
         if self.demo:
             root.demo_box.add_widget(DemoPanel())
         self.bind(banners=root.show_banners)
@@ -226,23 +232,52 @@ class KioskApp(App):
         Window.bind(on_flip=self._on_flip)
         Clock.schedule_interval(self._tick, 1.0)
         self._show()
-        self.kiosk.start_in_background(on_started=self._on_started, on_failed=self._on_failed)
+        # The facade starts once the first screen is up (a window that never flips still
+        # starts it after FIRST_FRAME_WAIT_S): its imports and boot recovery would otherwise
+        # compete with drawing that screen.
+        self._start_event = Clock.schedule_once(
+            lambda _dt: self._after_first_frame(), FIRST_FRAME_WAIT_S
+        )
 
     def on_stop(self) -> None:
         """Close the facade: pending writes finish, the open cart stays for the next start."""
         Window.unbind(on_touch_down=self._on_any_touch)
         Window.unbind(size=self._on_window_size)
+        Window.unbind(on_flip=self._on_flip)
         Clock.unschedule(self._tick)
+        if self._start_event is not None:
+            self._start_event.cancel()
         self.kiosk.close()
 
     def open_settings(self, *_args: Any) -> bool:
         """Never open Kivy's settings panel (F1 or the menu key on a plugged-in keyboard)."""
         return False
 
+    def on_attendant_called(self, reason: str, sale_id: str | None) -> None:
+        """Staff were called (``reason``: help, age_check, unknown_item...). The screen says
+        so; bind here to light a lamp or tell the back office."""
+
     def _on_flip(self, *_args: Any) -> None:
         Window.unbind(on_flip=self._on_flip)
+        log.info("first screen drawn: %s", self.current_screen)
         if self._on_first_frame is not None:
             self._on_first_frame(self.current_screen)
+        Clock.schedule_once(lambda _dt: self._after_first_frame())
+
+    def _after_first_frame(self) -> None:
+        if self._started_facade:
+            return
+        self._started_facade = True
+        if self._start_event is not None:
+            self._start_event.cancel()
+        self.kiosk.start_in_background(on_started=self._on_started, on_failed=self._on_failed)
+        for name in SCREENS:
+            self._add_screen(name)
+
+    def _add_screen(self, name: str, manager: ScreenManager | None = None) -> None:
+        manager = manager or self.root.screens
+        if not manager.has_screen(name):
+            manager.add_widget(screen_classes()[name](name=name))
 
     def _on_started(self, report: StartReport) -> None:
         if report.restored_sale_id:
@@ -392,6 +427,7 @@ class KioskApp(App):
             log.info("attendant called: %s (sale %s)", notice.reason, notice.sale_id)
             if notice.reason in ("unknown_item", "weighed_item", "limit_reached"):
                 self.sounds.play("scan_rejected")
+            self.dispatch("on_attendant_called", notice.reason.value, notice.sale_id)
         elif isinstance(notice, IdlePromptShown):
             self.idle_countdown = int(self.settings.timeouts.idle_abandon_after_s)
         elif isinstance(notice, CartRefused):
@@ -644,6 +680,7 @@ class KioskApp(App):
                 prompt.open(animation=False)
             elif state is not CheckoutState.IDLE_PROMPT and prompt.parent is not None:
                 prompt.dismiss(animation=False)
+        self._add_screen(name)
         if self.root.screens.current != name:
             log.info("screen %s -> %s", self.root.screens.current, name)
             self.root.screens.current = name
