@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -92,3 +93,31 @@ def test_an_audit_row_needs_an_action_and_an_outcome(db: Database) -> None:
     with pytest.raises(ValueError):
         audit.record(db, at=T0, action="", outcome="ok")
     assert audit.entries(db) == []
+
+
+def test_every_audit_row_is_also_an_event_for_the_back_office(tmp_path: Path) -> None:
+    db = open_database(tmp_path / "kiosk.db")
+    row_id = audit.record(
+        db, at=datetime(2026, 11, 26, 12, 0, tzinfo=UTC), action="staff.pin_check",
+        outcome="wrong_pin", staff_number=3, detail={"tries_left": 4},
+    )
+    (topic, sale_id, payload, created_at) = db.execute(
+        "SELECT topic, sale_id, payload, created_at FROM outbox"
+    ).fetchone()
+    assert (topic, sale_id) == ("audit.recorded", None)
+    assert json.loads(payload) == {
+        "audit_id": row_id, "at": created_at, "staff_number": 3, "action": "staff.pin_check",
+        "outcome": "wrong_pin", "detail": {"tries_left": 4},
+    }
+
+
+def test_the_audit_log_refuses_deletes_unless_retention_is_pruning(tmp_path: Path) -> None:
+    db = open_database(tmp_path / "kiosk.db")
+    audit.record(db, at=datetime(2026, 11, 26, 12, 0, tzinfo=UTC), action="a.b", outcome="ok")
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        db.execute("DELETE FROM audit_log")
+    with db.atomic():
+        db.execute("INSERT INTO meta (key, value) VALUES ('audit_pruning', '1')")
+        db.execute("DELETE FROM audit_log")
+        db.execute("DELETE FROM meta WHERE key = 'audit_pruning'")
+    assert db.execute("SELECT COUNT(*) FROM audit_log").fetchone() == (0,)

@@ -7,6 +7,7 @@ stored as JSON. Never put a secret (a PIN, a card number, an API key) into ``det
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from kiosk.store.db import parse_utc_iso, utc_now_iso
+from kiosk.store.schema import audit_payload_json
 
 
 @dataclass(frozen=True)
@@ -41,19 +43,32 @@ def record(
 
     ``at`` must be timezone-aware (stored as UTC). ``action`` is a dotted name such as
     ``staff.pin_check``; ``outcome`` a short word such as ``ok`` or ``wrong_pin``. Inside an
-    open transaction the row becomes part of it; otherwise it is committed at once.
+    open transaction the row becomes part of it; otherwise it is committed at once. An
+    ``audit.recorded`` outbox event for the back office is written with it.
     """
     if not action or not outcome:
         raise ValueError("an audit row needs an action and an outcome")
     detail_json = None if detail is None else json.dumps(detail, sort_keys=True)
-    cursor = db.execute(
-        "INSERT INTO audit_log (at, staff_number, action, outcome, detail) "
-        "VALUES (?, ?, ?, ?, ?)",
-        [utc_now_iso(at), staff_number, action, outcome, detail_json],
-    )
-    row_id = cursor.lastrowid
-    if row_id is None:
-        raise RuntimeError("SQLite returned no row id for the audit row")
+    with db.atomic():  # the row and its event: both or neither
+        cursor = db.execute(
+            "INSERT INTO audit_log (at, staff_number, action, outcome, detail) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [utc_now_iso(at), staff_number, action, outcome, detail_json],
+        )
+        row_id = cursor.lastrowid
+        if row_id is None:
+            raise RuntimeError("SQLite returned no row id for the audit row")
+        stamp = utc_now_iso(at)
+        # Every audit row is also an event for the back office, committed with it.
+        db.execute(
+            "INSERT INTO outbox (event_id, topic, sale_id, payload, created_at) "
+            "VALUES (?, 'audit.recorded', NULL, ?, ?)",
+            [
+                str(uuid.uuid4()),
+                audit_payload_json(row_id, stamp, staff_number, action, outcome, detail_json),
+                stamp,
+            ],
+        )
     return row_id
 
 

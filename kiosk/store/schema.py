@@ -11,6 +11,7 @@ error rather than a silently stored string.
 
 from __future__ import annotations
 
+import json
 import uuid
 
 from sqlite_utils import Database
@@ -227,3 +228,58 @@ def m002_payments(db: Database) -> None:
 def m003_refund_slips(db: Database) -> None:
     """Name the refund a ``refund_slip`` print job is for (a sale may have several)."""
     db.execute("ALTER TABLE print_jobs ADD COLUMN refund_id TEXT REFERENCES refunds(id)")
+
+
+_SYNC_SCHEMA = """
+CREATE TABLE sync_state (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) STRICT;
+
+DROP TRIGGER audit_log_no_delete;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+WHEN (SELECT value FROM meta WHERE key = 'audit_pruning') IS NOT '1'
+BEGIN
+    SELECT RAISE(ABORT, 'audit_log is append-only');
+END;
+"""
+
+
+@MIGRATIONS()
+def m004_sync(db: Database) -> None:
+    """What background sync needs: its state (``sync_state``), an outbox event for every
+    audit row (earlier rows too: each audit row is an event of its own), and a way for
+    retention to prune old audit rows.
+
+    The audit log stays append-only for everything else: deleting is refused unless
+    ``meta.audit_pruning`` is ``'1'``, which only the retention step sets, inside the same
+    transaction as its delete (``kiosk.store.retention``).
+    """
+    db.executescript(_SYNC_SCHEMA)
+    rows = db.execute(
+        "SELECT id, at, staff_number, action, outcome, detail FROM audit_log ORDER BY id"
+    ).fetchall()
+    for row in rows:
+        db.execute(
+            "INSERT INTO outbox (event_id, topic, sale_id, payload, created_at) "
+            "VALUES (?, 'audit.recorded', NULL, ?, ?)",
+            [str(uuid.uuid4()), audit_payload_json(*row), row[1]],
+        )
+
+
+def audit_payload_json(
+    audit_id: int, at: str, staff_number: int | None, action: str, outcome: str,
+    detail: str | None,
+) -> str:
+    """The outbox payload (JSON text) of one audit row."""
+    return json.dumps(
+        {
+            "audit_id": audit_id,
+            "at": at,
+            "staff_number": staff_number,
+            "action": action,
+            "outcome": outcome,
+            "detail": None if detail is None else json.loads(detail),
+        },
+        sort_keys=True,
+    )

@@ -1,0 +1,272 @@
+"""The sync protocol between a kiosk and its back office, version 1 (docs/SYNC.md).
+
+One module for both ends, so the kiosk's relay and the reference back office (``kiosk hq``)
+cannot drift apart. Pure: JSON in and out, no I/O.
+
+- ``POST /api/v1/events`` with ``Authorization: Bearer <kiosk token>`` and a ``Batch`` body: at
+  most ``MAX_BATCH`` events of one kiosk, oldest first. The back office stores each event once
+  per (kiosk id, event id): a resent event with the same body is a duplicate (fine), one with a
+  different body under a known id is a conflict, and then nothing of the batch is stored.
+  Replies: 200 ``BatchReply``; 400 malformed, 401 bad token, 403 token of another kiosk,
+  409 conflict, 413 too many events: an ``ErrorReply`` each.
+- ``GET /api/v1/catalog`` (same token) with ``If-None-Match``: 304, or 200 with a
+  ``CatalogFeed`` and its ``ETag``.
+- ``GET /r/<sale id>``: the customer's e-receipt page (HTML, no token: the UUID is the key).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+PROTOCOL_VERSION = 1
+EVENTS_PATH = "/api/v1/events"
+CATALOG_PATH = "/api/v1/catalog"
+RECEIPT_PATH_PREFIX = "/r/"
+
+MAX_BATCH = 100
+"""Events in one batch, at most."""
+MAX_BODY_BYTES = 8 * 1024 * 1024
+"""The largest request body a back office needs to read (a full batch of large sales)."""
+
+TOPICS = ("sale.paid", "refund.succeeded", "audit.recorded")
+"""What an event reports: a paid sale, a succeeded refund, a row of the staff audit log."""
+
+_UTC_STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$")
+_KIOSK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+class ProtocolError(ValueError):
+    """A message that does not follow the protocol; ``code`` names the problem for replies:
+    ``malformed`` or ``too_large``."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def canonical_json(value: Any) -> bytes:
+    """``value`` as compact JSON with sorted keys (UTF-8): equal values, equal bytes."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def valid_kiosk_id(kiosk_id: str) -> bool:
+    """A kiosk id is 1-64 letters, digits, dots, dashes or underscores (not starting with one
+    of the last three)."""
+    return bool(_KIOSK_ID.match(kiosk_id))
+
+
+def _uuid_text(value: Any, what: str) -> str:
+    if not isinstance(value, str):
+        raise ProtocolError("malformed", f"{what} must be a UUID string")
+    try:
+        canonical = str(uuid.UUID(value))
+    except ValueError:
+        raise ProtocolError("malformed", f"{what} {value!r} is not a UUID") from None
+    if canonical != value.lower():
+        raise ProtocolError("malformed", f"{what} {value!r} is not a UUID in canonical form")
+    return canonical
+
+
+@dataclass(frozen=True)
+class Event:
+    """One outbox row on the wire. ``created_at`` is UTC text ending in ``Z``."""
+
+    event_id: str
+    topic: str
+    sale_id: str | None
+    created_at: str
+    payload: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        """The event as a JSON object."""
+        return {
+            "event_id": self.event_id,
+            "topic": self.topic,
+            "sale_id": self.sale_id,
+            "created_at": self.created_at,
+            "payload": self.payload,
+        }
+
+    def body_hash(self) -> str:
+        """SHA-256 (hex) of everything but the id: what "the same event" means on resend."""
+        body = {k: v for k, v in self.to_json().items() if k != "event_id"}
+        return hashlib.sha256(canonical_json(body)).hexdigest()
+
+    @classmethod
+    def from_json(cls, value: Any) -> Event:
+        """Check and build an event from decoded JSON; ``ProtocolError`` if it is not one."""
+        if not isinstance(value, dict):
+            raise ProtocolError("malformed", "an event must be a JSON object")
+        unknown = set(value) - {"event_id", "topic", "sale_id", "created_at", "payload"}
+        if unknown:
+            raise ProtocolError("malformed", f"unknown event fields: {sorted(unknown)}")
+        event_id = _uuid_text(value.get("event_id"), "event_id")
+        topic = value.get("topic")
+        if topic not in TOPICS:
+            raise ProtocolError("malformed", f"event {event_id}: unknown topic {topic!r}")
+        sale_id = value.get("sale_id")
+        if sale_id is not None:
+            sale_id = _uuid_text(sale_id, f"event {event_id}: sale_id")
+        elif topic != "audit.recorded":
+            raise ProtocolError("malformed", f"event {event_id}: a {topic} event needs a sale_id")
+        created_at = value.get("created_at")
+        if not isinstance(created_at, str) or not _UTC_STAMP.match(created_at):
+            raise ProtocolError(
+                "malformed", f"event {event_id}: created_at must be UTC like 2026-01-31T12:00:00Z"
+            )
+        payload = value.get("payload")
+        if not isinstance(payload, dict):
+            raise ProtocolError("malformed", f"event {event_id}: payload must be a JSON object")
+        return cls(event_id, topic, sale_id, created_at, payload)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Events of one kiosk, oldest first, at most ``MAX_BATCH``."""
+
+    kiosk_id: str
+    events: tuple[Event, ...]
+    version: int = PROTOCOL_VERSION
+
+    def encode(self) -> bytes:
+        """The request body."""
+        return canonical_json({
+            "version": self.version,
+            "kiosk_id": self.kiosk_id,
+            "events": [event.to_json() for event in self.events],
+        })
+
+    @classmethod
+    def decode(cls, body: bytes) -> Batch:
+        """Parse and check a request body; ``ProtocolError`` says what is wrong."""
+        try:
+            value = json.loads(body)
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise ProtocolError("malformed", f"the body is not JSON: {error}") from None
+        if not isinstance(value, dict):
+            raise ProtocolError("malformed", "the body must be a JSON object")
+        if value.get("version") != PROTOCOL_VERSION:
+            raise ProtocolError("malformed", f"version must be {PROTOCOL_VERSION}")
+        kiosk_id = value.get("kiosk_id")
+        if not isinstance(kiosk_id, str) or not valid_kiosk_id(kiosk_id):
+            raise ProtocolError("malformed", "kiosk_id is missing or not a valid kiosk id")
+        events = value.get("events")
+        if not isinstance(events, list) or not events:
+            raise ProtocolError("malformed", "events must be a non-empty list")
+        if len(events) > MAX_BATCH:
+            raise ProtocolError("too_large", f"at most {MAX_BATCH} events in one batch")
+        parsed = tuple(Event.from_json(event) for event in events)
+        ids = [event.event_id for event in parsed]
+        if len(set(ids)) != len(ids):
+            raise ProtocolError("malformed", "an event id appears twice in the batch")
+        return cls(kiosk_id, parsed)
+
+
+@dataclass(frozen=True)
+class BatchReply:
+    """The back office's answer to a stored batch: ids new to it, ids it already had."""
+
+    accepted: tuple[str, ...] = ()
+    duplicates: tuple[str, ...] = ()
+
+    def encode(self) -> bytes:
+        """The response body."""
+        return canonical_json(
+            {"accepted": list(self.accepted), "duplicates": list(self.duplicates)}
+        )
+
+    @classmethod
+    def decode(cls, body: bytes) -> BatchReply:
+        """Parse a response body; ``ProtocolError`` if it is not a batch reply."""
+        try:
+            value = json.loads(body)
+            accepted = tuple(str(v) for v in value["accepted"])
+            duplicates = tuple(str(v) for v in value["duplicates"])
+        except (ValueError, KeyError, TypeError) as error:
+            raise ProtocolError("malformed", f"not a batch reply: {error}") from None
+        return cls(accepted, duplicates)
+
+
+@dataclass(frozen=True)
+class ErrorReply:
+    """A refused request: ``error`` (malformed, too_large, unauthorized, forbidden, conflict,
+    not_found, server_error), a sentence, and the event ids concerned (conflicts)."""
+
+    error: str
+    message: str
+    event_ids: tuple[str, ...] = field(default=())
+
+    def encode(self) -> bytes:
+        """The response body."""
+        return canonical_json(
+            {"error": self.error, "message": self.message, "event_ids": list(self.event_ids)}
+        )
+
+    @classmethod
+    def decode(cls, body: bytes) -> ErrorReply:
+        """Parse an error body; anything unreadable becomes ``server_error`` with its text."""
+        try:
+            value = json.loads(body)
+            return cls(
+                str(value["error"]),
+                str(value.get("message", "")),
+                tuple(str(v) for v in value.get("event_ids", ())),
+            )
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return cls("server_error", body[:200].decode("utf-8", "replace"))
+
+
+FEED_FIELDS = (
+    "code", "name", "price_minor", "tax_class", "min_age", "sold_by_weight",
+    "unit_price_per_kg_minor", "department",
+)
+"""The fields of one product in the catalog feed (as ``kiosk.core.catalog.Product``)."""
+
+
+@dataclass(frozen=True)
+class CatalogFeed:
+    """The whole catalog as the back office sells it: ``version`` (also the ETag), the
+    currency its prices are in, and every product as a dict of ``FEED_FIELDS``."""
+
+    version: str
+    currency: str
+    products: tuple[dict[str, Any], ...]
+
+    def encode(self) -> bytes:
+        """The response body."""
+        return canonical_json({
+            "version": self.version,
+            "currency": self.currency,
+            "products": list(self.products),
+        })
+
+    @classmethod
+    def decode(cls, body: bytes) -> CatalogFeed:
+        """Parse a feed; ``ProtocolError`` if its shape is wrong (rows are checked when the
+        kiosk applies them, with the same rules as a CSV import)."""
+        try:
+            value = json.loads(body)
+            version, currency, products = value["version"], value["currency"], value["products"]
+        except (ValueError, KeyError, TypeError) as error:
+            raise ProtocolError("malformed", f"not a catalog feed: {error}") from None
+        if not isinstance(version, str) or not isinstance(currency, str):
+            raise ProtocolError("malformed", "version and currency must be strings")
+        if not isinstance(products, list) or not all(isinstance(p, dict) for p in products):
+            raise ProtocolError("malformed", "products must be a list of objects")
+        for product in products:
+            unknown = set(product) - set(FEED_FIELDS)
+            if unknown:
+                raise ProtocolError("malformed", f"unknown product fields: {sorted(unknown)}")
+        return cls(version, currency, tuple(products))
+
+
+def catalog_version(currency: str, products: list[dict[str, Any]]) -> str:
+    """A feed's version: a hash of its content, so equal catalogs have equal ETags."""
+    ordered = sorted(products, key=lambda product: str(product.get("code")))
+    return hashlib.sha256(canonical_json([currency, ordered])).hexdigest()[:32]
