@@ -68,7 +68,7 @@ def _uuid_text(value: Any, what: str) -> str:
         canonical = str(uuid.UUID(value))
     except ValueError:
         raise ProtocolError("malformed", f"{what} {value!r} is not a UUID") from None
-    if canonical != value.lower():
+    if canonical != value:  # one spelling per id, or dedupe could be fooled
         raise ProtocolError("malformed", f"{what} {value!r} is not a UUID in canonical form")
     return canonical
 
