@@ -34,6 +34,7 @@ from kiosk.core.checkout import (
     ItemScanned,
     LineRemoved,
     PaymentCancelled,
+    PaymentCheckNeeded,
     PaymentDeclined,
     PaymentPhase,
     PaymentPhaseChanged,
@@ -385,6 +386,33 @@ def test_going_back_to_the_cart_while_waiting_for_a_card_cancels_the_reader_acti
     machine, effects = paying(MILK).handle(BackToCartPressed(at=at(5)))
     assert machine.state is CheckoutState.SHOPPING
     assert effects == [CancelWaitingPayment(SALE)]
+
+
+def test_an_unsettled_payment_at_start_waits_for_staff_before_anyone_shops() -> None:
+    start = Checkout.start(POLICY, LIMITS, TIMERS)
+    machine, effects = start.handle(PaymentCheckNeeded(at=at(0)))
+    assert machine.state is CheckoutState.NEEDS_ATTENDANT
+    assert machine.attendant_reason is AttendantReason.PAYMENT_CHECK
+    assert effects == [CallAttendant(AttendantReason.PAYMENT_CHECK, None)]
+    refused, _ = machine.handle(scanned(BREAD, 1))
+    assert refused.state is CheckoutState.NEEDS_ATTENDANT and refused.cart.is_empty
+    checked, _ = machine.handle(AttendantDismissed(at=at(5)))
+    assert checked.state is CheckoutState.ATTRACT
+    shopping_now, _ = shopping(MILK).handle(PaymentCheckNeeded(at=at(9)))
+    assert shopping_now.state is CheckoutState.SHOPPING  # only ever from the attract screen
+
+
+def test_pay_is_refused_until_the_last_card_wait_is_cancelled_then_pays_again() -> None:
+    back, _ = paying(MILK).handle(BackToCartPressed(at=at(5)))
+    assert back.payment_pending
+    again, effects = back.handle(PayPressed(at=at(6)))
+    assert effects == [Refused(Refusal.PAYMENT_IN_PROGRESS)]
+    assert again.state is CheckoutState.SHOPPING
+    cancelled, _ = again.handle(PaymentCancelled(at=at(7)))
+    assert not cancelled.payment_pending
+    paying_again, effects = cancelled.handle(PayPressed(at=at(8)))
+    assert paying_again.state is CheckoutState.PAYING
+    assert [type(effect) for effect in effects] == [StartPayment]
 
 
 def test_going_back_is_refused_once_a_card_is_being_authorised() -> None:

@@ -24,6 +24,7 @@ from ui_support import (
 )
 
 from kiosk.core.checkout import CheckoutState
+from kiosk.ui.screens.shopping import START_OVER_MIN_GAP_S
 
 SCANNER_BANNER = "The scanner is not connected. Staff has been told."
 PAYMENTS_BANNER = (
@@ -202,6 +203,7 @@ def test_a_customer_who_chooses_german_sees_german_words_and_prices_for_one_sale
 
     start_over = ui.find("start_over", "shopping")
     ui.tap(start_over)
+    ui.pump(START_OVER_MIN_GAP_S)  # a confirmation, not a double tap
     ui.tap(start_over)  # "Tap again to empty the cart"
     ui.wait_for_screen("attract")
     ui.wait_for(lambda: ui.shows("Scan an item to start."), "English for the next customer")

@@ -17,7 +17,7 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -269,7 +269,7 @@ def artifact_folder(test_name: str) -> Path:
 
 def run_kiosk_ui(
     tmp_path: Path, test_name: str, size_name: str, **options: Any
-) -> Iterator[KioskDriver]:
+) -> Generator[KioskDriver, None, None]:
     """Generator behind the ``kiosk_ui`` fixture: a demo kiosk on screen, stopped after."""
     data_dir = tmp_path / "kiosk"
     data_dir.mkdir(exist_ok=True)

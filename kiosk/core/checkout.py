@@ -32,11 +32,13 @@ only when that scan starts a sale) and never raises on any event in any state.
     ============== ===================================== ================ =======================
     ATTRACT        ItemScanned                           SHOPPING (*)     SaleStarted, CartChanged
     ATTRACT        HelpRequested                         NEEDS_ATTENDANT  CallAttendant(help)
+    ATTRACT        PaymentCheckNeeded                    NEEDS_ATTENDANT  CallAttendant(pay...)
     SHOPPING       ItemScanned, QuantityChanged,         SHOPPING         CartChanged or Refused
                    LineRemoved
     SHOPPING       scan or change refused: unknown,      NEEDS_ATTENDANT  CallAttendant(reason)
                    weighed, limit
     SHOPPING       PayPressed, empty cart                SHOPPING         (none)
+    SHOPPING       PayPressed, last payment pending      SHOPPING         Refused
     SHOPPING       PayPressed, restricted, no approval   NEEDS_ATTENDANT  CallAttendant(age_check)
     SHOPPING       PayPressed                            PAYING           StartPayment(total)
     SHOPPING       HelpRequested                         NEEDS_ATTENDANT  CallAttendant(help)
@@ -159,8 +161,8 @@ class ReceiptChoice(StrEnum):
 class Refusal(StrEnum):
     """Checkout-level refusals (cart refusals use ``CartOutcome``).
 
-    ``PAYMENT_IN_PROGRESS``: the sale cannot be cancelled or left while a payment may still
-    complete. ``NOTHING_TO_PAY``: the cart's total is zero or less.
+    ``PAYMENT_IN_PROGRESS``: the sale cannot be cancelled or left, nor a new payment started,
+    while a payment may still complete. ``NOTHING_TO_PAY``: the cart's total is zero or less.
     """
 
     PAYMENT_IN_PROGRESS = "payment_in_progress"
@@ -255,6 +257,14 @@ class HelpRequested:
 
 
 @dataclass(frozen=True, kw_only=True)
+class PaymentCheckNeeded:
+    """Start-up recovery could not settle an earlier payment: staff must check it before
+    anyone shops here (the kiosk waits for an attendant, with no sale of its own)."""
+
+    at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
 class CustomerActive:
     """The customer touched the screen."""
 
@@ -340,6 +350,7 @@ Event = (
     | AttendantApproved
     | AttendantDismissed
     | HelpRequested
+    | PaymentCheckNeeded
     | CustomerActive
     | PaymentPhaseChanged
     | PaymentSucceeded
@@ -632,6 +643,10 @@ class Checkout:
             return machine._on_attendant_dismissed(event.at)
         if isinstance(event, HelpRequested):
             return machine._on_help()
+        if isinstance(event, PaymentCheckNeeded):
+            if machine.state is not CheckoutState.ATTRACT:
+                return machine, []
+            return machine._call_attendant(AttendantReason.PAYMENT_CHECK, None, [])
         if isinstance(event, PaymentPhaseChanged):
             return machine._on_payment_phase(event)
         if isinstance(event, PaymentSucceeded):
@@ -725,6 +740,11 @@ class Checkout:
     def _on_pay(self, at: datetime) -> tuple[Checkout, list[Effect]]:
         if self.state is not CheckoutState.SHOPPING or self.cart.is_empty:
             return self, []
+        if self.payment_pending:
+            # The last card wait is still being cancelled at the reader. A second payment now
+            # would take the first one's cancellation for its own, and a card tapped on the
+            # still-waiting reader would be charged with the cart back on screen.
+            return self, [Refused(Refusal.PAYMENT_IN_PROGRESS)]
         if self.cart.max_min_age is not None and self.age_approved_by is None:
             return self._call_attendant(AttendantReason.AGE_CHECK, None, [])
         totals = self.totals()

@@ -12,6 +12,7 @@ the screen with ``kiosk.ui.navigation.screen_for``. Words come from ``app.tr`` (
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -35,7 +36,7 @@ from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 from kiosk.app import Kiosk, StartReport
 from kiosk.config import Settings
-from kiosk.core.checkout import CheckoutState, PaymentPhase, ReceiptChoice
+from kiosk.core.checkout import AttendantReason, CheckoutState, PaymentPhase, ReceiptChoice
 from kiosk.notices import (
     AttendantCalled,
     CartRefused,
@@ -76,6 +77,10 @@ THANK_YOU_S = 6.0
 """How long the thank-you screen stays before the attract screen, seconds (longer with a QR
 code to scan: ``THANK_YOU_QR_S``)."""
 THANK_YOU_QR_S = 30.0
+LANGUAGE_RESET_S = 60.0
+"""Seconds without a touch on the attract screen before it returns to the shop's language."""
+THANK_YOU_TOUCH_GRACE_S = 1.0
+"""Touches this soon after the receipt choice do not end the thank-you screen (a double tap)."""
 
 FIRST_FRAME_WAIT_S = 2.0
 """The facade starts after the first frame, or after this many seconds without one."""
@@ -84,8 +89,15 @@ DECLINES_WITH_OWN_WORDS = frozenset({
     "insufficient_funds", "expired_card", "incorrect_pin", "pin_try_exceeded",
     "card_declined", "reader_busy", "reader_offline", "payment_timed_out",
     "cancelled_on_reader", "card_payments_unavailable", "stripe_unreachable",
+    "outcome_unknown", "authorisation_too_slow", "below_card_minimum",
 })
 """Decline codes with a sentence of their own; every other decline reads "declined"."""
+
+NOT_ABOUT_THE_CARD = frozenset({
+    "reader_offline", "stripe_unreachable", "card_payments_unavailable", "outcome_unknown",
+    "payment_timed_out", "authorisation_too_slow",
+})
+"""Codes where another card would not help: "Try another card" is not offered."""
 
 _kv_loaded = False
 
@@ -147,6 +159,8 @@ class KioskApp(App):
     attendant_reason = StringProperty("")
     payment_mode = StringProperty("waiting")
     payment_code = StringProperty("")
+    payment_pending = BooleanProperty(False)
+    retry_possible = BooleanProperty(True)
     recovery = StringProperty("")
     closed = BooleanProperty(False)
     start_failed = BooleanProperty(False)
@@ -201,6 +215,8 @@ class KioskApp(App):
         self._ended_sale: str | None = None
         self._idle_prompt: IdlePrompt | None = None
         self._left_payment = False
+        self._thanked_at = 0.0
+        self._touched_at = time.monotonic()
         self._started_facade = False
         self._start_event: Any = None
         self.title = settings.shop.name
@@ -282,7 +298,12 @@ class KioskApp(App):
     def _on_started(self, report: StartReport) -> None:
         if report.restored_sale_id:
             log.info("restored the open sale %s", report.restored_sale_id)
-        self.kiosk.connect_scanner()
+        try:
+            self.kiosk.connect_scanner()
+        except OSError as error:  # the banner says so; the kiosk keeps running
+            log.error("the scanner could not be started: %s", error)
+            self._scanner_down = True
+            self._refresh_banners()
 
     def _on_failed(self, error: BaseException) -> None:
         log.error("the kiosk could not start: %s", error)
@@ -406,8 +427,13 @@ class KioskApp(App):
         self._show()
 
     def _on_any_touch(self, _window: Any, _touch: Any) -> bool:
-        if self._thanking:
+        if (
+            self._thanking
+            and not self.qr_source  # a QR code stays until "Done" or its time is up
+            and time.monotonic() - self._thanked_at > THANK_YOU_TOUCH_GRACE_S
+        ):  # (a double tap on the receipt choice must not skip the thank-you screen)
             Clock.schedule_once(lambda _dt: self._end_thank_you(), 0.2)
+        self._touched_at = time.monotonic()
         prompt = self._idle_prompt
         if prompt is not None and prompt.parent is not None:
             return False  # the prompt answers (see IdlePrompt): closing it here would let
@@ -427,6 +453,8 @@ class KioskApp(App):
             log.info("attendant called: %s (sale %s)", notice.reason, notice.sale_id)
             if notice.reason in ("unknown_item", "weighed_item", "limit_reached"):
                 self.sounds.play("scan_rejected")
+            if self.current_screen == "payment":  # the screen stays: say that staff are coming
+                self._say(self.tr.say(notice.reason.value), error=False)
             self.dispatch("on_attendant_called", notice.reason.value, notice.sale_id)
         elif isinstance(notice, IdlePromptShown):
             self.idle_countdown = int(self.settings.timeouts.idle_abandon_after_s)
@@ -476,6 +504,7 @@ class KioskApp(App):
                 checkout.state is CheckoutState.SHOPPING
                 and not self._explaining_decline
                 and not self._left_payment
+                and before.checkout.payment_phase is PaymentPhase.WAITING_FOR_CARD
             ):  # the reader waited too long for a card: say why the cart is back
                 self._say(
                     self.tr("The card payment was stopped because no card was presented. "
@@ -487,6 +516,8 @@ class KioskApp(App):
             CheckoutState.IDLE_PROMPT
         ):
             self._explaining_decline = False
+        if checkout.attendant_reason is AttendantReason.PAYMENT_CHECK:
+            self.recovery = ""  # the attendant screen (with the staff PIN pad) takes over
         if checkout.state is not CheckoutState.ATTRACT:
             self._end_thank_you(show=False)
         elif (
@@ -523,11 +554,14 @@ class KioskApp(App):
         elif notice.receipt is ReceiptChoice.QR:
             self._show_qr(notice.sale_id)
         self._thanking = True
+        self._thanked_at = time.monotonic()
+        self._schedule_thank_you_end(THANK_YOU_QR_S if self.qr_source else self.thank_you_s)
+        self._show()
+
+    def _schedule_thank_you_end(self, wait_s: float) -> None:
         if self._thank_you_event is not None:
             self._thank_you_event.cancel()
-        wait = THANK_YOU_QR_S if self.qr_source else self.thank_you_s
-        self._thank_you_event = Clock.schedule_once(lambda _dt: self._end_thank_you(), wait)
-        self._show()
+        self._thank_you_event = Clock.schedule_once(lambda _dt: self._end_thank_you(), wait_s)
 
     def _on_receipt_unavailable(self, notice: ReceiptUnavailable) -> None:
         self._printer_trouble = notice.status
@@ -536,12 +570,17 @@ class KioskApp(App):
             self.receipt_status = "unavailable"
             if notice.ereceipt_url and not self.qr_source:
                 self._show_qr(notice.sale_id)
+                if self.qr_source and self._thanking:
+                    self._schedule_thank_you_end(THANK_YOU_QR_S)
 
     def _show_qr(self, sale_id: str) -> None:
         url = ereceipt_url(self.settings, sale_id)
         if url is None:
             return
-        path = Path(self.settings.state_dir) / "screen" / "ereceipt.png"
+        folder = Path(self.settings.state_dir) / "screen"
+        for old in folder.glob("ereceipt-*.png"):  # only the current customer's code is kept
+            old.unlink(missing_ok=True)
+        path = folder / f"ereceipt-{sale_id}.png"
         try:
             qr_png(url, path)
         except OSError as error:
@@ -623,6 +662,8 @@ class KioskApp(App):
         elif self._explaining_decline:
             self.payment_mode = "declined"
             self.payment_code = checkout.payment_code or ""
+        self.retry_possible = self.payment_code not in NOT_ABOUT_THE_CARD
+        self.payment_pending = checkout.payment_pending
         if checkout.state is not CheckoutState.IDLE_PROMPT:
             self.idle_countdown = 0
 
@@ -688,6 +729,12 @@ class KioskApp(App):
 
     def _tick(self, _dt: float) -> None:
         self.kiosk.tick()
+        if (
+            self.current_screen == "attract"
+            and self.language != self.default_language
+            and time.monotonic() - self._touched_at > LANGUAGE_RESET_S
+        ):  # someone chose a language and walked away: the next customer starts as usual
+            self._reset_language()
         if self.idle_countdown > 0:
             self.idle_countdown -= 1
 

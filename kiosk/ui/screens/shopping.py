@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from kivy.app import App
@@ -12,6 +13,8 @@ from kivy.uix.screenmanager import Screen
 
 START_OVER_CONFIRM_S = 5.0
 """How long "Start over" waits for the confirming second tap, seconds."""
+START_OVER_MIN_GAP_S = 0.6
+"""A confirming tap must come at least this long after the first (not a double tap)."""
 
 
 class CartRow(BoxLayout):
@@ -35,13 +38,17 @@ class ShoppingScreen(Screen):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._confirm_event: Any = None
+        self._asked_at = 0.0
 
     def start_over(self) -> None:
         """First tap: ask to confirm. Second tap within a few seconds: cancel the sale."""
         if not self.confirming_start_over:
             self.confirming_start_over = True
+            self._asked_at = time.monotonic()
             self._confirm_event = Clock.schedule_once(self._forget_confirm, START_OVER_CONFIRM_S)
             return
+        if time.monotonic() - self._asked_at < START_OVER_MIN_GAP_S:
+            return  # the second tap of a double tap is not a confirmation
         self._forget_confirm()
         App.get_running_app().start_over()
 
