@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlite_utils import Database
 
-from kiosk.config import Secrets, Settings, load_secrets
+from kiosk.config import ConfigError, Secrets, Settings, load_secrets
 from kiosk.core.barcodes import BarcodeError, parse_scan
 from kiosk.core.cart import Cart, CartLine
 from kiosk.core.checkout import (
@@ -51,6 +51,7 @@ from kiosk.core.checkout import (
     ItemScanned,
     LineRemoved,
     PaymentCancelled,
+    PaymentCheckNeeded,
     PaymentDeclined,
     PaymentPhase,
     PaymentPhaseChanged,
@@ -104,6 +105,7 @@ if TYPE_CHECKING:  # loaded on the start-up thread, after the first screen is dr
     from kiosk.receipts.jobs import ReceiptDesk
     from kiosk.sim.stripe_emulator import StripeEmulator
     from kiosk.sim.virtual_printer import VirtualPrinter
+    from kiosk.sync.relay import OutboxRelay, SyncStatus
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +134,9 @@ MAIN_THREAD_WAIT_TURN_S = 0.1
 
 CLOSE_START_MARGIN_S = 15.0
 """Seconds ``close`` waits for a background start beyond the payment recovery's own budget."""
+
+CLOSE_SYNC_MARGIN_S = 5.0
+"""Seconds ``close`` waits for the sync relay beyond its request timeout (a batch in flight)."""
 
 # Attendant calls a staff PIN approves; the others (an unknown item, a weighed item without a
 # scale, a help call) are closed with the item left out, until the staff menu adds more.
@@ -235,6 +240,8 @@ class _PaymentReports:
         self._for_sale(sale_id, lambda: self._kiosk.payment_phase(phase))
 
     def payment_paid(self, sale_id: str) -> None:
+        # Any paid sale, also a late one no longer on screen: its outbox row is committed.
+        self._kiosk.sync_now()
         self._for_sale(sale_id, self._kiosk.payment_succeeded)
 
     def payment_declined(self, sale_id: str, code: str) -> None:
@@ -301,7 +308,9 @@ class Kiosk:
     ``card_payments`` the payment service is
     built from ``[stripe]`` at ``start()`` (``secrets`` default to the environment and systemd
     credentials); without it, or with no key or reader configured, Pay reports
-    ``card_payments_unavailable`` and keeps the cart.
+    ``card_payments_unavailable`` and keeps the cart. With ``[backoffice] url`` and a
+    back-office token, an outbox relay thread sends paid sales, refunds and audit rows to the
+    back office (``kiosk.sync.relay``); without them the kiosk sells the same and keeps them.
     """
 
     def __init__(
@@ -324,6 +333,7 @@ class Kiosk:
         self._card_payments = card_payments
         self._receipts = receipts
         self._receipt_desk: ReceiptDesk | None = None
+        self._relay: OutboxRelay | None = None
         self._virtual_printer: VirtualPrinter | None = None
         self._secrets = secrets
         self._payment_setup: CardPaymentsSetup | None = None
@@ -463,6 +473,8 @@ class Kiosk:
         main.check()
         if self._receipts:
             self._start_receipts()
+        main.check()
+        self._start_sync()
         worker = self._store()
         kiosk_id = self.settings.kiosk_id
         open_sales = worker.submit(lambda db: SaleBook(db, kiosk_id).open_sales()).result(
@@ -540,7 +552,13 @@ class Kiosk:
             self._sale_number = number
             log.info("sale %s was paid while the kiosk restarted: receipt choice", paid_id)
         self._starting = False
-        self._emit_session()
+        recovery = found.payment_recovery
+        if recovery is not None and recovery.unresolved and self._checkout.sale_id is None:
+            # Nobody shops here until staff have checked the payment recovery could not
+            # settle (it stays locked; the staff menu and reconcile resolve it).
+            self._dispatch(PaymentCheckNeeded(at=found.at))
+        else:
+            self._emit_session()
         return StartReport(
             restored_sale_id=restored.sale_id if restored else None,
             abandoned_sale_ids=found.abandoned_sale_ids,
@@ -569,6 +587,47 @@ class Kiosk:
             clock=self._clock,
         )
         self._receipt_desk.start()
+
+    def _start_sync(self) -> None:
+        """Start the outbox relay when ``[backoffice] url`` is set and a back-office token
+        is configured; otherwise log why sync is off and sell on (the outbox keeps every
+        event until sync runs)."""
+        backoffice = self.settings.backoffice
+        if not backoffice.url:
+            return
+        try:
+            secrets = self._secrets or load_secrets(os.environ)
+        except ConfigError as error:
+            log.warning("back-office sync is off: the token could not be read: %s", error)
+            return
+        if secrets.backoffice_token is None:
+            log.warning(
+                "back-office sync is off: [backoffice] url is set but no back-office token is "
+                "configured (systemd credential backoffice-token or KIOSK_BACKOFFICE_TOKEN); "
+                "sales are kept in the outbox until it is"
+            )
+            return
+        # Imported here, on the start-up thread: httpx is slow to load (first frame first).
+        from kiosk.sync.chores import SyncChores
+        from kiosk.sync.relay import OutboxRelay
+
+        try:
+            relay = OutboxRelay(
+                database=self.database,
+                store=self._store(),
+                kiosk_id=self.settings.kiosk_id,
+                base_url=backoffice.url,
+                token=secrets.backoffice_token.get_secret_value(),
+                clock=self._clock,
+                interval_s=float(backoffice.sync_interval_s),
+                after_pass=SyncChores(self._store(), self.settings, self._clock),
+            )
+        except ValueError as error:
+            log.warning("back-office sync is off: %s", error)
+            return
+        relay.start()
+        self._relay = relay
+        log.info("back-office sync to %s started", backoffice.url)
 
     def _start_payments(self, main: _MainThread, timeout_s: float) -> RecoveryReport | None:
         """Build the payment service and settle unfinished payments before any cart is
@@ -717,6 +776,9 @@ class Kiosk:
             starting.join(self.settings.timeouts.recovery_s + network_s + CLOSE_START_MARGIN_S)
             if starting.is_alive():
                 log.warning("the kiosk closed while its start was still running")
+        if self._relay is not None:  # before the store worker: its acks are store jobs
+            relay, self._relay = self._relay, None
+            relay.stop(relay.request_timeout_s + CLOSE_SYNC_MARGIN_S)
         self._stop_scanner()
         if self._receipt_desk is not None:
             try:
@@ -768,7 +830,27 @@ class Kiosk:
             beats["payments"] = self._payments.heartbeat
         if self._receipt_desk is not None:
             beats["printer"] = self._receipt_desk.heartbeat
+        relay = self._relay
+        if relay is not None and relay.running:
+            beats["sync"] = relay.heartbeat
         return beats
+
+    def sync_status(self) -> SyncStatus | None:
+        """Where back-office sync stands (pending rows, the oldest one's age, last success,
+        last error), read on the main thread's connection; ``None`` while sync is off (no
+        back office or no token) or before the kiosk has started."""
+        if self._relay is None or self._reader is None:
+            return None
+        from kiosk.sync.relay import sync_status
+
+        return sync_status(self._reader)
+
+    def sync_now(self) -> None:
+        """Ask the sync relay for a pass now (after a sale or a refund); nothing while sync
+        is off. Safe from any thread; never waits."""
+        relay = self._relay
+        if relay is not None:
+            relay.send_now()
 
     @property
     def receipt_desk(self) -> ReceiptDesk | None:

@@ -40,6 +40,33 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; th
   echo "$want" > "$stamp"
 fi
 
+# PostgreSQL for the back office's `postgres`-marked tests (kiosk hq on a DSN): the Debian
+# package when missing, its cluster started, a role and a database for the tests, and the DSN
+# exported as KIOSK_TEST_POSTGRES_DSN. Idempotent; an exported DSN is used as it is.
+if [ -z "${KIOSK_TEST_POSTGRES_DSN:-}" ]; then
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
+    echo "Installing Debian packages: postgresql"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq postgresql >/dev/null
+  fi
+  pg_server=$(ls -d /usr/lib/postgresql/*/bin/postgres | sort -V | tail -n 1)
+  pg_version=$(basename "${pg_server%/bin/postgres}")
+  pg_lsclusters -h | awk -v v="$pg_version" '$1 == v && $2 == "main"' | grep -q . \
+    || $sudo pg_createcluster "$pg_version" main >/dev/null
+  $sudo pg_ctlcluster "$pg_version" main status >/dev/null 2>&1 \
+    || $sudo pg_ctlcluster "$pg_version" main start
+  pg_port=$(pg_lsclusters -h | awk -v v="$pg_version" '$1 == v && $2 == "main" {print $3}')
+  as_postgres=(sudo -u postgres)
+  [ "$(id -u)" -ne 0 ] || as_postgres=(runuser -u postgres --)
+  pg_sql() { (cd / && "${as_postgres[@]}" psql -qAtX -v ON_ERROR_STOP=1 -p "$pg_port" -c "$1"); }
+  [ "$(pg_sql "SELECT 1 FROM pg_roles WHERE rolname = 'kiosk_test'")" = 1 ] \
+    || pg_sql "CREATE ROLE kiosk_test LOGIN PASSWORD 'kiosk_test'"
+  [ "$(pg_sql "SELECT 1 FROM pg_database WHERE datname = 'kiosk_test'")" = 1 ] \
+    || pg_sql "CREATE DATABASE kiosk_test OWNER kiosk_test"
+  export KIOSK_TEST_POSTGRES_DSN="postgresql://kiosk_test:kiosk_test@localhost:$pg_port/kiosk_test"
+fi
+
 .venv/bin/ruff check kiosk tests bench
 .venv/bin/mypy
 export KIVY_NO_ARGS=1 KIVY_NO_FILELOG=1 KIVY_NO_CONSOLELOG=1 SDL_AUDIODRIVER=dummy

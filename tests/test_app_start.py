@@ -17,12 +17,13 @@ import pytest
 
 from kiosk.app import KIOSK_OUT_OF_ORDER, KIOSK_STARTING, Kiosk, StartReport
 from kiosk.config import Settings, demo_settings
-from kiosk.core.checkout import CheckoutState, ReceiptChoice
+from kiosk.core.checkout import AttendantReason, CheckoutState, ReceiptChoice
 from kiosk.main_queue import MainQueue
 from kiosk.notices import CartRefused, Notice, PaymentRecovery, SessionChanged
 from kiosk.payments.cards import DEMO_CARDS
 from kiosk.sim.demo_shop import DEMO_STAFF, prepare_demo
 from kiosk.sim.stripe_emulator import StripeEmulator
+from kiosk.sim.stripe_emulator.faults import Fault
 from kiosk.store.db import DatabaseCorrupt, open_database
 
 JUICE = b"5012345001012\r\n"  # Orange juice 1 l, 1.89
@@ -373,3 +374,35 @@ def test_an_unknown_demo_card_or_a_kiosk_without_the_embedded_emulator_is_refuse
     with pytest.raises(RuntimeError, match="embedded Stripe emulator"):
         lane.kiosk.set_demo_card("declined")
     assert lane.kiosk.demo_card == "approved"
+
+
+def test_a_payment_recovery_cannot_settle_keeps_customers_out_until_staff_check_it(
+    settings: Settings, clock: Clock, lanes: list[Lane]
+) -> None:
+    sale_id = stop_mid_payment(settings, clock)
+    timeouts = settings.timeouts.model_copy(update={"recovery_s": 5})
+    lane = Lane(settings.model_copy(update={"timeouts": timeouts}), clock)
+    lanes.append(lane)
+
+    def on_notice(notice: Notice) -> None:
+        if isinstance(notice, PaymentRecovery) and notice.state == "checking":
+            # Stripe answers nothing useful for longer than recovery may take.
+            lane.emulator.inject(Fault("error_500_before", method="GET", times=10_000))
+
+    lane.kiosk.listen(on_notice)
+    lane.start_in_background()
+    lane.until_started()
+
+    assert lane.recovery_states() == ["checking", "call_staff"]
+    assert lane.kiosk.checkout.state is CheckoutState.NEEDS_ATTENDANT
+    assert lane.kiosk.checkout.attendant_reason is AttendantReason.PAYMENT_CHECK
+    assert lane.rows("SELECT state FROM sales WHERE id = ?", sale_id) == [("locked",)]
+    lane.kiosk.scan(JUICE)  # a customer cannot start a sale meanwhile
+    lane.queue.run_until(lambda: True, WAIT_S)
+    assert lane.kiosk.checkout.sale_id is None
+    lane.kiosk.withdraw_call()  # nor send staff away
+    assert lane.kiosk.checkout.state is CheckoutState.NEEDS_ATTENDANT
+
+    lane.kiosk.attend(1001, DEMO_STAFF[0].pin)
+    lane.until(lambda: lane.kiosk.checkout.state is CheckoutState.ATTRACT)
+    assert lane.rows("SELECT state FROM sales WHERE id = ?", sale_id) == [("locked",)]

@@ -49,3 +49,22 @@ def test_the_startup_benchmark_runs_one_round_and_prints_its_figures() -> None:
     assert figures["target"] == 1.2
     assert isinstance(figures["first_frame_within_target"], bool)
     assert isinstance(figures["rss_within_target"], bool)
+
+
+def test_the_sync_benchmark_drains_a_small_queue_both_ways_and_prints_its_figures() -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "sync.py"), "--sales", "300", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    figures = json.loads(result.stdout)
+    assert (figures["sales"], figures["batches"], figures["batch_size"]) == (300, 3, 100)
+    for key in ("ours_drain_s", "raw_loop_s", "ours_prepare_s", "ours_sales_per_s",
+                "raw_sales_per_s", "ratio", "drain_target_s", "body_bytes_per_batch_mean"):
+        assert figures[key] > 0, key
+    assert figures["ratio_target"] == 0.8
+    assert isinstance(figures["ratio_ok"], bool)
+    assert isinstance(figures["drain_ok"], bool)

@@ -17,6 +17,7 @@ from kiosk.sync.protocol import (
     Event,
     ProtocolError,
     catalog_version,
+    stored_event_problem,
 )
 
 SALE = "6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f"
@@ -114,3 +115,15 @@ def test_a_catalog_feed_round_trips_and_its_version_follows_its_content() -> Non
         CatalogFeed.decode(json.dumps(
             {"version": "v", "currency": "EUR", "products": [{"code": "1", "colour": "red"}]}
         ).encode())
+
+
+def test_a_stored_event_is_checked_by_the_same_rules_without_decoding_its_payload() -> None:
+    good = event()
+    args = (good["event_id"], good["topic"], good["sale_id"], good["created_at"], '{"a": 1}')
+    assert stored_event_problem(*args) is None
+    assert "canonical" in str(stored_event_problem(good["event_id"].upper(), *args[1:]))
+    assert "unknown topic" in str(stored_event_problem(args[0], "sale.lost", *args[2:]))
+    assert "needs a sale_id" in str(stored_event_problem(args[0], "sale.paid", None, *args[3:]))
+    assert "created_at" in str(stored_event_problem(*args[:3], "today", args[4]))
+    assert "JSON object" in str(stored_event_problem(*args[:4], "[1, 2]"))
+    assert stored_event_problem(args[0], "audit.recorded", None, *args[3:]) is None

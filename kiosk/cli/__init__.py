@@ -8,12 +8,14 @@ from kiosk import __version__
 from kiosk.cli.catalog import catalog
 from kiosk.cli.config import config
 from kiosk.cli.db import db
+from kiosk.cli.hq import hq
 from kiosk.cli.payments import reader, reconcile_command
 from kiosk.cli.receipt import receipt
 from kiosk.cli.scanner import scanner
 from kiosk.cli.session import demo_command, run_command
 from kiosk.cli.sim import sim
 from kiosk.cli.staff import staff
+from kiosk.cli.sync import sync
 from kiosk.store.db import StoreError
 from kiosk.store.staff import NotAllowed, UnknownStaff
 
@@ -35,6 +37,8 @@ cli.add_command(sim)
 cli.add_command(reader)
 cli.add_command(reconcile_command)
 cli.add_command(receipt)
+cli.add_command(hq)
+cli.add_command(sync)
 
 
 def main() -> None:

@@ -487,7 +487,7 @@ class RetentionSettings(SettingsTable):
     """``[retention]``: how long old rows are kept, in days, so the SD card does not fill."""
 
     synced_sales_days: Annotated[int, BeforeValidator(values.whole_number(1, 3650))] = 90
-    """Days a sale is kept after the back office acknowledged it."""
+    """Days a sale is kept after it closed, once the back office has every event of it."""
 
     acknowledged_outbox_days: Annotated[int, BeforeValidator(values.whole_number(1, 3650))] = 30
     """Days an acknowledged outbox row is kept."""

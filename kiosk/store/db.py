@@ -89,6 +89,10 @@ def _prepare(
             problems = [str(row[0]) for row in conn.execute("PRAGMA quick_check")]
             if problems != ["ok"]:
                 raise DatabaseCorrupt(path, problems)
+        if conn.execute("PRAGMA page_count").fetchone()[0] == 0:
+            # A new file: free pages can be given back bit by bit (kiosk.store.retention),
+            # which only a database created in this mode allows without a full VACUUM.
+            conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
         # Changing the journal mode is refused inside a transaction; none is open here.
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if str(mode).lower() != "wal":

@@ -38,6 +38,7 @@ TOPICS = ("sale.paid", "refund.succeeded", "audit.recorded")
 
 _UTC_STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$")
 _KIOSK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_CANONICAL_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
 class ProtocolError(ValueError):
@@ -48,6 +49,28 @@ class ProtocolError(ValueError):
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+def stored_event_problem(
+    event_id: str, topic: str, sale_id: str | None, created_at: str, payload_json: str
+) -> str | None:
+    """What would make an event the kiosk stored unsendable, or ``None``: the same rules as
+    ``Event.from_json`` without decoding the payload (the relay reads thousands a second;
+    the payload was written by ``json.dumps`` of a dict, so only its shape is checked)."""
+    if not _CANONICAL_UUID.match(event_id):
+        return f"event_id {event_id!r} is not a UUID in canonical form"
+    if topic not in TOPICS:
+        return f"unknown topic {topic!r}"
+    if sale_id is None and topic != "audit.recorded":
+        return f"a {topic} event needs a sale_id"
+    if sale_id is not None and not _CANONICAL_UUID.match(sale_id):
+        return f"sale_id {sale_id!r} is not a UUID in canonical form"
+    if not _UTC_STAMP.match(created_at):
+        return f"created_at {created_at!r} is not UTC like 2026-01-31T12:00:00Z"
+    text = payload_json.strip()
+    if not (text.startswith("{") and text.endswith("}")):
+        return "the payload is not a JSON object"
+    return None
 
 
 def canonical_json(value: Any) -> bytes:
@@ -168,6 +191,15 @@ class Batch:
         return cls(kiosk_id, parsed)
 
 
+def encode_batch(kiosk_id: str, event_bodies: list[bytes]) -> bytes:
+    """A batch body from events already encoded as JSON objects (the kiosk's relay splices
+    its stored payloads in; ``Batch.decode`` on the other end checks everything)."""
+    return b"".join((
+        b'{"events":[', b",".join(event_bodies), b'],"kiosk_id":',
+        json.dumps(kiosk_id).encode(), b',"version":', str(PROTOCOL_VERSION).encode(), b"}",
+    ))
+
+
 @dataclass(frozen=True)
 class BatchReply:
     """The back office's answer to a stored batch: ids new to it, ids it already had."""
@@ -196,7 +228,8 @@ class BatchReply:
 @dataclass(frozen=True)
 class ErrorReply:
     """A refused request: ``error`` (malformed, too_large, unauthorized, forbidden, conflict,
-    not_found, server_error), a sentence, and the event ids concerned (conflicts)."""
+    not_found, method_not_allowed, server_error), a sentence, and the event ids concerned
+    (conflicts)."""
 
     error: str
     message: str

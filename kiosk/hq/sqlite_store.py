@@ -1,0 +1,250 @@
+"""The back office's store in one SQLite file: enough for a shop and its few kiosks.
+
+One connection shared by the server's threads behind a lock (SQLite writes one at a time
+anyway). WAL with ``synchronous=NORMAL``: this is the back office, not the till, and a batch
+lost to a power cut is simply sent again by the kiosk, which keeps it until acknowledged.
+Other processes (``kiosk hq token add``, a test reading the events) may open the same file.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from kiosk.hq.storage import (
+    HQStore,
+    HQStoreError,
+    StoredEvent,
+    event_rows,
+    feed_product,
+    sort_out,
+    zero_counts,
+)
+from kiosk.store.db import parse_utc_iso, utc_now_iso
+from kiosk.sync.protocol import FEED_FIELDS, Batch, BatchReply, CatalogFeed
+
+BUSY_TIMEOUT_S = 10.0
+"""Seconds a write waits for another process's write to the same file."""
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS kiosks (
+    kiosk_id TEXT PRIMARY KEY,
+    token_hash TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS events (
+    kiosk_id TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    topic TEXT NOT NULL,
+    sale_id TEXT,
+    body_hash TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    PRIMARY KEY (kiosk_id, event_id)
+);
+CREATE INDEX IF NOT EXISTS events_by_sale ON events (sale_id) WHERE sale_id IS NOT NULL;
+CREATE TABLE IF NOT EXISTS products (
+    code TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    price_minor INTEGER NOT NULL,
+    tax_class TEXT NOT NULL,
+    min_age INTEGER,
+    sold_by_weight INTEGER NOT NULL,
+    unit_price_per_kg_minor INTEGER,
+    department TEXT
+);
+CREATE TABLE IF NOT EXISTS catalog (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    version TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+"""
+
+_EVENT_COLUMNS = (
+    "kiosk_id, event_id, topic, sale_id, created_at, payload, body_hash, received_at"
+)
+_PRODUCT_COLUMNS = ", ".join(FEED_FIELDS)
+
+
+class SQLiteHQStore(HQStore):
+    """``HQStore`` in the SQLite file at ``path`` (created with its tables if missing)."""
+
+    def __init__(self, path: Path) -> None:
+        path = Path(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._connection = sqlite3.connect(
+                path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_S
+            )
+        except (OSError, sqlite3.Error) as error:
+            raise HQStoreError(f"cannot open the back office database {path}: {error}") from None
+        self._lock = threading.Lock()
+        try:
+            self._connection.execute("PRAGMA journal_mode = WAL")
+            self._connection.execute("PRAGMA synchronous = NORMAL")
+            self._connection.executescript(SCHEMA)  # each statement commits on its own
+        except sqlite3.DatabaseError as error:
+            self._connection.close()
+            raise HQStoreError(
+                f"{path} is not a usable back office database: {error}"
+            ) from None
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """The connection inside ``BEGIN IMMEDIATE`` ... ``COMMIT`` (rolled back on error),
+        held by this thread alone."""
+        with self._lock:
+            connection = self._connection
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield connection
+                connection.execute("COMMIT")
+            except BaseException:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                raise
+
+    def _read(self, sql: str, parameters: list[Any] | tuple[Any, ...] = ()) -> list[Any]:
+        with self._lock:
+            return self._connection.execute(sql, parameters).fetchall()
+
+    def add_kiosk(self, kiosk_id: str, hashed_token: str, now: datetime) -> bool:
+        """See ``HQStore.add_kiosk``."""
+        with self._transaction() as connection:
+            known = connection.execute(
+                "SELECT 1 FROM kiosks WHERE kiosk_id = ?", [kiosk_id]
+            ).fetchone()
+            connection.execute(
+                "INSERT INTO kiosks (kiosk_id, token_hash, created_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (kiosk_id) DO UPDATE SET token_hash = excluded.token_hash",
+                [kiosk_id, hashed_token, utc_now_iso(now)],
+            )
+        return known is None
+
+    def token_owner(self, hashed_token: str) -> tuple[str, str] | None:
+        """See ``HQStore.token_owner``."""
+        rows = self._read(
+            "SELECT kiosk_id, token_hash FROM kiosks WHERE token_hash = ?", [hashed_token]
+        )
+        return (str(rows[0][0]), str(rows[0][1])) if rows else None
+
+    def kiosks(self) -> list[str]:
+        """See ``HQStore.kiosks``."""
+        return [str(row[0]) for row in self._read("SELECT kiosk_id FROM kiosks ORDER BY 1")]
+
+    def store_batch(self, batch: Batch, now: datetime) -> BatchReply:
+        """See ``HQStore.store_batch``."""
+        rows = event_rows(batch)
+        ids = [row.event_id for row in rows]
+        marks = ", ".join("?" * len(ids))
+        received = utc_now_iso(now)
+        with self._transaction() as connection:
+            stored = dict(connection.execute(
+                f"SELECT event_id, body_hash FROM events WHERE kiosk_id = ? "
+                f"AND event_id IN ({marks})",
+                [batch.kiosk_id, *ids],
+            ).fetchall())
+            reply = sort_out(rows, stored)  # raises EventConflict: rolled back
+            connection.executemany(
+                "INSERT INTO events (kiosk_id, event_id, topic, sale_id, body_hash, payload, "
+                "created_at, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (batch.kiosk_id, row.event_id, row.topic, row.sale_id, row.body_hash,
+                     row.payload_json, row.created_at, received)
+                    for row in rows if row.event_id not in stored
+                ],
+            )
+        return reply
+
+    def events(self, kiosk_id: str | None = None) -> list[StoredEvent]:
+        """See ``HQStore.events``."""
+        if kiosk_id is None:
+            rows = self._read(f"SELECT {_EVENT_COLUMNS} FROM events ORDER BY rowid")
+        else:
+            rows = self._read(
+                f"SELECT {_EVENT_COLUMNS} FROM events WHERE kiosk_id = ? ORDER BY rowid",
+                [kiosk_id],
+            )
+        return [_stored_event(row) for row in rows]
+
+    def event_counts(self, kiosk_id: str | None = None) -> dict[str, int]:
+        """See ``HQStore.event_counts``."""
+        where, parameters = ("WHERE kiosk_id = ?", [kiosk_id]) if kiosk_id else ("", [])
+        counts = zero_counts()
+        for topic, count in self._read(
+            f"SELECT topic, COUNT(*) FROM events {where} GROUP BY topic", parameters
+        ):
+            counts[str(topic)] = int(count)
+        return counts
+
+    def sale_events(self, sale_id: str) -> list[StoredEvent]:
+        """See ``HQStore.sale_events``."""
+        rows = self._read(
+            f"SELECT {_EVENT_COLUMNS} FROM events WHERE sale_id = ? "
+            "AND topic IN ('sale.paid', 'refund.succeeded') ORDER BY rowid",
+            [sale_id],
+        )
+        return [_stored_event(row) for row in rows]
+
+    def catalog(self) -> CatalogFeed | None:
+        """See ``HQStore.catalog``."""
+        with self._lock:
+            head = self._connection.execute(
+                "SELECT version, currency FROM catalog WHERE id = 1"
+            ).fetchone()
+            if head is None:
+                return None
+            cursor = self._connection.execute(
+                f"SELECT {_PRODUCT_COLUMNS} FROM products ORDER BY code"
+            )
+            names = [column[0] for column in cursor.description]
+            products = tuple(feed_product(dict(zip(names, row, strict=True)))
+                             for row in cursor.fetchall())
+        return CatalogFeed(str(head[0]), str(head[1]), products)
+
+    def catalog_version(self) -> str | None:
+        """See ``HQStore.catalog_version``."""
+        rows = self._read("SELECT version FROM catalog WHERE id = 1")
+        return str(rows[0][0]) if rows else None
+
+    def _write_catalog(self, feed: CatalogFeed, now: datetime) -> None:
+        with self._transaction() as connection:
+            connection.execute("DELETE FROM products")
+            connection.executemany(
+                f"INSERT INTO products ({_PRODUCT_COLUMNS}) "
+                f"VALUES ({', '.join('?' * len(FEED_FIELDS))})",
+                [tuple(product[name] for name in FEED_FIELDS) for product in feed.products],
+            )
+            connection.execute(
+                "INSERT INTO catalog (id, version, currency, updated_at) VALUES (1, ?, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET version = excluded.version, "
+                "currency = excluded.currency, updated_at = excluded.updated_at",
+                [feed.version, feed.currency, utc_now_iso(now)],
+            )
+
+    def close(self) -> None:
+        """See ``HQStore.close``."""
+        with self._lock:
+            self._connection.close()
+
+
+def _stored_event(row: tuple[Any, ...]) -> StoredEvent:
+    kiosk_id, event_id, topic, sale_id, created_at, payload, body_hash, received_at = row
+    return StoredEvent(
+        kiosk_id=kiosk_id,
+        event_id=event_id,
+        topic=topic,
+        sale_id=sale_id,
+        created_at=created_at,
+        payload=json.loads(payload),
+        body_hash=body_hash,
+        received_at=parse_utc_iso(received_at),
+    )

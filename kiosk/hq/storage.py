@@ -1,0 +1,225 @@
+"""What the back office keeps, whatever the database: kiosks and their token hashes, the events
+the kiosks sent (once each), and the catalog feed.
+
+``HQStore`` is the interface; ``open_store`` picks the backend: a SQLite file for one shop
+(``kiosk.hq.sqlite_store``) or PostgreSQL through a DSN for a chain
+(``kiosk.hq.postgres_store``). Both store a batch in one transaction: every new event of it, or,
+when one of its ids is already stored with a different body, nothing at all.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from kiosk.hq.tokens import token_hash, token_matches
+from kiosk.sync.protocol import (
+    FEED_FIELDS,
+    TOPICS,
+    Batch,
+    BatchReply,
+    CatalogFeed,
+    canonical_json,
+    catalog_version,
+)
+
+
+class HQStoreError(Exception):
+    """The back office's database cannot be opened or used (a message for staff, no secret)."""
+
+
+class EventConflict(Exception):
+    """A batch holds events whose ids are stored already with another body; nothing of the
+    batch was stored. ``event_ids`` are those ids, in batch order."""
+
+    def __init__(self, event_ids: tuple[str, ...]) -> None:
+        super().__init__(
+            f"{len(event_ids)} event id(s) already stored with a different body: "
+            + ", ".join(event_ids[:5]) + (" ..." if len(event_ids) > 5 else "")
+        )
+        self.event_ids = event_ids
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """One event as the back office keeps it; ``created_at`` is the kiosk's UTC text,
+    ``received_at`` when the back office first stored it."""
+
+    kiosk_id: str
+    event_id: str
+    topic: str
+    sale_id: str | None
+    created_at: str
+    payload: dict[str, Any]
+    body_hash: str
+    received_at: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        """The event as a JSON-ready dict (``received_at`` as ISO text)."""
+        return {
+            "kiosk_id": self.kiosk_id,
+            "event_id": self.event_id,
+            "topic": self.topic,
+            "sale_id": self.sale_id,
+            "created_at": self.created_at,
+            "payload": self.payload,
+            "body_hash": self.body_hash,
+            "received_at": self.received_at.isoformat(),
+        }
+
+
+@dataclass(frozen=True)
+class EventRow:
+    """An event of a batch, ready for an INSERT: the payload as canonical JSON text."""
+
+    event_id: str
+    topic: str
+    sale_id: str | None
+    body_hash: str
+    payload_json: str
+    created_at: str
+
+
+def event_rows(batch: Batch) -> list[EventRow]:
+    """The batch's events as rows to insert, in batch order."""
+    return [
+        EventRow(
+            event.event_id,
+            event.topic,
+            event.sale_id,
+            event.body_hash(),
+            canonical_json(event.payload).decode("utf-8"),
+            event.created_at,
+        )
+        for event in batch.events
+    ]
+
+
+def sort_out(rows: list[EventRow], stored: dict[str, str]) -> BatchReply:
+    """Split a batch into new ids and duplicates given the body hashes ``stored`` under its ids
+    before it; raise ``EventConflict`` when one of them has another body."""
+    conflicts = tuple(
+        row.event_id for row in rows
+        if row.event_id in stored and stored[row.event_id] != row.body_hash
+    )
+    if conflicts:
+        raise EventConflict(conflicts)
+    return BatchReply(
+        accepted=tuple(row.event_id for row in rows if row.event_id not in stored),
+        duplicates=tuple(row.event_id for row in rows if row.event_id in stored),
+    )
+
+
+def feed_product(row: dict[str, Any]) -> dict[str, Any]:
+    """A product of the feed with exactly ``FEED_FIELDS``, typed as the protocol has them."""
+    product = {name: row.get(name) for name in FEED_FIELDS}
+    product["sold_by_weight"] = bool(product["sold_by_weight"])
+    return product
+
+
+class HQStore(ABC):
+    """The back office's storage. Methods are safe to call from many threads at once."""
+
+    @abstractmethod
+    def add_kiosk(self, kiosk_id: str, hashed_token: str, now: datetime) -> bool:
+        """Record ``kiosk_id`` with the hash of its token, replacing an earlier token of the
+        same kiosk (which stops working). Returns True for a kiosk new to the back office."""
+
+    @abstractmethod
+    def token_owner(self, hashed_token: str) -> tuple[str, str] | None:
+        """``(kiosk id, stored hash)`` of the kiosk holding the token with this hash, if any."""
+
+    def kiosk_for_token(self, token: str) -> str | None:
+        """The kiosk id a bearer token belongs to, or None for an unknown token."""
+        found = self.token_owner(token_hash(token))
+        if found is None or not token_matches(token, found[1]):
+            return None
+        return found[0]
+
+    @abstractmethod
+    def kiosks(self) -> list[str]:
+        """The kiosk ids holding a token, sorted."""
+
+    @abstractmethod
+    def store_batch(self, batch: Batch, now: datetime) -> BatchReply:
+        """Store the batch's new events under ``batch.kiosk_id`` in one transaction, stamped
+        ``now``: ids already stored with the same body are duplicates; one stored with another
+        body raises ``EventConflict`` and nothing of the batch is stored."""
+
+    @abstractmethod
+    def events(self, kiosk_id: str | None = None) -> list[StoredEvent]:
+        """Every stored event (of one kiosk, or of all), in the order they arrived."""
+
+    @abstractmethod
+    def event_counts(self, kiosk_id: str | None = None) -> dict[str, int]:
+        """Stored events per topic (every topic of the protocol, zero included)."""
+
+    @abstractmethod
+    def sale_events(self, sale_id: str) -> list[StoredEvent]:
+        """The ``sale.paid`` and ``refund.succeeded`` events of one sale, in arrival order."""
+
+    @abstractmethod
+    def catalog(self) -> CatalogFeed | None:
+        """The catalog feed, or None before the first import."""
+
+    @abstractmethod
+    def catalog_version(self) -> str | None:
+        """The feed's version (its ETag) without reading its products; None before an import."""
+
+    @abstractmethod
+    def _write_catalog(self, feed: CatalogFeed, now: datetime) -> None:
+        """Replace the stored feed by ``feed`` in one transaction."""
+
+    def replace_catalog(
+        self, currency: str, products: list[dict[str, Any]], now: datetime
+    ) -> CatalogFeed:
+        """Make the feed exactly ``products`` (dicts of ``FEED_FIELDS``, prices in minor units
+        of ``currency``), all or nothing, and return it. An unchanged catalog keeps its
+        version, so kiosks are not sent it again."""
+        rows = sorted((feed_product(product) for product in products), key=lambda p: p["code"])
+        feed = CatalogFeed(catalog_version(currency, rows), currency, tuple(rows))
+        if feed.version != self.catalog_version():
+            self._write_catalog(feed, now)
+        return feed
+
+    @abstractmethod
+    def close(self) -> None:
+        """Close the connections."""
+
+    def __enter__(self) -> HQStore:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def zero_counts() -> dict[str, int]:
+    """A count of zero for every topic of the protocol."""
+    return dict.fromkeys(TOPICS, 0)
+
+
+def open_store(database: Path | None = None, dsn: str | None = None) -> HQStore:
+    """Open (creating the tables if needed) the back office's store: the SQLite file
+    ``database``, or the PostgreSQL database at ``dsn``; exactly one of the two.
+
+    Raises ``HQStoreError`` when it cannot be opened (the message never holds the DSN).
+    """
+    if (database is None) == (dsn is None):
+        raise ValueError("give either a SQLite database path or a PostgreSQL DSN")
+    if dsn is not None:
+        from kiosk.hq.postgres_store import PostgresHQStore
+
+        return PostgresHQStore(dsn)
+    from kiosk.hq.sqlite_store import SQLiteHQStore
+
+    assert database is not None
+    return SQLiteHQStore(database)

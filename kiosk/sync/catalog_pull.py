@@ -1,0 +1,195 @@
+"""The catalog pull: fetch the back office's catalog when it changed, and apply it.
+
+One conditional request, ``GET /api/v1/catalog`` with ``If-None-Match`` set to the ETag kept
+in ``sync_state`` (``catalog_etag``): ``304 Not Modified`` means the kiosk is up to date; a
+``200`` carries the whole feed (``kiosk.sync.protocol.CatalogFeed``). The feed is applied only
+when the shop's catalog source is the back office (``[catalog] source = "backoffice"``); with
+a CSV catalog the pull only reports what the back office offers and changes nothing.
+
+The feed's products (``kiosk.store.catalog_feed``) and the new ETag, version and time of the
+check are written in one transaction of one store-worker job: a kiosk never believes it has a
+catalog version it did not apply. Carts in progress keep the prices they were scanned at.
+Every failure comes back as ``PullResult.error``, a sentence for staff that never contains
+the token.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+import httpx
+from sqlite_utils import Database
+
+from kiosk.config import Settings
+from kiosk.store.catalog_feed import CatalogFeedRejected, apply_catalog_feed, describe_problem
+from kiosk.store.db import immediate_transaction, utc_now_iso
+from kiosk.store.worker import StoreWorker
+from kiosk.sync.protocol import CATALOG_PATH, CatalogFeed, ErrorReply, ProtocolError
+
+log = logging.getLogger(__name__)
+
+CATALOG_ETAG = "catalog_etag"
+CATALOG_VERSION = "catalog_version"
+CATALOG_CHECKED_AT = "catalog_checked_at"
+"""``sync_state`` keys: the ETag to send next time, the applied version, the last check."""
+
+STORE_WAIT_S = 60.0
+"""Seconds a pull waits for the store worker to apply a feed (a large catalog included)."""
+
+
+@dataclass(frozen=True)
+class PullResult:
+    """How one pull went.
+
+    ``changed``: a new catalog was applied. ``products``: products written from the feed when
+    it was applied, or the feed's size when it was fetched but not applied (see ``note``);
+    ``None`` when no feed came (unchanged or failed). ``version``: the catalog version the
+    kiosk now has, or the one the back office offers when it was not applied. ``error``: why
+    the pull failed, a sentence. ``note``: why a fetched catalog was not applied, a sentence.
+    """
+
+    changed: bool
+    products: int | None
+    version: str | None
+    error: str | None
+    note: str | None = None
+
+
+def pull_catalog(
+    client: httpx.Client, store: StoreWorker, settings: Settings, now: datetime
+) -> PullResult:
+    """Fetch the catalog from the back office ``client`` talks to (see
+    ``kiosk.sync.http.make_client``) and apply it through ``store`` when it changed and the
+    shop's catalog source is the back office. ``now`` (aware) stamps the rows and the check.
+    Never raises for a network, protocol or catalog problem: see ``PullResult.error``.
+    """
+    stamp = utc_now_iso(now)
+    try:
+        etag, applied_version = store.submit(_read_state).result(STORE_WAIT_S)
+    except Exception as error:
+        return PullResult(False, None, None, f"cannot read the sync state: {error}")
+    headers = {"If-None-Match": etag} if etag else {}
+    try:
+        response = client.get(CATALOG_PATH, headers=headers)
+    except httpx.TimeoutException:
+        return PullResult(False, None, applied_version,
+                          f"back office unreachable: no catalog answer from {client.base_url} "
+                          "in time")
+    except httpx.HTTPError as error:
+        detail = (str(error) or type(error).__name__)[:300]
+        return PullResult(False, None, applied_version,
+                          f"back office unreachable: {detail} ({client.base_url})")
+    if response.status_code == 304:
+        return _checked(store, _record_check(stamp), applied_version)
+    if response.status_code == 404 and settings.catalog.source != "backoffice":
+        # A shop with its own CSV catalog needs none from the back office.
+        return PullResult(False, None, applied_version, None,
+                          note="the back office offers no catalog")
+    if response.status_code != 200:
+        return PullResult(False, None, applied_version, _refusal(response))
+    try:
+        feed = CatalogFeed.decode(response.content)
+    except ProtocolError as error:
+        return PullResult(False, None, applied_version,
+                          f"the back office sent something else than a catalog: {error.message}")
+    if settings.catalog.source != "backoffice":
+        return PullResult(
+            False, len(feed.products), feed.version, None,
+            note=(f"the back office offers catalog version {feed.version} "
+                  f"({len(feed.products)} products); not applied: the catalog source "
+                  f"setting is {settings.catalog.source!r}"),
+        )
+    new_etag = response.headers.get("ETag") or f'"{feed.version}"'
+    if feed.version == applied_version:  # a back office that ignores If-None-Match
+        return _checked(store, _record_check(stamp, etag=new_etag), applied_version)
+    job = _apply_job(feed, settings, now, new_etag, stamp)
+    try:
+        written = store.submit(job).result(STORE_WAIT_S)
+    except CatalogFeedRejected as rejected:
+        shown = "; ".join(describe_problem(problem) for problem in rejected.problems[:3])
+        more = f" (and {len(rejected.problems) - 3} more)" if len(rejected.problems) > 3 else ""
+        return PullResult(
+            False, None, applied_version,
+            f"the back office's catalog version {feed.version} was refused and nothing "
+            f"changed: {len(rejected.problems)} problem(s): {shown}{more}",
+        )
+    except Exception as error:  # the store failed: nothing was applied (one transaction)
+        return PullResult(False, None, applied_version,
+                          f"the catalog could not be stored: {error}")
+    log.info("catalog version %s applied: %d products", feed.version, written)
+    return PullResult(True, written, feed.version, None)
+
+
+def _checked(
+    store: StoreWorker, job: Callable[[Database], None], version: str | None
+) -> PullResult:
+    """Record an "unchanged" check; the result of the pull."""
+    try:
+        store.submit(job).result(STORE_WAIT_S)
+    except Exception as error:
+        return PullResult(False, None, version, f"cannot record the catalog check: {error}")
+    return PullResult(False, None, version, None)
+
+
+def _read_state(db: Database) -> tuple[str | None, str | None]:
+    state = dict(db.execute(
+        "SELECT key, value FROM sync_state WHERE key IN (?, ?)", [CATALOG_ETAG, CATALOG_VERSION]
+    ).fetchall())
+    return state.get(CATALOG_ETAG), state.get(CATALOG_VERSION)
+
+
+def _set_state(db: Database, values: dict[str, str]) -> None:
+    for key, value in values.items():
+        db.execute(
+            "INSERT INTO sync_state (key, value) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [key, value],
+        )
+
+
+def _record_check(stamp: str, *, etag: str | None = None) -> Callable[[Database], None]:
+    """A store-worker job: note the time of the check (and the ETag, when given)."""
+
+    def job(db: Database) -> None:
+        values = {CATALOG_CHECKED_AT: stamp}
+        if etag:
+            values[CATALOG_ETAG] = etag
+        with immediate_transaction(db):
+            _set_state(db, values)
+
+    return job
+
+
+def _apply_job(
+    feed: CatalogFeed, settings: Settings, now: datetime, etag: str, stamp: str
+) -> Callable[[Database], int]:
+    """A store-worker job: apply ``feed`` and record its ETag, version and the check, in one
+    transaction; returns the products written."""
+    tax_classes = tuple(settings.tax_policy().classes)
+    currency = settings.shop.currency
+
+    def job(db: Database) -> int:
+        with immediate_transaction(db):
+            written = apply_catalog_feed(
+                db, feed, tax_classes=tax_classes, currency=currency, now=now
+            )
+            _set_state(db, {
+                CATALOG_ETAG: etag, CATALOG_VERSION: feed.version, CATALOG_CHECKED_AT: stamp,
+            })
+        return written
+
+    return job
+
+
+def _refusal(response: httpx.Response) -> str:
+    reply = ErrorReply.decode(response.content)
+    detail = f"{reply.error}: {reply.message}".strip(": ")
+    status = response.status_code
+    if status in (401, 403):
+        return f"back office refused the kiosk's token (HTTP {status}): {detail}"
+    if status >= 500:
+        return f"back office failed (HTTP {status}): {detail}"
+    return f"back office refused the catalog request (HTTP {status}): {detail}"
