@@ -36,7 +36,7 @@ from kivy.tests.common import UnitTestTouch  # noqa: E402
 from kivy.uix.widget import Widget  # noqa: E402
 
 from kiosk.app import Kiosk  # noqa: E402
-from kiosk.config import Settings, demo_settings  # noqa: E402
+from kiosk.config import Secrets, Settings, demo_settings  # noqa: E402
 from kiosk.sim.demo_shop import demo_barcodes, prepare_demo  # noqa: E402
 from kiosk.store.db import open_database  # noqa: E402
 from kiosk.ui.app import KioskApp, kivy_post  # noqa: E402
@@ -84,6 +84,7 @@ class KioskDriver:
         shots: Path,
         demo: DemoInfo | None,
         card_payments: bool = True,
+        secrets: Secrets | None = None,
     ) -> None:
         self.data_dir = data_dir
         self.settings = settings
@@ -96,6 +97,7 @@ class KioskDriver:
             post_to_main=kivy_post,
             clock=self.clock,
             card_payments=card_payments,
+            secrets=secrets,
             database=data_dir / "kiosk.db",
         )
         self.app = KioskApp(self.kiosk, settings, demo=demo, thank_you_s=1.0)

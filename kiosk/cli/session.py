@@ -25,10 +25,11 @@ from kiosk.cli.common import (
     settings_or_exit,
     utc_now,
 )
-from kiosk.config import Settings, demo_settings
+from kiosk.config import Secrets, Settings, demo_settings
 from kiosk.console import ConsoleFrontEnd
 from kiosk.devices.scanner import ScannerState
 from kiosk.main_queue import MainQueue
+from kiosk.sim.demo_backoffice import DEMO_BACKOFFICE_DB, DemoBackOffice
 from kiosk.sim.demo_shop import demo_barcodes, prepare_demo
 from kiosk.store.db import StoreError, open_database
 
@@ -58,11 +59,13 @@ def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(0)  # unwinds through ``finally``: pending writes are finished
 
 
-def run_console(settings: Settings, test_barcodes: list[tuple[str, str]]) -> None:
+def run_console(
+    settings: Settings, test_barcodes: list[tuple[str, str]], secrets: Secrets | None = None
+) -> None:
     """Start the facade and drive it from this terminal until quit or end of input."""
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     main_queue = MainQueue()
-    kiosk = Kiosk(settings, post_to_main=main_queue.post)
+    kiosk = Kiosk(settings, post_to_main=main_queue.post, secrets=secrets)
     # Listening before start() shows the first screen, or the cart restored at start.
     front = ConsoleFrontEnd(kiosk, main_queue, out=sys.stdout, test_barcodes=test_barcodes)
     try:
@@ -110,6 +113,7 @@ def _say_on_screen(screen: str) -> None:
 def _quiet_libraries() -> None:
     """Keep the log to what a technician needs: every Stripe request is not news."""
     logging.getLogger("stripe").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per back-office request
 
 
 @click.command("run")
@@ -174,6 +178,8 @@ def demo_command(
         if reset:
             for path in (database, *database.parent.glob(database.name + "-*")):
                 path.unlink(missing_ok=True)
+            for path in data_dir.glob(DEMO_BACKOFFICE_DB + "*"):
+                path.unlink()
         db = open_database(database)
         try:
             with tempfile.TemporaryDirectory() as work:
@@ -185,15 +191,24 @@ def demo_command(
             click.echo(f"Demo staff {number} ({staff.role}): PIN {staff.pin}")
         if prepare_only:
             return
-        if console:
-            run_console(settings, test_barcodes=demo_barcodes())
-            return
-        from kiosk.ui.launch import DemoInfo, run_touchscreen
+        # The reference back office on loopback: sync and the QR e-receipt work in the demo.
+        backoffice = DemoBackOffice(data_dir, settings.kiosk_id)
+        settings = demo_settings(data_dir, backoffice_url=backoffice.url)
+        try:
+            if console:
+                run_console(settings, demo_barcodes(), secrets=backoffice.secrets)
+                return
+            from kiosk.ui.launch import DemoInfo, run_touchscreen
 
-        demo = DemoInfo(
-            barcodes=tuple(demo_barcodes()),
-            staff=tuple((staff.role.value, number, staff.pin) for number, staff in report.staff),
-        )
-        run_touchscreen(
-            settings, kiosk_mode=False, demo=demo, size=window, on_first_frame=_say_on_screen
-        )
+            demo = DemoInfo(
+                barcodes=tuple(demo_barcodes()),
+                staff=tuple(
+                    (staff.role.value, number, staff.pin) for number, staff in report.staff
+                ),
+            )
+            run_touchscreen(
+                settings, kiosk_mode=False, demo=demo, size=window,
+                on_first_frame=_say_on_screen, secrets=backoffice.secrets,
+            )
+        finally:
+            backoffice.stop()

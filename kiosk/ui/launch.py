@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from types import FrameType
 
-from kiosk.config import Settings
+from kiosk.config import Secrets, Settings
 
 log = logging.getLogger(__name__)
 
@@ -36,11 +36,13 @@ def run_touchscreen(
     demo: DemoInfo | None = None,
     size: tuple[int, int] | None = None,
     on_first_frame: Callable[[str], None] | None = None,
+    secrets: Secrets | None = None,
 ) -> None:
     """Run the kiosk's window until it is stopped (SIGTERM, or the window closed in demo).
 
     ``kiosk_mode``: fullscreen, cursor hidden (``kiosk run``); otherwise a desktop window of
-    ``size`` pixels (``kiosk demo``).
+    ``size`` pixels (``kiosk demo``). ``secrets`` default to the environment and systemd
+    credentials (the demo hands over its back office's token).
     """
     from kiosk.ui.kivy_setup import configure_kivy
 
@@ -50,7 +52,7 @@ def run_touchscreen(
     from kiosk.app import Kiosk
     from kiosk.ui.app import KioskApp, kivy_post
 
-    kiosk = Kiosk(settings, post_to_main=kivy_post)
+    kiosk = Kiosk(settings, post_to_main=kivy_post, secrets=secrets)
     app = KioskApp(kiosk, settings, demo=demo, on_first_frame=on_first_frame)
 
     def stop(signum: int, _frame: FrameType | None) -> None:

@@ -38,7 +38,7 @@ class DemoPanel(BoxLayout):
             self.ids.item_buttons.add_widget(button)
         cards = self.ids.card_buttons
         for kind, label in DEMO_CARD_LABELS.items():
-            button = Factory.DemoButton(text=app.tr(label))
+            button = Factory.DemoCardButton(text=app.tr(label))
             button.bind(on_release=lambda _b, kind=kind: app.choose_demo_card(kind))
             cards.add_widget(button)
 
