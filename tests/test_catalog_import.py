@@ -102,6 +102,15 @@ def test_a_good_file_is_imported_with_counts(db: Database, tmp_path: Path) -> No
     assert stamps == [("csv", "2026-11-26T12:00:00.000000Z")]
 
 
+def test_a_csv_import_forgets_the_back_office_catalog_version(
+    db: Database, tmp_path: Path
+) -> None:
+    db.execute("INSERT INTO sync_state (key, value) VALUES ('catalog_etag', '\"v1\"'), "
+               "('catalog_version', 'v1'), ('last_success_at', 'then')")
+    run_import(db, write(tmp_path, GOOD_CSV))
+    assert db.execute("SELECT key FROM sync_state").fetchall() == [("last_success_at",)]
+
+
 def test_the_sample_catalog_imports_cleanly(db: Database, tmp_path: Path) -> None:
     path = copy_asset("catalog/sample.csv", tmp_path / "sample.csv")
     report = run_import(db, path)
@@ -248,7 +257,10 @@ def test_line_numbers_count_physical_lines_after_a_quoted_line_break(
         f'{COLA},,"Cola\nzero",1.29,standard,,,,\n'
         f"{WATER},,Water,0.49,vat,,,,\n"
     )
-    assert rejected(db, write(tmp_path, text)) == [(4, "tax_class", "unknown_tax_class")]
+    assert rejected(db, write(tmp_path, text)) == [
+        (2, "name", "control_character"),  # a line break has no place in a product name
+        (4, "tax_class", "unknown_tax_class"),
+    ]
 
 
 def test_progress_rises_to_the_total(db: Database, tmp_path: Path) -> None:

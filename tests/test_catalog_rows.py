@@ -189,6 +189,12 @@ def test_an_empty_name_is_refused(name: str) -> None:
     assert (problem.line, problem.column, problem.reason) == (2, "name", "empty_name")
 
 
+@pytest.mark.parametrize("name", ["Milk\x00 1 l", "Milk\t1 l", "Milk\x7f"])
+def test_a_name_with_a_control_character_is_refused(name: str) -> None:
+    problem = only_problem(f"{HEADER}\n{COLA},,{name},1.29,standard,,,,\n")
+    assert (problem.line, problem.column, problem.reason) == (2, "name", "control_character")
+
+
 def test_a_name_longer_than_a_receipt_can_take_is_refused() -> None:
     problem = only_problem(f"{HEADER}\n{COLA},,{'x' * 201},1.29,standard,,,,\n")
     assert problem.reason == "name_too_long"

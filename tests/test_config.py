@@ -432,6 +432,8 @@ BAD_VALUES: list[tuple[str, Any, str, str]] = [
     ("catalog.source", "erp", '"erp"', '"csv", "backoffice"'),
     ("timeouts.payment_idle_s", 0, "0", "whole number from 10 to 600"),
     ("retention.audit_days", -1, "-1", "whole number from 1 to 3650"),
+    # Payment recovery looks back ORPHAN_WINDOW_DAYS (7) at Stripe: sales outlive that.
+    ("retention.synced_sales_days", 7, "7", "whole number from 8 to 3650"),
     ("staff.reader_inspection_interval_days", 0, "0", "whole number from 1 to 365"),
     ("paths.state_dir", "var/lib/kiosk", '"var/lib/kiosk"', "absolute path"),
     ("tax", "19%", '"19%"', "expected a table"),
@@ -686,3 +688,16 @@ def test_any_value_for_any_key_loads_or_raises_a_config_error(key: str, value: A
         assert str(error).startswith("kiosk.toml: ")
     else:
         assert settings.cart_limits().max_cart_total_minor > 0
+
+
+def test_sales_are_kept_longer_than_payment_recovery_looks_back() -> None:
+    from kiosk.config.settings import RetentionSettings
+    from kiosk.payments.protocol import ORPHAN_WINDOW_DAYS
+
+    shortest = RetentionSettings.model_fields["synced_sales_days"]
+    assert RetentionSettings(synced_sales_days=ORPHAN_WINDOW_DAYS + 1).synced_sales_days > (
+        ORPHAN_WINDOW_DAYS
+    )
+    with pytest.raises(ValueError):
+        RetentionSettings(synced_sales_days=ORPHAN_WINDOW_DAYS)
+    assert shortest.default > ORPHAN_WINDOW_DAYS

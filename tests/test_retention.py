@@ -353,6 +353,18 @@ def test_pruning_many_rows_gives_the_pages_back_and_the_file_shrinks(
     assert os.path.getsize(tmp_path / "kiosk.db") < size_before / 2
 
 
+def test_a_backlog_is_pruned_a_few_sales_per_call_oldest_first(shop: Shop, db: Database) -> None:
+    for days in (130, 120, 110, 100, 95):
+        shop.paid(closed_days_ago=days, acked_days_ago=days - 1)
+    first = prune(db, RETENTION, NOW, max_sales=2)
+    assert first.sales == 2
+    oldest_left = db.execute("SELECT min(closed_at) FROM sales").fetchone()[0]
+    assert oldest_left == utc_now_iso(NOW - timedelta(days=110))
+    assert prune(db, RETENTION, NOW, max_sales=2).sales == 2
+    assert prune(db, RETENTION, NOW, max_sales=2).sales == 1
+    assert db.execute("SELECT COUNT(*) FROM sales").fetchone() == (0,)
+
+
 def test_deleted_rows_leave_free_pages_that_the_incremental_vacuum_returns(
     shop: Shop, db: Database
 ) -> None:

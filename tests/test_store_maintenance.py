@@ -82,7 +82,8 @@ def test_a_healthy_database_is_reported_with_migrations_counts_and_sizes(
         report = check_database(path)
         assert report.ok and report.integrity == ["ok"]
         assert report.applied_migrations == [
-            "m001_initial", "m002_payments", "m003_refund_slips", "m004_sync"
+            "m001_initial", "m002_payments", "m003_refund_slips", "m004_sync",
+            "m005_retention_indexes"
         ]
         assert report.pending_migrations == []
         assert report.row_counts["sales"] == 2 and report.row_counts["sale_lines"] == 6
@@ -121,7 +122,8 @@ def test_a_database_from_before_the_migrations_shows_them_pending(tmp_path: Path
     assert report.ok
     assert report.applied_migrations == []
     assert report.pending_migrations == [
-        "m001_initial", "m002_payments", "m003_refund_slips", "m004_sync"
+        "m001_initial", "m002_payments", "m003_refund_slips", "m004_sync",
+            "m005_retention_indexes"
     ]
     assert report.row_counts == {"notes": 0}
     assert report.install_id is None

@@ -127,3 +127,18 @@ def test_a_stored_event_is_checked_by_the_same_rules_without_decoding_its_payloa
     assert "created_at" in str(stored_event_problem(*args[:3], "today", args[4]))
     assert "JSON object" in str(stored_event_problem(*args[:4], "[1, 2]"))
     assert stored_event_problem(args[0], "audit.recorded", None, *args[3:]) is None
+
+
+@pytest.mark.parametrize("text", ["Milk\x00", "half a pair \ud800"])
+def test_text_no_database_can_store_is_refused_as_malformed(text: str) -> None:
+    with pytest.raises(ProtocolError) as refused:
+        Batch.decode(json.dumps(
+            {"version": 1, "kiosk_id": "till-1", "events": [event(payload={"name": text})]}
+        ).encode())
+    assert refused.value.code == "malformed" and "NUL or a lone surrogate" in refused.value.message
+    emoji = Event.from_json(event(payload={"name": "Tea \U0001F375"}))  # a proper pair is fine
+    assert emoji.payload["name"].endswith("\U0001F375")
+    assert "NUL" in str(stored_event_problem(
+        str(uuid.uuid4()), "audit.recorded", None, "2026-11-26T12:00:00Z",
+        json.dumps({"name": "Milk\x00"}),
+    ))

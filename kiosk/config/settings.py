@@ -486,8 +486,10 @@ class TimeoutSettings(SettingsTable):
 class RetentionSettings(SettingsTable):
     """``[retention]``: how long old rows are kept, in days, so the SD card does not fill."""
 
-    synced_sales_days: Annotated[int, BeforeValidator(values.whole_number(1, 3650))] = 90
-    """Days a sale is kept after it closed, once the back office has every event of it."""
+    synced_sales_days: Annotated[int, BeforeValidator(values.whole_number(8, 3650))] = 90
+    """Days a sale is kept after it closed, once the back office has every event of it; at
+    least 8, longer than payment recovery looks back at Stripe (7 days), so a recent
+    PaymentIntent always finds its sale."""
 
     acknowledged_outbox_days: Annotated[int, BeforeValidator(values.whole_number(1, 3650))] = 30
     """Days an acknowledged outbox row is kept."""

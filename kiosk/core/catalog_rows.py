@@ -23,6 +23,9 @@ from kiosk.core.catalog import Product, plu_code
 from kiosk.core.money import MoneyError, currency_exponent, parse_major
 
 REQUIRED_COLUMNS: tuple[str, ...] = ("name", "price", "tax_class", "min_age")
+
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+"""C0 and C1 control characters: never in a name a receipt prints or a back office stores."""
 """Columns every file must have, besides ``barcode`` or ``plu`` (at least one of the two)."""
 
 CODE_COLUMNS: tuple[str, ...] = ("barcode", "plu")
@@ -211,6 +214,7 @@ class _RowChecker:
         ages = _AGES
         no = _NO
         prices: dict[str, int] = {}
+        control = _CONTROL_CHARACTER.search
 
         def quick_check(line: int, row: Mapping[str, str]) -> Product | None:
             if len(row) != columns:
@@ -228,7 +232,7 @@ class _RowChecker:
             if code is None or code in first_line_of:
                 return None
             name = name.strip()
-            if not name or len(name) > MAX_NAME_LENGTH:
+            if not name or len(name) > MAX_NAME_LENGTH or control(name):
                 return None
             if tax_class not in tax_classes or age_text not in ages:
                 return None
@@ -247,6 +251,8 @@ class _RowChecker:
                 prices[price_text] = price
             first_line_of[code] = line
             department = None if k_department is None else row[k_department].strip() or None
+            if department is not None and control(department):
+                return None
             return Product(
                 code, name, price, tax_class, ages[age_text], False, None, department
             )
@@ -285,6 +291,16 @@ class _RowChecker:
                 "name",
                 "name_too_long",
                 f"the name is longer than {MAX_NAME_LENGTH} characters",
+            )
+        elif _CONTROL_CHARACTER.search(name):
+            self._add(
+                line, "name", "control_character",
+                "the name holds a control character (a tab, a line break, a NUL...)",
+            )
+        if _CONTROL_CHARACTER.search(text.get("department", "")):
+            self._add(
+                line, "department", "control_character",
+                "the department holds a control character (a tab, a line break, a NUL...)",
             )
         tax_class = text["tax_class"]
         if tax_class not in self._tax_classes:

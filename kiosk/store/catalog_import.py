@@ -99,6 +99,9 @@ def import_catalog_csv(
         raise CatalogImportRejected(problems)
     if progress is not None:
         progress(0, len(products))
+    # Forget the back office's catalog version first: should the shop switch back to its
+    # back office, the next pull must fetch the whole feed, not hear "304, you have it".
+    db.execute("DELETE FROM sync_state WHERE key IN ('catalog_etag', 'catalog_version')")
     written = ProductCatalog(db).store(products, source="csv", now=now, progress=progress)
     return ImportReport(
         rows=catalog_file.row_count,

@@ -86,18 +86,21 @@ def prune(
     now: datetime,
     *,
     vacuum_pages: int = 0,
+    max_sales: int | None = None,
 ) -> PruneReport:
     """Remove what the back office acknowledged and retention no longer keeps, then vacuum.
 
     ``now`` is aware; ages are whole days before it. ``vacuum_pages`` caps the pages one
-    incremental vacuum frees (0: all free pages). Must run on the connection that owns
-    writes (the store worker's) with no transaction open: the one-time switch to incremental
-    auto-vacuum cannot run inside one.
+    incremental vacuum frees (0: all free pages); ``max_sales`` caps the sales one call
+    deletes (a caller on the store worker prunes a backlog in several jobs, so payments get
+    their turn in between: ``report.sales == max_sales`` means more may be left). Must run
+    on the connection that owns writes (the store worker's) with no transaction open: the
+    one-time switch to incremental auto-vacuum cannot run inside one.
     """
     if db.conn.in_transaction:
         raise RuntimeError("prune must start outside a transaction (VACUUM cannot run in one)")
     outbox_rows = _prune_outbox(db, _cutoff(now, retention.acknowledged_outbox_days))
-    sales = _prune_sales(db, _cutoff(now, retention.synced_sales_days))
+    sales = _prune_sales(db, _cutoff(now, retention.synced_sales_days), max_sales)
     print_data = _drop_print_data(db, _cutoff(now, retention.print_data_days))
     audit_rows = _prune_audit(db, _cutoff(now, retention.audit_days))
     vacuumed = vacuum(db, max_pages=vacuum_pages)
@@ -120,7 +123,7 @@ def _prune_outbox(db: Database, cutoff: str) -> int:
         return max(cursor.rowcount, 0)
 
 
-def _prune_sales(db: Database, cutoff: str) -> int:
+def _prune_sales(db: Database, cutoff: str, limit: int | None) -> int:
     states = UNSETTLED_REFUND_STATES + ATTEMPT_IN_FLIGHT_STATES + FINISHED_PRINT_STATES
     refund_marks = _marks(UNSETTLED_REFUND_STATES)
     attempt_marks = _marks(ATTEMPT_IN_FLIGHT_STATES)
@@ -138,8 +141,9 @@ def _prune_sales(db: Database, cutoff: str) -> int:
                 "AND NOT EXISTS (SELECT 1 FROM payment_attempts a WHERE a.sale_id = s.id "
                 f"AND a.state IN ({attempt_marks})) "
                 "AND NOT EXISTS (SELECT 1 FROM print_jobs j WHERE j.sale_id = s.id "
-                f"AND j.state NOT IN ({print_marks}))",
-                [cutoff, *states],
+                f"AND j.state NOT IN ({print_marks})) "
+                "ORDER BY s.closed_at LIMIT ?",
+                [cutoff, *states, -1 if limit is None else limit],
             ).fetchall()
         ]
         if not ids:

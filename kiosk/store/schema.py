@@ -283,3 +283,10 @@ def audit_payload_json(
         },
         sort_keys=True,
     )
+
+
+@MIGRATIONS()
+def m005_retention_indexes(db: Database) -> None:
+    """Indexes retention needs: the print jobs of a refund (pruning a sale's refunds would
+    otherwise scan every print job once per sale)."""
+    db.execute("CREATE INDEX print_jobs_by_refund ON print_jobs(refund_id)")

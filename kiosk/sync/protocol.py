@@ -51,6 +51,20 @@ class ProtocolError(ValueError):
         self.message = message
 
 
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _storable(value: Any) -> bool:
+    """True unless some text in ``value`` (keys too) holds a NUL or a lone surrogate."""
+    if isinstance(value, str):
+        return not _UNSTORABLE.search(value)
+    if isinstance(value, dict):
+        return all(_storable(key) and _storable(item) for key, item in value.items())
+    if isinstance(value, list):
+        return all(_storable(item) for item in value)
+    return True
+
+
 def stored_event_problem(
     event_id: str, topic: str, sale_id: str | None, created_at: str, payload_json: str
 ) -> str | None:
@@ -70,6 +84,8 @@ def stored_event_problem(
     text = payload_json.strip()
     if not (text.startswith("{") and text.endswith("}")):
         return "the payload is not a JSON object"
+    if "\\u0000" in text:
+        return "the payload holds a NUL character"
     return None
 
 
@@ -146,6 +162,12 @@ class Event:
         payload = value.get("payload")
         if not isinstance(payload, dict):
             raise ProtocolError("malformed", f"event {event_id}: payload must be a JSON object")
+        if not _storable(payload):
+            raise ProtocolError(
+                "malformed",
+                f"event {event_id}: the payload holds a NUL or a lone surrogate, which no "
+                "database stores as text",
+            )
         return cls(event_id, topic, sale_id, created_at, payload)
 
 
