@@ -822,7 +822,11 @@ class Kiosk:
         return self._checkout.totals()
 
     def heartbeats(self) -> dict[str, float]:
-        """``time.monotonic()`` of each worker's last loop turn, for the watchdog."""
+        """``time.monotonic()`` of each worker's last loop turn, for the watchdog.
+
+        "sync" is there whenever sync was started (until `close`), also after its thread
+        ended on its own: its last heartbeat then goes stale, so the watchdog sees a dead
+        sync thread instead of none."""
         beats = {"store": self._worker.heartbeat} if self._worker else {}
         if self._scanner is not None:
             beats["scanner"] = self._scanner.heartbeat
@@ -831,7 +835,7 @@ class Kiosk:
         if self._receipt_desk is not None:
             beats["printer"] = self._receipt_desk.heartbeat
         relay = self._relay
-        if relay is not None and relay.running:
+        if relay is not None:
             beats["sync"] = relay.heartbeat
         return beats
 

@@ -102,6 +102,26 @@ def test_a_paid_sale_reaches_the_back_office_and_sync_has_a_heartbeat(
     assert "sync" not in shop.kiosk.heartbeats()
 
 
+def test_a_sync_thread_that_ended_on_its_own_still_shows_in_heartbeats_and_goes_stale(
+    tmp_path: Path, hq: HQProcess
+) -> None:
+    settings = shop_settings(tmp_path, hq.url)
+    shop = Shop(settings, Secrets(backoffice_token=SecretStr(hq.token_for(settings.kiosk_id))))
+    try:
+        relay = shop.kiosk._relay
+        assert relay is not None
+        relay.stop(timeout_s=WAIT_S)  # its thread ends; the kiosk still holds the relay
+        assert not relay.running
+        last_beat = relay.heartbeat
+        shop.sell_juice()  # the kiosk works on; the store worker turns its loop
+        beats = shop.kiosk.heartbeats()
+        assert beats["sync"] == last_beat  # reported, and no longer moving: stale
+        assert beats["store"] > last_beat  # the store worker's heartbeat went on
+    finally:
+        shop.kiosk.close()
+    assert "sync" not in shop.kiosk.heartbeats()  # a deliberate close removes it
+
+
 def test_a_kiosk_without_a_token_sells_and_says_sync_is_off(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

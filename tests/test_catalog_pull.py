@@ -4,7 +4,10 @@ office), and every failure reported as a sentence with nothing changed."""
 
 from __future__ import annotations
 
+import socket
 import sqlite3
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,7 +23,7 @@ from kiosk.config.settings import CatalogSettings
 from kiosk.store.db import utc_now_iso
 from kiosk.store.worker import StoreWorker
 from kiosk.sync.catalog_pull import PullResult, pull_catalog
-from kiosk.sync.http import make_client
+from kiosk.sync.http import MAX_CATALOG_BYTES, make_client
 from kiosk.sync.protocol import CATALOG_PATH
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
@@ -247,7 +250,10 @@ def test_a_slow_back_office_is_given_up_on_within_the_timeout(
     try:
         result = shop.pull()
 
-        assert result.error is not None and "no catalog answer" in result.error
+        assert result.error == (
+            "back office unreachable: no complete answer within 0.5 s to the catalog "
+            f"request, from {hq.url}"
+        )
         assert shop.products() == []
     finally:
         shop.close()
@@ -265,3 +271,116 @@ def test_a_back_office_without_a_catalog_is_an_error_only_when_the_kiosk_needs_o
 
     assert needed.error is not None and "(HTTP 404)" in needed.error
     assert not_needed.error is None and not_needed.note == "the back office offers no catalog"
+
+
+class Trickle:
+    """A misbehaving back office on loopback (a test double of a bad network peer): it reads
+    a request's head, sends ``at_once``, then ``trickled`` one byte every 50 ms and spaces
+    after it, until the kiosk hangs up or the test ends."""
+
+    def __init__(self, at_once: bytes, trickled: bytes = b"") -> None:
+        self.at_once = at_once
+        self.trickled = trickled
+        self._stop = threading.Event()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.05)
+        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def __enter__(self) -> Trickle:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(20.0)
+        self._listener.close()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    def _answer(self, conn: socket.socket) -> None:
+        with conn:
+            conn.settimeout(20.0)
+            request = b""
+            while b"\r\n\r\n" not in request:
+                request += conn.recv(65536)
+            drip = iter(self.trickled)
+            conn.sendall(self.at_once)
+            while not self._stop.wait(0.05):
+                try:
+                    conn.sendall(bytes([next(drip, 32)]))
+                except OSError:  # the kiosk hung up: what a deadline does
+                    return
+
+
+def trickle_shop(tmp_path: Path, server: Trickle) -> Kiosk:
+    settings = demo_settings(tmp_path / "state", backoffice_url=server.url)
+    settings = settings.model_copy(update={"catalog": CatalogSettings(source="backoffice")})
+    shop = Kiosk(settings, "kiosk-token")
+    shop.client.timeout = httpx.Timeout(1.0)
+    return shop
+
+
+def test_a_back_office_that_trickles_its_catalog_is_given_up_on_at_the_deadline(
+    tmp_path: Path,
+) -> None:
+    with Trickle(b"H", b"TTP/1.1 200 OK\r\nX-Slow: ") as server:
+        shop = trickle_shop(tmp_path, server)
+        started = time.monotonic()
+        try:
+            result = shop.pull()
+            took_s = time.monotonic() - started
+            assert shop.products() == [] and shop.state() == {}
+        finally:
+            shop.close()
+    assert result.error == (
+        "back office unreachable: no complete answer within 1 s to the catalog request, "
+        f"from {server.url}"
+    )
+    assert took_s < 3.0  # a generous bound: it ends near its 1 s deadline, not never
+
+
+def test_a_catalog_larger_than_the_kiosk_takes_is_refused_without_reading_it(
+    tmp_path: Path,
+) -> None:
+    opening = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+               b"Content-Length: %d\r\n\r\n{" % (MAX_CATALOG_BYTES + 1))
+    with Trickle(opening) as server:
+        shop = trickle_shop(tmp_path, server)
+        try:
+            result = shop.pull()
+            assert shop.products() == [] and shop.state() == {}
+        finally:
+            shop.close()
+    assert result.error is not None
+    assert result.error.startswith("back office unusable: answer too large")
+
+
+def test_a_pull_waiting_for_a_busy_store_worker_keeps_its_heartbeat_fresh(
+    hq: HQProcess, kiosk: Kiosk
+) -> None:
+    version = publish(hq, product(TEA, "Green tea", 249))
+    busy = threading.Event()
+    kiosk.store.submit(lambda db: busy.wait(20.0))  # held: the pull's store jobs wait
+    beats: list[float] = []
+    results: list[PullResult] = []
+    puller = threading.Thread(target=lambda: results.append(pull_catalog(
+        kiosk.client, kiosk.store, kiosk.settings, NOW, beat=lambda: beats.append(
+            time.monotonic()))))
+    puller.start()
+    try:
+        deadline = time.monotonic() + 20.0  # a guard against hanging
+        while len(beats) < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(beats) >= 3  # one beat a second while the store worker is held
+        assert not results  # ... all the while inside the one pull
+    finally:
+        busy.set()
+        puller.join(20.0)
+    assert [(r.changed, r.version) for r in results] == [(True, version)]

@@ -6,9 +6,17 @@ commands run as the real console script.
 from __future__ import annotations
 
 import hashlib
+import select
+import socket
 import sqlite3
+import threading
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -26,6 +34,9 @@ from hq_support import (
 )
 
 from kiosk.core.money import format_money
+from kiosk.hq.server import make_server
+from kiosk.hq.storage import HQStore, open_store
+from kiosk.hq.tokens import new_token, token_hash
 from kiosk.sync.protocol import (
     CATALOG_PATH,
     EVENTS_PATH,
@@ -215,6 +226,176 @@ def test_a_body_over_the_size_limit_is_refused_with_413_unread(hq: HQProcess) ->
 def test_a_bad_token_is_refused_before_the_body_is_judged(hq: HQProcess) -> None:
     response = post_body(hq, b"{not json", "wrong")
     assert response.status_code == 401
+
+
+# ----------------------------------------------------------------------- slow and hostile clients
+
+
+def connect(url: str) -> socket.socket:
+    """A raw TCP connection to the back office at ``url`` (reads and writes time out after
+    TIMEOUT_S: a guard)."""
+    address = urlsplit(url)
+    assert address.hostname is not None and address.port is not None
+    return socket.create_connection((address.hostname, address.port), timeout=TIMEOUT_S)
+
+
+def request_head(token: str, length: int, path: str = EVENTS_PATH) -> bytes:
+    """The line and headers of a POST whose body of ``length`` bytes is still to come."""
+    return (f"POST {path} HTTP/1.1\r\nHost: hq\r\nAuthorization: Bearer {token}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {length}\r\n\r\n").encode()
+
+
+def answer_arrived(connection: socket.socket, wait_s: float = 0.0) -> bool:
+    """Whether the server has answered (or closed the connection) within ``wait_s``."""
+    return bool(select.select([connection], [], [], wait_s)[0])
+
+
+def read_until_closed(connection: socket.socket) -> bytes:
+    """Everything the server sends until it closes the connection."""
+    received = b""
+    try:
+        while part := connection.recv(65536):
+            received += part
+    except ConnectionResetError:
+        pass  # closed with our unread bytes on its side: what came before is all there is
+    return received
+
+
+def test_a_bad_token_is_answered_401_and_the_connection_closed_before_the_body_is_sent(
+    hq: HQProcess,
+) -> None:
+    hq.token_for(KIOSK_ID)
+    with connect(hq.url) as connection:
+        connection.sendall(request_head("not-a-token-of-this-back-office", MAX_BODY_BYTES))
+        assert answer_arrived(connection, TIMEOUT_S)  # not one byte of the body was sent
+        answer = read_until_closed(connection)
+    assert answer.startswith(b"HTTP/1.1 401 ")
+    assert b"Connection: close" in answer
+    assert b'"error":"unauthorized"' in answer
+    assert hq.events() == []
+
+
+def test_an_eight_megabyte_body_with_a_bad_token_is_refused_before_the_server_reads_it(
+    hq: HQProcess,
+) -> None:
+    chunk = b" " * 65536
+    sent = 0
+    with connect(hq.url) as connection:
+        connection.sendall(request_head("wrong", MAX_BODY_BYTES))
+        try:
+            while sent < MAX_BODY_BYTES and not answer_arrived(connection):
+                connection.sendall(chunk)
+                sent += len(chunk)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server closed the connection on the body it never read
+        answer = read_until_closed(connection)
+    assert answer.startswith(b"HTTP/1.1 401 ")
+    assert sent < MAX_BODY_BYTES
+
+
+@contextmanager
+def serving(store: HQStore, **options: Any) -> Iterator[str]:
+    """``store`` served by a back office on a thread of this process (for ``make_server``
+    options the command line does not have); yields its URL."""
+    server = make_server(store, **options)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.url
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def issue_token(store: HQStore, kiosk_id: str = KIOSK_ID) -> str:
+    """A new token of ``kiosk_id``, its hash stored."""
+    token = new_token()
+    store.add_kiosk(kiosk_id, token_hash(token), datetime.now(UTC))
+    return token
+
+
+@contextmanager
+def back_office_in_process(tmp_path: Path, **options: Any) -> Iterator[tuple[str, str]]:
+    """A SQLite back office served in this process: ``(url, token of KIOSK_ID)``."""
+    with open_store(database=tmp_path / "hq.db") as store:
+        token = issue_token(store)
+        with serving(store, **options) as url:
+            yield url, token
+
+
+TRICKLE_PAUSE_S = 0.05
+"""Seconds between two bytes of a trickling client."""
+
+
+def trickle(connection: socket.socket, data: bytes) -> int:
+    """Send ``data`` a byte at a time until the server closes the connection; the bytes
+    sent by then. (A guard: ``data`` is long enough to outlast the deadline many times.)"""
+    sent = 0
+    for byte in data:
+        if answer_arrived(connection, TRICKLE_PAUSE_S):
+            break
+        try:
+            connection.sendall(bytes([byte]))
+        except (BrokenPipeError, ConnectionResetError):
+            break
+        sent += 1
+    return sent
+
+
+def test_a_client_trickling_its_body_is_cut_off_at_the_request_deadline(
+    tmp_path: Path,
+) -> None:
+    length = 2000  # 100 s of trickling: far beyond the 1 s deadline
+    with back_office_in_process(tmp_path, request_deadline_s=1.0) as (url, token), \
+            connect(url) as connection:
+        connection.sendall(request_head(token, length))
+        sent = trickle(connection, b" " * length)
+        assert read_until_closed(connection) == b""  # closed without an answer
+    assert sent < length
+
+
+def test_a_client_trickling_its_headers_is_cut_off_at_the_request_deadline(
+    tmp_path: Path,
+) -> None:
+    with back_office_in_process(tmp_path, request_deadline_s=1.0) as (url, _), \
+            connect(url) as connection:
+        connection.sendall(b"GET /health HTTP/1.1\r\nHost: hq\r\n")
+        header = b"X-Slow: " + b"a" * 2000
+        sent = trickle(connection, header)
+        assert read_until_closed(connection) == b""
+    assert sent < len(header)
+
+
+def test_a_back_office_serving_its_most_clients_answers_503_busy_unread_until_one_leaves(
+    tmp_path: Path,
+) -> None:
+    with back_office_in_process(tmp_path, max_clients=2) as (url, token):
+        first, second = connect(url), connect(url)
+        try:  # two idle connections hold both places
+            response = httpx.post(url + EVENTS_PATH, content=b" " * MAX_BODY_BYTES,
+                                  headers={"Authorization": f"Bearer {token}"},
+                                  timeout=TIMEOUT_S)
+            assert response.status_code == 503
+            reply = error_of(response)
+            assert (reply.error, reply.message) == (
+                "server_error", "the back office is busy, try again")
+            assert response.headers["Connection"] == "close"
+            first.close()
+            assert eventually_healthy(url)
+        finally:
+            first.close()
+            second.close()
+
+
+def eventually_healthy(url: str) -> bool:
+    """Whether ``/health`` answers 200 within TIMEOUT_S (a guard)."""
+    deadline = time.monotonic() + TIMEOUT_S
+    while time.monotonic() < deadline:
+        if httpx.get(url + "/health", timeout=TIMEOUT_S).status_code == 200:
+            return True
+        time.sleep(0.02)
+    return False
 
 
 @pytest.mark.parametrize(("method", "path", "status", "allow"), [
@@ -438,6 +619,23 @@ def test_the_receipt_page_of_a_stored_sale_shows_its_lines_total_refund_and_card
         assert secret not in page
 
 
+def test_a_refund_sent_by_another_kiosk_does_not_show_on_the_sales_receipt(
+    hq: HQProcess,
+) -> None:
+    sale = sale_paid_event()
+    assert sale.sale_id is not None
+    post_batch(hq, batch_of([sale]), hq.token_for(KIOSK_ID))
+    forged = post_batch(hq, batch_of([refund_event(sale.sale_id, 287)], "lane-2"),
+                        hq.token_for("lane-2"))
+    assert forged.status_code == 200  # lane-2 may store its own events...
+    page = httpx.get(f"{hq.url}/r/{sale.sale_id}", timeout=TIMEOUT_S).text
+    assert "Refunded" not in page  # ...but not put them on lane-1's receipt
+    post_batch(hq, batch_of([refund_event(sale.sale_id, 98)]), hq.token_for(KIOSK_ID))
+    page = httpx.get(f"{hq.url}/r/{sale.sale_id}", timeout=TIMEOUT_S).text
+    assert page.count("Refunded 2026") == 1
+    assert format_money(-98, "EUR", "en") in page
+
+
 def test_the_receipt_page_uses_the_sales_language_for_amounts(hq: HQProcess) -> None:
     sale = sale_paid_event(language="de_DE")
     post_batch(hq, batch_of([sale]), hq.token_for(KIOSK_ID))
@@ -572,3 +770,24 @@ def test_a_back_office_on_postgresql_stores_once_refuses_conflicts_and_serves_re
             assert "Orange juice 1 l" in page
         finally:
             hq.stop()
+
+
+@pytest.mark.postgres
+def test_a_postgresql_store_that_does_not_answer_in_time_is_a_503_the_kiosk_retries() -> None:
+    import psycopg
+
+    from kiosk.hq.postgres_store import PostgresHQStore
+
+    batch = batch_of([audit_event(1)])
+    with postgres_schema(postgres_dsn()) as dsn, \
+            PostgresHQStore(dsn, statement_timeout_s=0.3) as store, serving(store) as url, \
+            httpx.Client(base_url=url, timeout=TIMEOUT_S,
+                         headers={"Authorization": f"Bearer {issue_token(store)}"}) as client:
+        with psycopg.connect(dsn) as other:  # holds the events table until it rolls back
+            other.execute("LOCK TABLE events IN ACCESS EXCLUSIVE MODE")
+            stuck = client.post(EVENTS_PATH, content=batch.encode())
+            other.rollback()
+        assert stuck.status_code == 503
+        assert error_of(stuck).error == "server_error"
+        assert client.post(EVENTS_PATH, content=batch.encode()).status_code == 200
+        assert [e.event_id for e in store.events()] == [batch.events[0].event_id]

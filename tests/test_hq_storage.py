@@ -8,9 +8,12 @@ from __future__ import annotations
 import dataclasses
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -23,11 +26,16 @@ from hq_support import (
     sale_paid_event,
 )
 
+from kiosk.hq.postgres_store import PostgresHQStore
+from kiosk.hq.sqlite_store import SQLiteHQStore
 from kiosk.hq.storage import EventConflict, HQStore, HQStoreError, open_store
 from kiosk.hq.tokens import new_token, token_hash
 from kiosk.sync.protocol import TOPICS, BatchReply, Event, catalog_version
 
 NOW = datetime(2026, 1, 31, 12, 30, tzinfo=UTC)
+LOCK_WAIT_GUARD_S = 10.0
+"""Seconds a test waits for PostgreSQL sessions to queue on a lock (a guard, not an
+assertion)."""
 
 StoreOpener = Callable[[], HQStore]
 
@@ -147,6 +155,26 @@ def test_a_sales_events_are_its_payment_and_its_refunds_only(store: HQStore) -> 
     assert store.sale_events("00000000-0000-4000-8000-000000000000") == []
 
 
+def test_a_sales_events_come_only_from_the_kiosk_that_sent_its_payment(
+    store: HQStore,
+) -> None:
+    sale = sale_paid_event()
+    assert sale.sale_id is not None
+    own_refund = refund_event(sale.sale_id, 100)
+    store.store_batch(batch_of([sale, own_refund], "lane-1"), NOW)
+    store.store_batch(batch_of(
+        [refund_event(sale.sale_id, 287), sale_paid_event(sale.sale_id)], "lane-2"), NOW)
+    events = store.sale_events(sale.sale_id)
+    assert [(e.kiosk_id, e.event_id) for e in events] == [
+        ("lane-1", sale.event_id), ("lane-1", own_refund.event_id)]
+
+
+def test_a_refund_alone_from_another_kiosk_makes_no_sale_events(store: HQStore) -> None:
+    sale_id = "6f1c1c9e-2f6e-4d6a-9b1c-0e4b9d7f0a11"
+    store.store_batch(batch_of([refund_event(sale_id, 50)], "lane-2"), NOW)
+    assert store.sale_events(sale_id) == []
+
+
 def test_a_token_finds_its_kiosk_and_a_new_token_replaces_the_old_one(store: HQStore) -> None:
     old, new = new_token(), new_token()
     assert store.add_kiosk("lane-1", token_hash(old), NOW) is True
@@ -263,6 +291,72 @@ def test_the_sqlite_back_office_runs_in_wal_mode(tmp_path: Path) -> None:
         (mode,) = connection.execute("PRAGMA journal_mode").fetchone()
     connection.close()
     assert mode == "wal"
+
+
+def test_the_sqlite_back_office_commits_with_synchronous_full(tmp_path: Path) -> None:
+    with open_store(database=tmp_path / "hq.db") as store:
+        assert isinstance(store, SQLiteHQStore)
+        assert store.pragma("synchronous") == 2  # FULL: acknowledged means on disk
+        assert store.pragma("journal_mode") == "wal"
+
+
+@pytest.mark.postgres
+def test_every_pooled_postgres_connection_has_a_statement_timeout() -> None:
+    with postgres_schema(postgres_dsn()) as dsn:
+        with open_store(dsn=dsn) as store:
+            assert isinstance(store, PostgresHQStore)
+            assert store.setting("statement_timeout") == "15s"
+        with PostgresHQStore(dsn, statement_timeout_s=2.5) as store:
+            assert store.setting("statement_timeout") == "2500ms"
+
+
+@contextmanager
+def events_table_locked(dsn: str) -> Iterator[psycopg.Connection[Any]]:
+    """Another session holding an exclusive lock on the events table until the block ends."""
+    with psycopg.connect(dsn) as other:
+        other.execute("LOCK TABLE events IN ACCESS EXCLUSIVE MODE")
+        yield other
+        other.rollback()
+
+
+@pytest.mark.postgres
+def test_a_statement_stuck_past_the_statement_timeout_is_a_store_error() -> None:
+    with postgres_schema(postgres_dsn()) as dsn, \
+            PostgresHQStore(dsn, statement_timeout_s=0.3) as store:
+        with events_table_locked(dsn), pytest.raises(HQStoreError, match="cancelled"):
+            store.events()
+        assert store.events() == []  # the connection went back to the pool in working order
+
+
+def wait_for_lock_waiters(connection: psycopg.Connection[Any], count: int) -> None:
+    """Wait (a guard of LOCK_WAIT_GUARD_S) until ``count`` sessions wait for a lock."""
+    deadline = time.monotonic() + LOCK_WAIT_GUARD_S
+    while time.monotonic() < deadline:
+        row = connection.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            "AND datname = current_database()").fetchone()
+        if row is not None and row[0] >= count:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"no {count} session(s) waiting for a lock")
+
+
+@pytest.mark.postgres
+def test_a_thread_finding_no_free_connection_in_time_gets_a_store_error() -> None:
+    with postgres_schema(postgres_dsn()) as dsn, \
+            PostgresHQStore(dsn, max_connections=1, pool_wait_s=0.3) as store:
+        read: list[int] = []
+        with events_table_locked(dsn) as other:
+            blocked = threading.Thread(target=lambda: read.append(len(store.events())))
+            blocked.start()  # holds the only connection, waiting for the lock
+            with psycopg.connect(postgres_dsn(), autocommit=True) as watcher:
+                wait_for_lock_waiters(watcher, 1)
+            with pytest.raises(HQStoreError, match="busy"):
+                store.kiosks()
+            other.rollback()
+            blocked.join(LOCK_WAIT_GUARD_S)
+        assert read == [0]
+        assert store.kiosks() == []
 
 
 @pytest.mark.postgres

@@ -7,6 +7,7 @@ and HTTP over loopback to the reference back office started as a separate proces
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import sqlite3
@@ -17,15 +18,19 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from hq_support import HQProcess, start_hq
 from payments_support import PaymentRig, cart, rig
 from sqlite_utils import Database
 
+from kiosk.config import demo_settings
 from kiosk.payments.service import PaymentService
 from kiosk.store import audit
 from kiosk.store.db import open_database
 from kiosk.store.worker import StoreWorker
+from kiosk.sync.chores import SyncChores
+from kiosk.sync.http import MAX_BATCH_REPLY_BYTES
 from kiosk.sync.protocol import EVENTS_PATH, Batch, Event
 from kiosk.sync.relay import (
     MAX_REQUEST_TIMEOUT_S,
@@ -330,6 +335,143 @@ def test_the_relay_thread_is_named_for_the_watchdog_and_logs(
 
 
 
+# --------------------------------------------------------------------------- misbehaving peers
+
+
+class Trickle:
+    """A misbehaving back office on loopback (a test double of a bad network peer): it reads
+    each request, then answers as ``mode`` says. ``"headers"``: a status line and headers, one
+    byte every ``gap_s`` seconds, never ending; ``"body"``: headers promising a large body,
+    then the body one byte every ``gap_s`` seconds; ``"flood"``: a 200 with ``flood_bytes`` of
+    body at once, then it closes."""
+
+    def __init__(self, mode: str, *, gap_s: float = 0.05, flood_bytes: int = 0) -> None:
+        self.mode = mode
+        self.gap_s = gap_s
+        self.flood_bytes = flood_bytes
+        self.requests = 0
+        self._stop = threading.Event()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.05)
+        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def __enter__(self) -> Trickle:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(WAIT_S)
+        self._listener.close()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    def _answer(self, conn: socket.socket) -> None:
+        with conn:
+            conn.settimeout(WAIT_S)
+            request = b""
+            while b"\r\n\r\n" not in request:
+                request += conn.recv(65536)
+            head, _, body = request.partition(b"\r\n\r\n")
+            length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                           if line.lower().startswith(b"content-length:")), 0)
+            while len(body) < length:
+                body += conn.recv(65536)
+            self.requests += 1
+            if self.mode == "flood":
+                with contextlib.suppress(OSError):  # the kiosk stopped at its cap, hung up
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                                 b"Connection: close\r\n\r\n" + b" " * self.flood_bytes)
+                return
+            if self.mode == "headers":
+                opening = b"HTTP/1.1 200 OK\r\nX-Slow: "
+            else:
+                opening = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                           b"Content-Length: 100000\r\n\r\n{")
+            conn.sendall(opening[:1])
+            drip = iter(opening[1:])
+            while not self._stop.wait(self.gap_s):
+                try:
+                    conn.sendall(bytes([next(drip, 32)]))
+                except OSError:  # the kiosk hung up: what a deadline does
+                    return
+
+
+@pytest.mark.parametrize("trickled", ["headers", "body"])
+def test_a_back_office_that_trickles_its_answer_is_given_up_on_at_the_deadline(
+    database: Path, store: StoreWorker, clock: Clock, trickled: str
+) -> None:
+    record_audit_rows(store, 3, clock)
+    with Trickle(trickled) as server:
+        relay = relay_for(database, store, clock, server.url, request_timeout_s=1.0)
+        started = time.monotonic()
+        try:
+            result = relay.run_once()
+        finally:
+            relay.stop()
+        took_s = time.monotonic() - started
+    assert result.error == (
+        f"back office unreachable: no complete answer within 1 s from {server.url}"
+    )
+    assert server.requests == 1
+    assert took_s < 3.0  # a generous bound: it ends near its 1 s deadline, not never
+    assert pending_count(database) == 3
+    assert read(database, "SELECT attempts FROM outbox") == [(1,), (1,), (1,)]
+
+
+def test_an_answer_too_large_for_a_batch_reply_is_refused_and_the_rows_are_sent_later(
+    database: Path, store: StoreWorker, clock: Clock
+) -> None:
+    record_audit_rows(store, 2, clock)
+    with Trickle("flood", flood_bytes=MAX_BATCH_REPLY_BYTES + 65536) as server:
+        relay = relay_for(database, store, clock, server.url)
+        try:
+            result = relay.run_once()
+        finally:
+            relay.stop()
+    assert result.error is not None
+    assert "answer too large" in result.error
+    assert result.error.startswith("back office unusable")
+    assert pending_count(database) == 2
+
+
+def test_a_chore_that_outlasts_the_heartbeat_limit_keeps_the_relay_heartbeat_fresh(
+    tmp_path: Path, database: Path, store: StoreWorker, clock: Clock
+) -> None:
+    settings = demo_settings(tmp_path / "state", backoffice_url="http://127.0.0.1:9")
+    chores = SyncChores(store, settings, clock, wait_slice_s=0.05)
+    busy = threading.Event()
+    store.submit(lambda db: busy.wait(WAIT_S))  # the store worker is held: the prune waits
+    in_chores, chores_done = threading.Event(), threading.Event()
+
+    def after_pass(client: httpx.Client, beat: Callable[[], None]) -> None:
+        in_chores.set()
+        chores(client, beat)
+        chores_done.set()
+
+    relay = relay_for(database, store, clock, closed_port_url(), after_pass=after_pass)
+    relay.start()
+    try:
+        assert in_chores.wait(WAIT_S)
+        for _ in range(3):  # however long the chore lasts, the heartbeat keeps moving
+            seen = relay.heartbeat
+            wait_until(lambda seen=seen: relay.heartbeat > seen)  # type: ignore[misc]
+        assert not chores_done.is_set()  # all the while inside the one chore
+        busy.set()
+        assert chores_done.wait(WAIT_S)
+    finally:
+        busy.set()
+        relay.stop(timeout_s=WAIT_S)
+    assert not relay.running
+
+
 # --------------------------------------------------------------------------- the back office
 
 
@@ -467,7 +609,9 @@ def test_a_slow_back_office_times_out_and_the_resent_batch_is_stored_once(
             results.append(relay.run_once())
     finally:
         relay.stop()
-    assert slow.error == f"back office unreachable: no answer within 0.5 s from {hq.url}"
+    assert slow.error == (
+        f"back office unreachable: no complete answer within 0.5 s from {hq.url}"
+    )
     assert results[-1].error is None
     assert pending_count(database) == 0
     assert sorted(arrived_ids(hq)) == sorted(outbox_ids(database))

@@ -1,7 +1,10 @@
 """The back office's store in PostgreSQL (psycopg 3), for a chain with many kiosks.
 
-Connections come from a small pool (at most ``MAX_CONNECTIONS``; a server thread waits for a
-free one). A batch is one transaction: ``INSERT ... ON CONFLICT DO NOTHING`` of all its events
+Connections come from a small pool (at most ``MAX_CONNECTIONS``; a server thread waits up to
+``POOL_WAIT_S`` for a free one, then gets ``HQStoreError``, which the server answers with 503).
+Every connection has a ``statement_timeout`` (``STATEMENT_TIMEOUT_S``), so a stuck statement
+never holds a connection for good; a cancelled or failed statement is an ``HQStoreError`` too.
+A batch is one transaction: ``INSERT ... ON CONFLICT DO NOTHING`` of all its events
 at once, then a look at the body hashes of the ids that were there already; a different one
 rolls everything back. Two batches with the same ids at the same moment are safe: the second
 insert waits for the first transaction and then sees its rows.
@@ -34,6 +37,10 @@ except ImportError:  # pragma: no cover - the optional extra is missing
 
 MAX_CONNECTIONS = 8
 """Connections to PostgreSQL at most; more server threads wait for a free one."""
+POOL_WAIT_S = 5.0
+"""Seconds a server thread waits for a free connection before it gives up (a 503)."""
+STATEMENT_TIMEOUT_S = 15.0
+"""Seconds PostgreSQL lets one statement run before it cancels it."""
 CONNECT_TIMEOUT_S = 10
 """Seconds to wait for PostgreSQL to accept a connection."""
 SCHEMA_LOCK = 0x6B696F736B6871
@@ -101,14 +108,25 @@ class PostgresHQStore(HQStore):
     """``HQStore`` in the PostgreSQL database at ``dsn`` (a libpq URI or key=value string);
     the tables are created in its current schema if missing."""
 
-    def __init__(self, dsn: str) -> None:
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        max_connections: int = MAX_CONNECTIONS,
+        pool_wait_s: float = POOL_WAIT_S,
+        statement_timeout_s: float = STATEMENT_TIMEOUT_S,
+    ) -> None:
         if psycopg is None:
             raise HQStoreError(
                 "PostgreSQL needs psycopg: pip install 'kiosk[postgres]'"
             )
+        if max_connections < 1 or pool_wait_s <= 0 or statement_timeout_s <= 0:
+            raise ValueError("the pool needs a connection, a wait and a statement timeout")
         self._dsn = dsn
+        self._pool_wait_s = pool_wait_s
+        self._statement_timeout_ms = max(1, round(statement_timeout_s * 1000))
         self._idle: queue.LifoQueue[psycopg.Connection[Any]] = queue.LifoQueue()
-        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        self._slots = threading.BoundedSemaphore(max_connections)
         self._closed = False
         with self._connection() as connection, connection.transaction():
             connection.execute("SELECT pg_advisory_xact_lock(%s)", [SCHEMA_LOCK])
@@ -117,28 +135,49 @@ class PostgresHQStore(HQStore):
 
     def _connect(self) -> psycopg.Connection[Any]:
         try:
-            return psycopg.connect(self._dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S)
+            connection = psycopg.connect(
+                self._dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S)
         except psycopg.Error as error:
             # libpq's message names the host and the problem, never the password.
             raise HQStoreError(f"cannot connect to PostgreSQL: {error}") from None
+        try:
+            # An integer in milliseconds, so no quoting is needed (SET takes no parameters).
+            connection.execute(f"SET statement_timeout = {self._statement_timeout_ms}")
+        except psycopg.Error as error:
+            connection.close()
+            raise HQStoreError(f"cannot set up the PostgreSQL connection: {error}") from None
+        return connection
 
     @contextmanager
     def _connection(self) -> Iterator[psycopg.Connection[Any]]:
-        """A pooled connection for this thread until the block ends; a broken one is dropped."""
+        """A pooled connection for this thread until the block ends; a broken one is dropped.
+
+        Raises ``HQStoreError`` when no connection is free within the pool wait, and in place
+        of a statement PostgreSQL cancelled (its timeout) or a connection that failed."""
         if self._closed:
             raise HQStoreError("the back office store is closed")
-        with self._slots:
+        if not self._slots.acquire(timeout=self._pool_wait_s):
+            raise HQStoreError(
+                f"the back office is busy: no free PostgreSQL connection within "
+                f"{self._pool_wait_s:g} s")
+        try:
             try:
                 connection = self._idle.get_nowait()
             except queue.Empty:
                 connection = self._connect()
             try:
                 yield connection
+            except psycopg.errors.QueryCanceled as error:
+                raise HQStoreError(f"PostgreSQL cancelled a statement: {error}") from None
+            except psycopg.OperationalError as error:
+                raise HQStoreError(f"PostgreSQL failed: {error}") from None
             finally:
                 if connection.closed or connection.broken or self._closed:
                     connection.close()
                 else:
                     self._idle.put(connection)
+        finally:
+            self._slots.release()
 
     def _read(self, sql: str, parameters: list[Any] | dict[str, Any] | None = None) -> list[Any]:
         with self._connection() as connection:
@@ -218,11 +257,19 @@ class PostgresHQStore(HQStore):
     def sale_events(self, sale_id: str) -> list[StoredEvent]:
         """See ``HQStore.sale_events``."""
         rows = self._read(
-            f"SELECT {_EVENT_COLUMNS} FROM events WHERE sale_id = %s::uuid "
-            "AND topic IN ('sale.paid', 'refund.succeeded') ORDER BY seq",
-            [sale_id],
+            f"SELECT {_EVENT_COLUMNS} FROM events WHERE sale_id = %(sale)s::uuid "
+            "AND topic IN ('sale.paid', 'refund.succeeded') "
+            "AND kiosk_id = (SELECT kiosk_id FROM events WHERE sale_id = %(sale)s::uuid "
+            "AND topic = 'sale.paid' ORDER BY seq LIMIT 1) ORDER BY seq",
+            {"sale": sale_id},
         )
         return [_stored_event(row) for row in rows]
+
+    def setting(self, name: str) -> str:
+        """The value of a run-time setting (``SHOW name``) on a pooled connection, e.g.
+        ``statement_timeout``."""
+        rows = self._read("SELECT current_setting(%s)", [name])
+        return str(rows[0][0])
 
     def catalog(self) -> CatalogFeed | None:
         """See ``HQStore.catalog``."""

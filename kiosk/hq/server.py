@@ -1,6 +1,12 @@
 """The reference back office over HTTP (stdlib ``ThreadingHTTPServer``, one thread per
 connection, HTTP/1.1 keep-alive so a kiosk's relay reuses its connection).
 
+Slow or hostile clients cannot tie it up: at most ``MAX_CLIENTS`` connections are served at
+once (one more is answered 503 ``server_error`` "busy" at once, unread, and closed: a kiosk's
+relay retries a 5xx later); a client has ``REQUEST_DEADLINE_S`` in all to send a request once
+its first byte arrived (then the connection is closed); and an API request's bearer token is
+checked before its body is read (401 and the connection closed, the body unread).
+
 Routes (protocol in ``kiosk.sync.protocol`` and docs/SYNC.md):
 
 - ``POST /api/v1/events``: a batch, with the kiosk's bearer token; stored once per event id.
@@ -16,6 +22,7 @@ Every refused API request gets an ``ErrorReply`` JSON body and stores nothing.
 from __future__ import annotations
 
 import contextlib
+import io
 import ipaddress
 import json
 import logging
@@ -36,7 +43,7 @@ from urllib.parse import urlsplit
 
 from kiosk.hq import receipt_page
 from kiosk.hq.faults import Fault, FaultBoard
-from kiosk.hq.storage import EventConflict, HQStore
+from kiosk.hq.storage import EventConflict, HQStore, HQStoreError
 from kiosk.sync.protocol import (
     CATALOG_PATH,
     EVENTS_PATH,
@@ -54,6 +61,12 @@ HEALTH_PATH = "/health"
 CONTROL_PREFIX = "/_hq/"
 IDLE_TIMEOUT_S = 120.0
 """Seconds an idle keep-alive connection stays open."""
+REQUEST_DEADLINE_S = 30.0
+"""Seconds a client has to send a whole request (line, headers, body) once it started it."""
+MAX_CLIENTS = 64
+"""Connections served at once; one more is answered 503 "busy" and closed."""
+BUSY_LOG_INTERVAL_S = 60.0
+"""Seconds between two log lines about refused connections (a flood logs once a minute)."""
 LISTENING = "Back office listening on"
 """The start of the line ``serve`` prints first: ``Back office listening on http://HOST:PORT``."""
 
@@ -63,6 +76,7 @@ _ALLOWED = {
     HEALTH_PATH: ("GET", "HEAD"),
 }
 _RECEIPT_ALLOWED = ("GET", "HEAD")
+_NEEDS_TOKEN = (EVENTS_PATH, CATALOG_PATH)
 _JSON = "application/json"
 _HTML = "text/html; charset=utf-8"
 _HTML_HEADERS = {
@@ -92,6 +106,55 @@ def _html(status: int, page: str) -> Reply:
     return Reply(status, page.encode("utf-8"), _HTML, dict(_HTML_HEADERS))
 
 
+def busy_reply() -> bytes:
+    """The whole HTTP answer to a connection over ``MAX_CLIENTS``: 503 ``server_error``."""
+    body = ErrorReply("server_error", "the back office is busy, try again").encode()
+    head = (
+        "HTTP/1.1 503 Service Unavailable\r\n"
+        f"Content-Type: {_JSON}\r\n"
+        f"Content-Length: {len(body)}\r\n"
+        "Retry-After: 1\r\n"
+        "Connection: close\r\n\r\n"
+    )
+    return head.encode("ascii") + body
+
+
+class _RequestClock(io.RawIOBase):
+    """The socket as the handler reads it: waiting for a request may take ``idle_s``; once its
+    first byte arrived, the whole request must arrive within ``deadline_s`` (``TimeoutError``
+    after that), however slowly its bytes trickle in. ``restart`` before each request."""
+
+    def __init__(self, connection: socket.socket, idle_s: float, deadline_s: float) -> None:
+        super().__init__()
+        self._connection = connection
+        self._idle_s = idle_s
+        self._deadline_s = deadline_s
+        self._deadline: float | None = None
+
+    def restart(self) -> None:
+        """Wait for a new request: the deadline starts with its first byte."""
+        self._deadline = None
+
+    def readable(self) -> bool:
+        """Always: this is the reading side of the socket."""
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        """Receive into ``buffer`` within what is left of the deadline (the idle wait before a
+        request); ``TimeoutError`` once it passed."""
+        if self._deadline is None:
+            timeout = self._idle_s
+        else:
+            timeout = self._deadline - time.monotonic()
+            if timeout <= 0:
+                raise TimeoutError("the request took longer than its deadline")
+        self._connection.settimeout(timeout)
+        count = self._connection.recv_into(buffer)
+        if self._deadline is None and count:
+            self._deadline = time.monotonic() + self._deadline_s
+        return count
+
+
 class BackOfficeServer(ThreadingHTTPServer):
     """The HTTP server: the store, the clock, and the fault board (None: no test faults)."""
 
@@ -105,10 +168,18 @@ class BackOfficeServer(ThreadingHTTPServer):
         *,
         clock: Callable[[], datetime],
         faults: FaultBoard | None = None,
+        request_deadline_s: float = REQUEST_DEADLINE_S,
+        max_clients: int = MAX_CLIENTS,
     ) -> None:
+        if request_deadline_s <= 0 or max_clients < 1:
+            raise ValueError("the request deadline and the client limit must be positive")
         self.store = store
         self.clock = clock
         self.faults = faults
+        self.request_deadline_s = request_deadline_s
+        self.max_clients = max_clients
+        self._clients = threading.BoundedSemaphore(max_clients)
+        self._busy_logged_at: float | None = None
         self.requests: Counter[str] = Counter()
         self._requests_lock = threading.Lock()
         self._feed_lock = threading.Lock()
@@ -121,6 +192,40 @@ class BackOfficeServer(ThreadingHTTPServer):
         host, port = self.server_address[:2]
         host = str(host)
         return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """Serve the connection on a thread of its own, or answer 503 "busy" here and close it
+        when ``max_clients`` are being served already."""
+        if not self._clients.acquire(blocking=False):
+            now = time.monotonic()
+            if self._busy_logged_at is None or now - self._busy_logged_at >= BUSY_LOG_INTERVAL_S:
+                self._busy_logged_at = now
+                log.warning("busy: %d connections are being served; refusing more (503) "
+                            "from %s", self.max_clients, client_address[0])
+            self._refuse_busy(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._clients.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        """Serve one connection, then free its place."""
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._clients.release()
+
+    def _refuse_busy(self, request: socket.socket) -> None:
+        """Send the 503 without waiting on the client (a fresh socket's buffer holds it), take
+        what it already sent (so the close is not a reset that could lose the answer), close."""
+        with contextlib.suppress(OSError):
+            request.setblocking(False)
+            request.send(busy_reply())
+            with contextlib.suppress(BlockingIOError):
+                request.recv(1 << 16)
+        self.shutdown_request(request)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that hung up (it timed out on a slow answer) is routine: one debug line.
@@ -170,11 +275,15 @@ def make_server(
     port: int = 0,
     clock: Callable[[], datetime] | None = None,
     faults: bool = False,
+    request_deadline_s: float = REQUEST_DEADLINE_S,
+    max_clients: int = MAX_CLIENTS,
 ) -> BackOfficeServer:
     """A back office bound to ``host:port`` (0: any free port), not yet serving.
 
     ``clock`` stamps received events (default: the system clock in UTC). ``faults`` turns on the
     test controls; they need a loopback ``host`` (``ValueError`` otherwise).
+    ``request_deadline_s``: seconds a client has to send a whole request once it started;
+    ``max_clients``: connections served at once (more are answered 503 "busy").
     """
     if faults and not _is_loopback(host):
         raise ValueError("test faults are for loopback only: use --host 127.0.0.1 or ::1")
@@ -184,6 +293,8 @@ def make_server(
         store,
         clock=clock or (lambda: datetime.now(UTC)),
         faults=FaultBoard() if faults else None,
+        request_deadline_s=request_deadline_s,
+        max_clients=max_clients,
     )
 
 
@@ -225,6 +336,20 @@ class _Handler(BaseHTTPRequestHandler):
     # delayed ACK (40 ms a request on Linux loopback).
     disable_nagle_algorithm = True
 
+    def setup(self) -> None:
+        """The connection's streams; reading goes through the request deadline."""
+        super().setup()
+        self.rfile.close()  # the socket's own reader: it leaves the socket open
+        self._clock = _RequestClock(
+            self.connection, IDLE_TIMEOUT_S, self.server.request_deadline_s)
+        self.rfile = io.BufferedReader(self._clock)
+
+    def handle_one_request(self) -> None:
+        """Read and answer one request (a late one is cut off: the base class closes the
+        connection on ``TimeoutError``)."""
+        self._clock.restart()
+        super().handle_one_request()
+
     def log_message(self, format: str, *args: Any) -> None:
         """Per-request lines go to the debug log only (a receipt address is a customer's key)."""
         log.debug("%s %s", self.address_string(), format % args)
@@ -258,72 +383,104 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.count(
             f"{method} {RECEIPT_PATH_PREFIX if path.startswith(RECEIPT_PATH_PREFIX) else path}"
         )
-        body = self._read_body()
-        if body is None:
-            return
         board = self.server.faults
         if path.startswith(CONTROL_PREFIX):
             if board is None or not _is_loopback(self.client_address[0]):
-                self._send(error_reply(404, "not_found", f"nothing at {path}"), method)
-            else:
+                self._refuse(error_reply(404, "not_found", f"nothing at {path}"), method)
+                return
+            body = self._read_body()
+            if body is not None:
                 self._send(_control(self.server, board, method, path, body), method)
+            return
+        if board is not None and board.down:
+            self._drop()
+            return
+        try:
+            kiosk_id = self._admit(method, path)
+        except Exception as error:
+            self._refuse(_store_failure(method, path, error), method)
+            return
+        if isinstance(kiosk_id, Reply):
+            self._refuse(kiosk_id, method)
+            return
+        body = self._read_body()
+        if body is None:
             return
         fault = None
         if board is not None:
-            if board.down:
-                self._drop()
-                return
             fault = board.take(path)
             if fault is not None and fault.delay_s:
                 time.sleep(fault.delay_s)
             if fault is not None and not fault.after and self._fail(fault, method):
                 return
         try:
-            reply = self._route(method, path, body)
-        except Exception:
-            log.exception("%s %s failed", method, path)
-            reply = error_reply(
-                500, "server_error", "the back office could not handle this request; try again"
-            )
+            reply = self._route(method, path, body, kiosk_id)
+        except Exception as error:
+            reply = _store_failure(method, path, error)
         if fault is not None and fault.after and self._fail(fault, method):
             return
         self._send(reply, method)
 
+    def _admit(self, method: str, path: str) -> str | Reply | None:
+        """Judge a request by its line and headers alone, before its body is read: the reply
+        refusing it (404, 405, 401), else the kiosk its token belongs to (None: no token
+        needed)."""
+        if path.startswith(RECEIPT_PATH_PREFIX):
+            return None if method in _RECEIPT_ALLOWED else _not_allowed(
+                method, path, _RECEIPT_ALLOWED)
+        allowed = _ALLOWED.get(path)
+        if allowed is None:
+            return error_reply(404, "not_found", f"nothing at {path}")
+        if method not in allowed:
+            return _not_allowed(method, path, allowed)
+        return self._kiosk() if path in _NEEDS_TOKEN else None
+
+    def _refuse(self, reply: Reply, method: str) -> None:
+        """Answer a request refused before its body was read, and close the connection (the
+        unread body must not be taken for the next request)."""
+        self.close_connection = True
+        self._send(reply, method)
+
     def _read_body(self) -> bytes | None:
-        """The request body; None when the request was refused here (answer already sent)."""
+        """The request body; None when the request was refused here (answer already sent) or
+        the client did not send it within the request deadline (connection closed)."""
         if self.headers.get("Transfer-Encoding"):
-            self.close_connection = True
-            self._send(error_reply(400, "malformed", "send the body with a Content-Length"),
-                       "POST")
+            self._refuse(error_reply(400, "malformed", "send the body with a Content-Length"),
+                         "POST")
             return None
         try:
             length = int(self.headers.get("Content-Length") or 0)
         except ValueError:
             length = -1
         if length < 0:
-            self.close_connection = True
-            self._send(error_reply(400, "malformed", "the Content-Length is not a number"),
-                       "POST")
+            self._refuse(error_reply(400, "malformed", "the Content-Length is not a number"),
+                         "POST")
             return None
         if length > MAX_BODY_BYTES:
-            self.close_connection = True  # the body stays unread: this connection is done
-            self._send(error_reply(
+            self._refuse(error_reply(
                 413, "too_large", f"the body is larger than {MAX_BODY_BYTES} bytes"), "POST")
             return None
-        return self.rfile.read(length) if length else b""
+        if not length:
+            return b""
+        try:
+            body = self.rfile.read(length)
+        except TimeoutError:
+            log.debug("%s: the body did not arrive within %g s; closing",
+                      self.address_string(), self.server.request_deadline_s)
+            self.close_connection = True
+            return None
+        if len(body) < length:  # the client hung up half-way
+            self.close_connection = True
+            return None
+        return body
 
-    def _route(self, method: str, path: str, body: bytes) -> Reply:
+    def _route(self, method: str, path: str, body: bytes, kiosk_id: str | None) -> Reply:
+        """The answer to an admitted request."""
         if path.startswith(RECEIPT_PATH_PREFIX):
-            if method not in _RECEIPT_ALLOWED:
-                return _not_allowed(method, path, _RECEIPT_ALLOWED)
             return self._receipt(path.removeprefix(RECEIPT_PATH_PREFIX))
-        allowed = _ALLOWED.get(path)
-        if allowed is None:
-            return error_reply(404, "not_found", f"nothing at {path}")
-        if method not in allowed:
-            return _not_allowed(method, path, allowed)
         if path == EVENTS_PATH:
-            return self._events(body)
+            assert kiosk_id is not None
+            return self._events(kiosk_id, body)
         if path == CATALOG_PATH:
             return self._catalog()
         return self._health()
@@ -346,10 +503,7 @@ class _Handler(BaseHTTPRequestHandler):
         reply.headers["WWW-Authenticate"] = 'Bearer realm="kiosk-hq"'
         return reply
 
-    def _events(self, body: bytes) -> Reply:
-        kiosk_id = self._kiosk()
-        if isinstance(kiosk_id, Reply):
-            return kiosk_id
+    def _events(self, kiosk_id: str, body: bytes) -> Reply:
         try:
             batch = Batch.decode(body)
         except ProtocolError as error:
@@ -370,9 +524,6 @@ class _Handler(BaseHTTPRequestHandler):
         return Reply(200, stored.encode())
 
     def _catalog(self) -> Reply:
-        kiosk_id = self._kiosk()
-        if isinstance(kiosk_id, Reply):
-            return kiosk_id
         feed = self.server.encoded_feed()
         if feed is None:
             return error_reply(
@@ -425,6 +576,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
 
     def _send(self, reply: Reply, method: str) -> None:
+        self.connection.settimeout(IDLE_TIMEOUT_S)  # a read may have left a short timeout
         self.send_response(reply.status)
         if reply.status != 304:
             self.send_header("Content-Type", reply.content_type)
@@ -436,6 +588,18 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if method != "HEAD" and reply.status != 304 and reply.body:
             self.wfile.write(reply.body)
+
+
+def _store_failure(method: str, path: str, error: Exception) -> Reply:
+    """The answer when handling a request failed: 503 when the store is busy or unreachable
+    (``HQStoreError``), 500 for anything else (a bug: logged with its traceback)."""
+    if isinstance(error, HQStoreError):
+        log.warning("%s %s: %s", method, path, error)
+        return error_reply(503, "server_error",
+                           "the back office's store is busy or unreachable; try again")
+    log.error("%s %s failed", method, path, exc_info=error)
+    return error_reply(
+        500, "server_error", "the back office could not handle this request; try again")
 
 
 def _not_allowed(method: str, path: str, allowed: tuple[str, ...]) -> Reply:

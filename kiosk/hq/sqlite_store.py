@@ -1,8 +1,9 @@
 """The back office's store in one SQLite file: enough for a shop and its few kiosks.
 
 One connection shared by the server's threads behind a lock (SQLite writes one at a time
-anyway). WAL with ``synchronous=NORMAL``: this is the back office, not the till, and a batch
-lost to a power cut is simply sent again by the kiosk, which keeps it until acknowledged.
+anyway). WAL with ``synchronous=FULL``: a batch is acknowledged only once its commit is on
+disk, because a kiosk never sends an acknowledged event again; with ``NORMAL`` a power cut
+could lose the last commits after the kiosk was told they were stored.
 Other processes (``kiosk hq token add``, a test reading the events) may open the same file.
 """
 
@@ -89,7 +90,7 @@ class SQLiteHQStore(HQStore):
         self._lock = threading.Lock()
         try:
             self._connection.execute("PRAGMA journal_mode = WAL")
-            self._connection.execute("PRAGMA synchronous = NORMAL")
+            self._connection.execute("PRAGMA synchronous = FULL")
             self._connection.executescript(SCHEMA)  # each statement commits on its own
         except sqlite3.DatabaseError as error:
             self._connection.close()
@@ -189,10 +190,20 @@ class SQLiteHQStore(HQStore):
         """See ``HQStore.sale_events``."""
         rows = self._read(
             f"SELECT {_EVENT_COLUMNS} FROM events WHERE sale_id = ? "
-            "AND topic IN ('sale.paid', 'refund.succeeded') ORDER BY rowid",
-            [sale_id],
+            "AND topic IN ('sale.paid', 'refund.succeeded') "
+            "AND kiosk_id = (SELECT kiosk_id FROM events WHERE sale_id = ? "
+            "AND topic = 'sale.paid' ORDER BY rowid LIMIT 1) ORDER BY rowid",
+            [sale_id, sale_id],
         )
         return [_stored_event(row) for row in rows]
+
+    def pragma(self, name: str) -> Any:
+        """The value of ``PRAGMA name`` on the server's connection (``synchronous`` is 2, FULL).
+        ``name`` must be a plain identifier."""
+        if not name.isidentifier():
+            raise ValueError(f"not a pragma name: {name!r}")
+        rows = self._read(f"PRAGMA {name}")
+        return rows[0][0] if rows else None
 
     def catalog(self) -> CatalogFeed | None:
         """See ``HQStore.catalog``."""

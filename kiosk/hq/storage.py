@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from kiosk.hq.tokens import token_hash, token_matches
 from kiosk.sync.protocol import (
@@ -160,7 +160,9 @@ class HQStore(ABC):
 
     @abstractmethod
     def sale_events(self, sale_id: str) -> list[StoredEvent]:
-        """The ``sale.paid`` and ``refund.succeeded`` events of one sale, in arrival order."""
+        """The ``sale.paid`` and ``refund.succeeded`` events of one sale, in arrival order,
+        from the kiosk that sent its ``sale.paid`` (the first to arrive) only: another kiosk's
+        token cannot add lines to this sale's receipt. Empty until a ``sale.paid`` arrived."""
 
     @abstractmethod
     def catalog(self) -> CatalogFeed | None:
@@ -190,7 +192,7 @@ class HQStore(ABC):
     def close(self) -> None:
         """Close the connections."""
 
-    def __enter__(self) -> HQStore:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(

@@ -10,15 +10,20 @@ The feed's products (``kiosk.store.catalog_feed``) and the new ETag, version and
 check are written in one transaction of one store-worker job: a kiosk never believes it has a
 catalog version it did not apply. Carts in progress keep the prices they were scanned at.
 Every failure comes back as ``PullResult.error``, a sentence for staff that never contains
-the token.
+the token. The request has one deadline from sending to the last byte of the feed, and the feed
+a size cap (``kiosk.sync.http.fetch_answer``); waits for the store worker are sliced so the
+sync thread's heartbeat stays fresh while a large catalog is applied (`await_store`).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
+from concurrent.futures import Future, wait
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 import httpx
 from sqlite_utils import Database
@@ -27,6 +32,14 @@ from kiosk.config import Settings
 from kiosk.store.catalog_feed import CatalogFeedRejected, apply_catalog_feed, describe_problem
 from kiosk.store.db import immediate_transaction, utc_now_iso
 from kiosk.store.worker import StoreWorker
+from kiosk.sync.http import (
+    MAX_CATALOG_BYTES,
+    MAX_REQUEST_TIMEOUT_S,
+    Answer,
+    AnswerTooLarge,
+    NoCompleteAnswer,
+    fetch_answer,
+)
 from kiosk.sync.protocol import CATALOG_PATH, CatalogFeed, ErrorReply, ProtocolError
 
 log = logging.getLogger(__name__)
@@ -38,6 +51,33 @@ CATALOG_CHECKED_AT = "catalog_checked_at"
 
 STORE_WAIT_S = 60.0
 """Seconds a pull waits for the store worker to apply a feed (a large catalog included)."""
+STORE_SLICE_S = 1.0
+"""Seconds between two heartbeats while waiting for the store worker."""
+
+T = TypeVar("T")
+
+
+def await_store(
+    future: Future[T],
+    timeout_s: float,
+    *,
+    beat: Callable[[], None] | None = None,
+    slice_s: float = STORE_SLICE_S,
+) -> T:
+    """The result of a store-worker job, waited for up to ``timeout_s`` seconds in slices of
+    ``slice_s`` seconds, calling ``beat()`` before each slice (the waiting thread's heartbeat
+    stays fresh however long the job takes). Raises ``TimeoutError`` when the job is not done
+    in time, or the job's own exception."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if beat is not None:
+            beat()
+        left = deadline - time.monotonic()
+        done, _ = wait([future], timeout=max(0.0, min(slice_s, left)))
+        if done:
+            return future.result()
+        if left <= slice_s:
+            raise TimeoutError(f"the store worker did not finish within {timeout_s:g} s")
 
 
 @dataclass(frozen=True)
@@ -59,31 +99,47 @@ class PullResult:
 
 
 def pull_catalog(
-    client: httpx.Client, store: StoreWorker, settings: Settings, now: datetime
+    client: httpx.Client,
+    store: StoreWorker,
+    settings: Settings,
+    now: datetime,
+    *,
+    timeout_s: float | None = None,
+    beat: Callable[[], None] | None = None,
 ) -> PullResult:
     """Fetch the catalog from the back office ``client`` talks to (see
     ``kiosk.sync.http.make_client``) and apply it through ``store`` when it changed and the
     shop's catalog source is the back office. ``now`` (aware) stamps the rows and the check.
-    Never raises for a network, protocol or catalog problem: see ``PullResult.error``.
+
+    ``timeout_s``: the deadline of the whole request, feed included (seconds; by default the
+    client's read timeout). ``beat``: called at least every `STORE_SLICE_S` seconds while the
+    pull waits for the store worker (the caller's heartbeat). Never raises for a network,
+    protocol or catalog problem: see ``PullResult.error``.
     """
     stamp = utc_now_iso(now)
+    deadline_s = timeout_s or client.timeout.read or MAX_REQUEST_TIMEOUT_S
     try:
-        etag, applied_version = store.submit(_read_state).result(STORE_WAIT_S)
+        etag, applied_version = await_store(store.submit(_read_state), STORE_WAIT_S, beat=beat)
     except Exception as error:
         return PullResult(False, None, None, f"cannot read the sync state: {error}")
     headers = {"If-None-Match": etag} if etag else {}
     try:
-        response = client.get(CATALOG_PATH, headers=headers)
-    except httpx.TimeoutException:
+        response = fetch_answer(client, "GET", CATALOG_PATH, headers=headers,
+                                deadline_s=deadline_s, max_bytes=MAX_CATALOG_BYTES)
+    except NoCompleteAnswer as late:
         return PullResult(False, None, applied_version,
-                          f"back office unreachable: no catalog answer from {client.base_url} "
-                          "in time")
+                          f"back office unreachable: {late} to the catalog request, "
+                          f"from {client.base_url}")
+    except AnswerTooLarge as large:
+        return PullResult(False, None, applied_version,
+                          f"back office unusable: {large} for a catalog, "
+                          f"from {client.base_url}")
     except httpx.HTTPError as error:
         detail = (str(error) or type(error).__name__)[:300]
         return PullResult(False, None, applied_version,
                           f"back office unreachable: {detail} ({client.base_url})")
     if response.status_code == 304:
-        return _checked(store, _record_check(stamp), applied_version)
+        return _checked(store, _record_check(stamp), applied_version, beat)
     if response.status_code == 404 and settings.catalog.source != "backoffice":
         # A shop with its own CSV catalog needs none from the back office.
         return PullResult(False, None, applied_version, None,
@@ -104,10 +160,10 @@ def pull_catalog(
         )
     new_etag = response.headers.get("ETag") or f'"{feed.version}"'
     if feed.version == applied_version:  # a back office that ignores If-None-Match
-        return _checked(store, _record_check(stamp, etag=new_etag), applied_version)
+        return _checked(store, _record_check(stamp, etag=new_etag), applied_version, beat)
     job = _apply_job(feed, settings, now, new_etag, stamp)
     try:
-        written = store.submit(job).result(STORE_WAIT_S)
+        written = await_store(store.submit(job), STORE_WAIT_S, beat=beat)
     except CatalogFeedRejected as rejected:
         shown = "; ".join(describe_problem(problem) for problem in rejected.problems[:3])
         more = f" (and {len(rejected.problems) - 3} more)" if len(rejected.problems) > 3 else ""
@@ -124,11 +180,14 @@ def pull_catalog(
 
 
 def _checked(
-    store: StoreWorker, job: Callable[[Database], None], version: str | None
+    store: StoreWorker,
+    job: Callable[[Database], None],
+    version: str | None,
+    beat: Callable[[], None] | None,
 ) -> PullResult:
     """Record an "unchanged" check; the result of the pull."""
     try:
-        store.submit(job).result(STORE_WAIT_S)
+        await_store(store.submit(job), STORE_WAIT_S, beat=beat)
     except Exception as error:
         return PullResult(False, None, version, f"cannot record the catalog check: {error}")
     return PullResult(False, None, version, None)
@@ -184,7 +243,7 @@ def _apply_job(
     return job
 
 
-def _refusal(response: httpx.Response) -> str:
+def _refusal(response: Answer) -> str:
     reply = ErrorReply.decode(response.content)
     detail = f"{reply.error}: {reply.message}".strip(": ")
     status = response.status_code

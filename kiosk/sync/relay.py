@@ -40,7 +40,15 @@ from sqlite_utils import Database
 
 from kiosk.store.db import immediate_transaction, open_database, parse_utc_iso, utc_now_iso
 from kiosk.store.worker import StoreWorker
-from kiosk.sync.http import MAX_REQUEST_TIMEOUT_S, check_backoffice_url, make_client
+from kiosk.sync.http import (
+    MAX_BATCH_REPLY_BYTES,
+    MAX_REQUEST_TIMEOUT_S,
+    AnswerTooLarge,
+    NoCompleteAnswer,
+    check_backoffice_url,
+    fetch_answer,
+    make_client,
+)
 from kiosk.sync.protocol import (
     EVENTS_PATH,
     MAX_BATCH,
@@ -313,9 +321,13 @@ class OutboxRelay:
     the process's store worker (every write); ``clock`` gives the aware UTC time for stored
     timestamps. ``interval_s``: seconds between passes while nothing is sent (`send_now`
     wakes the thread earlier). ``batch_size``: events per batch (at most ``MAX_BATCH``).
-    ``request_timeout_s``: the limit of each HTTP call (below `MAX_REQUEST_TIMEOUT_S`).
+    ``request_timeout_s``: the deadline of each HTTP call, from sending the batch to the last
+    byte of the answer (seconds, below `MAX_REQUEST_TIMEOUT_S`).
     ``initial_backoff_s``/``max_backoff_s``: the backoff's first cap and its ceiling (seconds);
     ``random`` draws its jitter. ``transport``: an httpx transport (benchmarks).
+    ``after_pass(client, beat)``: the periodic work run on the thread after each successful
+    pass (``kiosk.sync.chores.SyncChores``), given the relay's HTTP client and a callable
+    that refreshes the relay's heartbeat, to call at least every second while it waits.
 
     Raises ``ValueError`` for a refused address, an empty token, a kiosk id the protocol does
     not allow, or out-of-range numbers.
@@ -338,7 +350,7 @@ class OutboxRelay:
         initial_backoff_s: float = 1.0,
         random: Callable[[], float] = random_module.random,
         wait_slice_s: float = WAIT_SLICE_S,
-        after_pass: Callable[[httpx.Client], None] | None = None,
+        after_pass: Callable[[httpx.Client, Callable[[], None]], None] | None = None,
     ) -> None:
         if not 1 <= batch_size <= MAX_BATCH:
             raise ValueError(f"batch_size must be 1..{MAX_BATCH}, got {batch_size}")
@@ -476,9 +488,13 @@ class OutboxRelay:
         if self._after_pass is None:
             return
         try:
-            self._after_pass(self._client)
+            self._after_pass(self._client, self._beat)
         except Exception:
             log.exception("sync chores failed; sending goes on")
+        self._beat()
+
+    def _beat(self) -> None:
+        """Refresh the heartbeat: the thread is alive and doing its work."""
         self._heartbeat = time.monotonic()
 
     def _wait(self, delay_s: float, *, wake: bool) -> None:
@@ -564,13 +580,19 @@ class OutboxRelay:
         """POST one batch body; its reply, or `_Refused` saying why not (a sentence)."""
         self._sending = True
         try:
-            response = self._client.post(
-                EVENTS_PATH, content=body, headers={"Content-Type": "application/json"}
+            response = fetch_answer(
+                self._client, "POST", EVENTS_PATH, content=body,
+                headers={"Content-Type": "application/json"},
+                deadline_s=self.request_timeout_s, max_bytes=MAX_BATCH_REPLY_BYTES,
             )
-        except httpx.TimeoutException:
+        except NoCompleteAnswer as late:
             raise _Refused(
-                f"back office unreachable: no answer within {self.request_timeout_s:g} s "
-                f"from {self.base_url}",
+                f"back office unreachable: {late} from {self.base_url}",
+                staff_must_look=False,
+            ) from None
+        except AnswerTooLarge as large:
+            raise _Refused(
+                f"back office unusable: {large} in reply to a batch, from {self.base_url}",
                 staff_must_look=False,
             ) from None
         except httpx.HTTPError as error:
