@@ -64,7 +64,9 @@ WORDS: dict[str, str] = {
     "limit_cart_total": "That would take the cart over this kiosk's limit.",
     "payment_in_progress": "A payment is in progress; please wait.",
     "nothing_to_pay": "There is nothing to pay.",
-    "below_card_minimum": "Card payments start at 0.50; please add an item or ask staff.",
+    "below_card_minimum": (
+        "This amount is too small for a card payment. Please add an item or ask staff."
+    ),
     PAYMENTS_UNAVAILABLE: "Card payments are not available at this kiosk right now.",
     "card_declined": "The card was declined. Try another card, or ask staff.",
     "cancelled_on_reader": "The payment was cancelled on the reader.",
