@@ -32,6 +32,7 @@ from kiosk.config import ConfigError, Secrets, Settings, load_secrets
 from kiosk.core.barcodes import BarcodeError, parse_scan
 from kiosk.core.cart import Cart, CartLine
 from kiosk.core.checkout import (
+    STAFF_DECISION_REASONS,
     ApprovalGiven,
     AttendantApproved,
     AttendantDismissed,
@@ -48,8 +49,12 @@ from kiosk.core.checkout import (
     Effect,
     Event,
     HelpRequested,
+    ItemLeftOut,
+    ItemPriced,
     ItemScanned,
+    LimitOverridden,
     LineRemoved,
+    LineVoided,
     PaymentCancelled,
     PaymentCheckNeeded,
     PaymentDeclined,
@@ -91,6 +96,7 @@ from kiosk.notices import (
 from kiosk.payments.cards import DEMO_CARD_DEFAULT, card_minimum_minor, demo_card_number
 from kiosk.receipts.ereceipt import ereceipt_url
 from kiosk.sim.virtual_scanner import VirtualScanner
+from kiosk.staff_menu import StaffMenu
 from kiosk.store import audit
 from kiosk.store.db import StoreError, open_database
 from kiosk.store.products import CatalogRowError, ProductCatalog
@@ -123,6 +129,9 @@ PAYMENTS_UNAVAILABLE = "card_payments_unavailable"
 KIOSK_STARTING = "kiosk_starting"
 """The refusal code of customer and staff actions while ``start_in_background`` runs."""
 
+KIOSK_CLOSED = "kiosk_closed"
+"""The refusal code of a scan on the attract screen while staff have closed the kiosk."""
+
 KIOSK_OUT_OF_ORDER = "kiosk_out_of_order"
 """The refusal code of customer and staff actions after ``start_in_background`` failed."""
 
@@ -138,9 +147,9 @@ CLOSE_START_MARGIN_S = 15.0
 CLOSE_SYNC_MARGIN_S = 5.0
 """Seconds ``close`` waits for the sync relay beyond its request timeout (a batch in flight)."""
 
-# Attendant calls a staff PIN approves; the others (an unknown item, a weighed item without a
-# scale, a help call) are closed with the item left out, until the staff menu adds more.
-APPROVABLE = frozenset({AttendantReason.AGE_CHECK, AttendantReason.LIMIT_REACHED})
+# The attendant call a staff PIN approves at once. A help or payment-check call is closed by
+# the PIN; an unknown item, a weighed item or a limit opens the staff menu on the call.
+APPROVABLE = frozenset({AttendantReason.AGE_CHECK})
 
 MAX_STAFF_NUMBER = 2**62
 """Staff numbers above this cannot exist (SQLite integers are 64-bit)."""
@@ -324,6 +333,7 @@ class Kiosk:
         receipts: bool = True,
         secrets: Secrets | None = None,
         database: Path | None = None,
+        config_path: Path | None = None,
     ) -> None:
         self.settings = settings
         self.database = database or Path(settings.state_dir) / DATABASE_NAME
@@ -366,6 +376,10 @@ class Kiosk:
         self._closing = False
         self._demo_card = DEMO_CARD_DEFAULT
         self._demo_lock = threading.Lock()
+        self.config_path = config_path
+        """The config file the settings were read from (the staff menu shows it), if any."""
+        self.staff = StaffMenu(self)
+        """The staff maintenance menu (``kiosk.staff_menu``)."""
 
     # ----------------------------------------------------------------------- lifecycle
 
@@ -884,8 +898,17 @@ class Kiosk:
     # ----------------------------------------------------------------- customer actions
 
     def scan(self, raw: bytes) -> None:
-        """Handle one frame from the scanner: parse it, look it up, add it to the cart."""
+        """Handle one frame from the scanner: parse it, look it up, add it to the cart.
+
+        While the staff menu is open, a scan never reaches the cart: staff see what it read
+        (the scanner test)."""
         if self._refused_before_start():
+            return
+        if self.staff.session is not None:
+            self.staff.scanner_test_read(raw)
+            return
+        if self._checkout.state is CheckoutState.ATTRACT and self.staff.closed:
+            self._emit(CartRefused(KIOSK_CLOSED))
             return
         at = self._clock()
         if (
@@ -1006,6 +1029,10 @@ class Kiosk:
         retries, self._writes_to_retry = self._writes_to_retry, []
         for job, what in retries:
             self._write(job, what, retry=True)
+        if self.staff.session is not None:
+            # Staff are at the kiosk: the customer's sale does not time out behind the menu.
+            self._dispatch(CustomerActive(at=self._clock()))
+        self.staff.tick()
         self._dispatch(Tick(at=self._clock()))
 
     # ------------------------------------------------------------------- staff at the kiosk
@@ -1014,8 +1041,10 @@ class Kiosk:
         """A staff member answers the attendant call with their number and PIN.
 
         The PIN is checked on the store worker (with lockout); the answer arrives as a
-        ``StaffChecked`` notice. An age check or a limit is approved; an unknown item, a
-        weighed item or a help call is closed with the item left out of the cart.
+        ``StaffChecked`` notice. A right PIN approves an age check and closes a help call or a
+        payment check; for an unknown item, a weighed item or a limit it only signs the staff
+        member in (``_staff_authenticated``): the call stays open until they price the item,
+        override the limit or leave the item out.
         """
         if self._refused_before_start():
             return
@@ -1049,6 +1078,9 @@ class Kiosk:
             log.info("staff %s answered a call that has since changed; nothing approved",
                      staff_number)
             return
+        if reason in STAFF_DECISION_REASONS:  # decided at the staff desk, not by a PIN alone
+            self._staff_authenticated(check)
+            return
         at = self._clock()
         if reason in APPROVABLE:
             self._dispatch(
@@ -1056,6 +1088,51 @@ class Kiosk:
             )
         else:
             self._dispatch(AttendantDismissed(at=at))
+
+    def _staff_authenticated(self, check: PinCheck) -> None:
+        """A right PIN at a call that needs a decision: the staff menu opens on it."""
+        if check.staff is not None:
+            self.staff.open_for_call(check.staff)
+
+    def price_item(self, staff_number: int, unit_price_minor: int, tax_class: str) -> None:
+        """Staff member ``staff_number`` (signed in at the staff desk) prices the item of an
+        unknown-item or weighed-item call: one line at ``unit_price_minor`` (minor units, one
+        item) in ``tax_class``. A bad price, an unknown tax class, a broken limit or no such
+        call is refused (``CartRefused``) and the call stays as it was."""
+        if self._refused_before_start():
+            return
+        self._dispatch(
+            ItemPriced(
+                at=self._clock(),
+                staff_number=str(staff_number),
+                unit_price_minor=unit_price_minor,
+                tax_class=tax_class,
+            )
+        )
+
+    def override_limit(self, staff_number: int) -> None:
+        """Staff member ``staff_number`` lets the scan or quantity change a limit refused
+        through, past the cart's limits this once (refused ``no_call`` without such a call)."""
+        if self._refused_before_start():
+            return
+        self._dispatch(LimitOverridden(at=self._clock(), staff_number=str(staff_number)))
+
+    def void_line(self, staff_number: int, line_id: int) -> None:
+        """Staff member ``staff_number`` removes line ``line_id`` for the customer (refused while
+        a payment is in progress or after it). Voiding the last line an open call is about (the
+        last age-restricted line of an age check...) closes the call."""
+        if self._refused_before_start():
+            return
+        self._dispatch(
+            LineVoided(at=self._clock(), staff_number=str(staff_number), line_id=line_id)
+        )
+
+    def leave_out(self, staff_number: int) -> None:
+        """Staff member ``staff_number`` closes an unknown-item, weighed-item or limit call with
+        the item left out of the cart (refused ``no_call`` without such a call)."""
+        if self._refused_before_start():
+            return
+        self._dispatch(ItemLeftOut(at=self._clock(), staff_number=str(staff_number)))
 
     # ------------------------------------------------------------------- payment reports
 
@@ -1195,23 +1272,53 @@ class Kiosk:
         self._save_cart(sale_id, self._checkout.cart)
 
     def _record_approval(self, effect: ApprovalGiven) -> None:
-        kiosk_id = self.settings.kiosk_id
-        staff_number = int(effect.staff_number)
+        """Write the one audit row of a staff decision (``checkout.<action>``) in the same
+        transaction as what the decision changed: the cart it made, or the age approval.
 
-        def write(db: Database) -> None:
+        A failed write is retried: the audit row alone on the next tick, while the sale's
+        current cart is written whole (an older cart must never overwrite a newer one).
+        """
+        kiosk_id, policy = self.settings.kiosk_id, self._policy
+        staff_number = int(effect.staff_number)
+        sale_id = effect.sale_id
+        approving = effect.action.startswith("approve.") or effect.action == "override_limit"
+        detail: dict[str, Any] = {"sale_id": sale_id, **dict(effect.detail)}
+        saved: tuple[tuple[CartLine, ...], Totals] | None = None
+        if effect.cart is not None and sale_id is not None:
+            try:
+                saved = (effect.cart.lines, effect.cart.totals(policy))
+            except TaxError:  # the CartChanged that follows reports it; the row still counts
+                saved = None
+
+        def record(db: Database) -> None:
             with db.atomic():
                 audit.record(
                     db,
                     at=effect.at,
-                    action=f"checkout.approve.{effect.reason.value}",
-                    outcome="approved",
+                    action=f"checkout.{effect.action}",
+                    outcome="approved" if approving else "ok",
                     staff_number=staff_number,
-                    detail={"sale_id": effect.sale_id},
+                    detail=detail,
                 )
-                if effect.reason is AttendantReason.AGE_CHECK and effect.sale_id:
-                    SaleBook(db, kiosk_id).approve_age(effect.sale_id, staff_number, at=effect.at)
+                if effect.action == "approve.age_check" and sale_id:
+                    SaleBook(db, kiosk_id).approve_age(sale_id, staff_number, at=effect.at)
 
-        self._write(write, f"record the {effect.reason.value} approval", retry=True)
+        what = f"record the {effect.action} decision"
+        if saved is None or sale_id is None:
+            self._write(record, what, retry=True)
+            return
+        lines, totals = saved
+
+        def change_and_record(db: Database) -> None:
+            with db.atomic():
+                SaleBook(db, kiosk_id).save_cart(sale_id, lines, totals, policy, at=effect.at)
+                record(db)
+
+        def failed(done: Future[None]) -> None:
+            if done.exception() is not None:
+                self._post(lambda: self._writes_to_retry.append((record, what)))
+
+        self._write(change_and_record, what, retry_sale=sale_id).add_done_callback(failed)
 
     def _write(
         self,

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
-from kiosk.app import KIOSK_OUT_OF_ORDER, KIOSK_STARTING, PAYMENTS_UNAVAILABLE, Kiosk
+from kiosk.app import KIOSK_CLOSED, KIOSK_OUT_OF_ORDER, KIOSK_STARTING, PAYMENTS_UNAVAILABLE, Kiosk
 from kiosk.core.checkout import CheckoutState, PaymentPhase, ReceiptChoice
 from kiosk.core.money import format_money
 from kiosk.main_queue import MainQueue
@@ -85,6 +85,10 @@ WORDS: dict[str, str] = {
     "not_allowed": "This staff member may not approve this.",
     KIOSK_STARTING: "The checkout is starting. Please wait a moment.",
     KIOSK_OUT_OF_ORDER: "This checkout is out of order. Please use another checkout.",
+    KIOSK_CLOSED: "This checkout is closed. Please use another checkout.",
+    "bad_price": "The price must be more than zero.",
+    "unknown_tax_class": "This shop has no such tax class.",
+    "no_call": "There is no attendant call to answer.",
     "insufficient_funds": "The card was declined: not enough funds. Try another card.",
     "expired_card": "The card has expired. Try another card.",
     "incorrect_pin": "The PIN was wrong. Try again, or use another card.",

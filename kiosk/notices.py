@@ -129,6 +129,70 @@ class StoreTrouble:
     detail: str
 
 
+@dataclass(frozen=True)
+class StaffMenuChanged:
+    """The staff menu opened (a right PIN) or closed. ``reason``: ``login`` (the corner
+    button), ``call`` (a PIN at an attendant call that needs a decision), ``logout`` (back to
+    the customer), ``timeout`` (no touch for ``[staff] menu_timeout_s``), ``resolved`` (the
+    call the menu was opened for is settled) or ``closing`` (the kiosk stops)."""
+
+    open: bool
+    reason: str
+    staff_number: int | None = None
+    role: str | None = None
+
+
+@dataclass(frozen=True)
+class ScannerTestRead:
+    """The scanner test is on: a frame was read and NOT added to the cart. ``code`` is what
+    the scan was understood as (or empty), ``outcome`` is ``ok``, ``not_in_catalog`` or the
+    rejection reason of the barcode, ``product`` the catalog name when found."""
+
+    code: str
+    outcome: str
+    product: str = ""
+
+
+@dataclass(frozen=True)
+class KioskClosedChanged:
+    """Staff opened or closed the kiosk (stored: it survives restarts)."""
+
+    closed: bool
+
+
+@dataclass(frozen=True)
+class AppExitRequested:
+    """A manager restarts or leaves the app: the host stops and the process exits with
+    ``code`` (``kiosk.staff_menu.EXIT_RESTART`` or ``EXIT_LEFT_BY_STAFF``)."""
+
+    code: int
+
+
+@dataclass(frozen=True)
+class RuntimeSettingChanged:
+    """A manager changed a runtime setting (``sound.volume``, ``shop.default_language``)."""
+
+    key: str
+    value: bool | int | str
+
+
+@dataclass(frozen=True)
+class InspectionRecorded:
+    """A card-reader inspection was recorded; ``passed`` when no tampering was seen and the
+    serial number matched."""
+
+    passed: bool
+
+
+@dataclass(frozen=True)
+class StaffActionDone:
+    """A staff action finished: ``action`` (a name of ``kiosk.staff_menu.ACTIONS``) and its
+    ``code`` (``ok`` or why not)."""
+
+    action: str
+    code: str
+
+
 Notice = (
     SessionChanged
     | ScanRejected
@@ -143,4 +207,11 @@ Notice = (
     | ReceiptPrinted
     | ReceiptUnavailable
     | StoreTrouble
+    | StaffMenuChanged
+    | ScannerTestRead
+    | KioskClosedChanged
+    | AppExitRequested
+    | RuntimeSettingChanged
+    | InspectionRecorded
+    | StaffActionDone
 )

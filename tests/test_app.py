@@ -154,7 +154,10 @@ def test_an_unknown_item_calls_staff_who_close_the_call_with_the_item_left_out(
     calls = shop.of(AttendantCalled)
     assert [c.reason for c in calls] == [AttendantReason.UNKNOWN_ITEM]  # type: ignore[attr-defined]
 
-    shop.kiosk.attend(ATTENDANT, ATTENDANT_PIN)
+    shop.kiosk.attend(ATTENDANT, ATTENDANT_PIN)  # signs staff in; the call stays open
+    shop.settle()
+    assert shop.kiosk.checkout.state is CheckoutState.NEEDS_ATTENDANT
+    shop.kiosk.leave_out(ATTENDANT)
     shop.settle()
 
     assert shop.kiosk.checkout.state is CheckoutState.SHOPPING
@@ -311,6 +314,7 @@ def test_a_damaged_catalog_row_sends_the_customer_to_staff_and_the_kiosk_goes_on
     shop.kiosk.scan(BEER)
     assert shop.kiosk.checkout.attendant_reason is AttendantReason.UNKNOWN_ITEM
     shop.kiosk.attend(ATTENDANT, ATTENDANT_PIN)
+    shop.kiosk.leave_out(ATTENDANT)
     shop.settle()
     shop.kiosk.scan(WATER)
     shop.settle()

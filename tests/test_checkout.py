@@ -227,13 +227,21 @@ def test_a_quantity_past_the_limit_goes_to_the_attendant_and_the_cart_is_unchang
 
 
 def test_an_attendant_approval_returns_to_shopping_and_is_recorded() -> None:
-    machine, _ = shopping(MILK).handle(scanned(APPLES, 3))
+    machine, _ = shopping(MILK).handle(HelpRequested(at=at(3)))
+    approval = AttendantApproved(at=at(30), staff_number="0042", reason=AttendantReason.HELP)
+    machine, effects = machine.handle(approval)
+    assert machine.state is CheckoutState.SHOPPING
+    assert effects == [
+        ApprovalGiven(SALE, "0042", AttendantReason.HELP, at(30), "approve.help")
+    ]
+
+
+def test_an_approval_alone_never_closes_an_item_call() -> None:
+    waiting, _ = shopping(MILK).handle(scanned(APPLES, 3))
     approval = AttendantApproved(
         at=at(30), staff_number="0042", reason=AttendantReason.WEIGHED_ITEM
     )
-    machine, effects = machine.handle(approval)
-    assert machine.state is CheckoutState.SHOPPING
-    assert effects == [ApprovalGiven(SALE, "0042", AttendantReason.WEIGHED_ITEM, at(30))]
+    assert waiting.handle(approval) == (waiting, [])
 
 
 def test_an_approval_for_another_reason_is_ignored() -> None:
@@ -454,7 +462,9 @@ def test_one_age_approval_covers_the_whole_sale() -> None:
     machine, effects = machine.handle(approval)
     assert machine.state is CheckoutState.SHOPPING
     assert machine.age_approved_by == "0007"
-    assert effects == [ApprovalGiven(SALE, "0007", AttendantReason.AGE_CHECK, at(30))]
+    assert effects == [
+        ApprovalGiven(SALE, "0007", AttendantReason.AGE_CHECK, at(30), "approve.age_check")
+    ]
     machine, effects = run(machine, scanned(WHISKY, 31), PayPressed(at=at(32)))
     assert machine.state is CheckoutState.PAYING
     assert effects[-1] == StartPayment(SALE, 899 + 3499, machine.cart.totals(POLICY))

@@ -140,6 +140,21 @@ def test_the_example_file_loads_cleanly(tmp_path: Path) -> None:
     assert settings.scan_rules().layout_for("22") is not None
 
 
+@pytest.mark.parametrize("seconds", [15, 900])
+def test_the_staff_menu_timeout_accepts_its_bounds(tmp_path: Path, seconds: int) -> None:
+    settings = load_settings(write_config(tmp_path, with_value("staff.menu_timeout_s", seconds)),
+                             environ={})
+
+    assert settings.staff.menu_timeout_s == seconds
+
+
+def test_the_staff_menu_and_the_usb_stick_have_defaults(tmp_path: Path) -> None:
+    settings = load_settings(write_config(tmp_path, MINIMAL), environ={})
+
+    assert settings.staff.menu_timeout_s == 90
+    assert settings.catalog.usb_mount_path == Path("/media/kiosk-usb")
+
+
 def all_settings_models() -> list[type[BaseModel]]:
     """Return Settings and every table model reachable from it (printer variants included)."""
     found: list[type[BaseModel]] = [Settings]
@@ -435,6 +450,9 @@ BAD_VALUES: list[tuple[str, Any, str, str]] = [
     # Payment recovery looks back ORPHAN_WINDOW_DAYS (7) at Stripe: sales outlive that.
     ("retention.synced_sales_days", 7, "7", "whole number from 8 to 3650"),
     ("staff.reader_inspection_interval_days", 0, "0", "whole number from 1 to 365"),
+    ("staff.menu_timeout_s", 14, "14", "whole number from 15 to 900"),
+    ("staff.menu_timeout_s", 901, "901", "whole number from 15 to 900"),
+    ("catalog.usb_mount_path", "media/kiosk-usb", '"media/kiosk-usb"', "absolute path"),
     ("paths.state_dir", "var/lib/kiosk", '"var/lib/kiosk"', "absolute path"),
     ("tax", "19%", '"19%"', "expected a table"),
     ("shop.address", "1 High Street", '"1 High Street"', "expected an array"),

@@ -1,7 +1,10 @@
 """Staff at the touchscreen: an age check, an unknown item and a help call, answered by PIN.
 
 Each journey is driven by taps on the real needs-attendant screen and its PIN pad (staff
-number, Next, PIN, OK), and checked both on screen and in the kiosk's SQLite database.
+number, Next, PIN, OK), and checked both on screen and in the kiosk's SQLite database. An age
+check or a help call is settled by the PIN alone; an unknown item needs a decision, so the PIN
+opens the staff menu on its "This sale" page, where staff leave the item out (pricing it is in
+``test_ui_staff_menu.py``).
 """
 
 from __future__ import annotations
@@ -127,7 +130,7 @@ def test_an_age_restricted_item_waits_for_staff_who_approve_it_with_their_pin(
     assert sale_id in approvals[0][2]
 
 
-def test_an_unknown_item_is_left_out_of_the_cart_once_staff_answer(
+def test_an_unknown_item_is_left_out_of_the_cart_once_staff_decide_so_in_the_staff_menu(
     kiosk_ui: KioskDriver,
 ) -> None:
     ui = kiosk_ui
@@ -146,7 +149,12 @@ def test_an_unknown_item_is_left_out_of_the_cart_once_staff_answer(
 
     number, pin = demo_attendant(ui)
     type_on_pin_pad(ui, number, pin)
-    ui.wait_for_screen("shopping")
+    ui.wait_for_screen("staff_menu")  # the PIN alone decides nothing for an unknown item
+    assert ui.kiosk.checkout.attendant_reason is AttendantReason.UNKNOWN_ITEM
+    assert ui.shows("Unknown item")
+    ui.screenshot("staff-menu")
+    ui.tap_text("Leave it out")
+    ui.wait_for_screen("shopping")  # the call is settled: the menu closes by itself
     ui.screenshot("back-to-cart")
     assert ui.kiosk.checkout.state is CheckoutState.SHOPPING
     assert cart_names(ui) == ["Mineral water still 1.5 l"]
@@ -158,6 +166,13 @@ def test_an_unknown_item_is_left_out_of_the_cart_once_staff_answer(
             ui, "SELECT name FROM sale_lines WHERE sale_id = ? ORDER BY position", sale_id
         ) == [("Mineral water still 1.5 l",)],
         "only the water saved with the sale",
+    )
+    ui.wait_for(
+        lambda: read_database(
+            ui, "SELECT staff_number, outcome FROM audit_log WHERE action = ?",
+            "checkout.leave_out",
+        ) == [(number, "ok")],
+        "the decision in the audit log",
     )
 
 

@@ -171,10 +171,11 @@ def total_labels(widgets: list[Widget], total: str) -> list[Widget]:
 def visit_every_screen(visit: Visit, look: Callable[[str], None]) -> list[str]:
     """Take the kiosk through every screen a customer can see; ``look(name)`` at each one.
 
-    The walk: attract, checking (start-up recovery), closed, a cart of 3 items, the idle
-    prompt, an unknown item (staff clears it on the PIN pad), the card screen while the
-    customer never taps, approved after a second try, the receipt choice, thank you.
-    Returns the names looked at, in order.
+    The walk: attract, the staff PIN pad behind the corner button, checking (start-up
+    recovery), closed, a cart of 3 items, the idle prompt, an unknown item (staff's PIN opens
+    the staff menu, where they leave it out), the card screen while the customer never taps,
+    approved after a second try, the receipt choice, thank you. Returns the names looked at,
+    in order.
     """
     ui = visit.ui
     seen: list[str] = []
@@ -187,6 +188,12 @@ def visit_every_screen(visit: Visit, look: Callable[[str], None]) -> list[str]:
     ui.wait_for_screen("attract")
     ui.started()
     at("attract")
+
+    ui.tap(ui.find("staff_button"))
+    ui.wait_for_screen("staff_login")
+    at("staff_login")
+    ui.tap(ui.find("staff_back", "staff_login"))
+    ui.wait_for_screen("attract")
 
     ui.app.recovery = "checking"
     ui.app._show()
@@ -230,6 +237,9 @@ def visit_every_screen(visit: Visit, look: Callable[[str], None]) -> list[str]:
     for key in pin:
         ui.tap_text(key)
     ui.tap_text(ui.app.tr("OK"))
+    ui.wait_for_screen("staff_menu")
+    at("staff_menu")
+    ui.tap(ui.find("leave_out_button", "staff_menu"))
     ui.wait_for_screen("shopping")
     assert len(ui.app.cart_rows) == 3
 
@@ -257,8 +267,8 @@ def visit_every_screen(visit: Visit, look: Callable[[str], None]) -> list[str]:
 
 
 EVERY_SCREEN = [
-    "attract", "checking", "closed", "shopping", "idle_prompt", "needs_attendant",
-    "payment", "paid", "thank_you",
+    "attract", "staff_login", "checking", "closed", "shopping", "idle_prompt",
+    "needs_attendant", "staff_menu", "payment", "paid", "thank_you",
 ]
 
 

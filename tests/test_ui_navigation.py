@@ -1,21 +1,22 @@
-"""Which screen the customer sees (``kiosk.ui.navigation``), checked without a window.
+"""Which screen the kiosk shows (``kiosk.ui.navigation``), checked without a window.
 
 Every combination of checkout state and UI flag leads to a known screen, a sale in progress is
-never pushed off its screen, and every screen has a way out: a button in its ``.kv`` file or
-something that moves on by itself.
+never pushed off its screen by the customer-side flags, the staff screens cover the customer's
+(but never a card payment with the PIN pad), and every screen has a way out: a button in its
+``.kv`` file or something that moves on by itself.
 """
 
 from __future__ import annotations
 
 import itertools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
 
 from kiosk.core.checkout import CheckoutState
-from kiosk.ui.navigation import SCREENS, View, screen_for
+from kiosk.ui.navigation import CUSTOMER_SCREENS, SCREENS, STAFF_SCREENS, View, screen_for
 
 KV_FOLDER = Path(__file__).resolve().parents[1] / "kiosk" / "ui" / "kv"
 
@@ -30,22 +31,62 @@ RECOVERIES = (None, "checking", "call_staff")
 FLAGS = (False, True)
 
 
-def every_view() -> list[View]:
-    """Every state with every combination of the UI's flags."""
+def every_view(*, staff: bool = False) -> list[View]:
+    """Every state with every combination of the UI's customer flags (and, with ``staff``,
+    of the staff flags too)."""
+    staff_flags = FLAGS if staff else (False,)
     return [
-        View(state, recovery, start_failed, explaining, thanking, closed)
-        for state, recovery, start_failed, explaining, thanking, closed in itertools.product(
-            CheckoutState, RECOVERIES, FLAGS, FLAGS, FLAGS, FLAGS
+        View(state, recovery, start_failed, explaining, thanking, closed, login, menu)
+        for state, recovery, start_failed, explaining, thanking, closed, login, menu in (
+            itertools.product(
+                CheckoutState, RECOVERIES, FLAGS, FLAGS, FLAGS, FLAGS, staff_flags, staff_flags
+            )
         )
     ]
 
 
 def test_every_state_and_flag_combination_leads_to_a_known_screen() -> None:
-    views = every_view()
-    assert len(views) == len(CheckoutState) * len(RECOVERIES) * 2**4
+    views = every_view(staff=True)
+    assert len(views) == len(CheckoutState) * len(RECOVERIES) * 2**6
     shown = {screen_for(view) for view in views}
     assert shown <= set(SCREENS), shown - set(SCREENS)
     assert shown == set(SCREENS), f"never shown: {set(SCREENS) - shown}"
+
+
+def test_the_customer_flags_alone_only_ever_lead_to_customer_screens() -> None:
+    shown = {screen_for(view) for view in every_view()}
+    assert shown == set(CUSTOMER_SCREENS)
+    assert set(SCREENS) == set(CUSTOMER_SCREENS) | set(STAFF_SCREENS)
+
+
+def test_an_open_staff_session_shows_the_staff_menu_over_every_state_and_flag() -> None:
+    for view in every_view(staff=True):
+        if view.staff_menu:
+            assert screen_for(view) == "staff_menu", view
+
+
+@pytest.mark.parametrize("state", list(CheckoutState), ids=str)
+def test_the_staff_pin_pad_covers_every_customer_screen_but_a_card_payment_and_paid(
+    state: CheckoutState,
+) -> None:
+    for view in every_view(staff=True):
+        if view.state is not state or view.staff_menu or not view.staff_login:
+            continue
+        if state in (CheckoutState.PAYING, CheckoutState.PAID):
+            assert screen_for(view) == screen_for(replace(view, staff_login=False)), view
+            assert screen_for(view) in ("payment", "paid"), view
+        else:
+            assert screen_for(view) == "staff_login", view
+
+
+def test_closing_the_staff_screens_gives_the_customer_their_screen_back() -> None:
+    for view in every_view(staff=True):
+        customer = replace(view, staff_login=False, staff_menu=False)
+        assert screen_for(customer) in CUSTOMER_SCREENS
+        assert screen_for(customer) == screen_for(
+            View(view.state, view.recovery, view.start_failed, view.explaining_decline,
+                 view.thanking, view.closed)
+        )
 
 
 @pytest.mark.parametrize("state", SALE_IN_PROGRESS, ids=str)
@@ -125,13 +166,21 @@ WAYS_OUT: dict[str, WayOut] = {
     "thank_you": WayOut(("done_button",), "a timer or any touch returns to attract"),
     "closed": WayOut((), "staff opens the kiosk again (attract)"),
     "idle_prompt": WayOut(("start_over_button", "continue_button"), "the countdown ends"),
+    "staff_login": WayOut(("staff_back", "pin_pad"), "30 s without a touch: the customer's screen"),
+    "staff_menu": WayOut(
+        ("back_to_customer",), "the menu's inactivity timeout, or the call it was opened for closes"
+    ),
 }
 """Every screen (and the inactivity prompt) with its ways out."""
 
 
+KV_FILES = {"staff_login": "staff_menu"}
+"""Screens whose rules live in another screen's ``.kv`` file."""
+
+
 def kv_ids(name: str) -> set[str]:
-    """The ``id:`` names declared in ``kiosk/ui/kv/<name>.kv``."""
-    text = (KV_FOLDER / f"{name}.kv").read_text(encoding="utf-8")
+    """The ``id:`` names declared in the ``.kv`` file of screen ``name``."""
+    text = (KV_FOLDER / f"{KV_FILES.get(name, name)}.kv").read_text(encoding="utf-8")
     return set(re.findall(r"^\s*id:\s*(\w+)\s*$", text, flags=re.MULTILINE))
 
 

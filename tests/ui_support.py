@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 import tempfile
 import time
 from collections.abc import Callable, Generator
@@ -33,6 +34,8 @@ from kivy.base import EventLoop  # noqa: E402
 from kivy.core.window import Window  # noqa: E402
 from kivy.lang import global_idmap  # noqa: E402
 from kivy.tests.common import UnitTestTouch  # noqa: E402
+from kivy.uix.recycleview import views as recycled_rows  # noqa: E402
+from kivy.uix.scrollview import ScrollView  # noqa: E402
 from kivy.uix.widget import Widget  # noqa: E402
 
 from kiosk.app import Kiosk  # noqa: E402
@@ -222,6 +225,92 @@ class KioskDriver:
         """True when some text on screen contains ``fragment``."""
         return any(fragment in text for text in self.texts())
 
+    # ------------------------------------------------------------------------ staff
+
+    def demo_staff(self, role: str) -> tuple[int, str]:
+        """The demo shop's ``attendant`` or ``manager``: (staff number, PIN)."""
+        for staff_role, number, pin in self.app.demo_info.staff:
+            if staff_role == role:
+                return int(number), str(pin)
+        raise LookupError(f"the demo shop has no {role}")
+
+    def type_on_pin_pad(self, pad: Widget, staff_number: int, pin: str) -> None:
+        """Tap the staff number, Next, the PIN digits and OK on ``pad`` (a PinPad)."""
+        keys = {
+            str(key.key): key for key in pad.walk(restrict=True)
+            if isinstance(getattr(key, "key", None), str) and key.key
+        }
+        for digit in str(staff_number):
+            self.tap(keys[digit])
+        self.tap(keys["ok"])  # "Next"
+        assert pad.stage == "pin"
+        for digit in pin:
+            self.tap(keys[digit])
+        assert pad.pin_length == len(pin)
+        self.tap(keys["ok"])
+
+    def type_on_money_pad(self, pad: Widget, keys: str | list[str]) -> None:
+        """Tap ``keys`` on ``pad`` (a MoneyPad): digits, or names such as ``"clear"``."""
+        buttons = {
+            str(key.key): key for key in pad.walk(restrict=True)
+            if isinstance(getattr(key, "key", None), str) and key.key
+        }
+        for key in keys:
+            self.tap(buttons[key])
+
+    def log_in_as(self, role: str, *, pin: str | None = None) -> None:
+        """Open the staff menu as the demo ``role`` through the corner button (``pin``: type
+        this PIN instead of the right one, and do not wait for the menu)."""
+        self.tap(self.find("staff_button"))
+        self.wait_for_screen("staff_login")
+        number, right_pin = self.demo_staff(role)
+        self.type_on_pin_pad(self.find("pin_pad", "staff_login"), number, pin or right_pin)
+        if pin is None:
+            self.wait_for_screen("staff_menu")
+
+    def staff_page(self, name: str) -> Widget:
+        """Tap the staff menu's tab of page ``name`` and return the page on show."""
+        tab = self.find(f"staff_page_{name}", "staff_menu")
+        self.scroll_into_view(tab)
+        self.tap(tab)
+        menu = self.app.root.screens.get_screen("staff_menu")
+        self.wait_for(lambda: menu.page_name == name, f"the staff page {name}")
+        return menu.page
+
+    def scroll_into_view(self, widget: Widget) -> None:
+        """Scroll the ScrollView that holds ``widget`` (if any) until it shows it, as a finger
+        would before tapping it."""
+        holder = widget.parent
+        while holder is not None and not isinstance(holder, ScrollView):
+            holder = holder.parent
+        if holder is not None:
+            holder.scroll_to(widget, padding=0, animate=False)
+            self.frames(SETTLE_FRAMES)
+
+    def read_database(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+        """Rows from the kiosk's database, opened read-only."""
+        uri = f"file:{self.data_dir / 'kiosk.db'}?mode=ro"
+        connection = sqlite3.connect(uri, uri=True)
+        try:
+            return connection.execute(sql, args).fetchall()
+        finally:
+            connection.close()
+
+    def audit_rows(self, after_id: int = 0) -> list[tuple[int, int | None, str, str]]:
+        """Audit rows written after row ``after_id``: (id, staff number, action, outcome)."""
+        return [
+            (int(row_id), staff, str(action), str(outcome))
+            for row_id, staff, action, outcome in self.read_database(
+                "SELECT id, staff_number, action, outcome FROM audit_log WHERE id > ? "
+                "ORDER BY id", after_id,
+            )
+        ]
+
+    def last_audit_id(self) -> int:
+        """The id of the newest audit row (0 when there is none)."""
+        rows = self.read_database("SELECT COALESCE(MAX(id), 0) FROM audit_log")
+        return int(rows[0][0])
+
     def stop(self) -> None:
         """Stop the app (closes the facade) and clear the window for the next test."""
         self.app.stop()
@@ -230,6 +319,11 @@ class KioskDriver:
         # the window while the app stops re-read it after its on_stop reset, caching the
         # stopped app again; the next test's screens would then read the old app.
         object.__setattr__(global_idmap["app"], "_obj", None)
+        # RecycleView keeps rows it no longer shows in a process-wide cache, for any
+        # RecycleView of the same row class: rows built for this app (bound to its sizes and
+        # words) must not be handed to the next test's app.
+        recycled_rows._cached_views.clear()
+        recycled_rows._cache_count = 0
 
 
 def _resize_window(size: tuple[int, int]) -> None:

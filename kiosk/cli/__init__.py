@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from kiosk import __version__
+from kiosk.cli.audit import audit_command
 from kiosk.cli.catalog import catalog
 from kiosk.cli.config import config
 from kiosk.cli.db import db
@@ -39,6 +40,7 @@ cli.add_command(reconcile_command)
 cli.add_command(receipt)
 cli.add_command(hq)
 cli.add_command(sync)
+cli.add_command(audit_command)
 
 
 def main() -> None:

@@ -1,7 +1,9 @@
 """``kiosk run`` and ``kiosk demo``: start the kiosk on its facade.
 
 Both open the touchscreen (``kiosk.ui``); ``--console`` opens the terminal front end
-(``kiosk.console``) instead, for a technician on a machine without a display.
+(``kiosk.console``) instead, for a technician on a machine without a display. The touchscreen
+exits with the code a manager asked for in the staff menu (restart the app, leave it: see
+``kiosk.staff_menu``), else 0.
 """
 
 from __future__ import annotations
@@ -128,13 +130,16 @@ def run_command(config_path: Path, console: bool) -> None:
         level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", force=True
     )
     _quiet_libraries()
+    code = 0
     with exclusive_state(settings):
         if console:
             run_console(settings, test_barcodes=[])
         else:
             from kiosk.ui.launch import run_touchscreen
 
-            run_touchscreen(settings, kiosk_mode=True, on_first_frame=_say_on_screen)
+            code = run_touchscreen(settings, kiosk_mode=True, on_first_frame=_say_on_screen)
+    if code:
+        raise SystemExit(code)
 
 
 @click.command("demo")
@@ -191,6 +196,7 @@ def demo_command(
             click.echo(f"Demo staff {number} ({staff.role}): PIN {staff.pin}")
         if prepare_only:
             return
+        code = 0
         # The reference back office on loopback: sync and the QR e-receipt work in the demo.
         backoffice = DemoBackOffice(data_dir, settings.kiosk_id)
         settings = demo_settings(data_dir, backoffice_url=backoffice.url)
@@ -206,9 +212,11 @@ def demo_command(
                     (staff.role.value, number, staff.pin) for number, staff in report.staff
                 ),
             )
-            run_touchscreen(
+            code = run_touchscreen(
                 settings, kiosk_mode=False, demo=demo, size=window,
                 on_first_frame=_say_on_screen, secrets=backoffice.secrets,
             )
         finally:
             backoffice.stop()
+    if code:
+        raise SystemExit(code)

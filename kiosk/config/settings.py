@@ -232,12 +232,19 @@ class BarcodeSettings(SettingsTable):
 
 
 class CatalogSettings(SettingsTable):
-    """``[catalog]``: who owns the product catalog."""
+    """``[catalog]``: who owns the product catalog, and where staff bring a CSV file from."""
 
     source: Annotated[
         Literal["csv", "backoffice"], BeforeValidator(values.one_of("csv", "backoffice"))
     ] = "csv"
     """"csv" when staff import a CSV file, "backoffice" when the back office sends it."""
+
+    usb_mount_path: Annotated[Path, BeforeValidator(values.absolute_path)] = Path(
+        "/media/kiosk-usb"
+    )
+    """Absolute directory where a staff member's USB stick is mounted; the staff menu lists
+    the catalog CSV files at its top level for import. The kiosk service's automount rule
+    mounts the stick here."""
 
 
 class ScannerSettings(SettingsTable):
@@ -502,12 +509,16 @@ class RetentionSettings(SettingsTable):
 
 
 class StaffSettings(SettingsTable):
-    """``[staff]``: duties the maintenance menu reminds staff of."""
+    """``[staff]``: the maintenance menu: how long it stays open, duties it reminds staff of."""
 
     reader_inspection_interval_days: Annotated[
         int, BeforeValidator(values.whole_number(1, 365))
     ] = 7
     """Days between inspections of the card reader for tampering."""
+
+    menu_timeout_s: Annotated[int, BeforeValidator(values.whole_number(15, 900))] = 90
+    """Seconds without a touch after which the staff menu closes itself and the kiosk goes
+    back to the customer."""
 
 
 class PathSettings(SettingsTable):
@@ -540,7 +551,7 @@ class Settings(SettingsTable):
     """In-store barcode layouts."""
 
     catalog: CatalogSettings = Field(default_factory=CatalogSettings)
-    """Who owns the catalog."""
+    """Who owns the catalog and where a USB stick with a catalog is mounted."""
 
     scanner: ScannerSettings = Field(default_factory=ScannerSettings)
     """The barcode scanner."""
@@ -563,7 +574,7 @@ class Settings(SettingsTable):
     """Data retention."""
 
     staff: StaffSettings = Field(default_factory=StaffSettings)
-    """Staff duties."""
+    """The staff menu and staff duties."""
 
     paths: PathSettings = Field(default_factory=PathSettings)
     """Directories."""

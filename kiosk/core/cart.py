@@ -12,9 +12,12 @@ How a line's amount (minor units) is made:
 * a weighed item (a scan with an embedded weight of a product with a price per kilogram):
   ``weight_g * unit_price_minor / 1000`` rounded half-up, where ``unit_price_minor`` is then the
   price of one kilogram; quantity is 1 and cannot be changed;
-* a price-embedded scan: the embedded price, which is also ``unit_price_minor``; quantity 1.
+* a price-embedded scan: the embedded price, which is also ``unit_price_minor``; quantity 1;
+* an item staff priced by hand (``add_priced_item``: a scan the catalog does not know, or a
+  loose item without a weight): ``quantity * unit_price_minor``, the price staff entered for
+  one item; its quantity can change like a barcoded item's (unless its code is a PLU's).
 
-Weighed and price-embedded scans always make a new line. The cart total that
+Weighed, price-embedded and staff-priced items always make a new line. The cart total that
 ``CartLimits.max_cart_total_minor`` bounds is the sum of line amounts (shelf prices, before any
 tax added by tax-exclusive pricing).
 """
@@ -221,6 +224,19 @@ class Cart:
                 if outcome is CartOutcome.QUANTITY_CHANGED:
                     outcome = CartOutcome.QUANTITY_INCREASED
                 return cart, outcome
+        return self._add_line(
+            product,
+            unit_price_minor=product.price_minor,
+            weight_g=None,
+            amount_minor=product.price_minor,
+        )
+
+    def add_priced_item(self, product: Product) -> tuple[Cart, CartOutcome]:
+        """Add one item priced by hand: a new line of quantity 1 at ``product.price_minor``
+        (minor units) with ``product``'s code, name, tax class and minimum age (``ADDED``).
+
+        The cart's limits apply: a line that breaks one is refused with that limit's outcome.
+        """
         return self._add_line(
             product,
             unit_price_minor=product.price_minor,

@@ -17,7 +17,9 @@ only when that scan starts a sale) and never raises on any event in any state.
        |                     | |   card wait timeout (waiting_for_card only)       |
        |                     | |                                                   |
        |                     | +-- AttendantApproved / AttendantDismissed --+      |
-       |                     |                                              |      |
+       |                     | |   staff decision: ItemPriced,              |      |
+       |                     | |   LimitOverridden, ItemLeftOut, LineVoided |      |
+       |                     | |                                            |      |
        |                     +-- unknown item, weighed item, limit, --> NEEDS_ATTENDANT
        |                         age check at Pay, Help                     (reason)
        |                                                                           |
@@ -45,8 +47,27 @@ only when that scan starts a sale) and never raises on any event in any state.
     SHOPPING       Tick after idle_prompt_after_s        IDLE_PROMPT      ShowIdlePrompt
     IDLE_PROMPT    any customer event                    SHOPPING (*)     as in SHOPPING
     IDLE_PROMPT    Tick after idle_abandon_after_s       ATTRACT          SaleAbandoned
-    NEEDS_ATT.     AttendantApproved(same reason)        SHOPPING (**)    ApprovalGiven
+    NEEDS_ATT.     AttendantApproved(same reason: age    SHOPPING (**)    ApprovalGiven
+                   check, help, payment check)
     NEEDS_ATT.     AttendantDismissed                    SHOPPING (**)    (none)
+    NEEDS_ATT.     ItemPriced (unknown or weighed item)  SHOPPING         ApprovalGiven,
+                                                                          CartChanged
+    NEEDS_ATT.     ItemPriced: bad price or tax class,   NEEDS_ATTENDANT  Refused
+                   or the line breaks a limit
+    NEEDS_ATT.     LimitOverridden (limit_reached)       SHOPPING         ApprovalGiven,
+                                                                          CartChanged
+    NEEDS_ATT.     ItemLeftOut (unknown, weighed, limit) SHOPPING         ApprovalGiven
+    SHOPPING,      LineVoided                            SHOPPING         ApprovalGiven,
+    IDLE_PROMPT                                                           CartChanged
+    NEEDS_ATT.     LineVoided                            NEEDS_ATT. or    ApprovalGiven,
+                                                         SHOPPING (***)   CartChanged
+    PAYING, or     LineVoided                            unchanged        Refused(payment_in_
+    payment pending                                                       progress)
+    PAID           LineVoided                            unchanged        Refused(cart_locked)
+    any            LineVoided of a line not in the cart  unchanged        Refused(line_not_
+                                                                          found)
+    any            ItemPriced, LimitOverridden,          unchanged        Refused(no_call)
+                   ItemLeftOut for no such call
     any open       CancelSale (no payment pending)       ATTRACT          SaleAbandoned
     PAYING         PaymentPhaseChanged                   PAYING           (none)
     PAYING         PaymentDeclined / PaymentCancelled    SHOPPING         (none)
@@ -63,6 +84,7 @@ only when that scan starts a sale) and never raises on any event in any state.
     ============== ===================================== ================ =======================
 
     (*) then handled as in SHOPPING.  (**) ATTRACT when no sale was started (Help on ATTRACT).
+    (***) SHOPPING when the voided line was the last one the call was about (see below).
 
 Rules:
 
@@ -71,15 +93,44 @@ Rules:
 * A scan whose outcome is ``ITEM_NOT_FOUND`` (also a product whose tax class the shop does not
   have), ``WEIGHED_ITEM_NEEDS_SCALE`` or a ``LIMIT_*`` goes to NEEDS_ATTENDANT with the reason
   ``unknown_item``, ``weighed_item`` or ``limit_reached`` (a quantity change that breaks a
-  limit too). The refused item is not in the cart. The attendant approves or dismisses: back
-  to SHOPPING with the cart as it was.
+  limit too). The refused item is not in the cart; ``refused`` remembers it (the scan and the
+  product found, or the line and the quantity asked for) while the call is open, and only
+  then: leaving NEEDS_ATTENDANT by any path clears it.
+* Those three calls (``STAFF_DECISION_REASONS``) are closed by a staff decision, never by an
+  approval alone (``AttendantApproved`` for them is ignored); the customer may still withdraw
+  (``AttendantDismissed``):
+
+  - ``ItemPriced`` (unknown or weighed item): one new line for the refused scan at the price
+    staff entered (minor units, > 0, else ``bad_price``) in a tax class of the policy (else
+    ``unknown_tax_class``); named after the product when the catalog knew it (a loose item,
+    a product whose tax class the shop lacks), else ``UNLISTED_ITEM_NAME``; the code is the
+    product's, else the scan's GTIN; the product's minimum age is kept. Its quantity is 1 and
+    can change like a barcoded item's: the price is that of one item (a PLU code's stays 1).
+    The cart's limits apply: a line that breaks one is refused with that limit's outcome and
+    the call stays open (staff may void a line, or leave the item out).
+  - ``LimitOverridden`` (limit reached): the refused scan or quantity change is applied with
+    the cart's limits lifted for that one operation; later operations meet the limits again.
+  - ``ItemLeftOut``: the call closes with the item left out, like the customer's withdrawal
+    but recorded for the audit.
+
+  Each one that applies yields exactly one ``ApprovalGiven`` (before its ``CartChanged``, so
+  the facade can commit the change and its audit row together); one that finds no such call
+  is refused with ``no_call`` and changes nothing.
+* ``LineVoided``: staff remove a line for the customer in SHOPPING, IDLE_PROMPT (back to
+  SHOPPING) or NEEDS_ATTENDANT: one ``ApprovalGiven`` and ``CartChanged``. Refused while a
+  payment is pending or in PAYING (``payment_in_progress``), in PAID (``cart_locked``) and for
+  a line the cart does not have (``line_not_found``, also on ATTRACT). In NEEDS_ATTENDANT the
+  call stays open unless the voided line was the last one it was about: the last
+  age-restricted line of an age check, the line of a refused quantity change, the last line
+  without a tax rate of an unknown-item call made at Pay; that call then closes (SHOPPING).
 * The age check is asked at Pay: PayPressed with an age-restricted item and no approval goes to
   NEEDS_ATTENDANT(age_check). One ``AttendantApproved(age_check)`` covers the whole sale; it
   returns to SHOPPING and the next PayPressed proceeds. A restored sale needs a new approval.
 * PayPressed with an empty cart does nothing. Otherwise: PAYING (waiting_for_card) and
   ``StartPayment(total)``. A cart whose total is zero or less cannot be paid by card:
   ``Refused(NOTHING_TO_PAY)``.
-* Cart changes while NEEDS_ATTENDANT, PAYING or PAID are refused: ``Refused(CART_LOCKED)``.
+* Customer cart changes while NEEDS_ATTENDANT, PAYING or PAID are refused:
+  ``Refused(CART_LOCKED)``.
   Other cart refusals (``LINE_NOT_FOUND``, ``BAD_QUANTITY``, ``QUANTITY_FIXED``) are reported the
   same way and change nothing.
 * A decline or cancellation goes back to SHOPPING with the cart unlocked; ``payment_code``
@@ -162,11 +213,49 @@ class Refusal(StrEnum):
     """Checkout-level refusals (cart refusals use ``CartOutcome``).
 
     ``PAYMENT_IN_PROGRESS``: the sale cannot be cancelled or left, nor a new payment started,
-    while a payment may still complete. ``NOTHING_TO_PAY``: the cart's total is zero or less.
+    nor a line voided, while a payment may still complete. ``NOTHING_TO_PAY``: the cart's
+    total is zero or less. ``BAD_PRICE``: a price staff entered is not above zero.
+    ``UNKNOWN_TAX_CLASS``: a tax class staff chose is not one of the shop's. ``NO_CALL``: a
+    staff decision (price, override, leave out) found no attendant call it answers (the call
+    closed meanwhile, or it is about something else).
     """
 
     PAYMENT_IN_PROGRESS = "payment_in_progress"
     NOTHING_TO_PAY = "nothing_to_pay"
+    BAD_PRICE = "bad_price"
+    UNKNOWN_TAX_CLASS = "unknown_tax_class"
+    NO_CALL = "no_call"
+
+
+UNLISTED_ITEM_NAME = "Unlisted item"
+"""The name of a line staff priced for a scan the catalog does not know."""
+
+STAFF_DECISION_REASONS = frozenset(
+    {AttendantReason.UNKNOWN_ITEM, AttendantReason.WEIGHED_ITEM, AttendantReason.LIMIT_REACHED}
+)
+"""Attendant calls about an item, closed by a staff decision (price it, override the limit,
+leave it out) rather than by a PIN alone."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RefusedItem:
+    """What an item call (``STAFF_DECISION_REASONS``) is about.
+
+    A refused scan: ``scan`` and the ``product`` the catalog found for it (``None``: unknown).
+    A refused quantity change: line ``line_id`` set to ``quantity`` items.
+    """
+
+    scan: Scan | None = None
+    product: Product | None = None
+    line_id: int | None = None
+    quantity: int | None = None
+
+    @property
+    def code(self) -> str | None:
+        """The catalog code of a refused scan (the product's, else the scan's GTIN)."""
+        if self.product is not None:
+            return self.product.code
+        return self.scan.gtin if self.scan is not None else None
 
 
 @dataclass(frozen=True)
@@ -247,6 +336,43 @@ class AttendantDismissed:
     """The attendant call was closed without approval (item removed, customer went back)."""
 
     at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class ItemPriced:
+    """Staff member ``staff_number`` priced the item of an unknown-item or weighed-item call:
+    one item at ``unit_price_minor`` (minor units) in tax class ``tax_class``."""
+
+    at: datetime
+    staff_number: str
+    unit_price_minor: int
+    tax_class: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class LimitOverridden:
+    """Staff member ``staff_number`` let the refused scan or quantity change of a
+    limit-reached call through, past the cart's limits this once."""
+
+    at: datetime
+    staff_number: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class LineVoided:
+    """Staff member ``staff_number`` removed line ``line_id`` for the customer."""
+
+    at: datetime
+    staff_number: str
+    line_id: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ItemLeftOut:
+    """Staff member ``staff_number`` closed an item call with the item left out of the cart."""
+
+    at: datetime
+    staff_number: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -349,6 +475,10 @@ Event = (
     | BackToCartPressed
     | AttendantApproved
     | AttendantDismissed
+    | ItemPriced
+    | LimitOverridden
+    | LineVoided
+    | ItemLeftOut
     | HelpRequested
     | PaymentCheckNeeded
     | CustomerActive
@@ -423,14 +553,30 @@ class CallAttendant:
     sale_id: str | None
 
 
+Detail = tuple[tuple[str, str | int], ...]
+"""Facts about a staff decision for its audit row: (name, value) pairs, money in minor units."""
+
+
 @dataclass(frozen=True)
 class ApprovalGiven:
-    """Staff member ``staff_number`` approved ``reason`` for sale ``sale_id``: for the audit."""
+    """One staff decision at the kiosk, for the audit log (exactly one per decision).
+
+    Staff member ``staff_number`` did ``action`` for sale ``sale_id`` (``None``: no sale) at
+    ``at``, while the customer waited for ``reason`` (``None``: no call was open). ``action``
+    is ``approve.<reason>``, ``price_item``, ``override_limit``, ``void_line`` or
+    ``leave_out``; ``detail`` holds its facts (line, code, price, tax class, quantity...).
+    ``cart`` is the cart the decision made when it changed the cart (``None`` otherwise): the
+    facade commits it with the audit row in one transaction; the ``CartChanged`` that follows
+    writes the same cart again.
+    """
 
     sale_id: str | None
     staff_number: str
-    reason: AttendantReason
+    reason: AttendantReason | None
     at: datetime
+    action: str
+    detail: Detail = ()
+    cart: Cart | None = None
 
 
 @dataclass(frozen=True)
@@ -497,6 +643,12 @@ _SCAN_REASONS: dict[CartOutcome, AttendantReason] = {
 
 _OPEN_STATES = (CheckoutState.SHOPPING, CheckoutState.IDLE_PROMPT)
 
+_PRICED_REASONS = (AttendantReason.UNKNOWN_ITEM, AttendantReason.WEIGHED_ITEM)
+
+_NO_LIMITS = CartLimits(
+    max_quantity_per_line=2**62, max_lines=2**62, max_cart_total_minor=2**62
+)  # an override lifts the limits for one operation; amounts stay far below 2**62
+
 
 def _elapsed_s(since: datetime | None, at: datetime) -> float:
     """Seconds from ``since`` to ``at`` (0 when ``since`` is unknown or in the future)."""
@@ -521,8 +673,9 @@ class Checkout:
 
     Build one with ``Checkout.start`` (attract screen) or ``Checkout.restore`` (a cart restored
     at start-up), then feed it events with ``handle``. Fields the UI reads: ``state``,
-    ``cart``, ``attendant_reason``, ``payment_phase``, ``payment_code`` (last decline code or
-    ``"cancelled"``) and ``last_outcome`` (the last cart operation's outcome).
+    ``cart``, ``attendant_reason``, ``refused`` (what an item call is about), ``payment_phase``,
+    ``payment_code`` (last decline code or ``"cancelled"``) and ``last_outcome`` (the last
+    cart operation's outcome).
     ``waiting_since`` is when the current timer started (last activity, prompt shown, card
     wait started, sale paid).
     """
@@ -534,6 +687,7 @@ class Checkout:
     sale_id: str | None = None
     cart: Cart = field(default_factory=Cart)
     attendant_reason: AttendantReason | None = None
+    refused: RefusedItem | None = None
     age_approved_by: str | None = None
     payment_phase: PaymentPhase | None = None
     payment_pending: bool = False
@@ -641,6 +795,14 @@ class Checkout:
             return machine._on_attendant_approved(event)
         if isinstance(event, AttendantDismissed):
             return machine._on_attendant_dismissed(event.at)
+        if isinstance(event, ItemPriced):
+            return machine._on_item_priced(event)
+        if isinstance(event, LimitOverridden):
+            return machine._on_limit_overridden(event)
+        if isinstance(event, LineVoided):
+            return machine._on_line_voided(event)
+        if isinstance(event, ItemLeftOut):
+            return machine._on_item_left_out(event)
         if isinstance(event, HelpRequested):
             return machine._on_help()
         if isinstance(event, PaymentCheckNeeded):
@@ -698,7 +860,8 @@ class Checkout:
             cart, outcome = machine.cart, CartOutcome.ITEM_NOT_FOUND
         else:
             cart, outcome = machine.cart.add_scan(event.scan, product)
-        return machine._after_cart_operation(cart, outcome, effects)
+        refused = RefusedItem(scan=event.scan, product=product)
+        return machine._after_cart_operation(cart, outcome, effects, refused)
 
     def _on_cart_change(self, line_id: int, quantity: int | None) -> tuple[Checkout, list[Effect]]:
         if self.state is CheckoutState.ATTRACT:
@@ -707,12 +870,18 @@ class Checkout:
             return self, [Refused(CartOutcome.CART_LOCKED)]
         if quantity is None:
             cart, outcome = self.cart.remove_line(line_id)
+            refused = None
         else:
             cart, outcome = self.cart.change_quantity(line_id, quantity)
-        return self._after_cart_operation(cart, outcome, [])
+            refused = RefusedItem(line_id=line_id, quantity=quantity)
+        return self._after_cart_operation(cart, outcome, [], refused)
 
     def _after_cart_operation(
-        self, cart: Cart, outcome: CartOutcome, effects: list[Effect]
+        self,
+        cart: Cart,
+        outcome: CartOutcome,
+        effects: list[Effect],
+        refused: RefusedItem | None,
     ) -> tuple[Checkout, list[Effect]]:
         assert self.sale_id is not None  # SHOPPING always has a sale
         if outcome.changed_cart:
@@ -721,18 +890,23 @@ class Checkout:
             return replace(self, cart=cart, last_outcome=outcome), effects
         reason = _SCAN_REASONS.get(outcome)
         if reason is not None:
-            return self._call_attendant(reason, outcome, effects)
+            return self._call_attendant(reason, outcome, effects, refused)
         effects.append(Refused(outcome))
         return replace(self, last_outcome=outcome), effects
 
     def _call_attendant(
-        self, reason: AttendantReason, outcome: CartOutcome | None, effects: list[Effect]
+        self,
+        reason: AttendantReason,
+        outcome: CartOutcome | None,
+        effects: list[Effect],
+        refused: RefusedItem | None = None,
     ) -> tuple[Checkout, list[Effect]]:
         effects.append(CallAttendant(reason, self.sale_id))
         machine = replace(
             self,
             state=CheckoutState.NEEDS_ATTENDANT,
             attendant_reason=reason,
+            refused=refused if reason in STAFF_DECISION_REASONS else None,
             last_outcome=outcome or self.last_outcome,
         )
         return machine, effects
@@ -782,9 +956,15 @@ class Checkout:
         return machine, [CancelWaitingPayment(self.sale_id)]
 
     def _on_attendant_approved(self, event: AttendantApproved) -> tuple[Checkout, list[Effect]]:
-        if self.state is not CheckoutState.NEEDS_ATTENDANT or event.reason != self.attendant_reason:
+        if (
+            self.state is not CheckoutState.NEEDS_ATTENDANT
+            or event.reason != self.attendant_reason
+            or event.reason in STAFF_DECISION_REASONS  # closed by a decision, not a PIN
+        ):
             return self, []
-        approval = ApprovalGiven(self.sale_id, event.staff_number, event.reason, event.at)
+        approval = ApprovalGiven(
+            self.sale_id, event.staff_number, event.reason, event.at, f"approve.{event.reason}"
+        )
         machine = self
         if event.reason == AttendantReason.AGE_CHECK:
             machine = replace(machine, age_approved_by=event.staff_number)
@@ -797,7 +977,153 @@ class Checkout:
 
     def _leave_attendant(self, at: datetime) -> Checkout:
         state = CheckoutState.SHOPPING if self.sale_id is not None else CheckoutState.ATTRACT
-        return replace(self, state=state, attendant_reason=None, waiting_since=at)
+        return replace(self, state=state, attendant_reason=None, refused=None, waiting_since=at)
+
+    # ------------------------------------------------------------------ staff decisions
+
+    def _on_item_priced(self, event: ItemPriced) -> tuple[Checkout, list[Effect]]:
+        refused = self.refused
+        if (
+            self.state is not CheckoutState.NEEDS_ATTENDANT
+            or self.attendant_reason not in _PRICED_REASONS
+            or refused is None
+            or refused.scan is None
+        ):
+            return self, [Refused(Refusal.NO_CALL)]
+        if event.unit_price_minor <= 0:
+            return self, [Refused(Refusal.BAD_PRICE)]
+        if event.tax_class not in self.policy.classes:
+            return self, [Refused(Refusal.UNKNOWN_TAX_CLASS)]
+        known = refused.product
+        item = Product(
+            code=known.code if known is not None else refused.scan.gtin,
+            name=known.name if known is not None else UNLISTED_ITEM_NAME,
+            price_minor=event.unit_price_minor,
+            tax_class=event.tax_class,
+            min_age=known.min_age if known is not None else None,
+        )
+        cart, outcome = self.cart.add_priced_item(item)
+        if not outcome.changed_cart:
+            return self, [Refused(outcome)]  # a limit: the call stays open
+        line = cart.lines[-1]
+        detail: Detail = (
+            ("call", str(self.attendant_reason)),
+            ("line", line.line_id),
+            ("code", line.code),
+            ("name", line.name),
+            ("quantity", line.quantity),
+            ("unit_price_minor", line.unit_price_minor),
+            ("tax_class", line.tax_class),
+        )
+        return self._decided(event.at, event.staff_number, "price_item", detail, cart, outcome)
+
+    def _on_limit_overridden(self, event: LimitOverridden) -> tuple[Checkout, list[Effect]]:
+        refused = self.refused
+        if (
+            self.state is not CheckoutState.NEEDS_ATTENDANT
+            or self.attendant_reason is not AttendantReason.LIMIT_REACHED
+            or refused is None
+        ):
+            return self, [Refused(Refusal.NO_CALL)]
+        unlimited = replace(self.cart, limits=_NO_LIMITS)
+        if refused.scan is not None:
+            cart, outcome = unlimited.add_scan(refused.scan, refused.product)
+        elif refused.line_id is not None and refused.quantity is not None:
+            cart, outcome = unlimited.change_quantity(refused.line_id, refused.quantity)
+        else:
+            return self, [Refused(Refusal.NO_CALL)]
+        if not outcome.changed_cart:
+            return self, [Refused(outcome)]
+        cart = replace(cart, limits=self.cart.limits)
+        line = cart.line(_touched_line(self.cart, cart) or 0)
+        detail: Detail = (("limit", str(self.last_outcome or "")),)
+        if line is not None:
+            detail += (("line", line.line_id), ("code", line.code), ("quantity", line.quantity))
+        return self._decided(event.at, event.staff_number, "override_limit", detail, cart, outcome)
+
+    def _on_item_left_out(self, event: ItemLeftOut) -> tuple[Checkout, list[Effect]]:
+        if (
+            self.state is not CheckoutState.NEEDS_ATTENDANT
+            or self.attendant_reason not in STAFF_DECISION_REASONS
+        ):
+            return self, [Refused(Refusal.NO_CALL)]
+        detail: Detail = (("call", str(self.attendant_reason)),)
+        refused = self.refused
+        if refused is not None and refused.code is not None:
+            detail += (("code", refused.code),)
+        if refused is not None and refused.line_id is not None:
+            detail += (("line", refused.line_id), ("quantity", refused.quantity or 0))
+        approval = ApprovalGiven(
+            self.sale_id, event.staff_number, self.attendant_reason, event.at, "leave_out", detail
+        )
+        return self._leave_attendant(event.at), [approval]
+
+    def _on_line_voided(self, event: LineVoided) -> tuple[Checkout, list[Effect]]:
+        if self.state is CheckoutState.PAID:
+            return self, [Refused(CartOutcome.CART_LOCKED)]
+        if self.state is CheckoutState.PAYING or self.payment_pending:
+            return self, [Refused(Refusal.PAYMENT_IN_PROGRESS)]
+        machine = self._touched(event.at)  # staff at the kiosk: leave the idle prompt
+        line = machine.cart.line(event.line_id)
+        if line is None:
+            return machine, [Refused(CartOutcome.LINE_NOT_FOUND)]
+        cart, outcome = machine.cart.remove_line(event.line_id)
+        reason = machine.attendant_reason
+        detail: Detail = (
+            ("line", line.line_id),
+            ("code", line.code),
+            ("name", line.name),
+            ("quantity", line.quantity),
+            ("amount_minor", line.amount_minor),
+        )
+        if reason is not None:
+            detail = (("call", str(reason)), *detail)
+        voided, effects = machine._decided(
+            event.at, event.staff_number, "void_line", detail, cart, outcome
+        )
+        if reason is not None and not machine._call_settled_by_void(cart, event.line_id):
+            # The call stays open: back to waiting for staff with the smaller cart.
+            voided = replace(
+                voided,
+                state=CheckoutState.NEEDS_ATTENDANT,
+                attendant_reason=reason,
+                refused=machine.refused,
+                waiting_since=machine.waiting_since,
+            )
+        return voided, effects
+
+    def _call_settled_by_void(self, cart: Cart, line_id: int) -> bool:
+        """True when voiding ``line_id`` (leaving ``cart``) leaves the open call nothing to
+        be about: no age-restricted line left for an age check, the line of a refused quantity
+        change gone, every line taxable again for an unknown-item call made at Pay."""
+        reason = self.attendant_reason
+        if reason is AttendantReason.AGE_CHECK:
+            return cart.max_min_age is None
+        refused = self.refused
+        if reason is AttendantReason.LIMIT_REACHED and refused is not None:
+            return refused.line_id == line_id
+        if reason is AttendantReason.UNKNOWN_ITEM and refused is None:
+            return all(line.tax_class in self.policy.classes for line in cart.lines)
+        return False
+
+    def _decided(
+        self,
+        at: datetime,
+        staff_number: str,
+        action: str,
+        detail: Detail,
+        cart: Cart,
+        outcome: CartOutcome,
+    ) -> tuple[Checkout, list[Effect]]:
+        """A staff decision changed the cart to ``cart``: close any call, back to SHOPPING;
+        the audit effect first, then the cart change."""
+        assert self.sale_id is not None  # a cart with lines belongs to a sale
+        approval = ApprovalGiven(
+            self.sale_id, staff_number, self.attendant_reason, at, action, detail, cart
+        )
+        changed = CartChanged(self.sale_id, cart, _touched_line(self.cart, cart))
+        machine = replace(self._leave_attendant(at), cart=cart, last_outcome=outcome)
+        return machine, [approval, changed]
 
     def _on_help(self) -> tuple[Checkout, list[Effect]]:
         if self.state in (CheckoutState.ATTRACT, CheckoutState.SHOPPING):
@@ -818,6 +1144,7 @@ class Checkout:
                 state=CheckoutState.PAYING,
                 payment_phase=PaymentPhase.AUTHORISING,
                 attendant_reason=None,
+                refused=None,
                 waiting_since=event.at,
             )
             return machine, effects
@@ -836,6 +1163,7 @@ class Checkout:
             payment_phase=None,
             payment_pending=False,
             attendant_reason=None,
+            refused=None,
             waiting_since=at,
         )
         effects.append(SalePaid(sale_id, amount or 0, machine.cart, at))
@@ -869,6 +1197,7 @@ class Checkout:
             payment_pending=True,
             payment_code=code,
             attendant_reason=None,
+            refused=None,
             waiting_since=at,
         )
         return machine, [*effects, CallAttendant(AttendantReason.PAYMENT_CHECK, machine.sale_id)]

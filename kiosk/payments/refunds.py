@@ -25,15 +25,16 @@ from sqlite_utils import Database
 from kiosk.payments import attempts
 from kiosk.payments.protocol import KEY_LIFETIME_S, AttemptState, RefundState
 from kiosk.payments.stripe_api import StripeFailure
-from kiosk.store.db import immediate_transaction, parse_utc_iso, utc_now_iso
+from kiosk.store.db import Refusal, immediate_transaction, parse_utc_iso, utc_now_iso
+from kiosk.store.sales_report import REFUNDS_COUNTED
 
 if TYPE_CHECKING:
     from kiosk.payments.desk import PaymentDesk
 
 log = logging.getLogger(__name__)
 
-_OPEN_STATES = (RefundState.REQUESTED.value, RefundState.SUBMITTED.value,
-                RefundState.SUCCEEDED.value)
+_OPEN_STATES = REFUNDS_COUNTED
+"""Refund states that count against what is left to refund (requested, submitted, succeeded)."""
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ class RefundRow:
     created_at: str
 
 
-class RefundRefused(Exception):
+class RefundRefused(Refusal):
     """The refund cannot be requested (``reason`` as in `RefundResult`)."""
 
     def __init__(self, reason: str) -> None:
@@ -114,6 +115,29 @@ def refunded_minor(db: Database, sale_id: str) -> int:
     return int(total)
 
 
+def _refundable_attempt(db: Database, sale_id: str) -> attempts.PaymentAttempt | None:
+    """The sale's attempt if the sale was paid by card (only then can it be refunded)."""
+    attempt = attempts.get(db, sale_id)
+    if attempt is None or attempt.state != AttemptState.PAID or \
+            attempt.payment_intent_id is None:
+        return None
+    return attempt
+
+
+def _left(db: Database, attempt: attempts.PaymentAttempt) -> int:
+    return max(attempt.captured_minor - refunded_minor(db, attempt.sale_id), 0)
+
+
+def refundable_minor(db: Database, sale_id: str) -> int:
+    """What may still be refunded of the sale, minor units: captured minus its refunds
+    (requested + submitted + succeeded), never below 0; 0 for a sale not paid by card.
+
+    The same rule `request` applies inside its transaction.
+    """
+    attempt = _refundable_attempt(db, sale_id)
+    return 0 if attempt is None else _left(db, attempt)
+
+
 def request(db: Database, sale_id: str, amount_minor: int | None, requested_by: int | None,
             *, at: datetime, refund_id: str | None = None) -> RefundRow:
     """Commit ``requested``: a refund of ``amount_minor`` (``None``: all that is left).
@@ -128,11 +152,10 @@ def request(db: Database, sale_id: str, amount_minor: int | None, requested_by: 
             existing = get(db, refund_id)
             if existing is not None:
                 return existing
-        attempt = attempts.get(db, sale_id)
-        if attempt is None or attempt.state != AttemptState.PAID or \
-                attempt.payment_intent_id is None:
+        attempt = _refundable_attempt(db, sale_id)
+        if attempt is None:
             raise RefundRefused("sale_not_paid")
-        left = attempt.captured_minor - refunded_minor(db, sale_id)
+        left = _left(db, attempt)
         amount = left if amount_minor is None else amount_minor
         if amount_minor is not None and amount_minor <= 0:
             raise RefundRefused("bad_amount")

@@ -19,10 +19,12 @@ import logging
 import queue
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any, Protocol
 
 import stripe
@@ -46,7 +48,7 @@ from kiosk.store.worker import StoreWorker
 log = logging.getLogger(__name__)
 
 __all__ = ["PaymentEvents", "PaymentService", "PaymentSettings", "ReaderCart",
-           "ReaderCartLine"]
+           "ReaderCartLine", "ReaderDisplayTest"]
 
 
 class PaymentEvents(Protocol):
@@ -112,6 +114,31 @@ class ReaderCart:
             "tax": self.tax_minor,
             "total": self.total_minor,
         }
+
+
+class ReaderDisplayTest(StrEnum):
+    """How the staff menu's reader display test ended (`PaymentService.show_test_cart`,
+    `PaymentService.clear_reader_display`); the codes never change once released."""
+
+    SHOWN = "shown"
+    """The test cart is on the reader's screen."""
+    CLEARED = "cleared"
+    """The reader's screen is back to its splash screen (also when nothing was shown)."""
+    READER_BUSY = "reader_busy"
+    """A payment is under way on this kiosk (Stripe was not asked), or Stripe says the reader
+    is busy with another action. A payment is never cancelled by the test."""
+    READER_OFFLINE = "reader_offline"
+    """Stripe says the reader is offline, or it did not answer in time."""
+    STRIPE_UNREACHABLE = "stripe_unreachable"
+    """Stripe could not be reached, or refused the request (the reason is logged)."""
+    NO_READER = "no_reader"
+    """No reader is configured, or Stripe does not know the configured reader id."""
+
+
+TEST_CART_LINE = "Test"
+"""The one line of the reader display test's cart (1 minor unit, such as 0.01 EUR)."""
+
+_ACTION_NOT_IN_PROGRESS = "terminal_reader_action_not_in_progress"
 
 
 def build_client(api_key: str, api_base: str, settings: PaymentSettings) -> stripe.StripeClient:
@@ -315,6 +342,32 @@ class PaymentService:
                         "action", "last_seen_at")})
         return status
 
+    def show_test_cart(self, currency: str) -> Future[str]:
+        """Show a test cart on the reader: one line "Test" of 1 minor unit (0.01 in
+        ``currency``, an ISO 4217 code), total 1 minor unit. For the staff menu's reader test.
+
+        Runs on the payment thread, never during a payment (refused with ``"reader_busy"``
+        without asking Stripe); each request is bounded by ``request_timeout_s``. The future's
+        result is a `ReaderDisplayTest` value: ``"shown"``, ``"reader_busy"``,
+        ``"reader_offline"``, ``"stripe_unreachable"`` or ``"no_reader"``.
+        """
+        future: Future[str] = Future()
+        self._submit(lambda: self._show_test_cart(currency), future)
+        return future
+
+    def clear_reader_display(self) -> Future[str]:
+        """Clear the reader's screen after `show_test_cart` (``cancel_action``).
+
+        Runs on the payment thread, never during a payment (``"reader_busy"``, Stripe not
+        asked). The reader's action is looked at first: one still in progress that is not a
+        cart display (a payment) is never cancelled from here (``"reader_busy"``). The future's
+        result is ``"cleared"`` (also when there was nothing to clear) or another
+        `ReaderDisplayTest` value.
+        """
+        future: Future[str] = Future()
+        self._submit(self._clear_reader_display, future)
+        return future
+
     # ------------------------------------------------------------------ the thread
 
     def _call(self, run: Callable[[], Any], timeout_s: float) -> Any:
@@ -432,6 +485,51 @@ class PaymentService:
             elif settled in _UNCHARGED_STATES:
                 self._in_doubt.discard(sale_id)
                 self._events.payment_cancelled(sale_id)
+
+    # ------------------------------------------------------------------ reader display test
+
+    def _payment_under_way(self) -> bool:
+        """A payment is being driven, or one is in doubt (its card may still be on the
+        reader): the reader belongs to it."""
+        return self._active is not None or bool(self._in_doubt)
+
+    def _show_test_cart(self, currency: str) -> str:
+        if self._payment_under_way():
+            return ReaderDisplayTest.READER_BUSY.value
+        reader_id = self.settings.reader_id
+        if not reader_id:
+            return ReaderDisplayTest.NO_READER.value
+        test_cart = ReaderCart((ReaderCartLine(TEST_CART_LINE, 1, 1),), 0, 1)
+        # A fresh key per test: nothing is charged, so nothing needs to survive a restart.
+        key = f"display-test:{uuid.uuid4()}"
+        try:
+            self._gateway.set_display(reader_id, test_cart.to_stripe(currency), key)
+        except StripeFailure as failure:
+            log.warning("reader display test: the cart was not shown: %s", failure)
+            return _display_test_code(failure)
+        return ReaderDisplayTest.SHOWN.value
+
+    def _clear_reader_display(self) -> str:
+        if self._payment_under_way():
+            return ReaderDisplayTest.READER_BUSY.value
+        reader_id = self.settings.reader_id
+        if not reader_id:
+            return ReaderDisplayTest.NO_READER.value
+        try:
+            reader = self._gateway.retrieve_reader(reader_id)
+            action = reader.get("action") or {}
+            if action.get("status") == "in_progress" and action.get("type") != \
+                    "set_reader_display":
+                log.warning("reader display test: the reader is busy with %s; not cancelled",
+                            action.get("type"))
+                return ReaderDisplayTest.READER_BUSY.value
+            self._gateway.cancel_action(reader_id, f"display-clear:{uuid.uuid4()}")
+        except StripeFailure as failure:
+            if failure.code == _ACTION_NOT_IN_PROGRESS:
+                return ReaderDisplayTest.CLEARED.value
+            log.warning("reader display test: the screen was not cleared: %s", failure)
+            return _display_test_code(failure)
+        return ReaderDisplayTest.CLEARED.value
 
     # ------------------------------------------------------------------ reporting
 
@@ -987,6 +1085,17 @@ def _unreachable(failure: StripeFailure) -> Outcome:
     if failure.maybe_executed:
         return Outcome.OUTCOME_UNKNOWN
     return Outcome.STRIPE_UNREACHABLE
+
+
+def _display_test_code(failure: StripeFailure) -> str:
+    """The `ReaderDisplayTest` code of a failed display test request."""
+    if failure.kind == FailureKind.READER_BUSY:
+        return ReaderDisplayTest.READER_BUSY.value
+    if failure.kind in (FailureKind.READER_OFFLINE, FailureKind.READER_TIMEOUT):
+        return ReaderDisplayTest.READER_OFFLINE.value
+    if failure.code == "resource_missing":
+        return ReaderDisplayTest.NO_READER.value
+    return ReaderDisplayTest.STRIPE_UNREACHABLE.value
 
 
 def _unix(stamp: str | None) -> int:

@@ -57,6 +57,17 @@ def _printer(code_page: str) -> tuple[Dummy, str, Callable[[str], bool]]:
     return printer, encoding, can_print
 
 
+def code_page_printer(code_page: str) -> tuple[Dummy, Callable[[str], bool]]:
+    """A fresh python-escpos ``Dummy`` printer that has been initialised (ESC @) and told to
+    use ``code_page`` (ESC t n), with the test of which characters it can print (for
+    :func:`transliterate`). Raises :class:`CodePageUnknown` for a code page the printer
+    profile does not know."""
+    printer, encoding, can_print = _printer(code_page)
+    printer.hw("INIT")
+    printer.charcode(encoding)
+    return printer, can_print
+
+
 def transliterate(text: str, can_print: Callable[[str], bool]) -> str:
     """Return ``text`` with every character ``can_print`` refuses replaced by its nearest
     printable spelling: a table for letters such as ``ß`` and ``€``, then the character without
@@ -115,9 +126,7 @@ def render_escpos(
     does not know it); ``logo`` is an optional image (PNG bytes) printed centred at the top.
     """
     width = columns_for(paper_width_mm)
-    printer, encoding, can_print = _printer(code_page)
-    printer.hw("INIT")
-    printer.charcode(encoding)
+    printer, can_print = code_page_printer(code_page)
     if logo is not None:
         printer.set(align="left")
         _logo(printer, logo, DOTS_BY_PAPER_MM[paper_width_mm])

@@ -18,7 +18,10 @@ of payment), so a late receipt never prints in front of the next customer; after
 through (``PrinterError.mid_job``, or a power cut while ``printing``) is printed again whole,
 marked REPRINT. A staff or CLI reprint (:meth:`ReceiptDesk.reprint`) is a new job with
 ``copy = 1``, marked COPY; it is not retried (staff see the result at once) and a successful
-copy settles the sale's ``unprinted`` jobs (state ``reprinted``).
+copy settles the sale's ``unprinted`` jobs (state ``reprinted``). The staff menu's printer
+test page (:meth:`ReceiptDesk.print_test_page`) and status check
+(:meth:`ReceiptDesk.printer_status`) run on the same thread, so they never cut into a receipt;
+the test page is not a print job (nothing is stored for it).
 
 Job states: ``awaiting_choice``, ``printing``, ``printed``, ``retrying``, ``unprinted``,
 ``reprinted``, ``failed`` (a copy that did not print), ``qr``, ``none``, ``timed_out``.
@@ -43,6 +46,7 @@ from kiosk.devices.printer import PrinterError, PrinterStatus, ReceiptPrinter
 from kiosk.receipts.escpos_render import render_escpos
 from kiosk.receipts.model import Receipt
 from kiosk.receipts.preview import shipped_logo
+from kiosk.receipts.test_page import test_page_bytes
 from kiosk.store import audit
 from kiosk.store.db import immediate_transaction, parse_utc_iso, utc_now_iso
 from kiosk.store.receipts import receipt_for_sale, refund_slip_for
@@ -228,6 +232,26 @@ class ReceiptDesk:
         self._commands.put(_Reprint(sale_id, by, future))
         return future
 
+    def print_test_page(self) -> Future[str]:
+        """Print the printer test page (:mod:`kiosk.receipts.test_page`) on the desk's thread,
+        between receipts, never in the middle of one.
+
+        The printer is asked for its status first; the future's result is ``"printed"`` or
+        the printer's status when it cannot print (such as ``"offline"`` or ``"paper_out"``;
+        nothing is printed then). Not audited here: the staff menu writes the audit row.
+        """
+        future: Future[str] = Future()
+        self._commands.put(_Call(self._print_test_page, future))
+        return future
+
+    def printer_status(self) -> Future[str]:
+        """Ask the printer for its status (DLE EOT) on the desk's thread; the future's result
+        is a `PrinterStatus` value (``"offline"`` when there is no printer or it cannot be
+        reached)."""
+        future: Future[str] = Future()
+        self._commands.put(_Call(self._printer_status, future))
+        return future
+
     def unprinted(self) -> list[UnprintedReceipt]:
         """The customer receipts that went to the staff's list, oldest first."""
         return self._store.submit(_unprinted).result()
@@ -374,6 +398,29 @@ class ReceiptDesk:
         return error or "printed"
 
     # ------------------------------------------------------------------ printing
+
+    def _print_test_page(self) -> str:
+        status = self._printer_status()
+        if status not in (PrinterStatus.READY, PrinterStatus.UNKNOWN):
+            return status
+        at_local = self._clock().astimezone(self._settings.shop.zone())
+        data = test_page_bytes(self._settings, at_local=at_local, status=status)
+        try:
+            self._send(data)
+        except _Failure as failure:
+            return failure.status
+        return "printed"
+
+    def _printer_status(self) -> str:
+        try:
+            printer = self._printer or self._open_printer()
+        except (OSError, PrinterError) as error:
+            log.warning("cannot open the receipt printer: %s", error)
+            printer = None
+        if printer is None:
+            return PrinterStatus.OFFLINE.value
+        self._printer = printer
+        return printer.status().value
 
     def _send(self, data: bytes) -> None:
         """Send ``data`` to the printer, or raise `_Failure` with the printer's status."""

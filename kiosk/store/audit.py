@@ -81,14 +81,25 @@ def entries(db: Database, since: datetime | None = None) -> list[AuditEntry]:
         sql += " WHERE at >= ?"
         params.append(utc_now_iso(since))
     sql += " ORDER BY id"
-    return [
-        AuditEntry(
-            id=row[0],
-            at=parse_utc_iso(row[1]),
-            staff_number=row[2],
-            action=row[3],
-            outcome=row[4],
-            detail=None if row[5] is None else json.loads(row[5]),
-        )
-        for row in db.conn.execute(sql, params)
-    ]
+    return [_entry(row) for row in db.conn.execute(sql, params)]
+
+
+def latest(db: Database, limit: int = 50) -> list[AuditEntry]:
+    """Return the newest ``limit`` audit rows, newest first."""
+    rows = db.conn.execute(
+        "SELECT id, at, staff_number, action, outcome, detail FROM audit_log "
+        "ORDER BY id DESC LIMIT ?",
+        [limit],
+    )
+    return [_entry(row) for row in rows]
+
+
+def _entry(row: tuple[Any, ...]) -> AuditEntry:
+    return AuditEntry(
+        id=row[0],
+        at=parse_utc_iso(row[1]),
+        staff_number=row[2],
+        action=row[3],
+        outcome=row[4],
+        detail=None if row[5] is None else json.loads(row[5]),
+    )

@@ -21,6 +21,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from kiosk.core.catalog_rows import RowProblem, row_from_fields, validate_rows
+from kiosk.store.db import Refusal
 from kiosk.store.products import ProductCatalog
 
 CATALOG_SOURCES: frozenset[str] = frozenset({"csv", "backoffice"})
@@ -38,7 +39,7 @@ class ImportReport:
     kept_backoffice: int = 0
 
 
-class CatalogImportRejected(Exception):
+class CatalogImportRejected(Refusal):
     """The file has problems and nothing was changed; ``problems`` lists each with its line."""
 
     def __init__(self, problems: list[RowProblem]) -> None:

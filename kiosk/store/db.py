@@ -24,6 +24,12 @@ log = logging.getLogger(__name__)
 _ISO_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
+class Refusal(Exception):
+    """A store job's expected "no" (a refund beyond what is left, a bad setting, a catalog
+    file with problems): its transaction is rolled back and the caller gets the exception,
+    but the store worker does not log it as a failure."""
+
+
 class StoreError(Exception):
     """Something is wrong with the local database that the caller cannot fix by retrying."""
 

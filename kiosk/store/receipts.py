@@ -29,7 +29,7 @@ from kiosk.receipts.model import (
     brand_name,
     entry_method_word,
 )
-from kiosk.store.db import parse_utc_iso
+from kiosk.store.db import Refusal, parse_utc_iso
 
 FOOTER = ("Thank you for shopping with us!", "Please keep this receipt.")
 """The lines printed at the bottom of every receipt."""
@@ -37,7 +37,7 @@ FOOTER = ("Thank you for shopping with us!", "Please keep this receipt.")
 _SLIP_STATES = ("submitted", "succeeded")
 
 
-class ReceiptUnavailable(Exception):
+class ReceiptUnavailable(Refusal):
     """No receipt can be printed: ``reason`` is ``unknown_sale``, ``not_paid``,
     ``unknown_refund`` or ``refund_not_accepted``."""
 

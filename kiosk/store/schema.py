@@ -290,3 +290,43 @@ def m005_retention_indexes(db: Database) -> None:
     """Indexes retention needs: the print jobs of a refund (pruning a sale's refunds would
     otherwise scan every print job once per sale)."""
     db.execute("CREATE INDEX print_jobs_by_refund ON print_jobs(refund_id)")
+
+
+_STAFF_MENU_SCHEMA = """
+CREATE TABLE runtime_settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    changed_at TEXT NOT NULL,
+    changed_by INTEGER
+) STRICT;
+
+CREATE TABLE reader_inspections (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    staff_number INTEGER NOT NULL,
+    reader_serial TEXT,
+    serial_matches INTEGER NOT NULL CHECK (serial_matches IN (0, 1)),
+    no_tampering INTEGER NOT NULL CHECK (no_tampering IN (0, 1)),
+    note TEXT NOT NULL DEFAULT ''
+) STRICT;
+CREATE INDEX reader_inspections_by_at ON reader_inspections(at);
+
+CREATE TRIGGER reader_inspections_no_update BEFORE UPDATE ON reader_inspections
+BEGIN
+    SELECT RAISE(ABORT, 'reader_inspections is append-only');
+END;
+
+CREATE TRIGGER reader_inspections_no_delete BEFORE DELETE ON reader_inspections
+BEGIN
+    SELECT RAISE(ABORT, 'reader_inspections is append-only');
+END;
+"""
+
+
+@MIGRATIONS()
+def m006_staff_menu(db: Database) -> None:
+    """What the staff menu keeps: the settings staff may change at the kiosk
+    (``runtime_settings``, the value as JSON text) and the card-reader inspections
+    (``reader_inspections``), which are evidence for a PCI DSS assessor and therefore
+    append-only like the audit log (triggers refuse UPDATE and DELETE)."""
+    db.executescript(_STAFF_MENU_SCHEMA)

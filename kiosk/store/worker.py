@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from sqlite_utils import Database
 
-from kiosk.store.db import StoreError, open_database
+from kiosk.store.db import Refusal, StoreError, open_database
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +150,10 @@ class StoreWorker:
         try:
             result = job(db)
         except Exception as exc:
-            log.exception("store worker %r: job %r failed", self.name, job)
+            if isinstance(exc, Refusal):
+                log.info("store worker %r: job refused: %s", self.name, exc)
+            else:
+                log.exception("store worker %r: job %r failed", self.name, job)
             if db.conn.in_transaction:
                 db.rollback()
             future.set_exception(exc)

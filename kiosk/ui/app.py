@@ -1,12 +1,15 @@
 """The Kivy application: one window, the customer screens, and the facade behind them.
 
 ``KioskApp`` owns the widgets and nothing else: every decision is the facade's
-(``kiosk.app.Kiosk``) or the checkout state machine's. Notices from the facade arrive on the
-main thread (``kivy_post`` hands the facade ``Clock.schedule_once``); the app turns them into
-properties the ``.kv`` files bind to (``cart_rows``, ``total_text``, ``banners``...) and picks
-the screen with ``kiosk.ui.navigation.screen_for``. Words come from ``app.tr`` (a
-``Translator``): replacing it on a language switch re-evaluates every ``app.tr(...)`` in the
-``.kv`` files, so the whole window changes language at once.
+(``kiosk.app.Kiosk``, with its staff menu ``Kiosk.staff``) or the checkout state machine's.
+Notices from the facade arrive on the main thread (``kivy_post`` hands the facade
+``Clock.schedule_once``); the app turns them into properties the ``.kv`` files bind to
+(``cart_rows``, ``total_text``, ``banners``...) and picks the screen with
+``kiosk.ui.navigation.screen_for``. Staff reach their menu through the corner button's PIN pad
+(``staff_login``) or a PIN at an attendant call; while the menu is open its screen
+(``kiosk.ui.staff.shell``) hands every notice to the page it shows. Words come from
+``app.tr`` (a ``Translator``): replacing it on a language switch re-evaluates every
+``app.tr(...)`` in the ``.kv`` files, so the whole window changes language at once.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,23 +38,27 @@ from kivy.properties import (
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
-from kiosk.app import Kiosk, StartReport
+from kiosk.app import KIOSK_OUT_OF_ORDER, KIOSK_STARTING, Kiosk, StartReport
 from kiosk.config import Settings
 from kiosk.core.checkout import AttendantReason, CheckoutState, PaymentPhase, ReceiptChoice
 from kiosk.notices import (
+    AppExitRequested,
     AttendantCalled,
     CartRefused,
     IdlePromptShown,
+    KioskClosedChanged,
     Notice,
     PaymentRecovery,
     PaymentsAvailability,
     ReceiptPrinted,
     ReceiptUnavailable,
+    RuntimeSettingChanged,
     SaleEnded,
     ScannerStateChanged,
     ScanRejected,
     SessionChanged,
     StaffChecked,
+    StaffMenuChanged,
     StoreTrouble,
 )
 from kiosk.receipts.ereceipt import ereceipt_url, qr_png
@@ -58,13 +66,16 @@ from kiosk.ui import theme
 from kiosk.ui.i18n import LANGUAGES, Translator
 from kiosk.ui.kivy_setup import REFERENCE_SIZE
 from kiosk.ui.launch import DemoInfo
-from kiosk.ui.navigation import SCREENS, View, screen_for
+from kiosk.ui.navigation import CUSTOMER_SCREENS, SCREENS, STAFF_SCREENS, View, screen_for
 from kiosk.ui.screens import screen_classes
 from kiosk.ui.sounds import Sounds
+from kiosk.ui.staff import STAFF_KV
+from kiosk.ui.staff.shell import StaffLoginScreen, StaffMenuScreen
 from kiosk.ui.widgets.basic import Banner  # also registers the kv classes it defines
 from kiosk.ui.widgets.demo_panel import DemoPanel
 from kiosk.ui.widgets.idle_prompt import IdlePrompt
-from kiosk.ui.widgets.pin_pad import PinPad  # noqa: F401  (kv classes register on import)
+from kiosk.ui.widgets.money_pad import MoneyPad  # noqa: F401  (kv classes register on import)
+from kiosk.ui.widgets.pin_pad import PinPad  # noqa: F401
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +92,8 @@ LANGUAGE_RESET_S = 60.0
 """Seconds without a touch on the attract screen before it returns to the shop's language."""
 THANK_YOU_TOUCH_GRACE_S = 1.0
 """Touches this soon after the receipt choice do not end the thank-you screen (a double tap)."""
+STAFF_LOGIN_S = 30.0
+"""Seconds without a touch after which the staff PIN pad goes back to the customer's screen."""
 
 FIRST_FRAME_WAIT_S = 2.0
 """The facade starts after the first frame, or after this many seconds without one."""
@@ -112,7 +125,10 @@ def _load_kv() -> None:
     global _kv_loaded
     if _kv_loaded:
         return
-    for name in ("widgets", "pin_pad", "demo_panel", "idle_prompt", *SCREENS, "root"):
+    for name in (
+        "widgets", "pin_pad", "money_pad", "demo_panel", "idle_prompt", *CUSTOMER_SCREENS,
+        "staff_menu", *STAFF_KV, "root",
+    ):
         Builder.load_file(str(KV_FOLDER / f"{name}.kv"))
     _kv_loaded = True
 
@@ -171,6 +187,11 @@ class KioskApp(App):
     demo_info: Any = ObjectProperty(None, allownone=True)
     demo_card = StringProperty("approved")
     staff_message = StringProperty("")
+    staff_open = BooleanProperty(False)
+    """A staff session is open: the staff menu is on screen."""
+    staff_name = StringProperty("")
+    staff_role = StringProperty("")
+    """``attendant`` or ``manager`` while the staff menu is open."""
     current_screen = StringProperty("attract")
     colours = DictProperty({})
 
@@ -184,11 +205,13 @@ class KioskApp(App):
         demo: DemoInfo | None = None,
         sounds: Sounds | None = None,
         thank_you_s: float = THANK_YOU_S,
+        staff_login_s: float = STAFF_LOGIN_S,
         on_first_frame: Callable[[str], None] | None = None,
         **kwargs: Any,
     ) -> None:
         """``on_first_frame(screen_name)`` runs once the first screen has been drawn (the
-        service sends READY=1 there; ``bench/startup.py`` stops its clock there)."""
+        service sends READY=1 there; ``bench/startup.py`` stops its clock there).
+        ``staff_login_s``: the staff PIN pad's time without a touch, seconds."""
         super().__init__(**kwargs)
         self.kiosk = kiosk
         self.settings = settings
@@ -200,6 +223,10 @@ class KioskApp(App):
         self.demo_info = demo
         self.sounds = sounds or Sounds()
         self.thank_you_s = thank_you_s
+        self.staff_login_s = staff_login_s
+        self.exit_code = 0
+        """The process's exit code once the app stops: 0, or the code of a staff member's
+        ``AppExitRequested`` (restart the app, leave it)."""
         self.colours = {
             name: theme.rgba(value) for name, value in asdict(theme.THEME).items()
         }
@@ -219,6 +246,8 @@ class KioskApp(App):
         self._touched_at = time.monotonic()
         self._started_facade = False
         self._start_event: Any = None
+        self._staff_login = False
+        self._staff_login_event: Any = None
         self.title = settings.shop.name
 
     # ------------------------------------------------------------------------ lifecycle
@@ -263,6 +292,7 @@ class KioskApp(App):
         Clock.unschedule(self._tick)
         if self._start_event is not None:
             self._start_event.cancel()
+        self._forget_staff_login_timer()
         self.kiosk.close()
 
     def open_settings(self, *_args: Any) -> bool:
@@ -293,11 +323,14 @@ class KioskApp(App):
     def _add_screen(self, name: str, manager: ScreenManager | None = None) -> None:
         manager = manager or self.root.screens
         if not manager.has_screen(name):
-            manager.add_widget(screen_classes()[name](name=name))
+            classes = {**screen_classes(), "staff_login": StaffLoginScreen,
+                       "staff_menu": StaffMenuScreen}
+            manager.add_widget(classes[name](name=name))
 
     def _on_started(self, report: StartReport) -> None:
         if report.restored_sale_id:
             log.info("restored the open sale %s", report.restored_sale_id)
+        self._apply_runtime_settings()
         try:
             self.kiosk.connect_scanner()
         except OSError as error:  # the banner says so; the kiosk keeps running
@@ -422,9 +455,94 @@ class KioskApp(App):
         self.kiosk.attend(staff_number, pin)
 
     def set_closed(self, closed: bool) -> None:
-        """Close the kiosk to customers (the staff menu's switch) or open it again."""
+        """Show the kiosk closed to customers, or open again (the staff menu's switch goes
+        through the facade, ``kiosk.staff.set_closed``, whose notice lands here)."""
         self.closed = closed
         self._show()
+
+    # --------------------------------------------------------------------------- staff
+
+    def open_staff_login(self) -> None:
+        """The corner button: the staff PIN pad over the customer's screen (never while a
+        card payment is in flight)."""
+        if self.payment_pending or self.current_screen in ("payment", "paid"):
+            return
+        self.staff_message = ""
+        self._staff_login = True
+        self._restart_staff_login_timer()
+        self._show()
+
+    def close_staff_login(self) -> None:
+        """Back from the staff PIN pad to the customer's screen."""
+        self._staff_login = False
+        self._forget_staff_login_timer()
+        self._show()
+
+    def staff_log_in(self, staff_number: int, pin: str) -> None:
+        """A staff member typed their number and PIN on the staff PIN pad (the answer comes
+        as ``StaffChecked``, and on a right PIN ``StaffMenuChanged``)."""
+        self.staff_message = ""
+        self.kiosk.staff.log_in(staff_number, pin)
+
+    def staff_log_out(self) -> None:
+        """"Back to the customer": close the staff menu."""
+        self.kiosk.staff.log_out()
+
+    def _restart_staff_login_timer(self) -> None:
+        self._forget_staff_login_timer()
+        self._staff_login_event = Clock.schedule_once(
+            lambda _dt: self.close_staff_login(), self.staff_login_s
+        )
+
+    def _forget_staff_login_timer(self) -> None:
+        if self._staff_login_event is not None:
+            self._staff_login_event.cancel()
+            self._staff_login_event = None
+
+    def _on_staff_menu(self, notice: StaffMenuChanged) -> None:
+        if notice.open:
+            session = self.kiosk.staff.session
+            self._staff_login = False
+            self._forget_staff_login_timer()
+            self.staff_message = ""
+            self.staff_name = session.name if session is not None else str(notice.staff_number)
+            self.staff_role = notice.role or ""
+            self.staff_open = True
+            self._add_screen("staff_menu")
+            self.root.screens.get_screen("staff_menu").open_session(notice.reason)
+        else:  # back to the customer, whatever the reason: nothing to say to them
+            self.staff_open = False
+            if self.root.screens.has_screen("staff_menu"):
+                self.root.screens.get_screen("staff_menu").close_session()
+            self.staff_name = self.staff_role = ""
+            if self.kiosk.checkout.state is CheckoutState.ATTRACT and not self._thanking:
+                self._reset_language()  # the next customer starts in the shop's language
+        self._show()
+
+    def _apply_runtime_settings(self) -> None:
+        """The settings staff changed at the kiosk, as stored (closed, the first language)."""
+        self.closed = self.kiosk.staff.closed
+        for key, _description, value in self.kiosk.staff.runtime_settings():
+            if key in ("sound.volume", "shop.default_language"):
+                self._apply_setting(key, value)
+        self._show()
+
+    def _apply_setting(self, key: str, value: object) -> None:
+        if key == "sound.volume" and isinstance(value, int):
+            self.sounds.volume_percent = value
+        elif key == "shop.default_language" and isinstance(value, str):
+            self.default_language = self._first_language(value)
+            if self.current_screen == "attract" and not self._thanking:
+                self._reset_language()
+
+    def _first_language(self, chosen: str) -> str:
+        """The language a new customer starts in: ``chosen``, or (``""``, or one the screens
+        do not speak) the first configured language they speak, else the locale's."""
+        for candidate in (chosen, *self.settings.shop.languages):
+            code = candidate.replace("-", "_").split("_")[0].lower()
+            if code in LANGUAGES:
+                return code
+        return self._language_of(self.settings.shop.locale)
 
     def _on_any_touch(self, _window: Any, _touch: Any) -> bool:
         if (
@@ -434,6 +552,11 @@ class KioskApp(App):
         ):  # (a double tap on the receipt choice must not skip the thank-you screen)
             Clock.schedule_once(lambda _dt: self._end_thank_you(), 0.2)
         self._touched_at = time.monotonic()
+        if self.staff_open:
+            self.kiosk.staff.touch()  # the staff menu's inactivity timeout starts again
+            return False
+        if self._staff_login:
+            self._restart_staff_login_timer()
         prompt = self._idle_prompt
         if prompt is not None and prompt.parent is not None:
             return False  # the prompt answers (see IdlePrompt): closing it here would let
@@ -444,6 +567,22 @@ class KioskApp(App):
     # -------------------------------------------------------------------------- notices
 
     def _on_notice(self, notice: Notice) -> None:
+        self._on_customer_notice(notice)
+        if isinstance(notice, StaffMenuChanged):
+            self._on_staff_menu(notice)
+        elif isinstance(notice, KioskClosedChanged):
+            self.set_closed(notice.closed)
+        elif isinstance(notice, RuntimeSettingChanged):
+            self._apply_setting(notice.key, notice.value)
+        elif isinstance(notice, AppExitRequested):
+            log.info("a staff member asked the app to exit with code %d", notice.code)
+            self.exit_code = notice.code
+            Clock.schedule_once(lambda _dt: self.stop())
+            return
+        if self.staff_open and not isinstance(notice, StaffMenuChanged):
+            self.root.screens.get_screen("staff_menu").on_notice(notice)
+
+    def _on_customer_notice(self, notice: Notice) -> None:
         if isinstance(notice, SessionChanged):
             self._on_session(notice)
         elif isinstance(notice, ScanRejected):
@@ -461,6 +600,8 @@ class KioskApp(App):
         elif isinstance(notice, CartRefused):
             self.sounds.play("scan_rejected")
             self._say(self.tr.say(notice.code))
+            if self._staff_login and notice.code in (KIOSK_STARTING, KIOSK_OUT_OF_ORDER):
+                self.staff_message = self.tr.say(notice.code)  # the PIN was not even checked
         elif isinstance(notice, StaffChecked):
             self._on_staff_checked(notice)
         elif isinstance(notice, SaleEnded):
@@ -541,6 +682,11 @@ class KioskApp(App):
         if notice.outcome == "wrong_pin" and notice.tries_left is not None:
             self.staff_message = self.tr.ntr(
                 "Wrong PIN. {n} try left.", "Wrong PIN. {n} tries left.", notice.tries_left
+            )
+        elif notice.outcome == "locked" and notice.locked_until is not None:
+            self.staff_message = self.tr(
+                "Too many wrong PINs. Locked until {time}.",
+                time=self.local_time(notice.locked_until, seconds=True),
             )
         else:
             self.staff_message = self.tr.say(str(notice.outcome))
@@ -712,14 +858,20 @@ class KioskApp(App):
             explaining_decline=self._explaining_decline,
             thanking=self._thanking,
             closed=self.closed,
+            staff_login=self._staff_login,
+            staff_menu=self.staff_open,
         ))
         if name == "payment" and self._explaining_decline:
             self.payment_mode = "declined"
+        if self._staff_login and name != "staff_login":  # a card payment took over
+            self._staff_login = False
+            self._forget_staff_login_timer()
         prompt = self._idle_prompt
-        if prompt is not None:
-            if state is CheckoutState.IDLE_PROMPT and prompt.parent is None:
+        if prompt is not None:  # never over the staff screens: staff are at the kiosk
+            asking = state is CheckoutState.IDLE_PROMPT and name not in STAFF_SCREENS
+            if asking and prompt.parent is None:
                 prompt.open(animation=False)
-            elif state is not CheckoutState.IDLE_PROMPT and prompt.parent is not None:
+            elif not asking and prompt.parent is not None:
                 prompt.dismiss(animation=False)
         self._add_screen(name)
         if self.root.screens.current != name:
@@ -739,6 +891,12 @@ class KioskApp(App):
             self.idle_countdown -= 1
 
     # ----------------------------------------------------------------------- kv helpers
+
+    def local_time(self, at: datetime, *, seconds: bool = False) -> str:
+        """An aware time as the shop's clock shows it: ``14:05`` (``14:05:09`` with seconds)."""
+        return at.astimezone(self.settings.shop.zone()).strftime(
+            "%H:%M:%S" if seconds else "%H:%M"
+        )
 
     def decline_text(self, code: str) -> str:
         """The sentence for a decline code (a generic one for codes without their own)."""

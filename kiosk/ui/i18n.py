@@ -25,7 +25,7 @@ from decimal import Decimal
 from babel import Locale
 from babel.numbers import format_decimal
 
-from kiosk.app import KIOSK_OUT_OF_ORDER, KIOSK_STARTING, PAYMENTS_UNAVAILABLE
+from kiosk.app import KIOSK_CLOSED, KIOSK_OUT_OF_ORDER, KIOSK_STARTING, PAYMENTS_UNAVAILABLE
 from kiosk.core.money import currency_exponent, format_money
 from kiosk.resources import asset
 
@@ -92,6 +92,10 @@ FACADE_MESSAGES: dict[str, str] = {
     "not_allowed": N_("This staff member may not approve this."),
     KIOSK_STARTING: N_("The checkout is starting. Please wait a moment."),
     KIOSK_OUT_OF_ORDER: N_("This checkout is out of order. Please use another checkout."),
+    KIOSK_CLOSED: N_("This checkout is closed. Please use another checkout."),
+    "bad_price": N_("The price must be more than zero."),
+    "unknown_tax_class": N_("This shop has no such tax class."),
+    "no_call": N_("There is no attendant call to answer."),
     "insufficient_funds": N_("The card was declined: not enough funds. Try another card."),
     "expired_card": N_("The card has expired. Try another card."),
     "incorrect_pin": N_("The PIN was wrong. Try again, or use another card."),

@@ -3,7 +3,10 @@
 Kivy reads its configuration when its window module is first imported, so this module
 imports nothing of Kivy at the top: ``run_touchscreen`` configures Kivy first, then imports
 the app. SIGTERM (systemd stopping the service) stops the app on the main loop, which closes
-the facade: pending writes finish and the open cart stays for the next start.
+the facade: pending writes finish and the open cart stays for the next start. A manager who
+restarts or leaves the app from the staff menu stops it the same way; ``run_touchscreen`` then
+returns the exit code they asked for (``kiosk.staff_menu.EXIT_RESTART`` or
+``EXIT_LEFT_BY_STAFF``), which ``kiosk run`` exits with so systemd knows what to do.
 """
 
 from __future__ import annotations
@@ -37,8 +40,10 @@ def run_touchscreen(
     size: tuple[int, int] | None = None,
     on_first_frame: Callable[[str], None] | None = None,
     secrets: Secrets | None = None,
-) -> None:
-    """Run the kiosk's window until it is stopped (SIGTERM, or the window closed in demo).
+) -> int:
+    """Run the kiosk's window until it is stopped (SIGTERM, the window closed in demo, or a
+    manager restarting or leaving the app); return the process's exit code (0, or the staff
+    menu's ``AppExitRequested`` code).
 
     ``kiosk_mode``: fullscreen, cursor hidden (``kiosk run``); otherwise a desktop window of
     ``size`` pixels (``kiosk demo``). ``secrets`` default to the environment and systemd
@@ -62,3 +67,4 @@ def run_touchscreen(
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     app.run()
+    return app.exit_code

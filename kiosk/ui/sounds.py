@@ -38,8 +38,10 @@ class Sounds:
     Call from the UI thread (Kivy's audio is not thread-safe).
     """
 
-    def __init__(self, enabled: bool = True) -> None:
+    def __init__(self, enabled: bool = True, volume_percent: int = 80) -> None:
         self.enabled = enabled
+        self.volume_percent = volume_percent
+        """0..100: the runtime setting ``sound.volume`` (0 plays nothing)."""
         self._silent = False
         self._loaded: dict[str, Any] = {}
         # Keeps files extracted from a zipped install alive while their sounds are loaded.
@@ -48,7 +50,7 @@ class Sounds:
     @property
     def silent(self) -> bool:
         """True once sound has failed (or was never enabled): ``play`` then does nothing."""
-        return self._silent or not self.enabled
+        return self._silent or not self.enabled or self.volume_percent <= 0
 
     def play(self, name: str) -> None:
         """Play sound ``name`` (``"scan_ok"``, ``"scan_rejected"``) from the start; never raises."""
@@ -57,6 +59,7 @@ class Sounds:
         try:
             sound = self._loaded.get(name) or self._load(name)
             sound.stop()  # a second scan restarts the beep instead of being lost
+            sound.volume = min(self.volume_percent, 100) / 100
             sound.play()
         except Exception as error:  # any audio failure must not stop a sale
             self._silent = True

@@ -75,6 +75,8 @@ TEXT_PAIRS: tuple[tuple[str, str], ...] = (
     ("on_warning", "warning"),
     ("on_danger", "danger"),
     ("accent", "background"),
+    ("danger", "surface"),
+    ("text_muted", "surface_alt"),
 )
 """Every (text colour, background colour) pair of ``Palette`` field names the UI puts text on.
 

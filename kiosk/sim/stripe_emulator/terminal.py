@@ -154,9 +154,14 @@ def set_reader_display(
 def cancel_action(account: Account, reader_id: str, now: float) -> dict[str, Any]:
     """POST .../cancel_action: ends an action waiting for a card (or stuck); busy while authorising.
 
-    With no action in progress the reader is returned unchanged.
+    A cart shown with set_reader_display is cleared (the reader's ``action`` becomes null, as
+    on a real reader). With no action in progress the reader is returned unchanged.
     """
     reader, work = _reachable(account, reader_id, now)
+    action = reader.get("action")
+    if work["phase"] is None and action and action.get("type") == "set_reader_display":
+        reader["action"] = None
+        return reader
     if work["phase"] == "authorising":
         raise reader_error(BUSY, "Reader is busy authorising a card; it cannot be canceled.")
     if work["phase"] in ("waiting", "stuck"):

@@ -1,0 +1,228 @@
+"""The sale on screen and today's sales: approvals, voids, refunds, copies, payments in doubt.
+
+Approvals go through the facade's checkout (each decision it applies writes its one audit
+row there, ``checkout.<action>``; one it refuses is audited here). A refund goes through the
+payment service, which caps it at what was captured; its slip prints by itself once Stripe
+accepts it, and the sync relay is woken at once so the back office hears of it. A copy of a
+receipt is marked COPY by the receipt desk, which audits it (``receipt.reprint``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from kiosk.notices import CartRefused, Notice
+from kiosk.payments.awaiting import AwaitingPayment, payments_awaiting_recovery
+from kiosk.payments.refunds import refundable_minor
+from kiosk.staff_menu.access import MenuAccess
+from kiosk.store.sales_report import SaleDetail, SaleSummary, sale_detail, todays_sales
+
+if TYPE_CHECKING:
+    from kiosk.payments.recovery import ReconcileReport
+    from kiosk.payments.refunds import RefundResult
+    from kiosk.receipts.jobs import UnprintedReceipt
+
+log = logging.getLogger(__name__)
+
+RECONCILE_LOOK_BACK = timedelta(days=7)
+"""How far back "check with Stripe again" looks for PaymentIntents of this kiosk."""
+
+RECONCILE_BUDGET_S = 60.0
+"""How long "check with Stripe again" may take, in seconds."""
+
+
+class SalesDesk(MenuAccess):
+    """The sale on screen, today's sales, refunds, copies, the lists staff work through."""
+
+    # --------------------------------------------------------------- the sale on screen
+
+    @property
+    def tax_classes(self) -> list[tuple[str, str]]:
+        """(code, label) of the shop's tax classes, for pricing an unknown item."""
+        classes = self._kiosk._policy.classes.values()
+        return [
+            (tax_class.code, tax_class.label or f"{(tax_class.rate * 100).normalize():f} %")
+            for tax_class in classes
+        ]
+
+    @property
+    def currency(self) -> str:
+        """The shop's currency code."""
+        return self._kiosk.settings.shop.currency
+
+    def price_item(self, unit_price_minor: int, tax_class: str) -> None:
+        """Add the unknown (or unweighed) item of the open call at this price and tax class."""
+        self._decide(
+            "price_item",
+            lambda staff: self._kiosk.price_item(staff, unit_price_minor, tax_class),
+            {"unit_price_minor": unit_price_minor, "tax_class": tax_class},
+        )
+
+    def override_limit(self) -> None:
+        """Allow the item that broke a cart limit."""
+        self._decide("override_limit", self._kiosk.override_limit, {})
+
+    def leave_out(self) -> None:
+        """Close an unknown-item, weighed-item or limit call without the item."""
+        self._decide("leave_out", self._kiosk.leave_out, {})
+
+    def void_line(self, line_id: int) -> None:
+        """Remove a line of the customer's cart (refused while a payment is in flight)."""
+        self._decide("void_line", lambda staff: self._kiosk.void_line(staff, line_id),
+                     {"line": line_id})
+
+    def _decide(
+        self, action: str, decide: Callable[[int], None], asked: dict[str, object]
+    ) -> None:
+        """Carry out a staff decision on the sale on screen; one audit row either way.
+
+        A decision the checkout applies is audited by the facade with the change it made
+        (``checkout.<action>``, one transaction). One it refuses (``no_call``, ``bad_price``,
+        a limit...) changes nothing and is audited here under the same action with the
+        refusal as its outcome; the ``CartRefused`` notice still reaches the screen. A
+        decision that settles the call the menu was opened for closes the menu.
+        """
+        session = self._guard("approve")
+        if session is None:
+            return
+        kiosk = self._kiosk
+        refusals: list[str] = []
+
+        def heard(notice: Notice) -> None:
+            if isinstance(notice, CartRefused):
+                refusals.append(notice.code)
+
+        # The checkout decides synchronously, on this thread: its refusal is heard here.
+        kiosk._listeners.append(heard)
+        try:
+            decide(session.staff_number)
+        finally:
+            kiosk._listeners.remove(heard)
+        if refusals:
+            self._audit(f"checkout.{action}", refusals[0], session.staff_number,
+                        {"sale_id": kiosk.checkout.sale_id, **asked})
+        self.settle_call_session()
+
+    # ------------------------------------------------------------------------ sales
+
+    def todays_sales(self) -> list[SaleSummary]:
+        """This kiosk's sales opened today in the shop's time zone, newest first."""
+        zone = self._kiosk.settings.shop.zone()
+        return todays_sales(self._reader(), now=self._now(), zone=zone)
+
+    def sale_detail(self, sale_id: str) -> SaleDetail | None:
+        """One sale's lines, payment, refunds and receipts (``None`` if unknown)."""
+        return sale_detail(self._reader(), sale_id)
+
+    def refundable_minor(self, sale_id: str) -> int:
+        """What is left to refund of a paid sale, in minor units (0 if not paid)."""
+        return refundable_minor(self._reader(), sale_id)
+
+    def refund(
+        self, sale_id: str, amount_minor: int | None, then: Callable[[str], None]
+    ) -> None:
+        """Refund ``amount_minor`` (minor units; ``None``: all that is left) of a paid sale
+        to its card; managers only. ``then(code)``: ``refunded``, ``pending``, ``released``,
+        a refusal (``exceeds_captured``, ``nothing_left``, ``bad_amount``,
+        ``sale_not_paid``), ``failed``, ``outcome_unknown``, ``not_allowed`` or
+        ``card_payments_unavailable``. One audit row, ``sale.refund``."""
+        session = self._guard("refund")
+        if session is None:
+            then("not_allowed")
+            return
+        service = self._kiosk.payment_service
+        detail: dict[str, object] = {"sale_id": sale_id, "asked_minor": amount_minor}
+        if service is None:
+            self._audit("sale.refund", "card_payments_unavailable", session.staff_number,
+                        dict(detail))
+            then("card_payments_unavailable")
+            return
+        staff_number = session.staff_number
+
+        def answered(result: RefundResult) -> None:
+            code = result.reason if result.code == "refused" and result.reason else result.code
+            self._audit("sale.refund", code, staff_number, {
+                **detail, "amount_minor": result.amount_minor, "refund_id": result.refund_id,
+            })
+            if result.ok:
+                self._kiosk.sync_now()
+            then(code)
+
+        def failed(error: BaseException) -> None:
+            log.error("refund of sale %s failed: %s", sale_id, error)
+            self._audit("sale.refund", "failed", staff_number, {**detail, "error": str(error)})
+            then("failed")
+
+        self._on_main(service.refund(sale_id, amount_minor, staff_number), answered, failed)
+
+    def reprint(self, sale_id: str, then: Callable[[str], None]) -> None:
+        """Print a copy (marked COPY) of a paid sale's receipt. ``then(code)``: ``printed``,
+        a printer status (``offline``...), ``not_paid`` or ``no_printer``. The receipt desk
+        writes the audit row of a copy it printed or tried; the others are written here."""
+        session = self._guard("reprint")
+        if session is None:
+            then("not_allowed")
+            return
+        desk = self._kiosk.receipt_desk
+        staff_number = session.staff_number
+        if desk is None:
+            self._audit("receipt.reprint", "no_printer", staff_number, {"sale_id": sale_id})
+            then("no_printer")
+            return
+
+        def failed(error: BaseException) -> None:
+            from kiosk.store.receipts import ReceiptUnavailable
+
+            code = "not_paid" if isinstance(error, ReceiptUnavailable) else "failed"
+            log.warning("copy of sale %s not printed: %s", sale_id, error)
+            self._audit("receipt.reprint", code, staff_number, {"sale_id": sale_id})
+            then(code)
+
+        self._on_main(desk.reprint(sale_id, by=staff_number), then, failed)
+
+    def unprinted(self) -> list[UnprintedReceipt]:
+        """Receipts that never printed (the customer asked for one), oldest first."""
+        desk = self._kiosk.receipt_desk
+        return [] if desk is None else desk.unprinted()
+
+    def awaiting_recovery(self) -> list[AwaitingPayment]:
+        """Card payments the kiosk could not settle yet, with what it knows about each."""
+        return payments_awaiting_recovery(self._reader())
+
+    def check_payments_again(self, then: Callable[[str], None]) -> None:
+        """Ask Stripe about the payments in doubt now (reconcile). ``then(code)``:
+        ``settled``, ``still_unresolved``, ``stripe_unreachable`` or
+        ``card_payments_unavailable``. One audit row, ``payment.check_again``."""
+        session = self._guard("check_payments")
+        if session is None:
+            then("not_allowed")
+            return
+        service = self._kiosk.payment_service
+        staff_number = session.staff_number
+        if service is None:
+            self._audit("payment.check_again", "card_payments_unavailable", staff_number)
+            then("card_payments_unavailable")
+            return
+        since = self._now() - RECONCILE_LOOK_BACK
+        future = self._in_thread("reconcile",
+                                 lambda: service.reconcile(since, RECONCILE_BUDGET_S))
+
+        def answered(report: ReconcileReport) -> None:
+            if report.settled:
+                code = "settled"
+            else:
+                code = "still_unresolved" if report.unresolved else "stripe_unreachable"
+            self._audit("payment.check_again", code, staff_number,
+                        {"unresolved": len(report.unresolved), "errors": len(report.errors)})
+            then(code)
+
+        def failed(error: BaseException) -> None:
+            log.warning("reconcile failed: %s", error)
+            self._audit("payment.check_again", "stripe_unreachable", staff_number,
+                        {"error": str(error)})
+            then("stripe_unreachable")
+
+        self._on_main(future, answered, failed)
