@@ -13,7 +13,7 @@ import payments_support
 from payments_support import API_KEY, WAIT_S, PaymentRig, cart, rig
 
 from kiosk.payments.service import TEST_CART_LINE, PaymentService, ReaderDisplayTest
-from kiosk.payments.stripe_api import build_client
+from kiosk.payments.stripe_api import StripeGateway, build_client
 from kiosk.sim.stripe_emulator.faults import Fault
 
 __all__ = ["rig"]
@@ -197,3 +197,16 @@ def test_a_reader_stripe_does_not_know_is_no_reader(rig: PaymentRig) -> None:
 def test_the_codes_are_the_ones_the_staff_menu_knows() -> None:
     assert {code.value for code in ReaderDisplayTest} == {
         "shown", "cleared", "reader_busy", "reader_offline", "stripe_unreachable", "no_reader"}
+
+
+def test_every_stripe_request_counts_as_a_turn_of_the_payment_loop(rig: PaymentRig) -> None:
+    # A chain of slow requests (a payment, boot recovery) must never read as one long silence
+    # to the watchdog: the gateway beats the payment thread's heartbeat before each request.
+    beats: list[str] = []
+    client = build_client(API_KEY, rig.emulator.url, request_timeout_s=5, max_network_retries=0)
+    gateway = StripeGateway(client, before_request=lambda: beats.append("beat"))
+
+    gateway.retrieve_reader(rig.reader_id)
+    gateway.set_display(rig.reader_id, cart(100).to_stripe("EUR"), "heartbeat-test")
+
+    assert beats == ["beat", "beat"]

@@ -87,6 +87,22 @@ Transport = Any
 """A python-escpos printer object (untyped library)."""
 
 
+SERIAL_WRITE_TIMEOUT_S = 30.0
+"""How long one write to a serial printer may block (flow control held by a jammed printer),
+in seconds: below the watchdog's heartbeat limit, and enough for a long receipt with a logo
+at 9600 baud."""
+
+
+class _TimedSerial(Serial):
+    """python-escpos's Serial transport with a write timeout (it opens the port without one,
+    so a printer that stops reading would block the print loop for good)."""
+
+    def open(self, raise_not_found: bool = True) -> None:
+        super().open(raise_not_found)
+        if self.device is not None:
+            self.device.write_timeout = SERIAL_WRITE_TIMEOUT_S
+
+
 class _AppendingFile(File):
     """python-escpos's File transport, appending instead of truncating the file."""
 
@@ -259,7 +275,7 @@ def build_transport(
     if settings.transport == "network":
         return Network(host=settings.host, port=settings.port, timeout=timeout_s)
     if settings.transport == "serial":
-        return Serial(devfile=settings.port, baudrate=settings.baudrate, timeout=timeout_s)
+        return _TimedSerial(devfile=settings.port, baudrate=settings.baudrate, timeout=timeout_s)
     if settings.transport == "usb":
         return Usb(
             idVendor=settings.vendor_id,

@@ -236,7 +236,7 @@ class PaymentService:
         self.settings = settings
         self._events = events
         self._monotonic = monotonic
-        self._gateway = StripeGateway(client)
+        self._gateway = StripeGateway(client, before_request=self._beat)
         self._desk = PaymentDesk(gateway=self._gateway, store=store, settings=settings,
                                  clock=clock, store_timeout_s=store_timeout_s)
         self._stopping = threading.Event()
@@ -253,6 +253,10 @@ class PaymentService:
         self._next_recovery = monotonic() + settings.recovery_every_s
 
     # ------------------------------------------------------------------ public API
+
+    def _beat(self) -> None:
+        """The payment loop is alive: before each Stripe request and each turn of the loop."""
+        self._heartbeat = time.monotonic()
 
     @property
     def heartbeat(self) -> float:

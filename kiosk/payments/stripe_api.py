@@ -11,6 +11,7 @@ at Stripe before deciding anything.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
@@ -183,8 +184,13 @@ class StripeGateway:
     Thread-safe as far as the client is; the payment thread is its only caller in practice.
     """
 
-    def __init__(self, client: stripe.StripeClient) -> None:
+    def __init__(
+        self, client: stripe.StripeClient, *, before_request: Callable[[], None] | None = None
+    ) -> None:
         self.client = client
+        self._before_request = before_request
+        """Called before every request: the payment thread's heartbeat (a chain of requests
+        is never one long silence for the watchdog; each request is bounded on its own)."""
 
     # ------------------------------------------------------------------- reads
 
@@ -277,6 +283,8 @@ class StripeGateway:
     # ------------------------------------------------------------------- plumbing
 
     def _post(self, operation: Operation, key: str, call: Any) -> dict[str, Any]:
+        if self._before_request is not None:
+            self._before_request()
         crashpoint(f"before_post:{operation.value}")
         try:
             result = call({"idempotency_key": key})
@@ -292,6 +300,8 @@ class StripeGateway:
         return _plain(self._call(call))
 
     def _call(self, call: Any) -> Any:
+        if self._before_request is not None:
+            self._before_request()
         try:
             return call()
         except stripe.StripeError as error:

@@ -344,6 +344,7 @@ class ReceiptDesk:
             if due > now_m:
                 continue
             del self._next_try[job_id]
+            self._heartbeat = self._monotonic()  # each retry is bounded; the turn is not
             self._retry(job_id)
 
     def _retry(self, job_id: int) -> None:
