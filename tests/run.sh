@@ -4,7 +4,9 @@
 # Installs what it needs, then runs ruff, mypy and pytest (under Xvfb, for the Kivy tests):
 #   - Debian packages (needs root; uses sudo when not root): python3-venv for the virtualenv,
 #     xvfb, xauth and libgl1-mesa-dri for a real Kivy window without a screen, libmtdev1
-#     for Kivy's touch input;
+#     for Kivy's touch input, systemd for systemd-analyze, systemd-sysusers, systemd-tmpfiles and
+#     systemctl (the tests verify the units and install the service into a temporary root),
+#     openssl (kiosk doctor's tests make a TLS certificate that is not yet valid);
 #   - a virtualenv in .venv with the project and its test extras (pip install -e '.[test]').
 # Extra arguments go to pytest, e.g. `bash tests/run.sh -k barcodes`.
 set -euo pipefail
@@ -16,7 +18,7 @@ python=${PYTHON:-python3}
 
 missing=()
 "$python" -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
-for cmd_pkg in xvfb-run:xvfb xauth:xauth; do
+for cmd_pkg in xvfb-run:xvfb xauth:xauth systemd-analyze:systemd openssl:openssl; do
   command -v "${cmd_pkg%%:*}" >/dev/null 2>&1 || missing+=("${cmd_pkg##*:}")
 done
 [ -e /usr/lib/x86_64-linux-gnu/dri/swrast_dri.so ] || [ -e /usr/lib/aarch64-linux-gnu/dri/swrast_dri.so ] \

@@ -196,7 +196,7 @@ def test_every_setting_is_documented() -> None:
         if not field.description
     ]
 
-    assert len(models) == 21  # Settings, 12 tables, 6 printers, a tax class, a barcode layout
+    assert len(models) == 23  # Settings, 14 tables, 6 printers, a tax class, a barcode layout
     assert undocumented == []
 
 
@@ -719,3 +719,16 @@ def test_sales_are_kept_longer_than_payment_recovery_looks_back() -> None:
     with pytest.raises(ValueError):
         RetentionSettings(synced_sales_days=ORPHAN_WINDOW_DAYS)
     assert shortest.default > ORPHAN_WINDOW_DAYS
+
+
+def test_a_heartbeat_limit_shorter_than_one_stripe_request_with_retries_is_refused(
+    tmp_path: Path,
+) -> None:
+    data = with_value("stripe.request_timeout_s", 20)
+    data["service"] = {"heartbeat_stale_s": 60}  # 20 s x 3 tries + pauses is longer
+
+    with pytest.raises(ConfigError) as refused:
+        load_settings(write_config(tmp_path, data), environ={})
+
+    assert "service.heartbeat_stale_s" in str(refused.value)
+    assert "request_timeout_s" in str(refused.value)

@@ -41,6 +41,25 @@ def test_the_wheel_holds_every_module_of_the_package_and_the_assets(wheel: Path)
 
 @pytest.mark.wheel
 @pytest.mark.timeout(900)
+def test_the_wheel_holds_the_systemd_files_with_the_hardware_udev_rules_as_copies(
+    wheel: Path,
+) -> None:
+    shipped = zipfile.ZipFile(wheel)
+    names = set(shipped.namelist())
+    expected = {
+        "kiosk/systemd/" + p.name
+        for p in (ROOT / "systemd").iterdir()
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+    assert "kiosk/systemd/kiosk.service" in expected
+    assert expected - names == set()
+    for rules in ("99-kiosk-scanner.rules", "99-kiosk-printer.rules"):
+        copied = shipped.read(f"kiosk/systemd/{rules}")
+        assert copied == (ROOT / "hardware" / rules).read_bytes()
+
+
+@pytest.mark.wheel
+@pytest.mark.timeout(900)
 def test_the_installed_wheel_runs_the_kiosk_command_and_reads_its_assets(
     wheel: Path, tmp_path: Path
 ) -> None:
@@ -75,3 +94,11 @@ def test_the_installed_wheel_runs_the_kiosk_command_and_reads_its_assets(
     )
     assert imported.returncode == 0, imported.stderr
     assert "products" in imported.stdout
+
+    # The installer reads the units from the installed package, not from a checkout.
+    units = subprocess.run(
+        [str(python), "-c", "from kiosk.install.layout import UNITS; "
+         "print(UNITS[0].content().decode().count('[Service]'))"],
+        cwd=tmp_path, capture_output=True, text=True, check=True,
+    )
+    assert units.stdout.strip() == "1"

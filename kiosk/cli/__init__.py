@@ -9,7 +9,9 @@ from kiosk.cli.audit import audit_command
 from kiosk.cli.catalog import catalog
 from kiosk.cli.config import config
 from kiosk.cli.db import db
+from kiosk.cli.doctor import doctor_command
 from kiosk.cli.hq import hq
+from kiosk.cli.install import install_service_command, uninstall_service_command
 from kiosk.cli.payments import reader, reconcile_command
 from kiosk.cli.receipt import receipt
 from kiosk.cli.scanner import scanner
@@ -41,6 +43,9 @@ cli.add_command(receipt)
 cli.add_command(hq)
 cli.add_command(sync)
 cli.add_command(audit_command)
+cli.add_command(doctor_command)
+cli.add_command(install_service_command)
+cli.add_command(uninstall_service_command)
 
 
 def main() -> None:

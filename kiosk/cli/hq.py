@@ -83,9 +83,9 @@ def serve_command(host: str, port: int, database: Path | None, dsn: str | None,
                   faults: bool) -> None:
     """Serve the back office; prints "Back office listening on URL" first (Ctrl-C stops)."""
     from kiosk.hq.server import serve
+    from kiosk.logs import configure_logging
 
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(logging.INFO)
     store = open_hq_store(database, dsn)
     try:
         serve(store, host=host, port=port, faults=faults, announce=_announce)

@@ -30,7 +30,9 @@ from kiosk.cli.common import (
 from kiosk.config import Secrets, Settings, demo_settings
 from kiosk.console import ConsoleFrontEnd
 from kiosk.devices.scanner import ScannerState
+from kiosk.logs import configure_logging, register_configured_secrets, register_secrets
 from kiosk.main_queue import MainQueue
+from kiosk.service import MainLoopPings, Notifier, Watchdog, ping_period_s
 from kiosk.sim.demo_backoffice import DEMO_BACKOFFICE_DB, DemoBackOffice
 from kiosk.sim.demo_shop import demo_barcodes, prepare_demo
 from kiosk.store.db import StoreError, open_database
@@ -94,12 +96,36 @@ def run_console(
         )
     else:
         click.echo(f"Scanner on {path}")
+    notifier = Notifier.from_environment()  # systemd: READY=1 now the front end is up
+    pings = _watchdog_pings(notifier, kiosk, main_queue)
+    notifier.ready(status="console front end up")
     try:
         front.run(sys.stdin)
     except KeyboardInterrupt:
         click.echo("")
     finally:
+        if pings is not None:
+            pings.stop()
+        notifier.stopping(status="stopping: finishing pending writes")
         kiosk.close()
+        notifier.close()
+
+
+def _watchdog_pings(
+    notifier: Notifier, kiosk: Kiosk, main_queue: MainQueue
+) -> MainLoopPings | None:
+    """Ping systemd's watchdog from the console's main loop while the workers turn (None
+    when systemd set no ``WatchdogSec``)."""
+    period_s = ping_period_s(os.environ)
+    if period_s is None:
+        return None
+    stale_after_s = kiosk.settings.service.heartbeat_stale_s
+    pings = MainLoopPings(
+        Watchdog(notifier, kiosk.heartbeats, stale_after_s=stale_after_s), main_queue.post,
+        period_s,
+    )
+    pings.start()
+    return pings
 
 
 CONSOLE_OPTION = click.option(
@@ -124,11 +150,10 @@ def _quiet_libraries() -> None:
 def run_command(config_path: Path, console: bool) -> None:
     """Start the kiosk with the configured shop and devices (fullscreen touchscreen)."""
     settings = settings_or_exit(config_path)
-    # force: importing python-escpos already called basicConfig (at WARNING), which would
-    # otherwise make this call a no-op and drop the kiosk's INFO log from the journal.
-    logging.basicConfig(
-        level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", force=True
-    )
+    # Replaces the root handlers: importing python-escpos already called basicConfig (at
+    # WARNING), which would otherwise drop the kiosk's INFO log from the journal.
+    configure_logging(logging.INFO)
+    register_configured_secrets(os.environ)
     _quiet_libraries()
     code = 0
     with exclusive_state(settings):
@@ -174,9 +199,8 @@ def demo_command(
         )
         raise SystemExit(EXIT_FAILED)
     settings = demo_settings(data_dir)
-    logging.basicConfig(
-        level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", force=True
-    )
+    configure_logging(logging.WARNING)
+    register_configured_secrets(os.environ)
     with exclusive_state(settings):
         marker.touch()
         database = database_path(settings)
@@ -199,6 +223,7 @@ def demo_command(
         code = 0
         # The reference back office on loopback: sync and the QR e-receipt work in the demo.
         backoffice = DemoBackOffice(data_dir, settings.kiosk_id)
+        register_secrets(backoffice.secrets)
         settings = demo_settings(data_dir, backoffice_url=backoffice.url)
         try:
             if console:

@@ -521,6 +521,47 @@ class StaffSettings(SettingsTable):
     back to the customer."""
 
 
+class BackupSettings(SettingsTable):
+    """``[backup]``: where ``kiosk db backup --rotate`` (the nightly kiosk-backup.timer) puts
+    the database's copies, and how many it keeps."""
+
+    destination: Annotated[Path, BeforeValidator(values.absolute_path)] = Path(
+        "/media/kiosk-backup"
+    )
+    """Absolute directory for the dated copies: a USB stick or a network share mounted there,
+    not the SD card that holds the database (a dead card would lose both; the backup warns
+    when the two share a file system). It must exist: a missing mount point is an error,
+    never created on the card."""
+
+    keep_count: Annotated[int, BeforeValidator(values.whole_number(1, 365))] = 14
+    """The most backups kept (a count, the newest first); older ones are deleted."""
+
+    keep_days: Annotated[int, BeforeValidator(values.whole_number(1, 3650))] = 30
+    """Days a backup is kept, by the time in its name; the newest is always kept."""
+
+    interval_hours: Annotated[int, BeforeValidator(values.whole_number(1, 168))] = 24
+    """Hours between two backups: ``kiosk doctor`` warns when the newest is older than twice
+    this (at least 2 days). The shipped kiosk-backup.timer runs daily; for another interval
+    change its ``OnCalendar=`` in a drop-in too."""
+
+
+STRIPE_RETRY_PAUSES_S = 12.5
+"""The most the stripe library sleeps between the retries of one request, in seconds: its
+back-off doubles from 0.5 s and is capped at 5 s a pause (stripe 16), so 5 retries (the most
+``max_network_retries`` allows) pause 0.5 + 1 + 2 + 4 + 5 s at most."""
+
+
+class ServiceSettings(SettingsTable):
+    """``[service]``: how the kiosk behaves as a systemd service (``kiosk.service``)."""
+
+    heartbeat_stale_s: Annotated[int, BeforeValidator(values.whole_number(10, 600))] = 60
+    """Seconds a worker loop (store, scanner, payments, printer, sync) may go without a turn
+    before the systemd watchdog is no longer pinged (systemd then restarts the kiosk once
+    ``WatchdogSec`` has passed). Must be longer than every blocking call of a worker loop
+    (see the table in :mod:`kiosk.service.watchdog`): an unplugged scanner, an offline
+    printer or an unreachable back office keep their loops turning and never count."""
+
+
 class PathSettings(SettingsTable):
     """``[paths]``: where the kiosk keeps its data."""
 
@@ -576,8 +617,14 @@ class Settings(SettingsTable):
     staff: StaffSettings = Field(default_factory=StaffSettings)
     """The staff menu and staff duties."""
 
+    backup: BackupSettings = Field(default_factory=BackupSettings)
+    """Scheduled database backups: destination and rotation."""
+
     paths: PathSettings = Field(default_factory=PathSettings)
     """Directories."""
+
+    service: ServiceSettings = Field(default_factory=ServiceSettings)
+    """The systemd service: the watchdog's limit for a silent worker."""
 
     @field_validator("printer", mode="before")
     @classmethod
@@ -602,6 +649,17 @@ class Settings(SettingsTable):
                 ("catalog", "source"),
                 "needs backoffice.url: the back office cannot send the catalog without an address",
                 self.catalog.source,
+            )
+        stripe = self.stripe
+        one_request_s = stripe.request_timeout_s * (1 + stripe.max_network_retries)
+        if one_request_s + STRIPE_RETRY_PAUSES_S >= self.service.heartbeat_stale_s:
+            raise values.bad_key(
+                ("service", "heartbeat_stale_s"),
+                f"expected more than one Stripe request can take with its retries "
+                f"(request_timeout_s x (1 + max_network_retries) = {one_request_s} s, plus "
+                f"{STRIPE_RETRY_PAUSES_S:g} s of pauses), or the watchdog would restart the "
+                f"kiosk during a slow payment",
+                str(self.service.heartbeat_stale_s),
             )
         return self
 

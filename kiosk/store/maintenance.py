@@ -1,18 +1,26 @@
-"""Looking after the database file: a full health report and online backups.
+"""Looking after the database file: a full health report, online backups and their rotation.
 
-These back the ``kiosk db check`` and ``kiosk db backup DEST`` commands. Both work while the
+These back the ``kiosk db check`` and ``kiosk db backup`` commands. Both work while the
 kiosk is running: the check only reads, and the backup copies a consistent snapshot through
-SQLite's online backup API while other connections keep writing.
+SQLite's online backup API while other connections keep writing. The scheduled backup
+(``kiosk db backup --rotate``) then keeps a folder of dated copies in bounds with
+`rotate_backups`; `last_backup` finds the newest copy for ``kiosk doctor``. A copy's time is
+read from its name (`backup_file_name`), never from its mtime, which a copy to another
+stick or a restore from an archive changes.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
+import shutil
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlite_utils import Database
 
@@ -123,11 +131,127 @@ def check_database(path: Path) -> DatabaseReport:
         db.close()
 
 
+_STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
+_BACKUP_NAME = re.compile(r"kiosk-(?P<stamp>\d{8}T\d{6}Z)\.db")
+_LEFTOVER_NAME = re.compile(r"kiosk-(?P<stamp>\d{8}T\d{6}Z)\.db\.partial(?:-journal|-wal|-shm)?")
+
+LEFTOVER_AGE = timedelta(days=1)
+"""Age after which the ``.partial`` file of an interrupted backup is deleted by rotation
+(younger, it may be a backup still being written)."""
+
+
 def backup_file_name(now: datetime) -> str:
     """The name a backup gets inside a destination directory: ``kiosk-YYYYMMDDTHHMMSSZ.db``."""
+    _require_aware(now)
+    return f"kiosk-{now.astimezone(UTC):{_STAMP_FORMAT}}.db"
+
+
+def backup_time(name: str) -> datetime | None:
+    """When the backup called ``name`` was made (aware UTC, from the name), or ``None`` when
+    the name is not one `backup_file_name` gives."""
+    match = _BACKUP_NAME.fullmatch(name)
+    return None if match is None else _stamp_time(match["stamp"])
+
+
+def kiosk_backups(folder: Path) -> list[tuple[Path, datetime]]:
+    """The kiosk's backups in ``folder`` (regular files named by `backup_file_name`; nothing
+    else, not even a symlink), newest first, each with the time in its name. Raises
+    `OSError` when the folder cannot be listed."""
+    found: list[tuple[Path, datetime]] = []
+    for path in Path(folder).iterdir():
+        made = backup_time(path.name)
+        if made is not None and _is_plain_file(path):
+            found.append((path, made))
+    return sorted(found, key=lambda backup: backup[1], reverse=True)
+
+
+def last_backup(folder: Path) -> tuple[Path, datetime] | None:
+    """The newest kiosk backup in ``folder`` and when it was made (aware UTC, from its name);
+    ``None`` when there is none, or the folder is missing or cannot be read."""
+    try:
+        backups = kiosk_backups(folder)
+    except OSError:
+        return None
+    return backups[0] if backups else None
+
+
+def rotate_backups(
+    folder: Path, *, keep_count: int, keep_days: int, now: datetime
+) -> list[Path]:
+    """Delete the kiosk's older backups in ``folder`` and return the paths deleted.
+
+    A backup goes when it is not among the ``keep_count`` newest, or when it was made more
+    than ``keep_days`` days before ``now`` (aware); the newest one always stays, however old,
+    since an old backup is better than none. Only files named by `backup_file_name` count
+    and are ever deleted, plus the ``.partial`` leftovers of an interrupted backup older than
+    `LEFTOVER_AGE`; any other file in the folder is left alone. Times come from the names.
+    Raises `ValueError` for a count or days below 1, `OSError` when a file cannot be deleted.
+    """
+    _require_aware(now)
+    if keep_count < 1 or keep_days < 1:
+        raise ValueError(f"keep_count and keep_days must be 1 or more, got {keep_count}, "
+                         f"{keep_days}")
+    oldest_kept = now - timedelta(days=keep_days)
+    deleted: list[Path] = []
+    for index, (path, made) in enumerate(kiosk_backups(folder)):
+        if index >= keep_count or (index > 0 and made < oldest_kept):
+            path.unlink()
+            deleted.append(path)
+    for path in sorted(Path(folder).iterdir()):
+        match = _LEFTOVER_NAME.fullmatch(path.name)
+        started = None if match is None else _stamp_time(match["stamp"])
+        if started is not None and started < now - LEFTOVER_AGE and _is_plain_file(path):
+            path.unlink()
+            deleted.append(path)
+    return deleted
+
+
+def on_same_file_system(destination: Path, database: Path) -> bool:
+    """Whether ``destination`` (a folder) lives on the same file system as ``database``: a
+    backup there dies with the database's card. ``False`` when either cannot be examined."""
+    try:
+        return os.stat(destination).st_dev == os.stat(Path(database).parent).st_dev
+    except OSError:
+        return False
+
+
+MIN_FREE_PERCENT_AFTER_BACKUP = 5.0
+"""The free space (percent of the file system) a backup on the database's own file system
+must leave: ``kiosk doctor``'s failure line for the disk. Below it the database has no room
+to record sales, which matter more than a copy that dies with the card anyway."""
+
+
+def free_percent_after_copy(
+    folder: Path, database: Path, *, disk_usage: Callable[[Path], Any] = shutil.disk_usage
+) -> float:
+    """The free space (percent of its file system) ``folder`` would have left after one more
+    copy of ``database``, counted at the size of the database file and its ``-wal`` (a copy
+    is never larger). ``disk_usage`` reads a file system's ``total`` and ``free`` bytes as
+    `shutil.disk_usage` does. Raises `OSError` when either cannot be examined."""
+    usage = disk_usage(Path(folder))
+    if usage.total <= 0:
+        return 0.0
+    size = Path(database).stat().st_size
+    wal = Path(f"{database}-wal")
+    with contextlib.suppress(FileNotFoundError):
+        size += wal.stat().st_size
+    return max(usage.free - size, 0) * 100 / usage.total
+
+
+def _stamp_time(stamp: str) -> datetime | None:
+    try:
+        return datetime.strptime(stamp, _STAMP_FORMAT).replace(tzinfo=UTC)
+    except ValueError:  # shaped like a stamp but no real time (month 13): not ours
+        return None
+
+
+def _is_plain_file(path: Path) -> bool:
+    return path.is_file() and not path.is_symlink()
+
+
+def _require_aware(now: datetime) -> None:
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError(f"a timezone-aware datetime is required, got naive {now!r}")
-    return f"kiosk-{now.astimezone(UTC):%Y%m%dT%H%M%SZ}.db"
 
 
 def backup_database(

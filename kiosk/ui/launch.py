@@ -7,17 +7,25 @@ the facade: pending writes finish and the open cart stays for the next start. A 
 restarts or leaves the app from the staff menu stops it the same way; ``run_touchscreen`` then
 returns the exit code they asked for (``kiosk.staff_menu.EXIT_RESTART`` or
 ``EXIT_LEFT_BY_STAFF``), which ``kiosk run`` exits with so systemd knows what to do.
+
+Under systemd (``Type=notify``, ``kiosk.service``) the window tells systemd how it is through
+``kiosk.service``: ``READY=1`` once the first screen is drawn (never before), ``WATCHDOG=1``
+on Kivy's Clock every half of ``WatchdogSec`` while every worker loop turns, ``STOPPING=1``
+as the app starts to stop (before the facade closes). Outside systemd none of it is sent.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import FrameType
+from typing import Any
 
 from kiosk.config import Secrets, Settings
+from kiosk.service import Notifier, Watchdog, ping_period_s
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +66,28 @@ def run_touchscreen(
     from kiosk.ui.app import KioskApp, kivy_post
 
     kiosk = Kiosk(settings, post_to_main=kivy_post, secrets=secrets)
-    app = KioskApp(kiosk, settings, demo=demo, on_first_frame=on_first_frame)
+    notifier = Notifier.from_environment()
+
+    def first_frame(screen: str) -> None:
+        if on_first_frame is not None:
+            on_first_frame(screen)
+        notifier.ready(status=f"showing {screen}")
+
+    app = KioskApp(kiosk, settings, demo=demo, on_first_frame=first_frame)
+    period_s = ping_period_s(os.environ)
+    pings: list[Any] = []
+    if period_s is not None:  # pinged from the UI loop: a frozen loop stops the pings too
+        watchdog = Watchdog(
+            notifier, kiosk.heartbeats, stale_after_s=settings.service.heartbeat_stale_s
+        )
+        pings.append(Clock.schedule_interval(lambda _dt: watchdog.beat(), period_s))
+
+    def stopping(*_args: Any) -> None:  # bound to on_stop: runs before the facade closes
+        for event in pings:
+            event.cancel()
+        notifier.stopping(status="stopping: finishing pending writes")
+
+    app.bind(on_stop=stopping)
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         log.info("signal %s: stopping", signum)
@@ -66,5 +95,8 @@ def run_touchscreen(
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    app.run()
+    try:
+        app.run()
+    finally:
+        notifier.close()
     return app.exit_code
