@@ -1094,12 +1094,26 @@ class Kiosk:
         if check.staff is not None:
             self.staff.open_for_call(check.staff)
 
+    def _signed_in(self, staff_number: int) -> bool:
+        """True when ``staff_number`` has the staff menu open and may decide on the sale; else
+        the decision is refused (``not_allowed``): no cart change without a PIN."""
+        session = self.staff.session
+        if session is not None and session.staff_number == staff_number and session.may(
+            "approve"
+        ):
+            return True
+        log.warning("a staff decision for %s was refused: not signed in", staff_number)
+        self._emit(CartRefused("not_allowed"))
+        return False
+
     def price_item(self, staff_number: int, unit_price_minor: int, tax_class: str) -> None:
         """Staff member ``staff_number`` (signed in at the staff desk) prices the item of an
         unknown-item or weighed-item call: one line at ``unit_price_minor`` (minor units, one
         item) in ``tax_class``. A bad price, an unknown tax class, a broken limit or no such
         call is refused (``CartRefused``) and the call stays as it was."""
         if self._refused_before_start():
+            return
+        if not self._signed_in(staff_number):
             return
         self._dispatch(
             ItemPriced(
@@ -1109,13 +1123,17 @@ class Kiosk:
                 tax_class=tax_class,
             )
         )
+        self.staff.settle_call_session()
 
     def override_limit(self, staff_number: int) -> None:
         """Staff member ``staff_number`` lets the scan or quantity change a limit refused
         through, past the cart's limits this once (refused ``no_call`` without such a call)."""
         if self._refused_before_start():
             return
+        if not self._signed_in(staff_number):
+            return
         self._dispatch(LimitOverridden(at=self._clock(), staff_number=str(staff_number)))
+        self.staff.settle_call_session()
 
     def void_line(self, staff_number: int, line_id: int) -> None:
         """Staff member ``staff_number`` removes line ``line_id`` for the customer (refused while
@@ -1123,16 +1141,22 @@ class Kiosk:
         last age-restricted line of an age check...) closes the call."""
         if self._refused_before_start():
             return
+        if not self._signed_in(staff_number):
+            return
         self._dispatch(
             LineVoided(at=self._clock(), staff_number=str(staff_number), line_id=line_id)
         )
+        self.staff.settle_call_session()
 
     def leave_out(self, staff_number: int) -> None:
         """Staff member ``staff_number`` closes an unknown-item, weighed-item or limit call with
         the item left out of the cart (refused ``no_call`` without such a call)."""
         if self._refused_before_start():
             return
+        if not self._signed_in(staff_number):
+            return
         self._dispatch(ItemLeftOut(at=self._clock(), staff_number=str(staff_number)))
+        self.staff.settle_call_session()
 
     # ------------------------------------------------------------------- payment reports
 

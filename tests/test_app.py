@@ -313,7 +313,8 @@ def test_a_damaged_catalog_row_sends_the_customer_to_staff_and_the_kiosk_goes_on
         )
     shop.kiosk.scan(BEER)
     assert shop.kiosk.checkout.attendant_reason is AttendantReason.UNKNOWN_ITEM
-    shop.kiosk.attend(ATTENDANT, ATTENDANT_PIN)
+    shop.kiosk.attend(ATTENDANT, ATTENDANT_PIN)  # signs staff in; the call stays open
+    shop.settle()
     shop.kiosk.leave_out(ATTENDANT)
     shop.settle()
     shop.kiosk.scan(WATER)

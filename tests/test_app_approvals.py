@@ -18,12 +18,14 @@ from kiosk.main_queue import MainQueue
 from kiosk.notices import CartRefused, Notice, StaffChecked, StoreTrouble
 from kiosk.sim.demo_shop import DEMO_STAFF, in_store_code, prepare_demo
 from kiosk.store.db import open_database
+from kiosk.store.staff import StaffRoster
 
 WATER = b"4006381333931\r\n"  # Mineral water still 1.5 l, 0.49, reduced
 BEER = b"5012345001050\r\n"  # Lager beer 0.5 l, 1.19, standard, 18+
 UNKNOWN = in_store_code("40", "12345", 67890).encode()  # no such item in the demo catalog
 UNKNOWN_CODE = "0" + UNKNOWN.decode()
 ATTENDANT = 1001
+MANAGER_NUMBER = 1002
 ATTENDANT_PIN = DEMO_STAFF[0].pin
 WAIT_S = 20.0
 """A guard against hanging, not a timing assertion."""
@@ -54,6 +56,15 @@ class Lane:
         self.kiosk.listen(self.notices.append)
         self.report = self.kiosk.start()
         self.first_audit_id = self.audit_ids()
+
+    def sign_in(self) -> None:
+        """Sign the attendant in for the open call, as their PIN at the call does (decisions
+        on the sale need a signed-in staff member; the menu closes once the call is settled)."""
+        reader = self.kiosk._reader
+        assert reader is not None
+        member = StaffRoster(reader).get(ATTENDANT)
+        assert member is not None
+        self.kiosk.staff.open_for_call(member)
 
     def settle(self) -> None:
         """Let the store worker finish what it was given and deliver its answers."""
@@ -175,6 +186,7 @@ def test_staff_price_an_unknown_item_into_the_cart_and_the_database_with_one_aud
 def test_a_bad_price_is_refused_with_its_code_and_writes_no_audit_row(lane: Lane) -> None:
     wait_with_unknown_item(lane)
 
+    lane.sign_in()
     lane.kiosk.price_item(ATTENDANT, 0, "standard")
     lane.kiosk.price_item(ATTENDANT, 350, "luxury")
     lane.settle()
@@ -186,9 +198,13 @@ def test_a_bad_price_is_refused_with_its_code_and_writes_no_audit_row(lane: Lane
 
 def test_a_decision_without_a_matching_call_is_refused_as_no_call(lane: Lane) -> None:
     lane.kiosk.scan(WATER)
-    lane.kiosk.price_item(ATTENDANT, 350, "standard")
-    lane.kiosk.override_limit(ATTENDANT)
-    lane.kiosk.leave_out(ATTENDANT)
+    for decide in (
+        lambda: lane.kiosk.price_item(ATTENDANT, 350, "standard"),
+        lambda: lane.kiosk.override_limit(ATTENDANT),
+        lambda: lane.kiosk.leave_out(ATTENDANT),
+    ):
+        lane.sign_in()  # without a call to settle, each refusal also closes the menu
+        decide()
     lane.settle()
 
     assert lane.refusals() == ["no_call", "no_call", "no_call"]
@@ -198,6 +214,7 @@ def test_a_decision_without_a_matching_call_is_refused_as_no_call(lane: Lane) ->
 def test_a_priced_item_comes_back_after_a_restart(settings: Settings, clock: Clock) -> None:
     first = Lane(settings, clock)
     wait_with_unknown_item(first)
+    first.sign_in()
     first.kiosk.price_item(ATTENDANT, 350, "standard")
     first.settle()
     sale_id = first.kiosk.checkout.sale_id
@@ -227,6 +244,7 @@ def test_a_sale_with_a_priced_item_is_paid_and_printed_like_any_other(
         emulator, printer = paying.kiosk.stripe_emulator, paying.kiosk.virtual_printer
         assert emulator is not None and printer is not None
         wait_with_unknown_item(paying)
+        paying.sign_in()
         paying.kiosk.price_item(ATTENDANT, 350, "standard")
         sale_id = paying.kiosk.checkout.sale_id
         emulator.customer("tap", after_s=0.05)
@@ -251,6 +269,7 @@ def test_a_decision_whose_write_failed_is_recorded_once_on_a_later_tick(lane: La
             "CREATE TRIGGER refuse_lines BEFORE INSERT ON sale_lines "
             "BEGIN SELECT RAISE(ABORT, 'disk trouble'); END"
         )
+    lane.sign_in()
     lane.kiosk.price_item(ATTENDANT, 350, "standard")
     lane.settle()
     assert any(isinstance(n, StoreTrouble) for n in lane.notices)
@@ -284,6 +303,7 @@ def test_an_overridden_limit_puts_the_quantity_past_it_and_the_limit_holds_after
         strict.kiosk.set_quantity(line.line_id, 5)
         assert strict.kiosk.checkout.attendant_reason is AttendantReason.LIMIT_REACHED
 
+        strict.sign_in()
         strict.kiosk.override_limit(ATTENDANT)
         strict.settle()
 
@@ -311,6 +331,7 @@ def test_voiding_the_beer_during_an_age_check_closes_the_call_and_pay_goes_on(
     assert lane.kiosk.checkout.attendant_reason is AttendantReason.AGE_CHECK
     beer = lane.kiosk.checkout.cart.lines[-1]
 
+    lane.sign_in()
     lane.kiosk.void_line(ATTENDANT, beer.line_id)
     lane.settle()
 
@@ -330,6 +351,7 @@ def test_voiding_the_beer_during_an_age_check_closes_the_call_and_pay_goes_on(
 
 def test_a_void_of_a_missing_line_is_refused_and_recorded_nowhere(lane: Lane) -> None:
     lane.kiosk.scan(WATER)
+    lane.sign_in()
     lane.kiosk.void_line(ATTENDANT, 99)
     lane.settle()
     assert lane.refusals() == ["line_not_found"]
@@ -341,6 +363,7 @@ def test_a_void_of_a_missing_line_is_refused_and_recorded_nowhere(lane: Lane) ->
 
 def test_staff_leave_an_unknown_item_out_and_it_is_recorded(lane: Lane) -> None:
     wait_with_unknown_item(lane)
+    lane.sign_in()
     lane.kiosk.leave_out(ATTENDANT)
     lane.settle()
 
@@ -363,3 +386,18 @@ def test_the_age_check_is_still_approved_by_a_pin_alone(lane: Lane) -> None:
         ("staff.pin_check", "ok"),
         ("checkout.approve.age_check", "approved"),
     ]
+
+
+def test_a_decision_from_staff_who_never_entered_a_pin_changes_nothing(lane: Lane) -> None:
+    lane.kiosk.scan(WATER)
+    lane.settle()
+    before = lane.audit_ids()
+    (line,) = lane.kiosk.checkout.cart.lines
+
+    lane.kiosk.void_line(MANAGER_NUMBER, line.line_id)
+    lane.kiosk.leave_out(MANAGER_NUMBER)
+    lane.settle()
+
+    assert lane.kiosk.checkout.cart.lines == (line,)
+    assert lane.refusals() == ["not_allowed", "not_allowed"]
+    assert lane.audit_ids() == before

@@ -1,5 +1,5 @@
 """``kiosk audit``: the audit log as a table in the shop's time zone or as JSON Lines, from a
-day or a moment on, also while the kiosk runs."""
+day or a moment on, also while the kiosk runs; a long log is streamed a page at a time."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from cli_support import Shop, invoke, kiosk_running, run_kiosk, write_config
 
+from kiosk.cli.audit import PAGE_ROWS, audit_rows
 from kiosk.store import audit
 from kiosk.store.db import open_database
 
@@ -123,3 +124,55 @@ def test_rows_written_later_appear_in_the_order_they_were_written(shop: Shop) ->
         db.close()
     rows = [json.loads(line) for line in audit_lines(shop, "--json")]
     assert [row["action"] for row in rows][-1] == "late.clock"
+
+
+def test_a_log_of_several_pages_is_printed_whole_in_order_with_its_columns_lined_up(
+    shop: Shop,
+) -> None:
+    db = open_database(shop.database)
+    try:
+        with db.atomic():
+            for number in range(2 * PAGE_ROWS + 7):
+                audit.record(db, at=T2 + timedelta(seconds=number), action="staff.pin_check",
+                             outcome="ok", staff_number=1001)
+            # the widest action comes on the last page: every line is padded for it
+            audit.record(db, at=T2 + timedelta(hours=1),
+                         action="device.reader_display_clear.with_a_long_name", outcome="ok")
+    finally:
+        db.close()
+
+    rows = [json.loads(line) for line in audit_lines(shop, "--json")]
+    assert len(rows) == 3 + 2 * PAGE_ROWS + 8
+    assert [row["id"] for row in rows] == sorted({row["id"] for row in rows})
+    header, *lines = audit_lines(shop)
+    assert len(lines) == len(rows)
+    column = header.index("outcome")
+    assert {line[column:].split()[0] for line in lines} == {"ok", "anomaly"}
+
+
+def test_the_log_is_read_a_page_at_a_time_never_all_at_once(shop: Shop) -> None:
+    db = open_database(shop.database)
+    later = open_database(shop.database)
+    try:
+        rows = audit_rows(db, page_rows=2)
+        first = next(rows)
+        # Written while the first page is out: a page is its own short read, so it is seen
+        # (one query holding every row would be a snapshot, and all of them in memory).
+        audit.record(later, at=T2, action="written.meanwhile", outcome="ok")
+        actions = [first.action, *(entry.action for entry in rows)]
+    finally:
+        later.close()
+        db.close()
+
+    assert actions == ["staff.pin_check", "payment.paid_after_close", "settings.change",
+                       "written.meanwhile"]
+
+
+def test_paging_keeps_to_since(shop: Shop) -> None:
+    db = open_database(shop.database)
+    try:
+        found = [entry.action for entry in audit_rows(db, T1, page_rows=1)]
+    finally:
+        db.close()
+
+    assert found == ["payment.paid_after_close", "settings.change"]

@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -37,7 +38,8 @@ from staff_support import (
 from stdnum import ean
 
 from kiosk.config import Settings
-from kiosk.core.checkout import AttendantReason, CheckoutState, ReceiptChoice
+from kiosk.core.checkout import AttendantReason, CheckoutState, PaymentPhase, ReceiptChoice
+from kiosk.devices.usb_stick import MAX_CATALOG_BYTES
 from kiosk.notices import (
     AppExitRequested,
     CartRefused,
@@ -55,7 +57,7 @@ from kiosk.notices import (
 )
 from kiosk.sim.demo_shop import in_store_code
 from kiosk.staff_menu import EXIT_LEFT_BY_STAFF, EXIT_RESTART, MANAGER_ONLY
-from kiosk.store.staff import PinOutcome
+from kiosk.store.staff import PinOutcome, StaffRoster
 
 UNKNOWN_ITEM = in_store_code("40", "12345", 67890).encode() + b"\r\n"
 """A well-formed in-store EAN-13 the demo catalog does not know."""
@@ -367,6 +369,22 @@ def test_scans_while_the_menu_is_open_are_shown_to_staff_and_never_enter_the_car
     assert shop.kiosk.checkout.state is CheckoutState.ATTRACT
     assert shop.kiosk.checkout.cart.lines == ()
     assert shop.rows("SELECT COUNT(*) FROM sales") == [(0,)]
+
+
+def test_a_scan_the_catalog_cannot_look_up_is_still_shown_to_staff(shop: StaffShop) -> None:
+    shop.log_in(ATTENDANT, ATTENDANT_PIN)
+    with sqlite3.connect(shop.kiosk.database) as conn:  # the catalog is unreadable for a while
+        conn.execute("ALTER TABLE products RENAME TO products_away")
+    try:
+        shop.kiosk.scan(WATER)
+    finally:
+        with sqlite3.connect(shop.kiosk.database) as conn:
+            conn.execute("ALTER TABLE products_away RENAME TO products")
+
+    assert shop.of(ScannerTestRead) == [ScannerTestRead("ean_13 4006381333931", "lookup_failed")]
+    assert shop.kiosk.checkout.cart.lines == ()
+    shop.kiosk.scan(WATER)
+    assert shop.of(ScannerTestRead)[-1].outcome == "ok"
 
 
 def test_a_scan_restarts_the_menus_timeout(shop: StaffShop, clock: Clock) -> None:
@@ -743,8 +761,8 @@ def test_only_a_file_listed_on_the_stick_can_be_imported(
     shop.staff.import_catalog("../elsewhere.csv", answers)
     shop.settle()
 
-    assert answers.only == ("unreadable", 0, [])
-    assert shop.audit_since(before) == [("catalog.import_usb", "unreadable", MANAGER)]
+    assert answers.only == ("no_catalog", 0, [])
+    assert shop.audit_since(before) == [("catalog.import_usb", "no_catalog", MANAGER)]
 
 
 def test_without_the_mount_check_off_an_unmounted_folder_is_not_a_stick(
@@ -842,6 +860,224 @@ def test_the_recent_audit_rows_come_newest_first(shop: StaffShop) -> None:
     newest, older = shop.staff.recent_audit(limit=2)
     assert (newest.action, older.action) == ("sync.now", "staff.pin_check")
     assert newest.id > older.id and newest.staff_number == MANAGER
+
+
+# ------------------------------------------------------- the menu and a card payment
+
+
+def test_the_menu_never_opens_over_a_card_payment_and_no_pin_is_checked(
+    shop: StaffShop,
+) -> None:
+    shop.kiosk.scan(JUICE)
+    shop.kiosk.pay()  # paying (its answer waits in the main queue)
+    assert shop.kiosk.checkout.state is CheckoutState.PAYING
+    shop.staff.log_in(MANAGER, MANAGER_PIN)
+    shop.kiosk.back_to_cart()  # the cart again, the card wait still being cancelled
+    assert shop.kiosk.checkout.payment_pending
+    shop.staff.log_in(MANAGER, MANAGER_PIN)
+
+    assert [checked.outcome for checked in shop.of(StaffChecked)] == [
+        "payment_in_progress", "payment_in_progress"]
+    assert shop.staff.session is None and shop.of(StaffMenuChanged) == []
+    assert shop.rows("SELECT COUNT(*) FROM audit_log WHERE action = 'staff.pin_check'") == [
+        (0,)]
+    shop.settle()  # the payment ends: now staff may sign in
+    shop.log_in(MANAGER, MANAGER_PIN)
+
+
+def test_a_right_pin_that_comes_back_after_a_payment_started_opens_nothing(
+    card_shop: StaffShop,
+) -> None:
+    card_shop.until(lambda: card_shop.kiosk.payments_available[0])
+    card_shop.kiosk.scan(JUICE)
+    card_shop.staff.log_in(MANAGER, MANAGER_PIN)  # checked on the store worker...
+    card_shop.kiosk.pay()  # ... while the customer heads to the card reader
+    card_shop.settle()
+
+    assert card_shop.kiosk.checkout.state is CheckoutState.PAYING
+    assert card_shop.staff.session is None and card_shop.of(StaffMenuChanged) == []
+    assert [checked.outcome for checked in card_shop.of(StaffChecked)] == [
+        "payment_in_progress"]
+    card_shop.kiosk.back_to_cart()
+    card_shop.until(lambda: not card_shop.kiosk.checkout.payment_pending)
+
+
+def test_a_card_presented_behind_an_open_call_closes_the_menu_with_one_audit_row(
+    shop: StaffShop,
+) -> None:
+    shop.kiosk.scan(JUICE)
+    shop.kiosk.pay()
+    shop.kiosk.back_to_cart()  # the card wait is being cancelled...
+    shop.kiosk.scan(UNKNOWN_ITEM)  # ... as the customer scans an item staff must price
+    assert shop.kiosk.checkout.attendant_reason is AttendantReason.UNKNOWN_ITEM
+    reader = shop.kiosk._reader
+    assert reader is not None
+    member = StaffRoster(reader).get(ATTENDANT)
+    assert member is not None
+    shop.staff.open_for_call(member)  # as a right PIN at that call does
+    before = shop.audit_count()
+
+    shop.kiosk.payment_phase(PaymentPhase.AUTHORISING)  # a card was tapped all the same
+
+    assert shop.kiosk.checkout.state is CheckoutState.PAYING
+    assert shop.staff.session is None
+    assert shop.of(StaffMenuChanged)[-1] == StaffMenuChanged(
+        False, "payment", ATTENDANT, "attendant")
+    assert shop.audit_since(before) == [("staff.menu_close", "payment", ATTENDANT)]
+    shop.kiosk.payment_succeeded()
+    shop.settle()
+    assert shop.kiosk.checkout.state is CheckoutState.PAID
+
+
+def test_a_second_refund_of_a_sale_before_the_first_answered_is_refused(
+    card_shop: StaffShop,
+) -> None:
+    sale_id = paid_sale(card_shop)
+    card_shop.log_in(MANAGER, MANAGER_PIN)
+    before = card_shop.audit_count()
+
+    first, double_tap = Answers(), Answers()
+    card_shop.staff.refund(sale_id, 50, first)
+    card_shop.staff.refund(sale_id, 50, double_tap)
+
+    assert double_tap.only == "refund_in_progress"  # at once, nothing sent to Stripe
+    assert card_shop.answered(first) == "refunded"
+    assert [refund["amount"] for refund in card_shop.emulator.refunds()] == [50]
+    assert card_shop.staff.refundable_minor(sale_id) == 139
+    assert sorted(card_shop.audit_since(before)) == [
+        ("sale.refund", "refund_in_progress", MANAGER), ("sale.refund", "refunded", MANAGER)]
+    again = Answers()
+    card_shop.staff.refund(sale_id, 50, again)  # once answered, the next refund may go
+    assert card_shop.answered(again) == "refunded"
+    assert card_shop.staff.refundable_minor(sale_id) == 89
+
+
+def test_a_refund_stripe_made_but_the_kiosk_could_not_record_is_never_called_failed(
+    card_shop: StaffShop,
+) -> None:
+    sale_id = paid_sale(card_shop)
+    card_shop.log_in(MANAGER, MANAGER_PIN)
+    before = card_shop.audit_count()
+    with sqlite3.connect(card_shop.kiosk.database) as conn:  # the refund slip cannot be queued
+        conn.execute("ALTER TABLE print_jobs RENAME TO print_jobs_away")
+    answers = Answers()
+    try:
+        card_shop.staff.refund(sale_id, 50, answers)
+        card_shop.until(lambda: bool(answers.got))
+    finally:
+        with sqlite3.connect(card_shop.kiosk.database) as conn:
+            conn.execute("ALTER TABLE print_jobs_away RENAME TO print_jobs")
+    card_shop.settle()
+
+    assert [refund["amount"] for refund in card_shop.emulator.refunds()] == [50]
+    assert answers.only == "outcome_unknown"  # not "failed: nothing was refunded"
+    assert card_shop.audit_since(before) == [("sale.refund", "outcome_unknown", MANAGER)]
+    assert card_shop.staff.refundable_minor(sale_id) == 139  # the refund still counts
+
+
+def test_a_reboot_logind_accepted_is_on_disk_before_the_main_loop_turns_again(
+    shop: StaffShop, bin_dir: Path
+) -> None:
+    install_busctl(bin_dir)
+    shop.log_in(MANAGER, MANAGER_PIN)
+    before = shop.audit_count()
+
+    answers = Answers()
+    shop.staff.reboot(answers)
+    # systemd stops the app as the machine goes down: the main queue may never run again.
+    for thread in threading.enumerate():
+        if thread.name == "staff-reboot":
+            thread.join(WAIT_S)
+
+    assert answers.got == []
+    assert shop.audit_since(before) == [("machine.reboot", "ok", MANAGER)]
+    shop.settle()
+    assert answers.only == "" and shop.audit_since(before) == [
+        ("machine.reboot", "ok", MANAGER)]
+
+
+def test_a_test_cart_left_on_the_reader_is_cleared_when_the_menu_closes(
+    card_shop: StaffShop,
+) -> None:
+    card_shop.until(lambda: card_shop.kiosk.payments_available[0])
+    card_shop.log_in(ATTENDANT, ATTENDANT_PIN)
+    shown = Answers()
+    card_shop.staff.reader_display_test(shown)
+    assert card_shop.answered(shown) == "shown"
+    (reader,) = card_shop.emulator.readers()
+    assert reader["action"]["type"] == "set_reader_display"
+    before = card_shop.audit_count()
+
+    card_shop.clock.advance(card_shop.settings.staff.menu_timeout_s)
+    card_shop.kiosk.tick()  # staff walked away: the menu closes itself
+    card_shop.until(lambda: card_shop.emulator.readers()[0]["action"] is None)
+    card_shop.settle()
+
+    assert card_shop.audit_since(before) == [("staff.menu_close", "timeout", ATTENDANT)]
+    ((detail,),) = card_shop.rows(
+        "SELECT detail FROM audit_log WHERE action = 'staff.menu_close'")
+    assert json.loads(detail) == {"reader_display": "cleared"}
+    card_shop.emulator.customer("tap", after_s=0.05)  # the next customer pays as ever
+    card_shop.kiosk.scan(JUICE)
+    card_shop.kiosk.pay()
+    card_shop.until(lambda: card_shop.kiosk.checkout.state is CheckoutState.PAID)
+
+
+def test_a_setting_changed_while_the_store_worker_is_busy_takes_effect_once_written(
+    shop: StaffShop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shop.log_in(MANAGER, MANAGER_PIN)
+    monkeypatch.setattr("kiosk.staff_menu.base.WRITE_WAIT_S", 0.05)
+    busy = threading.Event()  # a long catalog import, say
+    shop.kiosk._store().submit(lambda db: busy.wait(WAIT_S))
+    try:
+        assert shop.staff.change_setting("sound.volume", 50) == "pending"
+        shop.staff.set_closed(True)
+        assert not shop.staff.closed and shop.of(KioskClosedChanged) == []
+    finally:
+        busy.set()
+    shop.settle()
+
+    assert shop.staff.closed and shop.of(KioskClosedChanged) == [KioskClosedChanged(True)]
+    assert shop.of(RuntimeSettingChanged) == [RuntimeSettingChanged("sound.volume", 50)]
+    assert shop.rows("SELECT key, value FROM runtime_settings ORDER BY key") == [
+        ("kiosk.closed", "true"), ("sound.volume", "50")]
+
+
+def test_no_catalog_is_imported_while_a_customers_sale_is_open(
+    shop: StaffShop, stick: Path
+) -> None:
+    shop.staff._require_mount = False  # CI cannot mount a file system (see above)
+    (stick / "catalog.csv").write_text(GOOD_CSV, encoding="utf-8")
+    shop.kiosk.scan(WATER)
+    shop.log_in(MANAGER, MANAGER_PIN)
+    before = shop.audit_count()
+
+    answers = Answers()
+    shop.staff.import_catalog("catalog.csv", answers)
+    shop.settle()
+
+    assert answers.only == ("sale_open", 0, [])
+    assert shop.audit_since(before) == [("catalog.import_usb", "sale_open", MANAGER)]
+    assert shop.rows("SELECT price_minor FROM products WHERE code = '04006381333931'") == [
+        (49,)]
+
+
+def test_a_catalog_file_too_large_is_refused_without_being_read(
+    shop: StaffShop, stick: Path
+) -> None:
+    shop.staff._require_mount = False  # CI cannot mount a file system (see above)
+    with (stick / "huge.csv").open("wb") as huge:  # sparse: no disk space is used
+        huge.truncate(MAX_CATALOG_BYTES + 1)
+    shop.log_in(MANAGER, MANAGER_PIN)
+    before = shop.audit_count()
+
+    answers = Answers()
+    shop.staff.import_catalog("huge.csv", answers)
+    shop.settle()
+
+    assert answers.only == ("too_large", 0, [])
+    assert shop.audit_since(before) == [("catalog.import_usb", "too_large", MANAGER)]
 
 
 # ------------------------------------------------------------- one row per staff action

@@ -398,6 +398,36 @@ def test_a_manager_refunds_part_of_a_paid_sale_and_more_than_is_left_is_refused(
     ui.screenshot("refused")
 
 
+@pytest.fixture
+def large_ui(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[KioskDriver]:
+    """The demo kiosk on the 10-inch screen only."""
+    yield from run_kiosk_ui(tmp_path, request.node.name, "1280x800")
+
+
+def test_two_taps_on_refund_this_amount_refund_once(large_ui: KioskDriver) -> None:
+    ui = large_ui
+    started(ui)
+    sale_id = pay_through_the_screens(ui)
+    ui.log_in_as("manager")
+    number, _pin = ui.demo_staff("manager")
+    page = ui.staff_page("sales")
+    open_the_sale(ui, page)
+    ui.tap(ui.find("refund_button", "staff_menu"))
+    ui.wait_for(lambda: page.view == "refund", "the refund pad")
+    pad = ui.find("refund_pad", "staff_menu")
+    ui.type_on_money_pad(pad, ["clear", "5", "0"])
+    before = ui.last_audit_id()
+
+    page.refund_amount()  # two fingers, or a tap and a bounce, before the bank answers
+    page.refund_amount()
+
+    ui.wait_for(lambda: ui.shows("Refunded €0.50. The refund slip is printing."), "refunded")
+    assert [row for row in staff_rows(ui, before, 1) if row[0] == number] == [
+        (number, "sale.refund", "refunded")]
+    assert ui.read_database("SELECT amount_minor, state FROM refunds WHERE sale_id = ?",
+                            sale_id) == [(50, "succeeded")]
+
+
 def test_an_attendant_prints_a_copy_marked_copy_but_sees_no_refund_button(
     kiosk_ui: KioskDriver,
 ) -> None:

@@ -293,7 +293,9 @@ def test_a_passed_inspection_ends_the_overdue_warning_and_is_audited_once(
     assert ui.shows("The reader has never been inspected.")
     assert ui.shows("An inspection is overdue.")
     ui.wait_for(lambda: bool(page.reader_serial), "the reader's serial number")
-    reader = ui.kiosk.stripe_emulator.readers()[0]
+    emulator = ui.kiosk.stripe_emulator
+    assert emulator is not None
+    reader = emulator.readers()[0]
     assert page.reader_serial == reader["serial_number"]
     assert ui.shows(f"Registered serial number: {reader['serial_number']}")
     ui.screenshot("inspection-overdue")
@@ -358,7 +360,8 @@ def test_sync_now_sends_every_waiting_event_to_the_back_office(
             ui.wait_for(lambda: page.pending == 0, "nothing left to send")
             assert ui.shows("0 events waiting to be sent")
             assert ui.shows("Last sent:")
-            assert ui.kiosk.staff.sync_status().pending == 0
+            status = ui.kiosk.staff.sync_status()
+            assert status is not None and status.pending == 0
             assert_one_audit_row(ui, before, "sync.now", "ok")
             ui.screenshot("sync-done")
     finally:
@@ -490,6 +493,35 @@ def test_a_manager_imports_a_catalog_from_the_usb_stick(
         assert page.import_text == "Imported 42 products"
         assert_one_audit_row(ui, before, "catalog.import_usb", "imported")
         ui.screenshot("catalog-imported")
+
+
+def test_two_taps_on_import_import_the_catalog_once(
+    request: pytest.FixtureRequest, tmp_path: Path,
+) -> None:
+    data_dir = tmp_path / "kiosk"
+    data_dir.mkdir()
+    stick = tmp_path / "stick"
+    stick.mkdir()
+    with asset("catalog/sample.csv").open("rb") as sample, (
+            stick / "spring.csv").open("wb") as copy:
+        shutil.copyfileobj(sample, copy)
+    _settings, demo = prepared_demo(data_dir)
+    base = demo_settings(data_dir)
+    settings = base.model_copy(
+        update={"catalog": base.catalog.model_copy(update={"usb_mount_path": stick})})
+    with demo_kiosk(data_dir, request.node.name, "1280x800", settings, demo=demo) as ui:
+        ui.kiosk.staff._require_mount = False  # a test cannot mount a stick: a plain folder
+        ui.wait_for_screen("attract")
+        ui.started()
+        open_staff_menu(ui)
+        page = show_page(ui, "devices")
+        before = last_audit_id(ui)
+
+        page.import_catalog("spring.csv")  # two fingers, or a tap and a bounce, in one frame
+        page.import_catalog("spring.csv")
+
+        ui.wait_for(lambda: page.import_text.startswith("Imported"), "the import")
+        assert_one_audit_row(ui, before, "catalog.import_usb", "imported")
 
 
 # --------------------------------------------------------------------------- settings

@@ -1,4 +1,5 @@
-"""Listing the catalog files on a USB stick: which files are offered and how problems read.
+"""Listing the catalog files on a USB stick: which files are offered and how problems read;
+and checking one of them again just before it is imported (`catalog_file`).
 
 A test cannot mount a file system, so most tests list a plain folder in tmp_path with
 ``require_mount=False``; the mount check itself is tested on the folder (not a mount point)
@@ -12,7 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.devices.usb_stick import UsbStickProblem, catalog_files
+from kiosk.devices.usb_stick import (
+    MAX_CATALOG_BYTES,
+    UsbStickProblem,
+    catalog_file,
+    catalog_files,
+)
 
 
 @pytest.fixture
@@ -118,3 +124,83 @@ def test_a_mount_path_that_cannot_be_listed_is_unreadable(tmp_path: Path) -> Non
 def test_a_max_files_below_one_is_a_programming_error(stick: Path) -> None:
     with pytest.raises(ValueError, match="max_files must be at least 1"):
         catalog_files(stick, max_files=0, require_mount=False)
+
+
+# ------------------------------------------------------------ one file, before it is read
+
+
+def test_a_listed_catalog_file_is_given_back_as_its_path_on_the_stick(stick: Path) -> None:
+    (stick / "Catalog.CSV").write_text("code,name\n", encoding="utf-8")
+
+    assert catalog_file(stick, "Catalog.CSV", require_mount=False) == stick / "Catalog.CSV"
+
+
+@pytest.mark.parametrize("name", [
+    "../catalog.csv", "sub/catalog.csv", "/etc/catalog.csv", ".hidden.csv", ".csv",
+    "notes.txt", "", "..",
+])
+def test_a_name_that_is_not_a_catalog_at_the_top_of_the_stick_is_refused(
+    stick: Path, name: str
+) -> None:
+    (stick / "sub").mkdir()
+    (stick / "sub" / "catalog.csv").write_text("code,name\n", encoding="utf-8")
+    (stick.parent / "catalog.csv").write_text("code,name\n", encoding="utf-8")
+
+    with pytest.raises(UsbStickProblem) as refused:
+        catalog_file(stick, name, require_mount=False)
+
+    assert refused.value.reason == "no_catalog"
+
+
+def test_a_file_swapped_for_a_symbolic_link_after_the_listing_is_refused(
+    stick: Path, tmp_path: Path
+) -> None:
+    (stick / "catalog.csv").write_text("code,name\n", encoding="utf-8")
+    assert names(catalog_files(stick, require_mount=False)) == ["catalog.csv"]
+    secret = tmp_path / "kiosk.toml"
+    secret.write_text("token = 'not for a stick'\n", encoding="utf-8")
+    (stick / "catalog.csv").unlink()
+    (stick / "catalog.csv").symlink_to(secret)
+
+    with pytest.raises(UsbStickProblem) as refused:
+        catalog_file(stick, "catalog.csv", require_mount=False)
+
+    assert refused.value.reason == "no_catalog"
+    assert "not a plain file" in str(refused.value)
+
+
+def test_a_folder_named_like_a_catalog_is_refused(stick: Path) -> None:
+    (stick / "catalog.csv").mkdir()
+
+    with pytest.raises(UsbStickProblem) as refused:
+        catalog_file(stick, "catalog.csv", require_mount=False)
+
+    assert refused.value.reason == "no_catalog"
+
+
+def test_a_file_gone_since_the_listing_is_refused(stick: Path) -> None:
+    with pytest.raises(UsbStickProblem) as refused:
+        catalog_file(stick, "catalog.csv", require_mount=False)
+
+    assert refused.value.reason == "no_catalog" and "no longer" in str(refused.value)
+
+
+def test_a_file_larger_than_a_catalog_may_be_is_refused_with_its_size(stick: Path) -> None:
+    with (stick / "huge.csv").open("wb") as huge:  # sparse: no disk space is used
+        huge.truncate(MAX_CATALOG_BYTES + 1)
+    (stick / "small.csv").write_bytes(b"x" * 10)
+
+    with pytest.raises(UsbStickProblem) as refused:
+        catalog_file(stick, "huge.csv", require_mount=False)
+
+    assert refused.value.reason == "too_large"
+    assert str(MAX_CATALOG_BYTES + 1) in str(refused.value)
+    assert catalog_file(stick, "small.csv", max_bytes=10, require_mount=False).name == (
+        "small.csv")
+
+
+def test_a_stick_pulled_out_before_the_import_is_not_mounted(stick: Path) -> None:
+    with pytest.raises(UsbStickProblem) as refused:
+        catalog_file(stick, "catalog.csv")  # the folder is no mount point: no stick in
+
+    assert refused.value.reason == "not_mounted"

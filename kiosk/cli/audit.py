@@ -3,26 +3,40 @@
 It only reads, so it works while the kiosk runs (it opens the database the way ``kiosk sync
 status`` does and never takes the single-instance lock). Times are shown in the shop's time
 zone; ``--json`` prints one JSON object per line with the stored UTC time instead.
+
+The log is streamed in pages of `PAGE_ROWS` rows (by row id, each page its own short read):
+a log of millions of rows never sits in memory at once, and a slow reader at the other end of
+a pipe never holds a read open for long (which would keep SQLite from checkpointing the WAL
+while the kiosk writes). The table's column widths come from one aggregate query first.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import click
+from sqlite_utils import Database
 
 from kiosk.cli.common import config_option, existing_database, settings_or_exit
-from kiosk.store.audit import AuditEntry, entries
-from kiosk.store.db import open_database, utc_now_iso
+from kiosk.store.audit import AuditEntry
+from kiosk.store.db import open_database, parse_utc_iso, utc_now_iso
 from kiosk.store.sales_report import day_bounds
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _PLAIN_TEXT = re.compile(r"[^\s=\"]+")
+
+PAGE_ROWS = 500
+"""Audit rows read per query while the log is printed."""
+
+_HEADER = ("time", "staff", "action", "outcome")
+_TIME_WIDTH = len("2026-11-26 09:00:00")
 
 
 class SinceParam(click.ParamType):
@@ -72,22 +86,61 @@ def detail_text(detail: dict[str, Any] | None) -> str:
     return " ".join(pairs)
 
 
-def table_lines(rows: list[AuditEntry], zone: ZoneInfo) -> list[str]:
-    """The audit rows as an aligned table with a header: local time, staff, action, outcome,
-    detail."""
-    cells = [("time", "staff", "action", "outcome")] + [
-        (entry.at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"),
-         "-" if entry.staff_number is None else str(entry.staff_number),
-         entry.action, entry.outcome)
-        for entry in rows
-    ]
-    widths = [max(len(row[column]) for row in cells) for column in range(4)]
-    details = ["detail"] + [detail_text(entry.detail) for entry in rows]
-    return [
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
-        + f"  {detail}".rstrip()
-        for row, detail in zip(cells, details, strict=True)
-    ]
+def audit_rows(db: Database, since: datetime | None = None, *,
+               page_rows: int = PAGE_ROWS) -> Iterator[AuditEntry]:
+    """The audit rows in the order they were written (those at or after ``since`` if given),
+    read `PAGE_ROWS` at a time: memory stays flat however long the log is."""
+    if page_rows < 1:
+        raise ValueError(f"page_rows must be at least 1, not {page_rows}")
+    after = 0
+    while True:
+        sql = ("SELECT id, at, staff_number, action, outcome, detail FROM audit_log "
+               "WHERE id > ?")
+        params: list[object] = [after]
+        if since is not None:
+            # Stored timestamps share one fixed-width UTC format, so text order is time order.
+            sql += " AND at >= ?"
+            params.append(utc_now_iso(since))
+        page = db.conn.execute(f"{sql} ORDER BY id LIMIT ?", [*params, page_rows]).fetchall()
+        for row in page:
+            yield AuditEntry(
+                id=int(row[0]), at=parse_utc_iso(row[1]), staff_number=row[2], action=row[3],
+                outcome=row[4], detail=None if row[5] is None else json.loads(row[5]),
+            )
+        if len(page) < page_rows:
+            return
+        after = int(page[-1][0])
+
+
+def column_widths(db: Database, since: datetime | None = None) -> tuple[int, int, int, int]:
+    """The widths (characters) of the table's time, staff, action and outcome columns for the
+    rows `audit_rows` prints, from one aggregate query (no row is kept in memory)."""
+    sql = ("SELECT MAX(LENGTH(COALESCE(CAST(staff_number AS TEXT), '-'))), "
+           "MAX(LENGTH(action)), MAX(LENGTH(outcome)) FROM audit_log")
+    params: list[str] = []
+    if since is not None:
+        sql += " WHERE at >= ?"
+        params.append(utc_now_iso(since))
+    staff, action, outcome = db.conn.execute(sql, params).fetchone()
+    return (_TIME_WIDTH, max(staff or 0, len("staff")), max(action or 0, len("action")),
+            max(outcome or 0, len("outcome")))
+
+
+def table_lines(rows: Iterable[AuditEntry], zone: ZoneInfo,
+                widths: tuple[int, int, int, int]) -> Iterator[str]:
+    """The header, then each audit row as a line of the table (local time, staff, action,
+    outcome, detail), columns padded to ``widths`` (see `column_widths`); a value wider
+    than its column (a row written while the log was read) pushes only its own line."""
+
+    def line(cells: tuple[str, str, str, str], detail: str) -> str:
+        return ("  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True))
+                + f"  {detail}".rstrip())
+
+    yield line(_HEADER, "detail")
+    for entry in rows:
+        yield line((entry.at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"),
+                    "-" if entry.staff_number is None else str(entry.staff_number),
+                    entry.action, entry.outcome), detail_text(entry.detail))
 
 
 def json_line(entry: AuditEntry) -> str:
@@ -113,17 +166,20 @@ def audit_command(config_path: Path, since: date | datetime | None, as_json: boo
     """Print the audit log (who did what, and how it went), oldest first."""
     settings = settings_or_exit(config_path)
     zone = settings.shop.zone()
+    moment = None if since is None else since_moment(since, zone)
     db = open_database(existing_database(settings), check=False)
     try:
-        rows = entries(db, None if since is None else since_moment(since, zone))
+        rows = audit_rows(db, moment)
+        if as_json:
+            for entry in rows:
+                click.echo(json_line(entry))
+            return
+        widths = column_widths(db, moment)
+        first = next(rows, None)
+        if first is None:
+            click.echo("No audit rows" + ("" if since is None else " in that period") + ".")
+            return
+        for text in table_lines(itertools.chain([first], rows), zone, widths):
+            click.echo(text)
     finally:
         db.close()
-    if as_json:
-        for entry in rows:
-            click.echo(json_line(entry))
-        return
-    if not rows:
-        click.echo("No audit rows" + ("" if since is None else " in that period") + ".")
-        return
-    for line in table_lines(rows, zone):
-        click.echo(line)

@@ -56,6 +56,16 @@ class MenuBase:
     def _now(self) -> datetime:
         return self._kiosk._clock()
 
+    def _tidy_up(self) -> dict[str, Any]:
+        """Undo what a test left on a device as the menu closes; what was done, for the
+        ``staff.menu_close`` row (empty: nothing). Parts of the menu extend it."""
+        return {}
+
+    def _sale_open(self) -> bool:
+        """True while a customer's sale is open or a card payment may still complete."""
+        checkout = self._kiosk.checkout
+        return checkout.sale_id is not None or checkout.payment_pending
+
     def _reader(self) -> Database:
         """The main thread's read connection (the kiosk has started)."""
         reader = self._kiosk._reader

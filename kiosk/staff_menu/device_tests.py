@@ -9,12 +9,14 @@ audit row (``device.<test>``) with its outcome; looking at a status writes none.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Callable
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
 from kiosk.core.barcodes import BarcodeError, Scan, parse_scan
-from kiosk.devices.usb_stick import UsbStickProblem, catalog_files
+from kiosk.devices.usb_stick import UsbStickProblem, catalog_file, catalog_files
 from kiosk.notices import ScannerTestRead
 from kiosk.staff_menu.sales_desk import SalesDesk
 from kiosk.store.catalog_import import CatalogImportRejected, import_catalog_csv
@@ -36,8 +38,32 @@ def printed_digits(scan: Scan) -> str:
     return scan.gtin[-length:] if length else scan.gtin
 
 
+def _log_clear(done: Future[str]) -> None:
+    """How clearing the reader's test cart at the menu's close went (logged only)."""
+    error = done.exception()
+    if error is not None or done.result() != "cleared":
+        log.warning("the reader's test cart was not cleared: %s", error or done.result())
+
+
 class DeviceTests(SalesDesk):
     """Scanner, printer and reader tests; the catalog import from a USB stick."""
+
+    _test_cart_shown = False
+    """The reader display test's cart is on the reader (shown, not cleared since)."""
+
+    def _tidy_up(self) -> dict[str, Any]:
+        """A test cart still on the reader is cleared as the menu closes: the next customer
+        must not find "Test 0.01" on the reader. The clear runs on the payment thread before
+        any payment the customer starts next, and never cancels a payment (see
+        ``PaymentService.clear_reader_display``); it is part of closing the menu, so it has
+        no audit row of its own."""
+        tidied = super()._tidy_up()
+        service = self._kiosk.payment_service
+        if self._test_cart_shown and service is not None:
+            self._test_cart_shown = False
+            service.clear_reader_display().add_done_callback(_log_clear)
+            tidied["reader_display"] = "cleared"
+        return tidied
 
     # ------------------------------------------------------------------------ scanner
 
@@ -62,11 +88,20 @@ class DeviceTests(SalesDesk):
         except BarcodeError as error:
             kiosk._emit(ScannerTestRead("", error.reason))
             return
+        except Exception:  # a parser bug costs one read, never the kiosk (as for customers)
+            log.exception("scanner test: %r could not be parsed", raw[:64])
+            kiosk._emit(ScannerTestRead("", "unreadable"))
+            return
         product = None
         try:
             product = kiosk._product_catalog().find_for_scan(scan)
         except CatalogRowError as damaged:
             log.warning("scanner test: damaged catalog row: %s", damaged)
+        except sqlite3.Error as error:  # the read is still shown; the lookup is not
+            log.error("scanner test: catalog lookup failed: %s", error)
+            kiosk._emit(ScannerTestRead(f"{scan.symbology.value} {printed_digits(scan)}",
+                                        "lookup_failed"))
+            return
         code = f"{scan.symbology.value} {printed_digits(scan)}"
         if product is None:
             kiosk._emit(ScannerTestRead(code, "not_in_catalog"))
@@ -140,7 +175,13 @@ class DeviceTests(SalesDesk):
         service = self._kiosk.payment_service
 
         def answered(code: str) -> None:
+            if code == "shown":
+                self._test_cart_shown = True
+            elif code == "cleared":
+                self._test_cart_shown = False
             self._audit(f"device.{action}", code, staff_number)
+            if self._session is None:  # the menu closed before the reader answered
+                self._tidy_up()
             then(code)
 
         if service is None:
@@ -165,6 +206,18 @@ class DeviceTests(SalesDesk):
             return [], problem.reason
         return [path.name for path in files], ""
 
+    def _usb_file(self, file_name: str) -> tuple[Path | None, str]:
+        """(the path of a catalog file listed on the stick, "") or (None, why not): only a
+        listed name, never another path, checked again as it is about to be read."""
+        names, problem = self.usb_catalogs()
+        if file_name not in names:
+            return None, problem or "no_catalog"
+        try:
+            return catalog_file(Path(self.usb_mount_path), file_name,
+                                require_mount=self._require_mount), ""
+        except UsbStickProblem as refused:
+            return None, refused.reason
+
     _require_mount = True
     """Tests set this False: CI cannot mount a USB stick (``catalog_files`` explains)."""
 
@@ -174,19 +227,23 @@ class DeviceTests(SalesDesk):
         """Import a catalog file from the USB stick (managers; all rows or none, the rules of
         ``kiosk catalog import``). ``then(code, products, problems)``: ``imported`` with the
         number of products in the file, ``rejected`` with the first problems, or
-        ``unreadable`` / ``not_allowed``. One audit row, ``catalog.import_usb``."""
+        ``sale_open``, ``not_mounted``, ``no_catalog``, ``too_large``, ``unreadable`` /
+        ``not_allowed``. One audit row, ``catalog.import_usb``.
+
+        Refused while a customer's sale is open: the import reads and writes the whole file
+        on the store worker, which also records the sale and its payment. The file is checked
+        again just before it is read (still listed, a plain file, not a link, at most
+        ``kiosk.devices.usb_stick.MAX_CATALOG_BYTES``)."""
         session = self._guard("catalog_import")
         if session is None:
             then("not_allowed", 0, [])
             return
         staff_number = session.staff_number
-        names, problem = self.usb_catalogs()
-        if file_name not in names:  # only a file listed from the stick, never another path
-            self._audit("catalog.import_usb", problem or "unreadable", staff_number,
-                        {"file": file_name})
-            then(problem or "unreadable", 0, [])
+        path, problem = (None, "sale_open") if self._sale_open() else self._usb_file(file_name)
+        if path is None:
+            self._audit("catalog.import_usb", problem, staff_number, {"file": file_name[:200]})
+            then(problem, 0, [])
             return
-        path = Path(self.usb_mount_path) / file_name
         settings = self._kiosk.settings
         tax_classes = list(self._kiosk._policy.classes.keys())
         now = self._now()

@@ -65,10 +65,14 @@ class KioskControls(DeviceTests):
 
     def set_closed(self, closed: bool) -> None:
         """Close the kiosk (customers see the closed screen once no sale is open, and scans
-        start no sale) or open it; managers only. A ``KioskClosedChanged`` notice follows."""
-        if self._change("open_close", "kiosk.closed", closed) == "":
+        start no sale) or open it; managers only. A ``KioskClosedChanged`` notice follows
+        once the change is on disk (later, when the store worker was busy)."""
+
+        def applied() -> None:
             self._closed = closed
             self._kiosk._emit(KioskClosedChanged(closed))
+
+        self._change("open_close", "kiosk.closed", closed, applied)
 
     # -------------------------------------------------------------- runtime settings
 
@@ -85,14 +89,23 @@ class KioskControls(DeviceTests):
 
     def change_setting(self, key: str, value: object) -> str:
         """Change a runtime setting (managers only); ``""`` when done, else ``bad_value``,
-        ``unknown_setting`` or ``not_allowed``. A ``RuntimeSettingChanged`` notice follows."""
-        code = self._change("change_setting", key, value)
-        if code == "":
+        ``unknown_setting``, ``not_allowed``, ``pending`` (the store worker is busy: the
+        change takes effect once written) or ``failed``. A ``RuntimeSettingChanged`` notice
+        follows once the change is on disk."""
+
+        def applied() -> None:
             stored = self._settings_store(self._reader()).get(key)
             self._kiosk._emit(RuntimeSettingChanged(key, stored))
-        return code
 
-    def _change(self, action: str, key: str, value: object) -> str:
+        return self._change("change_setting", key, value, applied)
+
+    def _change(
+        self, action: str, key: str, value: object, applied: Callable[[], None]
+    ) -> str:
+        """Store a runtime setting on the store worker and call ``applied()`` on the main
+        thread once it is on disk. Waits `WRITE_WAIT_S` for it; a change still queued then
+        (the worker busy with a large catalog import...) answers ``pending`` and is applied
+        when it lands, never reported as failed while it is about to happen."""
         session = self._guard(action)
         if session is None:
             return "not_allowed"
@@ -110,10 +123,17 @@ class KioskControls(DeviceTests):
 
         future = self._kiosk._write(change, f"change the setting {key}")
         try:
-            return self._wait(future)
+            code = self._wait(future)
+        except TimeoutError:
+            log.warning("the store worker is busy: %s is changed once it is written", key)
+            self._kiosk._when_done(future, lambda late: applied() if late == "" else None)
+            return "pending"
         except Exception as error:  # the store failed: the facade has told the screen
             log.error("could not change %s: %s", key, error)
             return "failed"
+        if code == "":
+            applied()
+        return code
 
     def config_text(self) -> str:
         """The config file as it was read (read-only), or, without one (the demo), the
@@ -128,10 +148,6 @@ class KioskControls(DeviceTests):
         return "# settings in effect (no config file)\n" + json.dumps(shown, indent=2)
 
     # ------------------------------------------------------------ restart and power
-
-    def _sale_open(self) -> bool:
-        checkout = self._kiosk.checkout
-        return checkout.sale_id is not None or checkout.payment_pending
 
     def restart_app(self) -> str:
         """Restart the app (managers; not while a sale is open): ``""`` when an
@@ -180,15 +196,22 @@ class KioskControls(DeviceTests):
             then("sale_open")
             return
 
-        def accepted(_none: None) -> None:
-            self._audit(f"machine.{action}", "ok", staff_number)
-            then("")
+        def ask_logind() -> None:
+            call()
+            # Accepted: systemd now stops the app, perhaps before the main loop turns again.
+            # The row goes to the store worker from here, at once, and is waited for: a store
+            # worker stopping runs every job already queued, so the row is on disk before the
+            # machine goes down.
+            try:
+                self._wait(self._audit(f"machine.{action}", "ok", staff_number))
+            except Exception as error:  # the facade has told the screen (StoreTrouble)
+                log.error("could not record %s: %s", action, error)
 
         def failed(error: BaseException) -> None:
             self._audit(f"machine.{action}", "failed", staff_number, {"error": str(error)})
             then(f"failed: {error}")
 
-        self._on_main(self._in_thread(action, call), accepted, failed)
+        self._on_main(self._in_thread(action, ask_logind), lambda _none: then(""), failed)
 
     # ---------------------------------------------------------- card-reader inspection
 

@@ -21,6 +21,7 @@ from kiosk.staff_menu.access import MenuAccess
 from kiosk.store.sales_report import SaleDetail, SaleSummary, sale_detail, todays_sales
 
 if TYPE_CHECKING:
+    from kiosk.app import Kiosk
     from kiosk.payments.recovery import ReconcileReport
     from kiosk.payments.refunds import RefundResult
     from kiosk.receipts.jobs import UnprintedReceipt
@@ -36,6 +37,11 @@ RECONCILE_BUDGET_S = 60.0
 
 class SalesDesk(MenuAccess):
     """The sale on screen, today's sales, refunds, copies, the lists staff work through."""
+
+    def __init__(self, kiosk: Kiosk) -> None:
+        super().__init__(kiosk)
+        self._refunding: set[str] = set()
+        """Sales with a refund asked for and not answered yet (main thread only)."""
 
     # --------------------------------------------------------------- the sale on screen
 
@@ -127,8 +133,14 @@ class SalesDesk(MenuAccess):
         """Refund ``amount_minor`` (minor units; ``None``: all that is left) of a paid sale
         to its card; managers only. ``then(code)``: ``refunded``, ``pending``, ``released``,
         a refusal (``exceeds_captured``, ``nothing_left``, ``bad_amount``,
-        ``sale_not_paid``), ``failed``, ``outcome_unknown``, ``not_allowed`` or
-        ``card_payments_unavailable``. One audit row, ``sale.refund``."""
+        ``sale_not_paid``, ``refund_in_progress``), ``failed`` (Stripe refused it: nothing
+        was refunded), ``outcome_unknown`` (also when the refund flow broke off),
+        ``not_allowed`` or ``card_payments_unavailable``. One audit row, ``sale.refund``.
+
+        A second refund of a sale whose first one has not answered yet is refused
+        (``refund_in_progress``): each request is a new refund at Stripe, so a double tap or
+        an impatient retry would otherwise refund the customer twice (within what was
+        captured, but twice)."""
         session = self._guard("refund")
         if session is None:
             then("not_allowed")
@@ -141,8 +153,14 @@ class SalesDesk(MenuAccess):
             then("card_payments_unavailable")
             return
         staff_number = session.staff_number
+        if sale_id in self._refunding:
+            self._audit("sale.refund", "refund_in_progress", staff_number, dict(detail))
+            then("refund_in_progress")
+            return
+        self._refunding.add(sale_id)
 
         def answered(result: RefundResult) -> None:
+            self._refunding.discard(sale_id)
             code = result.reason if result.code == "refused" and result.reason else result.code
             self._audit("sale.refund", code, staff_number, {
                 **detail, "amount_minor": result.amount_minor, "refund_id": result.refund_id,
@@ -152,9 +170,14 @@ class SalesDesk(MenuAccess):
             then(code)
 
         def failed(error: BaseException) -> None:
-            log.error("refund of sale %s failed: %s", sale_id, error)
-            self._audit("sale.refund", "failed", staff_number, {**detail, "error": str(error)})
-            then("failed")
+            # The refund flow broke off (the store failed or timed out): maybe before the
+            # refund was asked for, maybe after Stripe made it. Never tell staff "nothing was
+            # refunded" then: its row, if any, is settled by payment recovery.
+            self._refunding.discard(sale_id)
+            log.error("refund of sale %s broke off: %s", sale_id, error)
+            self._audit("sale.refund", "outcome_unknown", staff_number,
+                        {**detail, "error": str(error)[:200]})
+            then("outcome_unknown")
 
         self._on_main(service.refund(sale_id, amount_minor, staff_number), answered, failed)
 

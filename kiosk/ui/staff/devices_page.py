@@ -84,10 +84,15 @@ IMPORT_WORDS = {
     "rejected": N_("The catalog was not imported:"),
     "not_allowed": N_("Managers only."),
     "unreadable": N_("The file cannot be read."),
+    "sale_open": N_("Finish or cancel the customer's sale first."),
+    "not_mounted": N_("The USB stick is no longer there."),
+    "no_catalog": N_("That file is no longer on the USB stick."),
+    "too_large": N_("That file is too large to be a catalog."),
 }
 
 SCAN_OUTCOMES = {
     "not_in_catalog": N_("{code}: not in the catalog"),
+    "lookup_failed": N_("{code}: the catalog could not be read"),
 }
 
 
@@ -256,7 +261,10 @@ class DevicesPage(StaffPage):
     # ------------------------------------------------------------------ catalog
 
     def import_catalog(self, file_name: str) -> None:
-        """Import ``file_name`` from the USB stick (managers)."""
+        """Import ``file_name`` from the USB stick (managers); a tap while an import runs
+        does nothing (the store worker would import the file twice)."""
+        if self.importing:
+            return
         self.importing = True
         self.import_text = self.app.tr("Importing {file}...", file=file_name)
         self.app.kiosk.staff.import_catalog(file_name, self._import_answer)

@@ -90,6 +90,10 @@ REFUND_OUTCOMES = {
     ),
     "not_allowed": N_("Managers only."),
     "card_payments_unavailable": N_("Card payments are not available: no refund can be made now."),
+    "refund_in_progress": N_(
+        "A refund of this sale is still waiting for the bank's answer. Look at the sale again "
+        "once it has answered."
+    ),
 }
 """What staff read after a refund, by the facade's code."""
 
@@ -272,6 +276,8 @@ class SalesPage(StaffPage):
 
     def print_copy(self) -> None:
         """"Print a copy" of the open sale's receipt (marked COPY)."""
+        if self.busy:  # a double tap prints one copy
+            return
         sale_id = self.sale_id
         self.busy = True
         self._say(self.app.tr("Printing a copy..."), error=False)
@@ -306,6 +312,8 @@ class SalesPage(StaffPage):
         self._refund(int(self.ids.refund_pad.amount_minor))
 
     def _refund(self, amount_minor: int | None) -> None:
+        if self.busy:  # a second tap before the first refund answered: never a second refund
+            return
         sale_id = self.sale_id
         left = self._refundable_minor
         asked = left if amount_minor is None else amount_minor

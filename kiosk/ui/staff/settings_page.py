@@ -31,6 +31,8 @@ CHANGE_WORDS = {
     "bad_value": N_("That value is not allowed."),
     "unknown_setting": N_("The kiosk does not know that setting."),
     "not_allowed": N_("Managers only."),
+    "pending": N_("The kiosk is busy. The change takes effect as soon as it is saved."),
+    "failed": N_("The change could not be saved."),
 }
 
 

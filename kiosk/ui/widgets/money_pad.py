@@ -11,8 +11,25 @@ from __future__ import annotations
 from kivy.properties import NumericProperty
 from kivy.uix.boxlayout import BoxLayout
 
-MAX_AMOUNT_DIGITS = 7
-"""The most digits an amount may have (99,999.99 in a two-decimal currency)."""
+MAX_AMOUNT_DIGITS = 10
+"""The most digits an amount may have: 99,999,999.99 in a two-decimal currency. Seven were
+too few where a minor unit is worth little (an item at 150,000.00 IDR is 8 digits); the cart's
+limits and what was captured bound what the facade accepts, and ten digits still fit the
+display at 800x480."""
+
+
+def typed(amount_minor: int, key: str, max_digits: int = MAX_AMOUNT_DIGITS) -> int:
+    """The amount (minor units) after pressing ``key`` on a pad showing ``amount_minor``: a
+    digit shifts in from the right (ignored once the amount has ``max_digits`` digits),
+    ``clear`` gives 0 and ``delete`` drops the last digit; any other key changes nothing."""
+    if key == "clear":
+        return 0
+    if key == "delete":
+        return amount_minor // 10
+    if len(key) == 1 and key in "0123456789":
+        longer = amount_minor * 10 + int(key)
+        return longer if len(str(longer)) <= max_digits else amount_minor
+    return amount_minor
 
 
 class MoneyPad(BoxLayout):
@@ -28,15 +45,7 @@ class MoneyPad(BoxLayout):
 
     def press(self, key: str) -> None:
         """A key of the pad: a digit, ``clear`` (back to zero) or ``delete`` (the last digit)."""
-        amount = int(self.amount_minor)
-        if key == "clear":
-            self.amount_minor = 0
-        elif key == "delete":
-            self.amount_minor = amount // 10
-        elif key in "0123456789" and len(key) == 1:
-            typed = amount * 10 + int(key)
-            if len(str(typed)) <= self.max_digits:
-                self.amount_minor = typed
+        self.amount_minor = typed(int(self.amount_minor), key, int(self.max_digits))
 
     def type_digits(self, digits: str) -> None:
         """Press each digit of ``digits`` in turn (what a finger does, key by key)."""
