@@ -15,13 +15,12 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from kiosk.notices import CartRefused, Notice
-from kiosk.payments.awaiting import AwaitingPayment, payments_awaiting_recovery
-from kiosk.payments.refunds import refundable_minor
 from kiosk.staff_menu.access import MenuAccess
 from kiosk.store.sales_report import SaleDetail, SaleSummary, sale_detail, todays_sales
 
 if TYPE_CHECKING:
     from kiosk.app import Kiosk
+    from kiosk.payments.awaiting import AwaitingPayment
     from kiosk.payments.recovery import ReconcileReport
     from kiosk.payments.refunds import RefundResult
     from kiosk.receipts.jobs import UnprintedReceipt
@@ -125,6 +124,9 @@ class SalesDesk(MenuAccess):
 
     def refundable_minor(self, sale_id: str) -> int:
         """What is left to refund of a paid sale, in minor units (0 if not paid)."""
+        # Imported here: kiosk.payments loads stripe, which the first frame must not wait for.
+        from kiosk.payments.refunds import refundable_minor
+
         return refundable_minor(self._reader(), sale_id)
 
     def refund(
@@ -213,6 +215,8 @@ class SalesDesk(MenuAccess):
 
     def awaiting_recovery(self) -> list[AwaitingPayment]:
         """Card payments the kiosk could not settle yet, with what it knows about each."""
+        from kiosk.payments.awaiting import payments_awaiting_recovery
+
         return payments_awaiting_recovery(self._reader())
 
     def check_payments_again(self, then: Callable[[str], None]) -> None:

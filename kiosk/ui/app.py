@@ -125,12 +125,23 @@ def _load_kv() -> None:
     global _kv_loaded
     if _kv_loaded:
         return
-    for name in (
-        "widgets", "pin_pad", "money_pad", "demo_panel", "idle_prompt", *CUSTOMER_SCREENS,
-        "staff_menu", *STAFF_KV, "root",
-    ):
+    for name in ("widgets", "pin_pad", "demo_panel", "idle_prompt", *CUSTOMER_SCREENS, "root"):
         Builder.load_file(str(KV_FOLDER / f"{name}.kv"))
     _kv_loaded = True
+
+
+_staff_kv_loaded = False
+
+
+def _load_staff_kv() -> None:
+    """Load the staff screens' ``.kv`` files once, when a staff screen is first built (after
+    the first frame: customers see the kiosk before the staff menu's rules are read)."""
+    global _staff_kv_loaded
+    if _staff_kv_loaded:
+        return
+    for name in ("money_pad", "staff_menu", *STAFF_KV):
+        Builder.load_file(str(KV_FOLDER / f"{name}.kv"))
+    _staff_kv_loaded = True
 
 
 class KioskRoot(BoxLayout):
@@ -323,6 +334,8 @@ class KioskApp(App):
     def _add_screen(self, name: str, manager: ScreenManager | None = None) -> None:
         manager = manager or self.root.screens
         if not manager.has_screen(name):
+            if name in STAFF_SCREENS:
+                _load_staff_kv()
             classes = {**screen_classes(), "staff_login": StaffLoginScreen,
                        "staff_menu": StaffMenuScreen}
             manager.add_widget(classes[name](name=name))
