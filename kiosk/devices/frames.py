@@ -1,6 +1,8 @@
-"""Cutting the scanner's byte stream into frames (one frame = one scan). No I/O.
+"""Cutting a serial device's byte stream into frames (for the scanner, one frame = one scan).
 
-Two framings, as configured in ``[scanner] frame_end``:
+No I/O. `Framing` names the options a device chooses (the scanner takes them from
+``[scanner]``; a scale with another framing passes its own); `kiosk.devices.serial_link`
+builds its `FrameAssembler` from them. Two framings:
 
 ``"line"``
     A frame ends at CR, LF or CRLF. CRLF is one terminator: an LF right after a CR (even when
@@ -27,13 +29,43 @@ does not glue itself to the front of the next real scan; it is counted in ``stal
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 _CR = 0x0D
 _LF = 0x0A
 FRAME_ENDS = ("line", "idle")
 
 
+@dataclass(frozen=True)
+class Framing:
+    """How a device's byte stream is cut into frames: the options of `FrameAssembler`.
+
+    ``frame_end`` is ``"line"`` (CR, LF or CRLF) or ``"idle"`` (a silence of ``idle_gap_s``
+    seconds); ``max_frame_bytes`` the longest frame kept; ``stale_line_s`` seconds of silence
+    after which a line-mode partial frame is dropped as noise (None: never). Checked when made:
+    impossible values raise `ValueError`.
+    """
+
+    frame_end: str = "line"
+    idle_gap_s: float = 0.05
+    max_frame_bytes: int = 256
+    stale_line_s: float | None = None
+
+    def __post_init__(self) -> None:
+        self.assembler()  # the assembler checks the values
+
+    def assembler(self) -> FrameAssembler:
+        """A fresh `FrameAssembler` with these options."""
+        return FrameAssembler(
+            frame_end=self.frame_end,
+            max_frame_bytes=self.max_frame_bytes,
+            idle_gap_s=self.idle_gap_s,
+            stale_line_s=self.stale_line_s,
+        )
+
+
 class FrameAssembler:
-    """Turns chunks of bytes read from the scanner into complete frames.
+    """Turns chunks of bytes read from a serial device into complete frames.
 
     ``frame_end`` is ``"line"`` or ``"idle"``; ``max_frame_bytes`` the longest frame kept, in
     bytes (at least 1); ``idle_gap_s`` the silence in seconds that ends an idle-mode frame;
@@ -112,7 +144,7 @@ class FrameAssembler:
         return None
 
     def reset(self) -> bytes | None:
-        """Forget everything pending, as when the scanner is unplugged.
+        """Forget everything pending, as when the device is unplugged.
 
         Line mode: a partial line has no terminator, so it is not a scan: dropped, returns
         None. Idle mode: the pending bytes were a complete scan up to the unplug (the silence
