@@ -135,7 +135,7 @@ class LinkListener(Protocol):
 class SerialLink:
     """A serial device read by its own daemon thread, reopened whenever it comes back.
 
-    ``name`` names the device in log lines and the thread (``kiosk-<name>``); ``log`` is the
+    ``name`` names the device in log lines and the thread (``kiosk-<name>``); ``logger`` is the
     logger those lines go to (the driver's own, so the journal names the device's module).
     ``clock`` is a monotonic clock in seconds; ``sleep(seconds)`` waits (None: a wait that
     `stop` interrupts).
