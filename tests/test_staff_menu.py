@@ -1027,7 +1027,7 @@ def test_a_setting_changed_while_the_store_worker_is_busy_takes_effect_once_writ
     shop: StaffShop, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     shop.log_in(MANAGER, MANAGER_PIN)
-    monkeypatch.setattr("kiosk.staff_menu.base.WRITE_WAIT_S", 0.05)
+    monkeypatch.setattr("kiosk.staff_menu.replies.WRITE_WAIT_S", 0.05)
     busy = threading.Event()  # a long catalog import, say
     shop.kiosk._store().submit(lambda db: busy.wait(WAIT_S))
     try:
