@@ -90,18 +90,17 @@ from kiosk.notices import (
     ScannerStateChanged,
     ScanRejected,
     SessionChanged,
-    StaffChecked,
     StoreTrouble,
 )
 from kiosk.payments.cards import DEMO_CARD_DEFAULT, card_minimum_minor, demo_card_number
 from kiosk.receipts.ereceipt import ereceipt_url
 from kiosk.sim.virtual_scanner import VirtualScanner
-from kiosk.staff_menu import StaffMenu
+from kiosk.staff_menu import MenuHost, StaffMenu, check_staff_pin, staff_checked
 from kiosk.store import audit
 from kiosk.store.db import StoreError, open_database
 from kiosk.store.products import CatalogRowError, ProductCatalog
 from kiosk.store.sales import OpenSale, SaleBook
-from kiosk.store.staff import PinCheck, PinOutcome, StaffRoster
+from kiosk.store.staff import PinCheck
 from kiosk.store.worker import StoreWorker
 
 if TYPE_CHECKING:  # loaded on the start-up thread, after the first screen is drawn
@@ -150,9 +149,6 @@ CLOSE_SYNC_MARGIN_S = 5.0
 # The attendant call a staff PIN approves at once. A help or payment-check call is closed by
 # the PIN; an unknown item, a weighed item or a limit opens the staff menu on the call.
 APPROVABLE = frozenset({AttendantReason.AGE_CHECK})
-
-MAX_STAFF_NUMBER = 2**62
-"""Staff numbers above this cannot exist (SQLite integers are 64-bit)."""
 
 
 @dataclass(frozen=True)
@@ -378,8 +374,37 @@ class Kiosk:
         self._demo_lock = threading.Lock()
         self.config_path = config_path
         """The config file the settings were read from (the staff menu shows it), if any."""
-        self.staff = StaffMenu(self)
+        self._staff_host = self._menu_host()
+        self.staff = StaffMenu(self._staff_host)
         """The staff maintenance menu (``kiosk.staff_menu``)."""
+
+    def _menu_host(self) -> MenuHost:
+        """What the staff menu may use of the kiosk (``kiosk.staff_menu.host``)."""
+        return MenuHost(
+            settings=self.settings,
+            config_path=self.config_path,
+            tax_policy=self._policy,
+            scan_rules=self._scan_rules,
+            clock=self._clock,
+            post=self._post,
+            emit=self._emit,
+            listen=self.listen,
+            stop_listening=self._listeners.remove,
+            refused_before_start=self._refused_before_start,
+            write=self._write,
+            submit=lambda job: self._store().submit(job),
+            when_done=self._when_done,
+            read_connection=lambda: self._reader,
+            product_catalog=self._product_catalog,
+            checkout=lambda: self.checkout,
+            decisions=self,
+            scanner_state=lambda: self.scanner_state.value,
+            receipt_desk=lambda: self.receipt_desk,
+            card_payments=lambda: self.payment_service,
+            payments_available=lambda: self.payments_available,
+            sync_status=self.sync_status,
+            sync_now=self.sync_now,
+        )
 
     # ----------------------------------------------------------------------- lifecycle
 
@@ -1048,31 +1073,18 @@ class Kiosk:
         """
         if self._refused_before_start():
             return
-        if not 0 < staff_number <= MAX_STAFF_NUMBER:
-            self._emit(StaffChecked(PinOutcome.UNKNOWN_STAFF, staff_number, None, None))
-            return
-        now = self._clock()
         # The answer applies to the call staff answered, not to whatever is on screen when the
         # worker replies (the customer may have cancelled and started again meanwhile).
         call = (self._checkout.sale_id, self._checkout.attendant_reason)
-        future = self._write(
-            lambda db: StaffRoster(db).check_pin(staff_number, pin, now), "check a staff PIN"
-        )
-        self._when_done(future, lambda check: self._on_staff_checked(staff_number, check, call))
+        check_staff_pin(self._staff_host, staff_number, pin,
+                        lambda check: self._on_staff_checked(staff_number, check, call))
 
     def _on_staff_checked(
         self, staff_number: int, check: PinCheck, call: tuple[str | None, AttendantReason | None]
     ) -> None:
-        self._emit(
-            StaffChecked(
-                outcome=check.outcome,
-                staff_number=staff_number,
-                tries_left=check.tries_left,
-                locked_until=check.locked_until,
-            )
-        )
+        self._emit(staff_checked(staff_number, check))
         reason = self._checkout.attendant_reason
-        if check.outcome is not PinOutcome.OK or reason is None:
+        if not check.ok or reason is None:
             return
         if call != (self._checkout.sale_id, reason):
             log.info("staff %s answered a call that has since changed; nothing approved",

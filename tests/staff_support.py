@@ -2,7 +2,9 @@
 card payments are on, the virtual printer, a clock the test moves, and the audit log counted.
 
 `StaffShop` is the facade (``kiosk.app.Kiosk``) started on a demo shop, with its main queue
-drained by the test (as the touchscreen's Kivy loop would). `Answers` collects what a
+drained by the test (as the touchscreen's Kivy loop would). `HostedMenu` is the staff menu
+without the facade: a small real `MenuHost` (the demo shop's SQLite file, a real store worker,
+a main queue) with no card payments, no printer and no sync. `Answers` collects what a
 ``then`` callback of the staff menu was called with. `install_busctl` writes the recording
 stand-in for systemd's ``busctl`` (see tests/test_machine.py: a machine that really reboots
 cannot run in a test).
@@ -13,18 +15,26 @@ from __future__ import annotations
 import sqlite3
 import stat
 from collections.abc import Callable
+from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+from sqlite_utils import Database
 
 from kiosk.app import Kiosk
 from kiosk.config import Settings, demo_settings
+from kiosk.core.checkout import Checkout
 from kiosk.main_queue import MainQueue
-from kiosk.notices import Notice, StaffMenuChanged
+from kiosk.notices import CartRefused, Notice, StaffMenuChanged, StoreTrouble
 from kiosk.sim.demo_shop import DEMO_STAFF, prepare_demo
 from kiosk.sim.stripe_emulator import StripeEmulator
-from kiosk.staff_menu import StaffMenu
+from kiosk.staff_menu import MenuHost, StaffMenu
 from kiosk.store.db import open_database
+from kiosk.store.products import ProductCatalog
+from kiosk.store.worker import StoreWorker
+
+T = TypeVar("T")
 
 ATTENDANT = 1001
 ATTENDANT_PIN = DEMO_STAFF[0].pin
@@ -161,6 +171,112 @@ class StaffShop:
 
     def close(self) -> None:
         self.kiosk.close()
+
+
+class Decisions:
+    """The decisions on the customer's sale as a host without a checkout offers them: there is
+    no open call, so each is refused (``no_call``) and kept, as the facade would refuse it."""
+
+    def __init__(self, emit: Callable[[Notice], None]) -> None:
+        self._emit = emit
+        self.asked: list[tuple[Any, ...]] = []
+
+    def _refuse(self, *asked: Any) -> None:
+        self.asked.append(asked)
+        self._emit(CartRefused("no_call"))
+
+    def price_item(self, staff_number: int, unit_price_minor: int, tax_class: str) -> None:
+        self._refuse("price_item", staff_number, unit_price_minor, tax_class)
+
+    def override_limit(self, staff_number: int) -> None:
+        self._refuse("override_limit", staff_number)
+
+    def leave_out(self, staff_number: int) -> None:
+        self._refuse("leave_out", staff_number)
+
+    def void_line(self, staff_number: int, line_id: int) -> None:
+        self._refuse("void_line", staff_number, line_id)
+
+
+class HostedMenu:
+    """A `StaffMenu` on a small real host: the demo shop's database through a real store
+    worker, a read connection on the test's thread, a main queue the test drains; no facade,
+    no card payments, no printer, no sync. Close it at the end of the test."""
+
+    def __init__(self, settings: Settings, clock: Clock) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.queue = MainQueue()
+        self.notices: list[Notice] = []
+        self._listeners: list[Callable[[Notice], None]] = [self.notices.append]
+        database = Path(settings.state_dir) / "kiosk.db"
+        self.worker = StoreWorker(database)
+        self.reader = open_database(database, check=False)
+        policy = settings.tax_policy()
+        self.checkout = Checkout.start(policy, settings.cart_limits())
+        self.decisions = Decisions(self.emit)
+        catalog = ProductCatalog(self.reader, tax_classes=policy.classes.keys())
+        self.host = MenuHost(
+            settings=settings, config_path=None, tax_policy=policy,
+            scan_rules=settings.scan_rules(), clock=clock, post=self.queue.post,
+            emit=self.emit, listen=self._listeners.append,
+            stop_listening=self._listeners.remove, refused_before_start=lambda: False,
+            write=self.write, submit=self.worker.submit, when_done=self.when_done,
+            read_connection=lambda: self.reader, product_catalog=lambda: catalog,
+            checkout=lambda: self.checkout, decisions=self.decisions,
+            scanner_state=lambda: "stopped", receipt_desk=lambda: None,
+            card_payments=lambda: None, payments_available=lambda: (False, "not_configured"),
+            sync_status=lambda: None, sync_now=lambda: None,
+        )
+        self.menu = StaffMenu(self.host)
+
+    def emit(self, notice: Notice) -> None:
+        for listener in list(self._listeners):
+            listener(notice)
+
+    def write(
+        self, job: Callable[[Database], T], what: str, *, retry: bool = False
+    ) -> Future[T]:
+        """The store write as the facade does it, without the retry: a failure is a
+        ``StoreTrouble`` notice on the main thread."""
+        future = self.worker.submit(job)
+
+        def on_done(done: Future[T]) -> None:
+            error = done.exception()
+            if error is not None:
+                self.queue.post(lambda: self.emit(StoreTrouble(f"could not {what}: {error}")))
+
+        future.add_done_callback(on_done)
+        return future
+
+    def when_done(self, future: Future[T], then: Callable[[T], Any]) -> None:
+        future.add_done_callback(
+            lambda done: self.queue.post(lambda: then(done.result()))
+            if done.exception() is None else None
+        )
+
+    def settle(self) -> None:
+        """Let the store worker finish and deliver its answers (see `StaffShop.settle`)."""
+        for _ in range(3):
+            self.worker.submit(lambda db: None).result(WAIT_S)
+            self.queue.run_pending()
+
+    def of(self, kind: type) -> list[Any]:
+        """The notices of one kind, in order."""
+        return [notice for notice in self.notices if isinstance(notice, kind)]
+
+    def audit(self) -> list[tuple[str, str, int | None]]:
+        """(action, outcome, staff_number) of every audit row, oldest first."""
+        self.worker.submit(lambda db: None).result(WAIT_S)
+        with sqlite3.connect(self.worker.path) as conn:
+            rows = conn.execute(
+                "SELECT action, outcome, staff_number FROM audit_log ORDER BY id"
+            ).fetchall()
+        return [(str(action), str(outcome), staff) for action, outcome, staff in rows]
+
+    def close(self) -> None:
+        self.reader.close()
+        self.worker.close()
 
 
 def install_busctl(folder: Path, *, exit_code: int = 0, stderr: str = "") -> Path:

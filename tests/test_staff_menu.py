@@ -14,6 +14,8 @@ import json
 import logging
 import os
 import sqlite3
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -31,6 +33,7 @@ from staff_support import (
     WATER,
     Answers,
     Clock,
+    HostedMenu,
     StaffShop,
     demo_shop_settings,
     install_busctl,
@@ -56,7 +59,13 @@ from kiosk.notices import (
     StoreTrouble,
 )
 from kiosk.sim.demo_shop import in_store_code
-from kiosk.staff_menu import EXIT_LEFT_BY_STAFF, EXIT_RESTART, MANAGER_ONLY
+from kiosk.staff_menu import (
+    EXIT_LEFT_BY_STAFF,
+    EXIT_RESTART,
+    MANAGER_ONLY,
+    MAX_STAFF_NUMBER,
+    check_staff_pin,
+)
 from kiosk.store.staff import PinOutcome, StaffRoster
 
 UNKNOWN_ITEM = in_store_code("40", "12345", 67890).encode() + b"\r\n"
@@ -1027,7 +1036,7 @@ def test_a_setting_changed_while_the_store_worker_is_busy_takes_effect_once_writ
     shop: StaffShop, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     shop.log_in(MANAGER, MANAGER_PIN)
-    monkeypatch.setattr("kiosk.staff_menu.base.WRITE_WAIT_S", 0.05)
+    monkeypatch.setattr("kiosk.staff_menu.replies.WRITE_WAIT_S", 0.05)
     busy = threading.Event()  # a long catalog import, say
     shop.kiosk._store().submit(lambda db: busy.wait(WAIT_S))
     try:
@@ -1270,3 +1279,81 @@ def test_every_staff_action_writes_exactly_one_audit_row(
     assert outcomes["override_limit without a call"] == "no_call"
     assert (outcomes["reboot"], outcomes["restart_app"], outcomes["leave_app"]) == (
         "ok", "ok", "ok")
+
+
+# ---------------------------------------------------------------- the host seam
+
+
+@pytest.fixture
+def hosted(tmp_path: Path, clock: Clock) -> Iterator[HostedMenu]:
+    """The staff menu on a small real host (the demo shop's SQLite file), no facade."""
+    menu = HostedMenu(demo_shop_settings(tmp_path), clock)
+    yield menu
+    menu.close()
+
+
+def test_the_menu_runs_on_a_small_host_without_the_facade(hosted: HostedMenu) -> None:
+    before = len(hosted.audit())
+    hosted.menu.log_in(MANAGER, MANAGER_PIN)
+    hosted.settle()
+    session = hosted.menu.session
+    assert session is not None and session.staff_number == MANAGER and session.is_manager
+    assert [notice.outcome for notice in hosted.of(StaffChecked)] == [PinOutcome.OK]
+
+    hosted.menu.set_closed(True)
+    hosted.settle()
+    assert hosted.of(KioskClosedChanged) == [KioskClosedChanged(True)]
+    assert hosted.menu.closed
+    assert hosted.menu.todays_sales() == []
+
+    hosted.menu.log_out()
+    hosted.settle()
+    assert hosted.menu.session is None
+    assert hosted.audit()[before:] == [
+        ("staff.pin_check", "ok", MANAGER),
+        ("settings.change", "ok", MANAGER),
+        ("staff.menu_close", "logout", MANAGER),
+    ]
+
+
+def test_a_decision_the_host_refuses_is_audited_once_with_its_refusal(
+    hosted: HostedMenu,
+) -> None:
+    hosted.menu.log_in(ATTENDANT, ATTENDANT_PIN)
+    hosted.settle()
+    before = len(hosted.audit())
+    hosted.menu.price_item(249, "standard")
+    hosted.settle()
+    assert hosted.decisions.asked == [("price_item", ATTENDANT, 249, "standard")]
+    assert hosted.of(CartRefused) == [CartRefused("no_call")]
+    assert hosted.audit()[before:] == [("checkout.price_item", "no_call", ATTENDANT)]
+    hosted.emit(CartRefused("later"))  # the menu stopped listening once the decision ran
+    hosted.settle()
+    assert len(hosted.audit()) == before + 1
+
+
+def test_the_one_pin_check_refuses_an_impossible_number_without_asking_the_store(
+    hosted: HostedMenu,
+) -> None:
+    before = len(hosted.audit())
+    answers = Answers()
+    check_staff_pin(hosted.host, MAX_STAFF_NUMBER + 1, "1234", answers)
+    check_staff_pin(hosted.host, 0, "1234", answers)
+    hosted.settle()
+    assert answers.got == []
+    assert [notice.outcome for notice in hosted.of(StaffChecked)] == [
+        PinOutcome.UNKNOWN_STAFF, PinOutcome.UNKNOWN_STAFF]
+    assert len(hosted.audit()) == before
+
+    check_staff_pin(hosted.host, ATTENDANT, ATTENDANT_PIN, answers)
+    hosted.settle()
+    assert answers.only.ok and answers.only.staff.number == ATTENDANT
+
+
+def test_the_staff_menu_loads_without_the_facade() -> None:
+    loaded = subprocess.run(
+        [sys.executable, "-c",
+         "import sys, kiosk.staff_menu; print('kiosk.app' in sys.modules)"],
+        capture_output=True, text=True, check=True, timeout=WAIT_S,
+    )
+    assert loaded.stdout.strip() == "False"

@@ -18,7 +18,9 @@ from typing import Any
 from kiosk.core.barcodes import BarcodeError, Scan, parse_scan
 from kiosk.devices.usb_stick import UsbStickProblem, catalog_file, catalog_files
 from kiosk.notices import ScannerTestRead
-from kiosk.staff_menu.sales_desk import SalesDesk
+from kiosk.staff_menu.host import MenuHost
+from kiosk.staff_menu.replies import in_thread, on_main
+from kiosk.staff_menu.signed_in import SignedIn
 from kiosk.store.catalog_import import CatalogImportRejected, import_catalog_csv
 from kiosk.store.products import CatalogRowError
 
@@ -45,20 +47,28 @@ def _log_clear(done: Future[str]) -> None:
         log.warning("the reader's test cart was not cleared: %s", error or done.result())
 
 
-class DeviceTests(SalesDesk):
+class DeviceTests:
     """Scanner, printer and reader tests; the catalog import from a USB stick."""
 
-    _test_cart_shown = False
-    """The reader display test's cart is on the reader (shown, not cleared since)."""
+    def __init__(self, host: MenuHost, signed_in: SignedIn) -> None:
+        self._host = host
+        self._signed_in = signed_in
+        self._guard = signed_in.guard
+        self._audit = signed_in.audit
+        self._test_cart_shown = False
+        """The reader display test's cart is on the reader (shown, not cleared since)."""
+        self.require_mount = True
+        """Tests set this False: CI cannot mount a USB stick (``catalog_files`` explains)."""
+        signed_in.on_close(self._tidy_up)
 
-    def _tidy_up(self) -> dict[str, Any]:
+    def _tidy_up(self) -> dict[str, str]:
         """A test cart still on the reader is cleared as the menu closes: the next customer
         must not find "Test 0.01" on the reader. The clear runs on the payment thread before
         any payment the customer starts next, and never cancels a payment (see
         ``PaymentService.clear_reader_display``); it is part of closing the menu, so it has
         no audit row of its own."""
-        tidied = super()._tidy_up()
-        service = self._kiosk.payment_service
+        tidied: dict[str, str] = {}
+        service = self._host.card_payments()
         if self._test_cart_shown and service is not None:
             self._test_cart_shown = False
             service.clear_reader_display().add_done_callback(_log_clear)
@@ -70,7 +80,7 @@ class DeviceTests(SalesDesk):
     @property
     def scanner_state(self) -> str:
         """``connected``, ``disconnected`` or ``stopped``."""
-        return self._kiosk.scanner_state.value
+        return self._host.scanner_state()
 
     def start_scanner_test(self) -> None:
         """Staff start the scanner test (one audit row); scans already reach the menu, not
@@ -81,32 +91,32 @@ class DeviceTests(SalesDesk):
 
     def scanner_test_read(self, raw: bytes) -> None:
         """A frame read while the menu is open: tell staff what it is, add nothing."""
-        self.touch()
-        kiosk = self._kiosk
+        self._signed_in.touch()
+        host = self._host
         try:
-            scan = parse_scan(raw, kiosk._scan_rules)
+            scan = parse_scan(raw, host.scan_rules)
         except BarcodeError as error:
-            kiosk._emit(ScannerTestRead("", error.reason))
+            host.emit(ScannerTestRead("", error.reason))
             return
         except Exception:  # a parser bug costs one read, never the kiosk (as for customers)
             log.exception("scanner test: %r could not be parsed", raw[:64])
-            kiosk._emit(ScannerTestRead("", "unreadable"))
+            host.emit(ScannerTestRead("", "unreadable"))
             return
         product = None
         try:
-            product = kiosk._product_catalog().find_for_scan(scan)
+            product = host.product_catalog().find_for_scan(scan)
         except CatalogRowError as damaged:
             log.warning("scanner test: damaged catalog row: %s", damaged)
         except sqlite3.Error as error:  # the read is still shown; the lookup is not
             log.error("scanner test: catalog lookup failed: %s", error)
-            kiosk._emit(ScannerTestRead(f"{scan.symbology.value} {printed_digits(scan)}",
+            host.emit(ScannerTestRead(f"{scan.symbology.value} {printed_digits(scan)}",
                                         "lookup_failed"))
             return
         code = f"{scan.symbology.value} {printed_digits(scan)}"
         if product is None:
-            kiosk._emit(ScannerTestRead(code, "not_in_catalog"))
+            host.emit(ScannerTestRead(code, "not_in_catalog"))
         else:
-            kiosk._emit(ScannerTestRead(code, "ok", product.name))
+            host.emit(ScannerTestRead(code, "ok", product.name))
 
     # ------------------------------------------------------------------------ printer
 
@@ -117,7 +127,7 @@ class DeviceTests(SalesDesk):
             then("not_allowed")
             return
         staff_number = session.staff_number
-        desk = self._kiosk.receipt_desk
+        desk = self._host.receipt_desk()
         if desk is None:
             self._audit("device.printer_test", "no_printer", staff_number)
             then("no_printer")
@@ -127,15 +137,16 @@ class DeviceTests(SalesDesk):
             self._audit("device.printer_test", code, staff_number)
             then(code)
 
-        self._on_main(desk.print_test_page(), answered, lambda _error: answered("failed"))
+        on_main(self._host.post, desk.print_test_page(), answered,
+                lambda _error: answered("failed"))
 
     def printer_status(self, then: Callable[[str], None]) -> None:
         """Ask the printer how it is: ``then("ready")``, another status or ``no_printer``."""
-        desk = self._kiosk.receipt_desk
+        desk = self._host.receipt_desk()
         if desk is None:
             then("no_printer")
             return
-        self._on_main(desk.printer_status(), then, lambda _error: then("offline"))
+        on_main(self._host.post, desk.printer_status(), then, lambda _error: then("offline"))
 
     # ------------------------------------------------------------------------ reader
 
@@ -143,9 +154,9 @@ class DeviceTests(SalesDesk):
         """The card reader as Stripe sees it, as words for staff: ``reader_id``, ``label``,
         ``status``, ``serial_number``, ``device_type``, ``available``, ``reason`` and
         ``error`` when Stripe could not be asked."""
-        service = self._kiosk.payment_service
+        service = self._host.card_payments()
         if service is None:
-            _available, reason = self._kiosk.payments_available
+            _available, reason = self._host.payments_available()
             then({"available": "no", "reason": reason or "card_payments_unavailable"})
             return
 
@@ -155,7 +166,7 @@ class DeviceTests(SalesDesk):
             words["available"] = "yes" if status.get("available") else "no"
             then(words)
 
-        self._on_main(self._in_thread("reader", service.reader_status), answered,
+        on_main(self._host.post, in_thread("reader", service.reader_status), answered,
                       lambda error: then({"available": "no", "error": str(error)}))
 
     def reader_display_test(self, then: Callable[[str], None]) -> None:
@@ -172,7 +183,7 @@ class DeviceTests(SalesDesk):
             then("not_allowed")
             return
         staff_number = session.staff_number
-        service = self._kiosk.payment_service
+        service = self._host.card_payments()
 
         def answered(code: str) -> None:
             if code == "shown":
@@ -180,28 +191,29 @@ class DeviceTests(SalesDesk):
             elif code == "cleared":
                 self._test_cart_shown = False
             self._audit(f"device.{action}", code, staff_number)
-            if self._session is None:  # the menu closed before the reader answered
+            if self._signed_in.session is None:  # the menu closed before the reader answered
                 self._tidy_up()
             then(code)
 
         if service is None:
             answered("card_payments_unavailable")
             return
-        future = service.show_test_cart(self.currency) if show else service.clear_reader_display()
-        self._on_main(future, answered, lambda _error: answered("stripe_unreachable"))
+        currency = self._host.settings.shop.currency
+        future = service.show_test_cart(currency) if show else service.clear_reader_display()
+        on_main(self._host.post, future, answered, lambda _error: answered("stripe_unreachable"))
 
     # --------------------------------------------------------------- catalog from USB
 
     @property
     def usb_mount_path(self) -> str:
         """Where a USB stick with a catalog is mounted (``[catalog] usb_mount_path``)."""
-        return str(self._kiosk.settings.catalog.usb_mount_path)
+        return str(self._host.settings.catalog.usb_mount_path)
 
     def usb_catalogs(self) -> tuple[list[str], str]:
         """The catalog files on the USB stick and, when there are none, why:
         ``not_mounted``, ``no_catalog`` or ``unreadable``."""
         try:
-            files = catalog_files(Path(self.usb_mount_path), require_mount=self._require_mount)
+            files = catalog_files(Path(self.usb_mount_path), require_mount=self.require_mount)
         except UsbStickProblem as problem:
             return [], problem.reason
         return [path.name for path in files], ""
@@ -214,12 +226,9 @@ class DeviceTests(SalesDesk):
             return None, problem or "no_catalog"
         try:
             return catalog_file(Path(self.usb_mount_path), file_name,
-                                require_mount=self._require_mount), ""
+                                require_mount=self.require_mount), ""
         except UsbStickProblem as refused:
             return None, refused.reason
-
-    _require_mount = True
-    """Tests set this False: CI cannot mount a USB stick (``catalog_files`` explains)."""
 
     def import_catalog(
         self, file_name: str, then: Callable[[str, int, list[str]], None]
@@ -239,15 +248,15 @@ class DeviceTests(SalesDesk):
             then("not_allowed", 0, [])
             return
         staff_number = session.staff_number
-        path, problem = (None, "sale_open") if self._sale_open() else self._usb_file(file_name)
+        path, problem = (None, "sale_open") if self._host.sale_open() else self._usb_file(file_name)
         if path is None:
             self._audit("catalog.import_usb", problem, staff_number, {"file": file_name[:200]})
             then(problem, 0, [])
             return
-        settings = self._kiosk.settings
-        tax_classes = list(self._kiosk._policy.classes.keys())
-        now = self._now()
-        future = self._kiosk._store().submit(
+        settings = self._host.settings
+        tax_classes = list(self._host.tax_policy.classes.keys())
+        now = self._host.clock()
+        future = self._host.submit(
             lambda db: import_catalog_csv(
                 db, path, tax_classes=tax_classes, currency=settings.shop.currency,
                 catalog_source=settings.catalog.source, now=now,
@@ -278,4 +287,4 @@ class DeviceTests(SalesDesk):
                         {"file": file_name, "error": str(error)[:200]})
             then("unreadable", 0, [str(error)[:200]])
 
-        self._on_main(future, imported, failed)
+        on_main(self._host.post, future, imported, failed)

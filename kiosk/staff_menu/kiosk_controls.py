@@ -23,7 +23,9 @@ from kiosk.notices import (
     KioskClosedChanged,
     RuntimeSettingChanged,
 )
-from kiosk.staff_menu.device_tests import DeviceTests
+from kiosk.staff_menu.host import MenuHost
+from kiosk.staff_menu.replies import in_thread, on_main, wait
+from kiosk.staff_menu.signed_in import SignedIn
 from kiosk.store import audit
 from kiosk.store.inspections import InspectionStatus, inspection_status, record_inspection
 from kiosk.store.runtime_settings import RUNTIME_SETTINGS, RuntimeSettings, SettingRejected
@@ -42,25 +44,31 @@ EXIT_RESTART = 81
 """Exit code of the app when a manager restarts it: the service starts it again."""
 
 
-class KioskControls(DeviceTests):
+class KioskControls:
     """Open/closed, restart and power, runtime settings, inspection, sync, audit."""
+
+    def __init__(self, host: MenuHost, signed_in: SignedIn) -> None:
+        self._host = host
+        self._signed_in = signed_in
+        self._guard = signed_in.guard
+        self._audit = signed_in.audit
+        self._closed: bool | None = None
+        """The stored open/closed state, read once (only `set_closed` changes it)."""
 
     # ------------------------------------------------------------------ open, closed
 
     def _settings_store(self, db: Any) -> RuntimeSettings:
-        return RuntimeSettings(db, languages=self._kiosk.settings.shop.languages)
-
-    _closed: bool | None = None
-    """The stored open/closed state, read once (only `set_closed` changes it)."""
+        return RuntimeSettings(db, languages=self._host.settings.shop.languages)
 
     @property
     def closed(self) -> bool:
         """True while staff have closed the kiosk (stored; survives restarts). False until
         the kiosk has started."""
         if self._closed is None:
-            if self._kiosk._reader is None:
+            reader = self._host.read_connection()
+            if reader is None:
                 return False
-            self._closed = bool(self._settings_store(self._reader()).get("kiosk.closed"))
+            self._closed = bool(self._settings_store(reader).get("kiosk.closed"))
         return self._closed
 
     def set_closed(self, closed: bool) -> None:
@@ -70,7 +78,7 @@ class KioskControls(DeviceTests):
 
         def applied() -> None:
             self._closed = closed
-            self._kiosk._emit(KioskClosedChanged(closed))
+            self._host.emit(KioskClosedChanged(closed))
 
         self._change("open_close", "kiosk.closed", closed, applied)
 
@@ -79,11 +87,11 @@ class KioskControls(DeviceTests):
     @property
     def languages(self) -> list[str]:
         """The shop's configured languages."""
-        return list(self._kiosk.settings.shop.languages)
+        return list(self._host.settings.shop.languages)
 
     def runtime_settings(self) -> list[tuple[str, str, object]]:
         """(key, description, value) of every setting staff may change."""
-        values = self._settings_store(self._reader()).values()
+        values = self._settings_store(self._host.reader()).values()
         return [(key, setting.description, values[key])
                 for key, setting in RUNTIME_SETTINGS.items()]
 
@@ -94,8 +102,8 @@ class KioskControls(DeviceTests):
         follows once the change is on disk."""
 
         def applied() -> None:
-            stored = self._settings_store(self._reader()).get(key)
-            self._kiosk._emit(RuntimeSettingChanged(key, stored))
+            stored = self._settings_store(self._host.reader()).get(key)
+            self._host.emit(RuntimeSettingChanged(key, stored))
 
         return self._change("change_setting", key, value, applied)
 
@@ -109,7 +117,7 @@ class KioskControls(DeviceTests):
         session = self._guard(action)
         if session is None:
             return "not_allowed"
-        staff_number, at = session.staff_number, self._now()
+        staff_number, at = session.staff_number, self._host.clock()
         settings_store = self._settings_store
 
         def change(db: Any) -> str:
@@ -121,12 +129,12 @@ class KioskControls(DeviceTests):
                 return rejected.reason
             return ""
 
-        future = self._kiosk._write(change, f"change the setting {key}")
+        future = self._host.write(change, f"change the setting {key}")
         try:
-            code = self._wait(future)
+            code = wait(future)
         except TimeoutError:
             log.warning("the store worker is busy: %s is changed once it is written", key)
-            self._kiosk._when_done(future, lambda late: applied() if late == "" else None)
+            self._host.when_done(future, lambda late: applied() if late == "" else None)
             return "pending"
         except Exception as error:  # the store failed: the facade has told the screen
             log.error("could not change %s: %s", key, error)
@@ -138,13 +146,13 @@ class KioskControls(DeviceTests):
     def config_text(self) -> str:
         """The config file as it was read (read-only), or, without one (the demo), the
         settings in effect."""
-        path: Path | None = self._kiosk.config_path
+        path: Path | None = self._host.config_path
         if path is not None:
             try:
                 return path.read_text(encoding="utf-8")
             except OSError as error:
                 return f"# {path} cannot be read: {error}"
-        shown = self._kiosk.settings.model_dump(mode="json")
+        shown = self._host.settings.model_dump(mode="json")
         return "# settings in effect (no config file)\n" + json.dumps(shown, indent=2)
 
     # ------------------------------------------------------------ restart and power
@@ -163,16 +171,16 @@ class KioskControls(DeviceTests):
         session = self._guard(action)
         if session is None:
             return "not_allowed"
-        if self._sale_open():
+        if self._host.sale_open():
             self._audit(f"app.{action}", "sale_open", session.staff_number)
             return "sale_open"
         try:  # on disk before the app goes
-            self._wait(self._audit(f"app.{action}", "ok", session.staff_number,
+            wait(self._audit(f"app.{action}", "ok", session.staff_number,
                                    {"exit_code": code}))
         except Exception as error:
             log.error("could not record %s: %s", action, error)
-        self._close("closing", audited=False)  # the app.<action> row ends the session
-        self._kiosk._emit(AppExitRequested(code))
+        self._signed_in.close("closing", audited=False)  # the app.<action> row ends the session
+        self._host.emit(AppExitRequested(code))
         return ""
 
     def reboot(self, then: Callable[[str], None]) -> None:
@@ -191,7 +199,7 @@ class KioskControls(DeviceTests):
             then("not_allowed")
             return
         staff_number = session.staff_number
-        if self._sale_open():
+        if self._host.sale_open():
             self._audit(f"machine.{action}", "sale_open", staff_number)
             then("sale_open")
             return
@@ -203,7 +211,7 @@ class KioskControls(DeviceTests):
             # worker stopping runs every job already queued, so the row is on disk before the
             # machine goes down.
             try:
-                self._wait(self._audit(f"machine.{action}", "ok", staff_number))
+                wait(self._audit(f"machine.{action}", "ok", staff_number))
             except Exception as error:  # the facade has told the screen (StoreTrouble)
                 log.error("could not record %s: %s", action, error)
 
@@ -211,14 +219,14 @@ class KioskControls(DeviceTests):
             self._audit(f"machine.{action}", "failed", staff_number, {"error": str(error)})
             then(f"failed: {error}")
 
-        self._on_main(self._in_thread(action, ask_logind), lambda _none: then(""), failed)
+        on_main(self._host.post, in_thread(action, ask_logind), lambda _none: then(""), failed)
 
     # ---------------------------------------------------------- card-reader inspection
 
     def inspection_status(self) -> InspectionStatus:
         """The last card-reader inspection and whether the next one is overdue."""
-        days = self._kiosk.settings.staff.reader_inspection_interval_days
-        return inspection_status(self._reader(), now=self._now(), interval_days=days)
+        days = self._host.settings.staff.reader_inspection_interval_days
+        return inspection_status(self._host.reader(), now=self._host.clock(), interval_days=days)
 
     def record_inspection(
         self, *, serial_matches: bool, no_tampering: bool, reader_serial: str | None
@@ -228,39 +236,39 @@ class KioskControls(DeviceTests):
         session = self._guard("inspection")
         if session is None:
             return
-        staff_number, at = session.staff_number, self._now()
+        staff_number, at = session.staff_number, self._host.clock()
         if reader_serial is not None:  # as Stripe reported it: keep what can be stored
             reader_serial = "".join(c for c in reader_serial if c.isprintable())[:64] or None
-        future = self._kiosk._write(
+        future = self._host.write(
             lambda db: record_inspection(
                 db, staff_number=staff_number, reader_serial=reader_serial,
                 serial_matches=serial_matches, no_tampering=no_tampering, at=at,
             ),
             "record the card-reader inspection",
         )
-        self._kiosk._when_done(
-            future, lambda inspection: self._kiosk._emit(InspectionRecorded(inspection.passed))
+        self._host.when_done(
+            future, lambda inspection: self._host.emit(InspectionRecorded(inspection.passed))
         )
 
     # ----------------------------------------------------------------- sync, audit
 
     def sync_status(self) -> SyncStatus | None:
         """Where back-office sync stands, or ``None`` while sync is off."""
-        return self._kiosk.sync_status()
+        return self._host.sync_status()
 
     def sync_now(self) -> None:
         """Send what is waiting to the back office now (one audit row, ``sync.now``)."""
         session = self._guard("sync_now")
         if session is None:
             return
-        status = self._kiosk.sync_status()
+        status = self._host.sync_status()
         written = self._audit("sync.now", "off" if status is None else "ok",
                               session.staff_number,
                               None if status is None else {"pending": status.pending})
         # Once the row (and its outbox event) is committed, so this pass sends it too.
-        kiosk = self._kiosk
-        written.add_done_callback(lambda _done: kiosk.sync_now())
+        sync_now = self._host.sync_now
+        written.add_done_callback(lambda _done: sync_now())
 
     def recent_audit(self, limit: int = 50) -> list[AuditEntry]:
         """The latest audit rows, newest first."""
-        return audit.latest(self._reader(), limit)
+        return audit.latest(self._host.reader(), limit)

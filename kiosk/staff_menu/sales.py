@@ -15,11 +15,12 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from kiosk.notices import CartRefused, Notice
-from kiosk.staff_menu.access import MenuAccess
+from kiosk.staff_menu.host import MenuHost
+from kiosk.staff_menu.replies import in_thread, on_main
+from kiosk.staff_menu.signed_in import SignedIn
 from kiosk.store.sales_report import SaleDetail, SaleSummary, sale_detail, todays_sales
 
 if TYPE_CHECKING:
-    from kiosk.app import Kiosk
     from kiosk.payments.awaiting import AwaitingPayment
     from kiosk.payments.recovery import ReconcileReport
     from kiosk.payments.refunds import RefundResult
@@ -34,11 +35,14 @@ RECONCILE_BUDGET_S = 60.0
 """How long "check with Stripe again" may take, in seconds."""
 
 
-class SalesDesk(MenuAccess):
+class SalesAndRefunds:
     """The sale on screen, today's sales, refunds, copies, the lists staff work through."""
 
-    def __init__(self, kiosk: Kiosk) -> None:
-        super().__init__(kiosk)
+    def __init__(self, host: MenuHost, signed_in: SignedIn) -> None:
+        self._host = host
+        self._signed_in = signed_in
+        self._guard = signed_in.guard
+        self._audit = signed_in.audit
         self._refunding: set[str] = set()
         """Sales with a refund asked for and not answered yet (main thread only)."""
 
@@ -47,7 +51,7 @@ class SalesDesk(MenuAccess):
     @property
     def tax_classes(self) -> list[tuple[str, str]]:
         """(code, label) of the shop's tax classes, for pricing an unknown item."""
-        classes = self._kiosk._policy.classes.values()
+        classes = self._host.tax_policy.classes.values()
         return [
             (tax_class.code, tax_class.label or f"{(tax_class.rate * 100).normalize():f} %")
             for tax_class in classes
@@ -56,27 +60,27 @@ class SalesDesk(MenuAccess):
     @property
     def currency(self) -> str:
         """The shop's currency code."""
-        return self._kiosk.settings.shop.currency
+        return self._host.settings.shop.currency
 
     def price_item(self, unit_price_minor: int, tax_class: str) -> None:
         """Add the unknown (or unweighed) item of the open call at this price and tax class."""
         self._decide(
             "price_item",
-            lambda staff: self._kiosk.price_item(staff, unit_price_minor, tax_class),
+            lambda staff: self._host.decisions.price_item(staff, unit_price_minor, tax_class),
             {"unit_price_minor": unit_price_minor, "tax_class": tax_class},
         )
 
     def override_limit(self) -> None:
         """Allow the item that broke a cart limit."""
-        self._decide("override_limit", self._kiosk.override_limit, {})
+        self._decide("override_limit", self._host.decisions.override_limit, {})
 
     def leave_out(self) -> None:
         """Close an unknown-item, weighed-item or limit call without the item."""
-        self._decide("leave_out", self._kiosk.leave_out, {})
+        self._decide("leave_out", self._host.decisions.leave_out, {})
 
     def void_line(self, line_id: int) -> None:
         """Remove a line of the customer's cart (refused while a payment is in flight)."""
-        self._decide("void_line", lambda staff: self._kiosk.void_line(staff, line_id),
+        self._decide("void_line", lambda staff: self._host.decisions.void_line(staff, line_id),
                      {"line": line_id})
 
     def _decide(
@@ -93,7 +97,7 @@ class SalesDesk(MenuAccess):
         session = self._guard("approve")
         if session is None:
             return
-        kiosk = self._kiosk
+        host = self._host
         refusals: list[str] = []
 
         def heard(notice: Notice) -> None:
@@ -101,33 +105,33 @@ class SalesDesk(MenuAccess):
                 refusals.append(notice.code)
 
         # The checkout decides synchronously, on this thread: its refusal is heard here.
-        kiosk._listeners.append(heard)
+        host.listen(heard)
         try:
             decide(session.staff_number)
         finally:
-            kiosk._listeners.remove(heard)
+            host.stop_listening(heard)
         if refusals:
             self._audit(f"checkout.{action}", refusals[0], session.staff_number,
-                        {"sale_id": kiosk.checkout.sale_id, **asked})
-        self.settle_call_session()
+                        {"sale_id": host.checkout().sale_id, **asked})
+        self._signed_in.settle_call()
 
     # ------------------------------------------------------------------------ sales
 
     def todays_sales(self) -> list[SaleSummary]:
         """This kiosk's sales opened today in the shop's time zone, newest first."""
-        zone = self._kiosk.settings.shop.zone()
-        return todays_sales(self._reader(), now=self._now(), zone=zone)
+        zone = self._host.settings.shop.zone()
+        return todays_sales(self._host.reader(), now=self._host.clock(), zone=zone)
 
     def sale_detail(self, sale_id: str) -> SaleDetail | None:
         """One sale's lines, payment, refunds and receipts (``None`` if unknown)."""
-        return sale_detail(self._reader(), sale_id)
+        return sale_detail(self._host.reader(), sale_id)
 
     def refundable_minor(self, sale_id: str) -> int:
         """What is left to refund of a paid sale, in minor units (0 if not paid)."""
         # Imported here: kiosk.payments loads stripe, which the first frame must not wait for.
         from kiosk.payments.refunds import refundable_minor
 
-        return refundable_minor(self._reader(), sale_id)
+        return refundable_minor(self._host.reader(), sale_id)
 
     def refund(
         self, sale_id: str, amount_minor: int | None, then: Callable[[str], None]
@@ -147,7 +151,7 @@ class SalesDesk(MenuAccess):
         if session is None:
             then("not_allowed")
             return
-        service = self._kiosk.payment_service
+        service = self._host.card_payments()
         detail: dict[str, object] = {"sale_id": sale_id, "asked_minor": amount_minor}
         if service is None:
             self._audit("sale.refund", "card_payments_unavailable", session.staff_number,
@@ -168,7 +172,7 @@ class SalesDesk(MenuAccess):
                 **detail, "amount_minor": result.amount_minor, "refund_id": result.refund_id,
             })
             if result.ok:
-                self._kiosk.sync_now()
+                self._host.sync_now()
             then(code)
 
         def failed(error: BaseException) -> None:
@@ -181,7 +185,8 @@ class SalesDesk(MenuAccess):
                         {**detail, "error": str(error)[:200]})
             then("outcome_unknown")
 
-        self._on_main(service.refund(sale_id, amount_minor, staff_number), answered, failed)
+        on_main(self._host.post, service.refund(sale_id, amount_minor, staff_number),
+                answered, failed)
 
     def reprint(self, sale_id: str, then: Callable[[str], None]) -> None:
         """Print a copy (marked COPY) of a paid sale's receipt. ``then(code)``: ``printed``,
@@ -191,7 +196,7 @@ class SalesDesk(MenuAccess):
         if session is None:
             then("not_allowed")
             return
-        desk = self._kiosk.receipt_desk
+        desk = self._host.receipt_desk()
         staff_number = session.staff_number
         if desk is None:
             self._audit("receipt.reprint", "no_printer", staff_number, {"sale_id": sale_id})
@@ -206,18 +211,18 @@ class SalesDesk(MenuAccess):
             self._audit("receipt.reprint", code, staff_number, {"sale_id": sale_id})
             then(code)
 
-        self._on_main(desk.reprint(sale_id, by=staff_number), then, failed)
+        on_main(self._host.post, desk.reprint(sale_id, by=staff_number), then, failed)
 
     def unprinted(self) -> list[UnprintedReceipt]:
         """Receipts that never printed (the customer asked for one), oldest first."""
-        desk = self._kiosk.receipt_desk
+        desk = self._host.receipt_desk()
         return [] if desk is None else desk.unprinted()
 
     def awaiting_recovery(self) -> list[AwaitingPayment]:
         """Card payments the kiosk could not settle yet, with what it knows about each."""
         from kiosk.payments.awaiting import payments_awaiting_recovery
 
-        return payments_awaiting_recovery(self._reader())
+        return payments_awaiting_recovery(self._host.reader())
 
     def check_payments_again(self, then: Callable[[str], None]) -> None:
         """Ask Stripe about the payments in doubt now (reconcile). ``then(code)``:
@@ -227,15 +232,14 @@ class SalesDesk(MenuAccess):
         if session is None:
             then("not_allowed")
             return
-        service = self._kiosk.payment_service
+        service = self._host.card_payments()
         staff_number = session.staff_number
         if service is None:
             self._audit("payment.check_again", "card_payments_unavailable", staff_number)
             then("card_payments_unavailable")
             return
-        since = self._now() - RECONCILE_LOOK_BACK
-        future = self._in_thread("reconcile",
-                                 lambda: service.reconcile(since, RECONCILE_BUDGET_S))
+        since = self._host.clock() - RECONCILE_LOOK_BACK
+        future = in_thread("reconcile", lambda: service.reconcile(since, RECONCILE_BUDGET_S))
 
         def answered(report: ReconcileReport) -> None:
             if report.settled:
@@ -252,4 +256,4 @@ class SalesDesk(MenuAccess):
                         {"error": str(error)})
             then("stripe_unreachable")
 
-        self._on_main(future, answered, failed)
+        on_main(self._host.post, future, answered, failed)
