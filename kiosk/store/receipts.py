@@ -18,9 +18,7 @@ from babel.numbers import format_decimal
 from sqlite_utils import Database
 
 from kiosk.config import Settings
-from kiosk.core.shop_rules import TaxClass, TaxMode, TaxPolicy
-from kiosk.core.tax import TaxableLine, compute_totals
-from kiosk.receipts.model import (
+from kiosk.core.receipt import (
     CardDetails,
     Receipt,
     ReceiptLine,
@@ -29,6 +27,8 @@ from kiosk.receipts.model import (
     brand_name,
     entry_method_word,
 )
+from kiosk.core.shop_rules import TaxClass, TaxMode, TaxPolicy
+from kiosk.core.tax import TaxableLine, compute_totals
 from kiosk.store.db import Refusal, parse_utc_iso
 
 FOOTER = ("Thank you for shopping with us!", "Please keep this receipt.")
