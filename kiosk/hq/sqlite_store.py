@@ -18,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from kiosk.core.timestamps import parse_utc_iso, utc_now_iso
 from kiosk.hq.storage import (
     HQStore,
     HQStoreError,
@@ -27,7 +28,6 @@ from kiosk.hq.storage import (
     sort_out,
     zero_counts,
 )
-from kiosk.store.db import parse_utc_iso, utc_now_iso
 from kiosk.sync.protocol import FEED_FIELDS, Batch, BatchReply, CatalogFeed
 
 BUSY_TIMEOUT_S = 10.0

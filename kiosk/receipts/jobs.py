@@ -43,12 +43,13 @@ from sqlite_utils import Database
 
 from kiosk.config import Settings
 from kiosk.core.receipt import Receipt
+from kiosk.core.timestamps import parse_utc_iso, utc_now_iso
 from kiosk.devices.printer import PrinterError, PrinterStatus, ReceiptPrinter
 from kiosk.receipts import printer_test_page
 from kiosk.receipts.escpos_render import render_escpos
 from kiosk.receipts.preview import shipped_logo
 from kiosk.store import audit
-from kiosk.store.db import immediate_transaction, parse_utc_iso, utc_now_iso
+from kiosk.store.db import immediate_transaction
 from kiosk.store.receipts import receipt_for_sale, refund_slip_for
 from kiosk.store.worker import StoreWorker
 

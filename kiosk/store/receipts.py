@@ -29,7 +29,8 @@ from kiosk.core.receipt import (
 )
 from kiosk.core.shop_rules import TaxClass, TaxMode, TaxPolicy
 from kiosk.core.tax import TaxableLine, compute_totals
-from kiosk.store.db import Refusal, parse_utc_iso
+from kiosk.core.timestamps import parse_utc_iso
+from kiosk.store.db import Refusal
 
 FOOTER = ("Thank you for shopping with us!", "Please keep this receipt.")
 """The lines printed at the bottom of every receipt."""
