@@ -45,7 +45,8 @@ def open_hq_store(database: Path | None, dsn: str | None, *, must_exist: bool = 
                   ) -> HQStore:
     """Open the store the options name, or exit: 2 for both options at once, 1 when it
     cannot be opened (or, with ``must_exist``, a SQLite file is missing)."""
-    from kiosk.hq.storage import HQStoreError, open_store
+    from kiosk.hq.storage import HQStoreError
+    from kiosk.hq.stores import open_store
 
     if database is not None and dsn:
         click.echo("kiosk: give --db or --dsn, not both", err=True)
