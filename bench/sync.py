@@ -48,7 +48,7 @@ import httpx
 from sqlite_utils import Database
 
 from kiosk.hq.server import LISTENING
-from kiosk.hq.storage import open_store
+from kiosk.hq.stores import open_store
 from kiosk.hq.tokens import new_token, token_hash
 from kiosk.store.db import immediate_transaction, open_database, utc_now_iso
 from kiosk.store.worker import StoreWorker

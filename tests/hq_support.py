@@ -35,7 +35,8 @@ import pytest
 from cli_support import clean_environment, kiosk_executable
 
 from kiosk.hq.server import LISTENING
-from kiosk.hq.storage import HQStore, open_store
+from kiosk.hq.storage import HQStore
+from kiosk.hq.stores import open_store
 from kiosk.hq.tokens import new_token, token_hash
 from kiosk.sync.protocol import Batch, Event
 

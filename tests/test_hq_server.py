@@ -35,7 +35,8 @@ from hq_support import (
 
 from kiosk.core.money import format_money
 from kiosk.hq.server import make_server
-from kiosk.hq.storage import HQStore, open_store
+from kiosk.hq.storage import HQStore
+from kiosk.hq.stores import open_store
 from kiosk.hq.tokens import new_token, token_hash
 from kiosk.sync.protocol import (
     CATALOG_PATH,

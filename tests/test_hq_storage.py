@@ -28,7 +28,8 @@ from hq_support import (
 
 from kiosk.hq.postgres_store import PostgresHQStore
 from kiosk.hq.sqlite_store import SQLiteHQStore
-from kiosk.hq.storage import EventConflict, HQStore, HQStoreError, open_store
+from kiosk.hq.storage import EventConflict, HQStore, HQStoreError
+from kiosk.hq.stores import open_store
 from kiosk.hq.tokens import new_token, token_hash
 from kiosk.sync.protocol import TOPICS, BatchReply, Event, catalog_version
 

@@ -23,11 +23,12 @@ from sqlite_utils import Database
 from kiosk.cli.common import settings_or_exit
 from kiosk.cli.receipt import VIRTUAL_PRINTER_FOLDER, receipt
 from kiosk.config import Settings, demo_settings
+from kiosk.core.timestamps import utc_now_iso
 from kiosk.devices.printer import open_printer
 from kiosk.receipts.jobs import ReceiptDesk, receipt_bytes
 from kiosk.receipts.text_render import columns_for, render_text
 from kiosk.sim.virtual_printer import VirtualPrinter
-from kiosk.store.db import open_database, utc_now_iso
+from kiosk.store.db import open_database
 from kiosk.store.receipts import receipt_for_sale
 from kiosk.store.worker import StoreWorker
 

@@ -16,7 +16,7 @@ import pytest
 from kiosk.config import Settings, demo_settings
 from kiosk.devices.printer import open_printer
 from kiosk.receipts.jobs import ReceiptDesk
-from kiosk.receipts.test_page import TITLE, ruler, test_page_bytes
+from kiosk.receipts.printer_test_page import TITLE, page_bytes, ruler
 from kiosk.sim.virtual_printer import VirtualPrinter, render_text
 from kiosk.store.worker import StoreWorker
 
@@ -115,7 +115,7 @@ def test_the_test_page_is_exactly_the_rendered_page_and_ends_with_a_cut(rig: Rig
 
     [job] = rig.printer.wait_for_jobs(1, WAIT_S)
     local = NOW.astimezone(rig.settings.shop.zone())
-    assert job.raw == test_page_bytes(rig.settings, at_local=local, status="ready")
+    assert job.raw == page_bytes(rig.settings, at_local=local, status="ready")
     assert job.raw.endswith(b"\x1dV\x00")  # GS V 0: full cut
 
 
@@ -184,7 +184,7 @@ def test_the_ruler_is_exactly_one_line_of_the_paper(
     settings = base.model_copy(update={
         "printer": base.printer.model_copy(update={"paper_width_mm": paper_mm})})
 
-    text = render_text(test_page_bytes(settings, at_local=NOW, status="ready"))
+    text = render_text(page_bytes(settings, at_local=NOW, status="ready"))
 
     assert ruler(columns) in text.splitlines()
     assert f"Paper: {paper_mm} mm, {columns} columns" in text.splitlines()
@@ -196,7 +196,7 @@ def test_a_code_page_without_the_euro_sign_spells_the_currency_out(tmp_path: Pat
     settings = base.model_copy(update={
         "printer": base.printer.model_copy(update={"code_page": "CP437"})})
 
-    text = render_text(test_page_bytes(settings, at_local=NOW, status="ready"))
+    text = render_text(page_bytes(settings, at_local=NOW, status="ready"))
 
     assert "Currency: EUR (EUR)" in text.splitlines()
     assert "Code page: CP437" in text.splitlines()

@@ -20,8 +20,8 @@ from test_app_payments import settings as paying_settings  # noqa: F401  (fixtur
 from test_receipt_model import LONG_NAME, SALE_ID, store_paid_sale, store_refund
 
 from kiosk.config import Settings, demo_settings
+from kiosk.core.receipt import Receipt
 from kiosk.receipts.escpos_render import CodePageUnknown, _printer, render_escpos, transliterate
-from kiosk.receipts.model import Receipt
 from kiosk.receipts.preview import render_preview_png, shipped_logo
 from kiosk.receipts.text_render import receipt_rows, render_text
 from kiosk.store.db import open_database

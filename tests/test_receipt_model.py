@@ -12,7 +12,7 @@ import pytest
 from sqlite_utils import Database
 
 from kiosk.config import Settings, demo_settings
-from kiosk.receipts.model import CardDetails, Receipt
+from kiosk.core.receipt import CardDetails, Receipt
 from kiosk.receipts.text_render import render_text
 from kiosk.store.db import open_database
 from kiosk.store.receipts import ReceiptUnavailable, receipt_for_sale, refund_slip_for

@@ -45,7 +45,8 @@ def open_hq_store(database: Path | None, dsn: str | None, *, must_exist: bool = 
                   ) -> HQStore:
     """Open the store the options name, or exit: 2 for both options at once, 1 when it
     cannot be opened (or, with ``must_exist``, a SQLite file is missing)."""
-    from kiosk.hq.storage import HQStoreError, open_store
+    from kiosk.hq.storage import HQStoreError
+    from kiosk.hq.stores import open_store
 
     if database is not None and dsn:
         click.echo("kiosk: give --db or --dsn, not both", err=True)
@@ -144,9 +145,9 @@ def catalog() -> None:
 def catalog_import(path: Path, currency: str, tax_classes: tuple[str, ...],
                    database: Path | None, dsn: str | None) -> None:
     """Make the feed exactly FILE.csv's products, all rows or none (docs/CATALOG.md)."""
+    from kiosk.core.catalog_file import CatalogRejected
     from kiosk.core.money import MoneyError
     from kiosk.hq.catalog_file import read_feed_products
-    from kiosk.store.catalog_import import CatalogImportRejected
 
     currency = currency.upper()
     try:
@@ -155,7 +156,7 @@ def catalog_import(path: Path, currency: str, tax_classes: tuple[str, ...],
     except MoneyError as error:
         click.echo(f"kiosk: unknown currency {currency!r} ({error})", err=True)
         raise SystemExit(EXIT_BAD_CONFIG) from None
-    except CatalogImportRejected as error:
+    except CatalogRejected as error:
         click.echo(f"kiosk: {error}", err=True)
         raise SystemExit(EXIT_FAILED) from None
     with open_hq_store(database, dsn) as store:

@@ -27,9 +27,9 @@ from kiosk.cli.common import (
     utc_now,
 )
 from kiosk.config import Settings
+from kiosk.core.receipt import Receipt
 from kiosk.devices.printer import PrinterError, PrinterStatus, open_printer
 from kiosk.receipts.jobs import receipt_bytes, record_copy_done, record_copy_started
-from kiosk.receipts.model import Receipt
 from kiosk.receipts.text_render import columns_for, render_text
 from kiosk.store.db import open_database, utc_now_iso
 from kiosk.store.receipts import ReceiptUnavailable, receipt_for_sale

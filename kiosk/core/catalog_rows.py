@@ -1,7 +1,7 @@
 """Checking the rows of a catalog CSV file and turning them into products.
 
 This is the pure half of ``kiosk catalog import``: it sees the header and the rows as text
-(already decoded and split by ``kiosk.store.catalog_import``) and returns the products, or the
+(already decoded and split by ``kiosk.core.catalog_file``) and returns the products, or the
 list of everything wrong with the file, each problem with its line number. It never touches
 the database, so the import can check a whole file before changing anything.
 
@@ -23,10 +23,10 @@ from kiosk.core.catalog import Product, plu_code
 from kiosk.core.money import MoneyError, currency_exponent, parse_major
 
 REQUIRED_COLUMNS: tuple[str, ...] = ("name", "price", "tax_class", "min_age")
+"""Columns every file must have, besides ``barcode`` or ``plu`` (at least one of the two)."""
 
 _CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 """C0 and C1 control characters: never in a name a receipt prints or a back office stores."""
-"""Columns every file must have, besides ``barcode`` or ``plu`` (at least one of the two)."""
 
 CODE_COLUMNS: tuple[str, ...] = ("barcode", "plu")
 OPTIONAL_COLUMNS: tuple[str, ...] = ("sold_by_weight", "unit_price_per_kg", "department")
@@ -199,118 +199,31 @@ class _RowChecker:
             return _never_quick
         # Fields are taken as they are: a field with spaces around it fails these tests and
         # ``check`` (which strips) reads it; only the name is stripped here.
-        fields = itemgetter(
-            keys["barcode"], keys["name"], keys["price"], keys["tax_class"], keys["min_age"]
+        return _quick_check(
+            itemgetter(
+                keys["barcode"], keys["name"], keys["price"], keys["tax_class"], keys["min_age"]
+            ),
+            blank_keys=tuple(keys[name] for name in ("plu", "unit_price_per_kg") if name in keys),
+            k_weight=keys.get("sold_by_weight"),
+            k_department=keys.get("department"),
+            columns=self._columns,
+            tax_classes=self._tax_classes,
+            first_line_of=self._first_line_of,
+            amount=self._amount,
+            exponent=self._exponent,
         )
-        blank_keys = tuple(keys[name] for name in ("plu", "unit_price_per_kg") if name in keys)
-        k_weight = keys.get("sold_by_weight")
-        k_department = keys.get("department")
-        columns = self._columns
-        tax_classes = self._tax_classes
-        first_line_of = self._first_line_of
-        amount = self._amount.fullmatch
-        exponent = self._exponent
-        scale = 10**exponent
-        ages = _AGES
-        no = _NO
-        prices: dict[str, int] = {}
-        control = _CONTROL_CHARACTER.search
-
-        def quick_check(line: int, row: Mapping[str, str]) -> Product | None:
-            if len(row) != columns:
-                return None
-            try:
-                barcode, name, price_text, tax_class, age_text = fields(row)
-            except KeyError:
-                return None
-            for key in blank_keys:
-                if row[key].strip():
-                    return None
-            if k_weight is not None and row[k_weight].strip().lower() not in no:
-                return None
-            code = _quick_gtin(barcode)
-            if code is None or code in first_line_of:
-                return None
-            name = name.strip()
-            if not name or len(name) > MAX_NAME_LENGTH or control(name):
-                return None
-            if tax_class not in tax_classes or age_text not in ages:
-                return None
-            price = prices.get(price_text)
-            if price is None:
-                # Shelf prices repeat (1.99, 0.49...): each distinct text is read once.
-                match = amount(price_text)
-                if match is None:
-                    return None
-                whole, fraction = match.groups()
-                price = int(whole) * scale
-                if fraction:
-                    price += int(fraction.ljust(exponent, "0"))
-                if price > MAX_PRICE_MINOR:
-                    return None
-                prices[price_text] = price
-            first_line_of[code] = line
-            department = None if k_department is None else row[k_department].strip() or None
-            if department is not None and control(department):
-                return None
-            return Product(
-                code, name, price, tax_class, ages[age_text], False, None, department
-            )
-
-        return quick_check
 
     def check(self, line: int, row: Mapping[str, str]) -> Product | None:
         """Return the row's product, or ``None`` after recording its problems."""
-        if EXTRA_FIELDS_KEY in row:
-            self._add(
-                line,
-                None,
-                "too_many_columns",
-                f"the row has more fields than the header's {self._columns} columns "
-                "(a name with a comma must be quoted)",
-            )
-            return None
-        if len(row) < self._columns:
-            missing = [column for column, key in self._pairs if key not in row]
-            self._add(
-                line,
-                missing[0],
-                "too_few_columns",
-                f"the row has fewer fields than the header: no {', '.join(missing)}",
-            )
+        if not self._has_header_shape(line, row):
             return None
         text = {column: row[key].strip() for column, key in self._pairs}
         before = len(self.problems)
         code = self._code(line, text.get("barcode", ""), text.get("plu", ""))
         name = text["name"]
-        if not name:
-            self._add(line, "name", "empty_name", "the name is empty")
-        elif len(name) > MAX_NAME_LENGTH:
-            self._add(
-                line,
-                "name",
-                "name_too_long",
-                f"the name is longer than {MAX_NAME_LENGTH} characters",
-            )
-        elif _CONTROL_CHARACTER.search(name):
-            self._add(
-                line, "name", "control_character",
-                "the name holds a control character (a tab, a line break, a NUL...)",
-            )
-        if _CONTROL_CHARACTER.search(text.get("department", "")):
-            self._add(
-                line, "department", "control_character",
-                "the department holds a control character (a tab, a line break, a NUL...)",
-            )
+        self._check_texts(line, name, text.get("department", ""))
         tax_class = text["tax_class"]
-        if tax_class not in self._tax_classes:
-            known = ", ".join(sorted(self._tax_classes)) or "none configured"
-            self._add(
-                line,
-                "tax_class",
-                "unknown_tax_class",
-                f"unknown tax class {tax_class!r} (the shop has: {known})",
-            )
+        self._check_tax_class(line, tax_class)
         min_age = self._min_age(line, text["min_age"])
         sold_by_weight = self._sold_by_weight(line, text.get("sold_by_weight", ""))
         unit_price = (
@@ -344,6 +257,61 @@ class _RowChecker:
             unit_price,
             text.get("department") or None,
         )
+
+    def _has_header_shape(self, line: int, row: Mapping[str, str]) -> bool:
+        """Whether the row has exactly the header's columns; records the problem if not."""
+        if EXTRA_FIELDS_KEY in row:
+            self._add(
+                line,
+                None,
+                "too_many_columns",
+                f"the row has more fields than the header's {self._columns} columns "
+                "(a name with a comma must be quoted)",
+            )
+            return False
+        if len(row) < self._columns:
+            missing = [column for column, key in self._pairs if key not in row]
+            self._add(
+                line,
+                missing[0],
+                "too_few_columns",
+                f"the row has fewer fields than the header: no {', '.join(missing)}",
+            )
+            return False
+        return True
+
+    def _check_texts(self, line: int, name: str, department: str) -> None:
+        """Record what is wrong with the (stripped) name and department, if anything."""
+        if not name:
+            self._add(line, "name", "empty_name", "the name is empty")
+        elif len(name) > MAX_NAME_LENGTH:
+            self._add(
+                line,
+                "name",
+                "name_too_long",
+                f"the name is longer than {MAX_NAME_LENGTH} characters",
+            )
+        elif _CONTROL_CHARACTER.search(name):
+            self._add(
+                line, "name", "control_character",
+                "the name holds a control character (a tab, a line break, a NUL...)",
+            )
+        if _CONTROL_CHARACTER.search(department):
+            self._add(
+                line, "department", "control_character",
+                "the department holds a control character (a tab, a line break, a NUL...)",
+            )
+
+    def _check_tax_class(self, line: int, tax_class: str) -> None:
+        """Record an unknown tax class."""
+        if tax_class not in self._tax_classes:
+            known = ", ".join(sorted(self._tax_classes)) or "none configured"
+            self._add(
+                line,
+                "tax_class",
+                "unknown_tax_class",
+                f"unknown tax class {tax_class!r} (the shop has: {known})",
+            )
 
     def _add(self, line: int, column: str | None, reason: str, message: str) -> None:
         self.problems.append(RowProblem(line, column, reason, message))
@@ -385,15 +353,10 @@ class _RowChecker:
 
     def _money(self, line: int, column: str, text: str) -> int | None:
         """Parse major units into minor units, recording a problem and returning None if bad."""
-        match = self._amount.fullmatch(text)
-        if match is not None:
-            # The common case, read without Decimal; the same result as parse_major.
-            whole, fraction = match.groups()
-            value = int(whole) * 10**self._exponent
-            if fraction:
-                value += int(fraction.ljust(self._exponent, "0"))
-            if value <= MAX_PRICE_MINOR:
-                return value
+        # The common case, read without Decimal; the same result as parse_major.
+        plain = _plain_amount(self._amount.fullmatch(text), self._exponent)
+        if plain is not None:
+            return plain
         try:
             value = parse_major(text, self._currency)
         except MoneyError as error:
@@ -469,6 +432,66 @@ class _RowChecker:
         return self._money(line, "unit_price_per_kg", text)
 
 
+def _quick_check(
+    fields: Callable[[Mapping[str, str]], tuple[str, ...]],
+    *,
+    blank_keys: tuple[str, ...],
+    k_weight: str | None,
+    k_department: str | None,
+    columns: int,
+    tax_classes: frozenset[str],
+    first_line_of: dict[str, int],
+    amount: re.Pattern[str],
+    exponent: int,
+) -> Callable[[int, Mapping[str, str]], Product | None]:
+    """The fast path of :meth:`_RowChecker._quick_checker`, its lookups bound once.
+
+    ``fields`` picks the barcode, name, price, tax class and minimum age of a row;
+    ``blank_keys`` are the row keys that must be empty (``plu``, ``unit_price_per_kg``);
+    ``first_line_of`` is the checker's own map of codes seen, updated here.
+    """
+    read_amount = amount.fullmatch
+    ages = _AGES
+    no = _NO
+    prices: dict[str, int] = {}
+    control = _CONTROL_CHARACTER.search
+
+    def quick_check(line: int, row: Mapping[str, str]) -> Product | None:
+        if len(row) != columns:
+            return None
+        try:
+            barcode, name, price_text, tax_class, age_text = fields(row)
+        except KeyError:
+            return None
+        for key in blank_keys:
+            if row[key].strip():
+                return None
+        if k_weight is not None and row[k_weight].strip().lower() not in no:
+            return None
+        code = _quick_gtin(barcode)
+        if code is None or code in first_line_of:
+            return None
+        name = name.strip()
+        if not name or len(name) > MAX_NAME_LENGTH or control(name):
+            return None
+        if tax_class not in tax_classes or age_text not in ages:
+            return None
+        price = prices.get(price_text)
+        if price is None:
+            # Shelf prices repeat (1.99, 0.49...): each distinct text is read once.
+            price = _plain_amount(read_amount(price_text), exponent)
+            if price is None:
+                return None
+            prices[price_text] = price
+        first_line_of[code] = line
+        department = None if k_department is None else row[k_department].strip() or None
+        if department is not None and control(department):
+            return None
+        return Product(code, name, price, tax_class, ages[age_text], False, None, department)
+
+    return quick_check
+
+
 def _never_quick(line: int, row: Mapping[str, str]) -> Product | None:
     """The fast path of a file without a barcode column: every row takes the full checks."""
     return None
@@ -486,6 +509,18 @@ def _quick_gtin(barcode: str) -> str | None:
     if ean.calc_check_digit(key[:13]) != key[13]:
         return None
     return key
+
+
+def _plain_amount(match: re.Match[str] | None, exponent: int) -> int | None:
+    """Minor units of an amount matched by :func:`_amount_pattern`, or ``None`` when there
+    is no match or it is above ``MAX_PRICE_MINOR`` (``parse_major`` then has the last word)."""
+    if match is None:
+        return None
+    whole, fraction = match.groups()
+    value = int(whole) * 10**exponent
+    if fraction:
+        value += int(fraction.ljust(exponent, "0"))
+    return value if value <= MAX_PRICE_MINOR else None
 
 
 def _amount_pattern(exponent: int) -> re.Pattern[str]:

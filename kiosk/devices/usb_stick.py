@@ -2,9 +2,10 @@
 
 The kiosk service's automount rule mounts a stick at ``[catalog] usb_mount_path``. The staff
 menu lists the ``.csv`` files at the top level of the stick with `catalog_files`; the import
-itself is :func:`kiosk.store.catalog_import.import_catalog_csv`. Only plain files are offered:
-no folders, no hidden files (such as the ``._name.csv`` files a Mac leaves behind) and no
-symbolic links (a FAT stick has none, and one could point anywhere on the kiosk).
+itself is :func:`kiosk.store.catalog_import.import_catalog_csv` (parsed by the core's
+:func:`kiosk.core.catalog_file.read_catalog`, as every catalog file is). Only plain files are
+offered: no folders, no hidden files (such as the ``._name.csv`` files a Mac leaves behind)
+and no symbolic links (a FAT stick has none, and one could point anywhere on the kiosk).
 """
 
 from __future__ import annotations

@@ -16,10 +16,11 @@ from datetime import datetime
 from pathlib import Path
 
 from kiosk.doctor.clock import NAME as CLOCK
-from kiosk.doctor.clock import check_clock, timedatectl_ntp_synchronised
+from kiosk.doctor.clock import check_clock
 from kiosk.doctor.config_checks import check_config
 from kiosk.doctor.context import DiskSpace, DoctorContext, utc_now
 from kiosk.doctor.devices import PRINTER, SCANNER, check_printer, check_scanner
+from kiosk.doctor.ntp import timedatectl_ntp_synchronised
 from kiosk.doctor.reachability import (
     BACK_OFFICE,
     CARD_READER,

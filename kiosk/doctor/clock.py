@@ -2,7 +2,8 @@
 
 Card payments, receipts and TLS all depend on it, and a Raspberry Pi has no battery-backed
 clock: after a boot without network it may start days in the past. The check asks
-``timedatectl`` whether the clock is NTP-synchronised (not available in containers: then
+``timedatectl`` whether the clock is NTP-synchronised (``context.ntp_synchronised``, by default
+:func:`kiosk.doctor.ntp.timedatectl_ntp_synchronised`; not available in containers: then
 "unknown") and compares the kiosk's time with the ``Date`` header of the back office's or
 Stripe's answer, whichever is configured and answers first. More than `CLOCK_TOLERANCE_S`
 apart fails, whatever NTP says. A TLS failure caused by the clock (a certificate "not yet
@@ -11,7 +12,6 @@ valid" or "expired") is reported as a wrong clock, not as a network fault.
 
 from __future__ import annotations
 
-import subprocess
 from typing import TYPE_CHECKING
 
 from kiosk.doctor.result import CheckResult, failed, passed, warned
@@ -32,9 +32,6 @@ NAME = "clock"
 CLOCK_TOLERANCE_S = 60.0
 """Seconds the kiosk's clock may differ from a server's before the check fails."""
 
-TIMEDATECTL_TIMEOUT_S = 2.0
-"""Seconds ``timedatectl`` may take to answer."""
-
 HEALTH_PATH = "/health"
 """The reference back office's cheap unauthenticated page; any answer carries a Date."""
 
@@ -47,25 +44,6 @@ FIX_THE_CLOCK = (
     "set-time 'YYYY-MM-DD HH:MM:SS'`. A Raspberry Pi has no battery-backed clock: it needs "
     "NTP after every boot (or an RTC module)."
 )
-
-
-def timedatectl_ntp_synchronised() -> bool | None:
-    """Ask ``timedatectl show -p NTPSynchronized --value``: ``True``/``False``, or ``None``
-    when it cannot tell (no timedatectl, or systemd is not running, as in containers)."""
-    try:
-        done = subprocess.run(
-            ["timedatectl", "show", "-p", "NTPSynchronized", "--value"],
-            capture_output=True,
-            text=True,
-            timeout=TIMEDATECTL_TIMEOUT_S,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    answer = done.stdout.strip()
-    if done.returncode != 0 or answer not in ("yes", "no"):
-        return None
-    return answer == "yes"
 
 
 def clock_servers(context: DoctorContext) -> list[tuple[str, str, str]]:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Protocol
 
 from kiosk.config import Secrets, Settings
-from kiosk.doctor.clock import timedatectl_ntp_synchronised
+from kiosk.doctor.ntp import timedatectl_ntp_synchronised
 
 NETWORK_TIMEOUT_S = 5.0
 """Seconds a network check (Stripe, the back office, a server's clock) may take."""

@@ -162,7 +162,12 @@ def check_backoffice(context: DoctorContext) -> CheckResult:
             "between the kiosk and it (DNS, router, firewall). Sales wait on the kiosk and "
             "are sent when it answers again.",
         )
-    status = answer.status_code
+    return _backoffice_answer(url, kiosk_id, answer.status_code, issue)
+
+
+def _backoffice_answer(url: str, kiosk_id: str, status: int, issue: str) -> CheckResult:
+    """The verdict on the back office's HTTP ``status`` to the kiosk's ``HEAD`` of the catalog;
+    ``issue`` says how to get a new token."""
     if status in TOKEN_ACCEPTED:
         return passed(BACK_OFFICE, f"{url} answers and accepts the token of kiosk {kiosk_id}")
     if status == 401:

@@ -1,7 +1,8 @@
 """Reading the back office's catalog feed from a CSV file (``kiosk hq catalog import``).
 
-The file is the kiosk's own catalog format (docs/CATALOG.md), checked by the kiosk's own rules
-(``kiosk.core.catalog_rows``), so a feed the back office accepts is one the kiosks accept.
+The file is the kiosk's own catalog format (docs/CATALOG.md), parsed by the kiosk's own parser
+(:func:`kiosk.core.catalog_file.read_catalog`), so a feed the back office accepts is one the
+kiosks accept.
 """
 
 from __future__ import annotations
@@ -11,8 +12,7 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
-from kiosk.core.catalog_rows import validate_rows
-from kiosk.store.catalog_import import CatalogFile, CatalogImportRejected
+from kiosk.core.catalog_file import CatalogFile, read_catalog
 
 
 def read_feed_products(
@@ -23,27 +23,20 @@ def read_feed_products(
 
     ``tax_classes`` are the codes the shop's kiosks know; ``None`` accepts every code the
     file uses (the kiosks then check them when they apply the feed). Raises
-    ``CatalogImportRejected`` with every problem found, and ``MoneyError`` for an unknown
-    currency.
+    ``kiosk.core.catalog_file.CatalogRejected`` with every problem found, and ``MoneyError``
+    for an unknown currency.
     """
+    data = Path(path).read_bytes()
     if tax_classes is None:
-        tax_classes = _tax_classes_in(path)
-    catalog_file = CatalogFile(path)
-    if catalog_file.problems:
-        raise CatalogImportRejected(catalog_file.problems)
-    products, problems = validate_rows(
-        catalog_file.rows(), catalog_file.header, tax_classes=tax_classes, currency=currency
-    )
-    problems += catalog_file.problems
-    if problems:
-        raise CatalogImportRejected(problems)
+        tax_classes = _tax_classes_in(data)
+    products = read_catalog(data, tax_classes=tax_classes, currency=currency)
     return [dataclasses.asdict(product) for product in products]
 
 
-def _tax_classes_in(path: Path) -> set[str]:
+def _tax_classes_in(data: bytes) -> set[str]:
     """Every non-empty ``tax_class`` field of the file (nothing if it cannot be read: the
     real pass then reports why)."""
-    catalog_file = CatalogFile(path)
+    catalog_file = CatalogFile(data)
     return {
         value.strip()
         for _, row in catalog_file.rows()

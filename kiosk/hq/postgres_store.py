@@ -14,21 +14,15 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 
-from kiosk.hq.storage import (
-    HQStore,
-    HQStoreError,
-    StoredEvent,
-    event_rows,
-    feed_product,
-    sort_out,
-    zero_counts,
-)
-from kiosk.sync.protocol import FEED_FIELDS, Batch, BatchReply, CatalogFeed
+from kiosk.hq.sql_store import SQLDialect, SQLQueries
+from kiosk.hq.storage import HQStoreError, StoredEvent, event_rows, sort_out
+from kiosk.sync.protocol import Batch, BatchReply
 
 try:
     import psycopg
@@ -85,10 +79,6 @@ SCHEMA = (
     )""",
 )
 
-_EVENT_COLUMNS = (
-    "kiosk_id, event_id::text, topic, sale_id::text, created_at, payload, body_hash, received_at"
-)
-_PRODUCT_COLUMNS = ", ".join(FEED_FIELDS)
 # The arrays go in binary (%b): PostgreSQL parses a text array of 100 payloads ten times slower.
 _INSERT_EVENTS = """
 INSERT INTO events (kiosk_id, event_id, topic, sale_id, body_hash, payload, created_at,
@@ -104,7 +94,40 @@ RETURNING event_id::text
 """
 
 
-class PostgresHQStore(HQStore):
+def _stored_event(row: tuple[Any, ...]) -> StoredEvent:
+    kiosk_id, event_id, topic, sale_id, created_at, payload, body_hash, received_at = row
+    return StoredEvent(
+        kiosk_id=kiosk_id,
+        event_id=event_id,
+        topic=topic,
+        sale_id=sale_id,
+        created_at=created_at,
+        payload=payload,
+        body_hash=body_hash,
+        received_at=received_at,
+    )
+
+
+def _same_moment(now: datetime) -> datetime:
+    return now
+
+
+DIALECT = SQLDialect(
+    mark="%s",
+    arrival="seq",
+    event_columns=(
+        "kiosk_id, event_id::text, topic, sale_id::text, created_at, payload, body_hash, "
+        "received_at"
+    ),
+    uuid_cast="::uuid",
+    stamp=_same_moment,
+    stored_event=_stored_event,
+)
+"""PostgreSQL's spelling: ``%s`` parameters, arrival by ``seq``, UUID and TIMESTAMPTZ
+columns (psycopg hands the JSONB payload and the moment over decoded)."""
+
+
+class PostgresHQStore:
     """``HQStore`` in the PostgreSQL database at ``dsn`` (a libpq URI or key=value string);
     the tables are created in its current schema if missing."""
 
@@ -132,6 +155,32 @@ class PostgresHQStore(HQStore):
             connection.execute("SELECT pg_advisory_xact_lock(%s)", [SCHEMA_LOCK])
             for statement in SCHEMA:
                 connection.execute(statement)
+        queries = SQLQueries(
+            DIALECT, read=self._read, snapshot=self._transaction, transaction=self._transaction
+        )
+        # The dialect-independent part of HQStore is the shared SQL's.
+        self.token_owner = queries.token_owner
+        self.kiosk_for_token = queries.kiosk_for_token
+        self.kiosks = queries.kiosks
+        self.events = queries.events
+        self.event_counts = queries.event_counts
+        self.sale_events = queries.sale_events
+        self.catalog = queries.catalog
+        self.catalog_version = queries.catalog_version
+        self.replace_catalog = queries.replace_catalog
+
+    def __enter__(self) -> Self:
+        """The store itself; it is closed when the block ends."""
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Close the store."""
+        self.close()
 
     def _connect(self) -> psycopg.Connection[Any]:
         try:
@@ -179,7 +228,13 @@ class PostgresHQStore(HQStore):
         finally:
             self._slots.release()
 
-    def _read(self, sql: str, parameters: list[Any] | dict[str, Any] | None = None) -> list[Any]:
+    @contextmanager
+    def _transaction(self) -> Iterator[psycopg.Connection[Any]]:
+        """A pooled connection inside one transaction for the block."""
+        with self._connection() as connection, connection.transaction():
+            yield connection
+
+    def _read(self, sql: str, parameters: Sequence[Any] | None = None) -> list[Any]:
         with self._connection() as connection:
             return connection.execute(sql, parameters).fetchall()
 
@@ -193,17 +248,6 @@ class PostgresHQStore(HQStore):
                 [kiosk_id, hashed_token, now],
             ).fetchone()
         return bool(row and row[0])
-
-    def token_owner(self, hashed_token: str) -> tuple[str, str] | None:
-        """See ``HQStore.token_owner``."""
-        rows = self._read(
-            "SELECT kiosk_id, token_hash FROM kiosks WHERE token_hash = %s", [hashed_token]
-        )
-        return (str(rows[0][0]), str(rows[0][1])) if rows else None
-
-    def kiosks(self) -> list[str]:
-        """See ``HQStore.kiosks``."""
-        return [str(row[0]) for row in self._read("SELECT kiosk_id FROM kiosks ORDER BY 1")]
 
     def store_batch(self, batch: Batch, now: datetime) -> BatchReply:
         """See ``HQStore.store_batch``."""
@@ -233,81 +277,11 @@ class PostgresHQStore(HQStore):
                 }
             return sort_out(rows, stored)  # raises EventConflict: the transaction rolls back
 
-    def events(self, kiosk_id: str | None = None) -> list[StoredEvent]:
-        """See ``HQStore.events``."""
-        if kiosk_id is None:
-            rows = self._read(f"SELECT {_EVENT_COLUMNS} FROM events ORDER BY seq")
-        else:
-            rows = self._read(
-                f"SELECT {_EVENT_COLUMNS} FROM events WHERE kiosk_id = %s ORDER BY seq",
-                [kiosk_id],
-            )
-        return [_stored_event(row) for row in rows]
-
-    def event_counts(self, kiosk_id: str | None = None) -> dict[str, int]:
-        """See ``HQStore.event_counts``."""
-        where, parameters = ("WHERE kiosk_id = %s", [kiosk_id]) if kiosk_id else ("", [])
-        counts = zero_counts()
-        for topic, count in self._read(
-            f"SELECT topic, COUNT(*) FROM events {where} GROUP BY topic", parameters
-        ):
-            counts[str(topic)] = int(count)
-        return counts
-
-    def sale_events(self, sale_id: str) -> list[StoredEvent]:
-        """See ``HQStore.sale_events``."""
-        rows = self._read(
-            f"SELECT {_EVENT_COLUMNS} FROM events WHERE sale_id = %(sale)s::uuid "
-            "AND topic IN ('sale.paid', 'refund.succeeded') "
-            "AND kiosk_id = (SELECT kiosk_id FROM events WHERE sale_id = %(sale)s::uuid "
-            "AND topic = 'sale.paid' ORDER BY seq LIMIT 1) ORDER BY seq",
-            {"sale": sale_id},
-        )
-        return [_stored_event(row) for row in rows]
-
     def setting(self, name: str) -> str:
         """The value of a run-time setting (``SHOW name``) on a pooled connection, e.g.
         ``statement_timeout``."""
         rows = self._read("SELECT current_setting(%s)", [name])
         return str(rows[0][0])
-
-    def catalog(self) -> CatalogFeed | None:
-        """See ``HQStore.catalog``."""
-        with self._connection() as connection, connection.transaction():
-            head = connection.execute(
-                "SELECT version, currency FROM catalog WHERE id = 1"
-            ).fetchone()
-            if head is None:
-                return None
-            cursor = connection.execute(f"SELECT {_PRODUCT_COLUMNS} FROM products ORDER BY code")
-            products = tuple(
-                feed_product(dict(zip(FEED_FIELDS, row, strict=True)))
-                for row in cursor.fetchall()
-            )
-        return CatalogFeed(str(head[0]), str(head[1]), products)
-
-    def catalog_version(self) -> str | None:
-        """See ``HQStore.catalog_version``."""
-        rows = self._read("SELECT version FROM catalog WHERE id = 1")
-        return str(rows[0][0]) if rows else None
-
-    def _write_catalog(self, feed: CatalogFeed, now: datetime) -> None:
-        with self._connection() as connection, connection.transaction():
-            connection.execute("DELETE FROM products")
-            with connection.cursor() as cursor:
-                cursor.executemany(
-                    f"INSERT INTO products ({_PRODUCT_COLUMNS}) "
-                    f"VALUES ({', '.join(['%s'] * len(FEED_FIELDS))})",
-                    [tuple(product[name] for name in FEED_FIELDS)
-                     for product in feed.products],
-                )
-            connection.execute(
-                "INSERT INTO catalog (id, version, currency, updated_at) "
-                "VALUES (1, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET "
-                "version = excluded.version, currency = excluded.currency, "
-                "updated_at = excluded.updated_at",
-                [feed.version, feed.currency, now],
-            )
 
     def close(self) -> None:
         """See ``HQStore.close``."""
@@ -318,16 +292,3 @@ class PostgresHQStore(HQStore):
             except queue.Empty:
                 return
 
-
-def _stored_event(row: tuple[Any, ...]) -> StoredEvent:
-    kiosk_id, event_id, topic, sale_id, created_at, payload, body_hash, received_at = row
-    return StoredEvent(
-        kiosk_id=kiosk_id,
-        event_id=event_id,
-        topic=topic,
-        sale_id=sale_id,
-        created_at=created_at,
-        payload=payload,
-        body_hash=body_hash,
-        received_at=received_at,
-    )

@@ -16,7 +16,7 @@ from typing import Any
 from babel.core import UnknownLocaleError
 
 from kiosk.core.money import format_money
-from kiosk.receipts.model import brand_name
+from kiosk.core.receipt import brand_name
 
 REFRESH_S = 5
 """Seconds between reloads of the "on its way" page."""

@@ -12,23 +12,17 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 
-from kiosk.hq.storage import (
-    HQStore,
-    HQStoreError,
-    StoredEvent,
-    event_rows,
-    feed_product,
-    sort_out,
-    zero_counts,
-)
-from kiosk.store.db import parse_utc_iso, utc_now_iso
-from kiosk.sync.protocol import FEED_FIELDS, Batch, BatchReply, CatalogFeed
+from kiosk.core.timestamps import parse_utc_iso, utc_now_iso
+from kiosk.hq.sql_store import SQLDialect, SQLQueries
+from kiosk.hq.storage import HQStoreError, StoredEvent, event_rows, sort_out
+from kiosk.sync.protocol import Batch, BatchReply
 
 BUSY_TIMEOUT_S = 10.0
 """Seconds a write waits for another process's write to the same file."""
@@ -69,13 +63,36 @@ CREATE TABLE IF NOT EXISTS catalog (
 );
 """
 
-_EVENT_COLUMNS = (
-    "kiosk_id, event_id, topic, sale_id, created_at, payload, body_hash, received_at"
+
+
+def _stored_event(row: tuple[Any, ...]) -> StoredEvent:
+    kiosk_id, event_id, topic, sale_id, created_at, payload, body_hash, received_at = row
+    return StoredEvent(
+        kiosk_id=kiosk_id,
+        event_id=event_id,
+        topic=topic,
+        sale_id=sale_id,
+        created_at=created_at,
+        payload=json.loads(payload),
+        body_hash=body_hash,
+        received_at=parse_utc_iso(received_at),
+    )
+
+
+DIALECT = SQLDialect(
+    mark="?",
+    arrival="rowid",
+    event_columns=(
+        "kiosk_id, event_id, topic, sale_id, created_at, payload, body_hash, received_at"
+    ),
+    uuid_cast="",
+    stamp=utc_now_iso,
+    stored_event=_stored_event,
 )
-_PRODUCT_COLUMNS = ", ".join(FEED_FIELDS)
+"""SQLite's spelling: ``?`` parameters, arrival by rowid, UUIDs and moments as text."""
 
 
-class SQLiteHQStore(HQStore):
+class SQLiteHQStore:
     """``HQStore`` in the SQLite file at ``path`` (created with its tables if missing)."""
 
     def __init__(self, path: Path) -> None:
@@ -97,6 +114,32 @@ class SQLiteHQStore(HQStore):
             raise HQStoreError(
                 f"{path} is not a usable back office database: {error}"
             ) from None
+        queries = SQLQueries(
+            DIALECT, read=self._read, snapshot=self._snapshot, transaction=self._transaction
+        )
+        # The dialect-independent part of HQStore is the shared SQL's.
+        self.token_owner = queries.token_owner
+        self.kiosk_for_token = queries.kiosk_for_token
+        self.kiosks = queries.kiosks
+        self.events = queries.events
+        self.event_counts = queries.event_counts
+        self.sale_events = queries.sale_events
+        self.catalog = queries.catalog
+        self.catalog_version = queries.catalog_version
+        self.replace_catalog = queries.replace_catalog
+
+    def __enter__(self) -> Self:
+        """The store itself; it is closed when the block ends."""
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Close the store."""
+        self.close()
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -113,7 +156,13 @@ class SQLiteHQStore(HQStore):
                     connection.execute("ROLLBACK")
                 raise
 
-    def _read(self, sql: str, parameters: list[Any] | tuple[Any, ...] = ()) -> list[Any]:
+    @contextmanager
+    def _snapshot(self) -> Iterator[sqlite3.Connection]:
+        """The connection, held by this thread alone for the block (no transaction)."""
+        with self._lock:
+            yield self._connection
+
+    def _read(self, sql: str, parameters: Sequence[Any] = ()) -> list[Any]:
         with self._lock:
             return self._connection.execute(sql, parameters).fetchall()
 
@@ -129,17 +178,6 @@ class SQLiteHQStore(HQStore):
                 [kiosk_id, hashed_token, utc_now_iso(now)],
             )
         return known is None
-
-    def token_owner(self, hashed_token: str) -> tuple[str, str] | None:
-        """See ``HQStore.token_owner``."""
-        rows = self._read(
-            "SELECT kiosk_id, token_hash FROM kiosks WHERE token_hash = ?", [hashed_token]
-        )
-        return (str(rows[0][0]), str(rows[0][1])) if rows else None
-
-    def kiosks(self) -> list[str]:
-        """See ``HQStore.kiosks``."""
-        return [str(row[0]) for row in self._read("SELECT kiosk_id FROM kiosks ORDER BY 1")]
 
     def store_batch(self, batch: Batch, now: datetime) -> BatchReply:
         """See ``HQStore.store_batch``."""
@@ -165,38 +203,6 @@ class SQLiteHQStore(HQStore):
             )
         return reply
 
-    def events(self, kiosk_id: str | None = None) -> list[StoredEvent]:
-        """See ``HQStore.events``."""
-        if kiosk_id is None:
-            rows = self._read(f"SELECT {_EVENT_COLUMNS} FROM events ORDER BY rowid")
-        else:
-            rows = self._read(
-                f"SELECT {_EVENT_COLUMNS} FROM events WHERE kiosk_id = ? ORDER BY rowid",
-                [kiosk_id],
-            )
-        return [_stored_event(row) for row in rows]
-
-    def event_counts(self, kiosk_id: str | None = None) -> dict[str, int]:
-        """See ``HQStore.event_counts``."""
-        where, parameters = ("WHERE kiosk_id = ?", [kiosk_id]) if kiosk_id else ("", [])
-        counts = zero_counts()
-        for topic, count in self._read(
-            f"SELECT topic, COUNT(*) FROM events {where} GROUP BY topic", parameters
-        ):
-            counts[str(topic)] = int(count)
-        return counts
-
-    def sale_events(self, sale_id: str) -> list[StoredEvent]:
-        """See ``HQStore.sale_events``."""
-        rows = self._read(
-            f"SELECT {_EVENT_COLUMNS} FROM events WHERE sale_id = ? "
-            "AND topic IN ('sale.paid', 'refund.succeeded') "
-            "AND kiosk_id = (SELECT kiosk_id FROM events WHERE sale_id = ? "
-            "AND topic = 'sale.paid' ORDER BY rowid LIMIT 1) ORDER BY rowid",
-            [sale_id, sale_id],
-        )
-        return [_stored_event(row) for row in rows]
-
     def pragma(self, name: str) -> Any:
         """The value of ``PRAGMA name`` on the server's connection (``synchronous`` is 2, FULL).
         ``name`` must be a plain identifier."""
@@ -205,57 +211,8 @@ class SQLiteHQStore(HQStore):
         rows = self._read(f"PRAGMA {name}")
         return rows[0][0] if rows else None
 
-    def catalog(self) -> CatalogFeed | None:
-        """See ``HQStore.catalog``."""
-        with self._lock:
-            head = self._connection.execute(
-                "SELECT version, currency FROM catalog WHERE id = 1"
-            ).fetchone()
-            if head is None:
-                return None
-            cursor = self._connection.execute(
-                f"SELECT {_PRODUCT_COLUMNS} FROM products ORDER BY code"
-            )
-            names = [column[0] for column in cursor.description]
-            products = tuple(feed_product(dict(zip(names, row, strict=True)))
-                             for row in cursor.fetchall())
-        return CatalogFeed(str(head[0]), str(head[1]), products)
-
-    def catalog_version(self) -> str | None:
-        """See ``HQStore.catalog_version``."""
-        rows = self._read("SELECT version FROM catalog WHERE id = 1")
-        return str(rows[0][0]) if rows else None
-
-    def _write_catalog(self, feed: CatalogFeed, now: datetime) -> None:
-        with self._transaction() as connection:
-            connection.execute("DELETE FROM products")
-            connection.executemany(
-                f"INSERT INTO products ({_PRODUCT_COLUMNS}) "
-                f"VALUES ({', '.join('?' * len(FEED_FIELDS))})",
-                [tuple(product[name] for name in FEED_FIELDS) for product in feed.products],
-            )
-            connection.execute(
-                "INSERT INTO catalog (id, version, currency, updated_at) VALUES (1, ?, ?, ?) "
-                "ON CONFLICT (id) DO UPDATE SET version = excluded.version, "
-                "currency = excluded.currency, updated_at = excluded.updated_at",
-                [feed.version, feed.currency, utc_now_iso(now)],
-            )
-
     def close(self) -> None:
         """See ``HQStore.close``."""
         with self._lock:
             self._connection.close()
 
-
-def _stored_event(row: tuple[Any, ...]) -> StoredEvent:
-    kiosk_id, event_id, topic, sale_id, created_at, payload, body_hash, received_at = row
-    return StoredEvent(
-        kiosk_id=kiosk_id,
-        event_id=event_id,
-        topic=topic,
-        sale_id=sale_id,
-        created_at=created_at,
-        payload=json.loads(payload),
-        body_hash=body_hash,
-        received_at=parse_utc_iso(received_at),
-    )

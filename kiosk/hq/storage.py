@@ -1,22 +1,21 @@
 """What the back office keeps, whatever the database: kiosks and their token hashes, the events
 the kiosks sent (once each), and the catalog feed.
 
-``HQStore`` is the interface; ``open_store`` picks the backend: a SQLite file for one shop
-(``kiosk.hq.sqlite_store``) or PostgreSQL through a DSN for a chain
-(``kiosk.hq.postgres_store``). Both store a batch in one transaction: every new event of it, or,
-when one of its ids is already stored with a different body, nothing at all.
+``HQStore`` is the interface, with the records and checks every backend shares; the backends
+are a SQLite file for one shop (``kiosk.hq.sqlite_store``) or PostgreSQL through a DSN for a
+chain (``kiosk.hq.postgres_store``), their dialect-independent SQL in ``kiosk.hq.sql_store``,
+and ``kiosk.hq.stores.open_store`` picks one. This module imports none of them. Both store a
+batch in one transaction: every new event of it, or, when one of its ids is already stored
+with a different body, nothing at all.
 """
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Protocol, Self
 
-from kiosk.hq.tokens import token_hash, token_matches
 from kiosk.sync.protocol import (
     FEED_FIELDS,
     TOPICS,
@@ -24,7 +23,6 @@ from kiosk.sync.protocol import (
     BatchReply,
     CatalogFeed,
     canonical_json,
-    catalog_version,
 )
 
 
@@ -121,60 +119,57 @@ def feed_product(row: dict[str, Any]) -> dict[str, Any]:
     return product
 
 
-class HQStore(ABC):
-    """The back office's storage. Methods are safe to call from many threads at once."""
+class HQStore(Protocol):
+    """The back office's storage. Methods are safe to call from many threads at once.
 
-    @abstractmethod
+    Implemented by ``kiosk.hq.sqlite_store.SQLiteHQStore`` and
+    ``kiosk.hq.postgres_store.PostgresHQStore``; ``kiosk.hq.stores.open_store`` picks one.
+    """
+
     def add_kiosk(self, kiosk_id: str, hashed_token: str, now: datetime) -> bool:
         """Record ``kiosk_id`` with the hash of its token, replacing an earlier token of the
         same kiosk (which stops working). Returns True for a kiosk new to the back office."""
+        ...
 
-    @abstractmethod
     def token_owner(self, hashed_token: str) -> tuple[str, str] | None:
         """``(kiosk id, stored hash)`` of the kiosk holding the token with this hash, if any."""
+        ...
 
     def kiosk_for_token(self, token: str) -> str | None:
         """The kiosk id a bearer token belongs to, or None for an unknown token."""
-        found = self.token_owner(token_hash(token))
-        if found is None or not token_matches(token, found[1]):
-            return None
-        return found[0]
+        ...
 
-    @abstractmethod
     def kiosks(self) -> list[str]:
         """The kiosk ids holding a token, sorted."""
+        ...
 
-    @abstractmethod
     def store_batch(self, batch: Batch, now: datetime) -> BatchReply:
         """Store the batch's new events under ``batch.kiosk_id`` in one transaction, stamped
         ``now``: ids already stored with the same body are duplicates; one stored with another
         body raises ``EventConflict`` and nothing of the batch is stored."""
+        ...
 
-    @abstractmethod
     def events(self, kiosk_id: str | None = None) -> list[StoredEvent]:
         """Every stored event (of one kiosk, or of all), in the order they arrived."""
+        ...
 
-    @abstractmethod
     def event_counts(self, kiosk_id: str | None = None) -> dict[str, int]:
         """Stored events per topic (every topic of the protocol, zero included)."""
+        ...
 
-    @abstractmethod
     def sale_events(self, sale_id: str) -> list[StoredEvent]:
         """The ``sale.paid`` and ``refund.succeeded`` events of one sale, in arrival order,
         from the kiosk that sent its ``sale.paid`` (the first to arrive) only: another kiosk's
         token cannot add lines to this sale's receipt. Empty until a ``sale.paid`` arrived."""
+        ...
 
-    @abstractmethod
     def catalog(self) -> CatalogFeed | None:
         """The catalog feed, or None before the first import."""
+        ...
 
-    @abstractmethod
     def catalog_version(self) -> str | None:
         """The feed's version (its ETag) without reading its products; None before an import."""
-
-    @abstractmethod
-    def _write_catalog(self, feed: CatalogFeed, now: datetime) -> None:
-        """Replace the stored feed by ``feed`` in one transaction."""
+        ...
 
     def replace_catalog(
         self, currency: str, products: list[dict[str, Any]], now: datetime
@@ -182,18 +177,15 @@ class HQStore(ABC):
         """Make the feed exactly ``products`` (dicts of ``FEED_FIELDS``, prices in minor units
         of ``currency``), all or nothing, and return it. An unchanged catalog keeps its
         version, so kiosks are not sent it again."""
-        rows = sorted((feed_product(product) for product in products), key=lambda p: p["code"])
-        feed = CatalogFeed(catalog_version(currency, rows), currency, tuple(rows))
-        if feed.version != self.catalog_version():
-            self._write_catalog(feed, now)
-        return feed
+        ...
 
-    @abstractmethod
     def close(self) -> None:
         """Close the connections."""
+        ...
 
     def __enter__(self) -> Self:
-        return self
+        """The store itself; it is closed when the block ends."""
+        ...
 
     def __exit__(
         self,
@@ -201,27 +193,10 @@ class HQStore(ABC):
         error: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        self.close()
+        """Close the store."""
+        ...
 
 
 def zero_counts() -> dict[str, int]:
     """A count of zero for every topic of the protocol."""
     return dict.fromkeys(TOPICS, 0)
-
-
-def open_store(database: Path | None = None, dsn: str | None = None) -> HQStore:
-    """Open (creating the tables if needed) the back office's store: the SQLite file
-    ``database``, or the PostgreSQL database at ``dsn``; exactly one of the two.
-
-    Raises ``HQStoreError`` when it cannot be opened (the message never holds the DSN).
-    """
-    if (database is None) == (dsn is None):
-        raise ValueError("give either a SQLite database path or a PostgreSQL DSN")
-    if dsn is not None:
-        from kiosk.hq.postgres_store import PostgresHQStore
-
-        return PostgresHQStore(dsn)
-    from kiosk.hq.sqlite_store import SQLiteHQStore
-
-    assert database is not None
-    return SQLiteHQStore(database)

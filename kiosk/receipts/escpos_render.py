@@ -16,8 +16,8 @@ from collections.abc import Callable
 
 from PIL import Image
 
+from kiosk.core.receipt import Receipt
 from kiosk.devices.escpos_cache import import_escpos
-from kiosk.receipts.model import Receipt
 from kiosk.receipts.text_render import ReceiptRow, columns_for, receipt_rows
 
 import_escpos()  # before its names: escpos reads its printer database when it is imported

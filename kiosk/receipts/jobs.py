@@ -42,13 +42,14 @@ from typing import Any, Protocol
 from sqlite_utils import Database
 
 from kiosk.config import Settings
+from kiosk.core.receipt import Receipt
+from kiosk.core.timestamps import parse_utc_iso, utc_now_iso
 from kiosk.devices.printer import PrinterError, PrinterStatus, ReceiptPrinter
+from kiosk.receipts import printer_test_page
 from kiosk.receipts.escpos_render import render_escpos
-from kiosk.receipts.model import Receipt
 from kiosk.receipts.preview import shipped_logo
-from kiosk.receipts.test_page import test_page_bytes
 from kiosk.store import audit
-from kiosk.store.db import immediate_transaction, parse_utc_iso, utc_now_iso
+from kiosk.store.db import immediate_transaction
 from kiosk.store.receipts import receipt_for_sale, refund_slip_for
 from kiosk.store.worker import StoreWorker
 
@@ -233,8 +234,8 @@ class ReceiptDesk:
         return future
 
     def print_test_page(self) -> Future[str]:
-        """Print the printer test page (:mod:`kiosk.receipts.test_page`) on the desk's thread,
-        between receipts, never in the middle of one.
+        """Print the printer test page (:mod:`kiosk.receipts.printer_test_page`) on the desk's
+        thread, between receipts, never in the middle of one.
 
         The printer is asked for its status first; the future's result is ``"printed"`` or
         the printer's status when it cannot print (such as ``"offline"`` or ``"paper_out"``;
@@ -405,7 +406,7 @@ class ReceiptDesk:
         if status not in (PrinterStatus.READY, PrinterStatus.UNKNOWN):
             return status
         at_local = self._clock().astimezone(self._settings.shop.zone())
-        data = test_page_bytes(self._settings, at_local=at_local, status=status)
+        data = printer_test_page.page_bytes(self._settings, at_local=at_local, status=status)
         try:
             self._send(data)
         except _Failure as failure:

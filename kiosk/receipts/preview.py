@@ -15,8 +15,8 @@ import barcode
 import qrcode
 from PIL import Image, ImageDraw, ImageFont
 
+from kiosk.core.receipt import Receipt
 from kiosk.receipts.escpos_render import DOTS_BY_PAPER_MM
-from kiosk.receipts.model import Receipt
 from kiosk.receipts.text_render import columns_for, receipt_rows
 from kiosk.resources import asset
 

@@ -19,7 +19,7 @@ from babel.dates import format_datetime
 from babel.numbers import format_decimal
 
 from kiosk.core.money import format_money
-from kiosk.receipts.model import Receipt, ReceiptLine
+from kiosk.core.receipt import Receipt, ReceiptLine
 
 COLUMNS_BY_PAPER_MM = {80: 48, 58: 32}
 """Characters per line of font A for each paper width in millimetres."""
@@ -100,10 +100,6 @@ class _Layout:
 
 def _tax_letters(receipt: Receipt) -> dict[str, str]:
     return {tax.label: _TAX_LETTERS[i % 26] for i, tax in enumerate(receipt.taxes)}
-
-
-def _percent(rate: Decimal, locale: str) -> str:
-    return f"{format_decimal(rate * 100, format='0.##', locale=locale)}%"
 
 
 def _weight_kg(weight_g: int, locale: str) -> str:

@@ -17,7 +17,8 @@ from pydantic import SecretStr
 
 from kiosk.config import Secrets
 from kiosk.hq.server import BackOfficeServer, make_server
-from kiosk.hq.storage import HQStore, open_store
+from kiosk.hq.storage import HQStore
+from kiosk.hq.stores import open_store
 from kiosk.hq.tokens import new_token, token_hash
 
 DEMO_BACKOFFICE_DB = "demo-backoffice.db"

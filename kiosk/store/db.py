@@ -12,17 +12,17 @@ import logging
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlite_utils import Database
 
+# The stored time form is the core's (the back office writes it too); named here as well
+# for the store's many callers.
+from kiosk.core.timestamps import parse_utc_iso as parse_utc_iso
+from kiosk.core.timestamps import utc_now_iso as utc_now_iso
 from kiosk.store.schema import MIGRATIONS
 
 log = logging.getLogger(__name__)
-
-_ISO_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
-
 
 class Refusal(Exception):
     """A store job's expected "no" (a refund beyond what is left, a bad setting, a catalog
@@ -163,18 +163,3 @@ def install_id(db: Database) -> str:
     if row is None:
         raise StoreError("The kiosk database has no install_id; was it migrated?")
     return str(row[0])
-
-
-def utc_now_iso(now: datetime) -> str:
-    """Format an aware datetime as the stored UTC form, e.g. ``2026-11-26T12:00:00.000000Z``.
-
-    Naive datetimes are refused: their time zone is a guess.
-    """
-    if now.tzinfo is None or now.utcoffset() is None:
-        raise ValueError(f"a timezone-aware datetime is required, got naive {now!r}")
-    return now.astimezone(UTC).strftime(_ISO_FORMAT)
-
-
-def parse_utc_iso(text: str) -> datetime:
-    """Read a stored UTC timestamp (``...Z``) back as an aware datetime in UTC."""
-    return datetime.strptime(text, _ISO_FORMAT).replace(tzinfo=UTC)

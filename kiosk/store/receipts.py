@@ -18,9 +18,7 @@ from babel.numbers import format_decimal
 from sqlite_utils import Database
 
 from kiosk.config import Settings
-from kiosk.core.shop_rules import TaxClass, TaxMode, TaxPolicy
-from kiosk.core.tax import TaxableLine, compute_totals
-from kiosk.receipts.model import (
+from kiosk.core.receipt import (
     CardDetails,
     Receipt,
     ReceiptLine,
@@ -29,7 +27,10 @@ from kiosk.receipts.model import (
     brand_name,
     entry_method_word,
 )
-from kiosk.store.db import Refusal, parse_utc_iso
+from kiosk.core.shop_rules import TaxClass, TaxMode, TaxPolicy
+from kiosk.core.tax import TaxableLine, compute_totals
+from kiosk.core.timestamps import parse_utc_iso
+from kiosk.store.db import Refusal
 
 FOOTER = ("Thank you for shopping with us!", "Please keep this receipt.")
 """The lines printed at the bottom of every receipt."""

@@ -6,6 +6,6 @@ The real `stripe` package talks to it over HTTP on loopback:
 
 from kiosk.sim.stripe_emulator.emulator import RecordedRequest, StripeEmulator
 from kiosk.sim.stripe_emulator.faults import Fault
-from kiosk.sim.stripe_emulator.server import serve
+from kiosk.sim.stripe_emulator.standalone import serve
 
 __all__ = ["Fault", "RecordedRequest", "StripeEmulator", "serve"]

@@ -10,12 +10,13 @@ and the background ticker that fires due events (customer taps, slow authorisati
 from __future__ import annotations
 
 import copy
+import json
 import os
 import signal
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from kiosk.sim.stripe_emulator.idempotency import IdempotencyKeys, SavedResponse
 from kiosk.sim.stripe_emulator.objects import Account
 from kiosk.sim.stripe_emulator.params import check, decode_form
 from kiosk.sim.stripe_emulator.routes import find_route
+from kiosk.sim.stripe_emulator.server import CONTROL_PREFIX, Reply, make_server
 
 TICK_S = 0.01
 _KEY_PREFIXES = ("sk_test_", "rk_test_")
@@ -76,16 +78,6 @@ class RecordedRequest:
         }
 
 
-@dataclass
-class Reply:
-    """What the server sends back: status, JSON body, headers; `drop` closes without a reply."""
-
-    status: int
-    body: dict[str, Any]
-    headers: dict[str, str] = field(default_factory=dict)
-    drop: bool = False
-
-
 class StripeEmulator:
     """A local, stateful stand-in for the Stripe API (Terminal, PaymentIntents, refunds).
 
@@ -117,8 +109,6 @@ class StripeEmulator:
 
     def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         """Serve on host:port (0 picks a free port) in daemon threads; return the base URL."""
-        from kiosk.sim.stripe_emulator.server import make_server
-
         self._server = make_server(self, host, port)
         bound_host, bound_port = self._server.server_address[:2]
         self.url = f"http://{bound_host}:{bound_port}"
@@ -269,6 +259,61 @@ class StripeEmulator:
     def _save(self) -> None:
         if self._state_path is not None:
             persistence.save(self._account, self._state_path)
+
+    # ----- the control paths (JSON over HTTP, see server.py) ------------------------------
+
+    def control(self, method: str, path: str, body: str) -> tuple[int, Any]:
+        """Answer one request to a control path under `CONTROL_PREFIX` (JSON, no API key):
+        ``POST/GET/DELETE faults``, ``POST customer``, ``GET requests``, ``GET state``,
+        ``POST clock``, ``POST readers``, ``POST present``, ``POST refunds`` (end a pending
+        refund). Returns the HTTP status and the JSON answer."""
+        try:
+            data = json.loads(body) if body.strip() else {}
+        except json.JSONDecodeError as error:
+            return 400, {"error": f"body is not JSON: {error}"}
+        name = path.removeprefix(CONTROL_PREFIX).strip("/")
+        try:
+            answer = self._controlled(method, name, data)
+        except StripeError as error:
+            return error.status, error.body()
+        except (TypeError, ValueError, KeyError, RuntimeError) as error:
+            return 400, {"error": str(error)}
+        if answer is None:
+            return 404, {"error": f"no control endpoint {method} {path}"}
+        return 200, answer
+
+    def _controlled(self, method: str, name: str, data: Any) -> Any:
+        """The answer of one control request, or None for an unknown one."""
+        if (method, name) == ("POST", "faults"):
+            for item in data if isinstance(data, list) else [data]:
+                self.inject(Fault.from_json(item))
+            return {"faults": [fault.to_json() for fault in self.faults()]}
+        if (method, name) == ("DELETE", "faults"):
+            self.clear_faults()
+            return {"faults": []}
+        if (method, name) == ("GET", "faults"):
+            return {"faults": [fault.to_json() for fault in self.faults()]}
+        if (method, name) == ("POST", "customer"):
+            self.customer(**data)
+            return {"customer": self.state()["customer"]}
+        if (method, name) == ("GET", "requests"):
+            return {"requests": [request.to_json() for request in self.requests()]}
+        if (method, name) == ("GET", "state"):
+            state = self.state()
+            state.pop("idempotency", None)
+            return state
+        if (method, name) == ("POST", "clock"):
+            self.advance_clock(float(data.get("seconds", 0)))
+            return {"now": self.now()}
+        if (method, name) == ("POST", "readers"):
+            return self.register_simulated_reader(
+                data.get("code", "simulated-wpe"), label=data.get("label", "Kiosk reader"))
+        if (method, name) == ("POST", "present"):
+            self.present_card(data["reader_id"], data.get("card", "4242424242424242"))
+            return {"presented": True}
+        if (method, name) == ("POST", "refunds"):
+            return self.finish_refund(data["id"], data.get("status", "succeeded"))
+        return None
 
     # ----- one API request --------------------------------------------------------------
 

@@ -267,9 +267,8 @@ def _charge(
     verification: str,
     now: float,
 ) -> dict[str, Any]:
+    """A new pending charge of ``intent`` for the card the reader read, in ``account``."""
     charge_id = account.new_id("ch")
-    number_tail = method["card_present"]["last4"]
-    year = 1970 + int(now // 31_557_600) + 3
     charge: dict[str, Any] = {
         "id": charge_id,
         "object": "charge",
@@ -292,38 +291,53 @@ def _charge(
         "status": "pending",
         "payment_method_details": {
             "type": "card_present",
-            "card_present": {
-                "amount_authorized": intent["amount"],
-                "brand": card.brand,
-                "capture_before": int(now) + 2 * 86_400,
-                "cardholder_name": None,
-                "country": "US",
-                "emv_auth_data": secrets.token_hex(16).upper(),
-                "exp_month": 12,
-                "exp_year": year,
-                "fingerprint": secrets.token_hex(8),
-                "funding": card.funding,
-                "generated_card": None,
-                "incremental_authorization_supported": False,
-                "last4": number_tail,
-                "network": card.brand,
-                "overcapture_supported": False,
-                "read_method": "contactless_emv",
-                "reader": reader["id"],
-                "location": reader.get("location"),
-                "receipt": {
-                    "account_type": "checking" if card.funding == "debit" else card.funding,
-                    "application_cryptogram": secrets.token_hex(8).upper(),
-                    "application_preferred_name": card.application_name,
-                    "authorization_code": f"{secrets.randbelow(1_000_000):06d}",
-                    "authorization_response_code": "3030",
-                    "cardholder_verification_method": verification,
-                    "dedicated_file_name": card.aid,
-                    "terminal_verification_results": "0000008000",
-                    "transaction_status_information": "0000",
-                },
-            },
+            "card_present": _card_present_details(intent, card, method, reader, verification, now),
         },
     }
     account.charges[charge_id] = charge
     return charge
+
+
+def _card_present_details(
+    intent: dict[str, Any],
+    card: cards.CardProfile,
+    method: dict[str, Any],
+    reader: dict[str, Any],
+    verification: str,
+    now: float,
+) -> dict[str, Any]:
+    """The charge's ``payment_method_details.card_present``: what the reader read and the
+    EMV receipt fields (``verification`` is the cardholder verification method)."""
+    number_tail = method["card_present"]["last4"]
+    year = 1970 + int(now // 31_557_600) + 3
+    return {
+        "amount_authorized": intent["amount"],
+        "brand": card.brand,
+        "capture_before": int(now) + 2 * 86_400,
+        "cardholder_name": None,
+        "country": "US",
+        "emv_auth_data": secrets.token_hex(16).upper(),
+        "exp_month": 12,
+        "exp_year": year,
+        "fingerprint": secrets.token_hex(8),
+        "funding": card.funding,
+        "generated_card": None,
+        "incremental_authorization_supported": False,
+        "last4": number_tail,
+        "network": card.brand,
+        "overcapture_supported": False,
+        "read_method": "contactless_emv",
+        "reader": reader["id"],
+        "location": reader.get("location"),
+        "receipt": {
+            "account_type": "checking" if card.funding == "debit" else card.funding,
+            "application_cryptogram": secrets.token_hex(8).upper(),
+            "application_preferred_name": card.application_name,
+            "authorization_code": f"{secrets.randbelow(1_000_000):06d}",
+            "authorization_response_code": "3030",
+            "cardholder_verification_method": verification,
+            "dedicated_file_name": card.aid,
+            "terminal_verification_results": "0000008000",
+            "transaction_status_information": "0000",
+        },
+    }
