@@ -75,7 +75,7 @@ from kiosk.core.checkout import (
     StartPayment,
     Tick,
 )
-from kiosk.core.tax import TaxError, Totals
+from kiosk.core.tax import Totals
 from kiosk.devices.scanner import ScannerOptions, ScannerState, SerialScanner
 from kiosk.notices import (
     AttendantCalled,
@@ -95,9 +95,9 @@ from kiosk.notices import (
 )
 from kiosk.payments.cards import DEMO_CARD_DEFAULT, card_minimum_minor, demo_card_number
 from kiosk.receipts.ereceipt import ereceipt_url
+from kiosk.sale_writer import SaleWriter
 from kiosk.sim.virtual_scanner import VirtualScanner
 from kiosk.staff_menu import StaffMenu
-from kiosk.store import audit
 from kiosk.store.db import StoreError, open_database
 from kiosk.store.products import CatalogRowError, ProductCatalog
 from kiosk.store.sales import OpenSale, SaleBook
@@ -365,11 +365,20 @@ class Kiosk:
         self._worker: StoreWorker | None = None
         self._reader: Database | None = None
         self._catalog: ProductCatalog | None = None
-        self._unsaved_sale: str | None = None
         self._scanner: SerialScanner | None = None
         self._virtual_scanner: VirtualScanner | None = None
         self._scanner_state = ScannerState.STOPPED
-        self._writes_to_retry: list[tuple[Callable[[Database], Any], str]] = []
+        self._sales = SaleWriter(
+            store=self._store,
+            post_to_main=post_to_main,
+            emit=self._emit,
+            clock=clock,
+            kiosk_id=settings.kiosk_id,
+            currency=settings.shop.currency,
+            language=settings.shop.languages[0],
+            policy=self._policy,
+            on_sale_number=self._on_sale_number,
+        )
         self._starting = False
         self._start_error: BaseException | None = None
         self._start_thread: threading.Thread | None = None
@@ -1024,11 +1033,7 @@ class Kiosk:
         Does nothing until the kiosk has started (nothing is timed on the first screen)."""
         if self._starting or self._catalog is None:
             return
-        if self._unsaved_sale is not None and self._unsaved_sale == self._checkout.sale_id:
-            self._save_whole_sale()
-        retries, self._writes_to_retry = self._writes_to_retry, []
-        for job, what in retries:
-            self._write(job, what, retry=True)
+        self._sales.retry(self._checkout.sale_id, self._checkout.cart)
         if self.staff.session is not None:
             # Staff are at the kiosk: the customer's sale does not time out behind the menu.
             self._dispatch(CustomerActive(at=self._clock()))
@@ -1205,24 +1210,19 @@ class Kiosk:
     def _carry_out(self, effect: Effect) -> None:
         if isinstance(effect, SaleStarted):
             self._sale_number = None
-            self._record_sale_opened(effect.sale_id, effect.at)
+            self._sales.record_sale_opened(effect.sale_id, effect.at)
             if self._receipt_desk is not None:
                 self._receipt_desk.next_customer()
         elif isinstance(effect, CartChanged):
-            self._save_cart(effect.sale_id, effect.cart)
+            self._sales.save_cart(effect.sale_id, effect.cart)
         elif isinstance(effect, SaleAbandoned):
-            sale_id, reason, at = effect.sale_id, effect.reason.value, effect.at
+            sale_id, reason = effect.sale_id, effect.reason.value
             log.info("sale %s abandoned (%s)", sale_id, reason)
-            kiosk_id = self.settings.kiosk_id
-            self._write(
-                lambda db: SaleBook(db, kiosk_id).abandon(sale_id, reason, at=at),
-                f"abandon sale {sale_id}",
-                retry=True,
-            )
+            self._sales.abandon(sale_id, reason, effect.at)
             if self._payments is not None:  # cancels its PaymentIntent, if it has one
                 self._payments.abandon(sale_id, reason)
         elif isinstance(effect, ApprovalGiven):
-            self._record_approval(effect)
+            self._sales.record_approval(effect)
         elif isinstance(effect, StartPayment):
             if self._payments is None:
                 self._post(lambda: self.payment_declined(PAYMENTS_UNAVAILABLE))
@@ -1254,95 +1254,10 @@ class Kiosk:
         # SalePaid needs no write here: the payment layer commits the paid sale (with its
         # outbox rows) before it reports PaymentSucceeded.
 
-    def _record_sale_opened(self, sale_id: str, at: datetime) -> None:
-        kiosk_id = self.settings.kiosk_id
-        currency = self.settings.shop.currency
-        language = self.settings.shop.languages[0]
-        future = self._write(
-            lambda db: SaleBook(db, kiosk_id).open_sale(
-                sale_id, at=at, currency=currency, language=language
-            ),
-            f"open sale {sale_id}",
-        )
-        self._when_done(future, lambda number: self._on_sale_number(sale_id, number))
-
     def _on_sale_number(self, sale_id: str, number: int) -> None:
         if self._checkout.sale_id == sale_id and self._sale_number != number:
             self._sale_number = number
             self._emit_session()
-
-    def _save_cart(self, sale_id: str, cart: Cart) -> None:
-        try:
-            totals = cart.totals(self._policy)
-        except TaxError as error:  # the checkout and start() keep unknown tax classes out
-            log.error("cart of sale %s has no tax rate for %s", sale_id, error)
-            self._emit(StoreTrouble(f"could not save sale {sale_id}: {error}"))
-            return
-        kiosk_id, policy, lines = self.settings.kiosk_id, self._policy, cart.lines
-        at = self._clock()
-        self._write(
-            lambda db: SaleBook(db, kiosk_id).save_cart(sale_id, lines, totals, policy, at=at),
-            f"save the cart of sale {sale_id}",
-            retry_sale=sale_id,
-        )
-
-    def _save_whole_sale(self) -> None:
-        """Write the open sale again after a failed write: its row, then its whole cart."""
-        sale_id = self._checkout.sale_id
-        if sale_id is None:
-            return
-        self._unsaved_sale = None
-        self._record_sale_opened(sale_id, self._clock())
-        self._save_cart(sale_id, self._checkout.cart)
-
-    def _record_approval(self, effect: ApprovalGiven) -> None:
-        """Write the one audit row of a staff decision (``checkout.<action>``) in the same
-        transaction as what the decision changed: the cart it made, or the age approval.
-
-        A failed write is retried: the audit row alone on the next tick, while the sale's
-        current cart is written whole (an older cart must never overwrite a newer one).
-        """
-        kiosk_id, policy = self.settings.kiosk_id, self._policy
-        staff_number = int(effect.staff_number)
-        sale_id = effect.sale_id
-        approving = effect.action.startswith("approve.") or effect.action == "override_limit"
-        detail: dict[str, Any] = {"sale_id": sale_id, **dict(effect.detail)}
-        saved: tuple[tuple[CartLine, ...], Totals] | None = None
-        if effect.cart is not None and sale_id is not None:
-            try:
-                saved = (effect.cart.lines, effect.cart.totals(policy))
-            except TaxError:  # the CartChanged that follows reports it; the row still counts
-                saved = None
-
-        def record(db: Database) -> None:
-            with db.atomic():
-                audit.record(
-                    db,
-                    at=effect.at,
-                    action=f"checkout.{effect.action}",
-                    outcome="approved" if approving else "ok",
-                    staff_number=staff_number,
-                    detail=detail,
-                )
-                if effect.action == "approve.age_check" and sale_id:
-                    SaleBook(db, kiosk_id).approve_age(sale_id, staff_number, at=effect.at)
-
-        what = f"record the {effect.action} decision"
-        if saved is None or sale_id is None:
-            self._write(record, what, retry=True)
-            return
-        lines, totals = saved
-
-        def change_and_record(db: Database) -> None:
-            with db.atomic():
-                SaleBook(db, kiosk_id).save_cart(sale_id, lines, totals, policy, at=effect.at)
-                record(db)
-
-        def failed(done: Future[None]) -> None:
-            if done.exception() is not None:
-                self._post(lambda: self._writes_to_retry.append((record, what)))
-
-        self._write(change_and_record, what, retry_sale=sale_id).add_done_callback(failed)
 
     def _write(
         self,
@@ -1352,36 +1267,12 @@ class Kiosk:
         retry_sale: str | None = None,
         retry: bool = False,
     ) -> Future[T]:
-        """Run a write on the store worker; report a failure on the main thread.
-
-        A failed cart save (``retry_sale``) is redone as a whole-sale write on the next tick;
-        a failed ``retry`` job (idempotent: abandon, approval) is submitted again then.
-        """
-        future = self._store().submit(job)
-
-        def failed(error: BaseException) -> None:
-            log.error("could not %s: %s", what, error)
-            if retry_sale is not None:
-                self._unsaved_sale = retry_sale
-            if retry:
-                self._writes_to_retry.append((job, what))
-            self._emit(StoreTrouble(f"could not {what}: {error}"))
-
-        def on_done(done: Future[T]) -> None:
-            error = done.exception()
-            if error is not None:
-                self._post(lambda: failed(error))
-
-        future.add_done_callback(on_done)
-        return future
+        """Run a write on the store worker through the sale writer (`SaleWriter.write`)."""
+        return self._sales.write(job, what, retry_sale=retry_sale, retry=retry)
 
     def _when_done(self, future: Future[T], then: Callable[[T], Any]) -> None:
         """Call ``then(result)`` on the main thread once ``future`` succeeds."""
-        future.add_done_callback(
-            lambda done: self._post(lambda: then(done.result()))
-            if done.exception() is None
-            else None
-        )
+        self._sales.when_done(future, then)
 
     def _store(self) -> StoreWorker:
         if self._worker is None:
