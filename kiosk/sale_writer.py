@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 from sqlite_utils import Database
 
+from kiosk.config import Settings
 from kiosk.core.cart import Cart, CartLine
 from kiosk.core.checkout import ApprovalGiven
 from kiosk.core.shop_rules import TaxPolicy
@@ -39,32 +40,31 @@ T = TypeVar("T")
 class SaleWriter:
     """Writes one kiosk's sales on its store worker and retries what failed.
 
-    ``store`` returns the store worker (raising ``RuntimeError`` before the kiosk has started);
-    ``post_to_main`` runs a callable on the main thread; ``emit`` tells the screen
-    (``StoreTrouble``); ``on_sale_number(sale_id, number)`` runs on the main thread once a sale
-    opened has its per-kiosk number. ``currency`` and ``language`` are recorded on each sale.
+    The kiosk's id, the shop's currency and first language come from ``settings``; carts are
+    totalled with ``policy``. ``store`` returns the store worker (raising ``RuntimeError``
+    before the kiosk has started); ``post_to_main`` runs a callable on the main thread; ``emit``
+    tells the screen (``StoreTrouble``); ``on_sale_number(sale_id, number)`` runs on the main
+    thread once a sale opened has its per-kiosk number.
     """
 
     def __init__(
         self,
+        settings: Settings,
+        policy: TaxPolicy,
         *,
         store: Callable[[], StoreWorker],
         post_to_main: Callable[[Callable[[], None]], None],
         emit: Callable[[Notice], None],
         clock: Callable[[], datetime],
-        kiosk_id: str,
-        currency: str,
-        language: str,
-        policy: TaxPolicy,
         on_sale_number: Callable[[str, int], None],
     ) -> None:
         self._store = store
         self._post = post_to_main
         self._emit = emit
         self._clock = clock
-        self._kiosk_id = kiosk_id
-        self._currency = currency
-        self._language = language
+        self._kiosk_id = settings.kiosk_id
+        self._currency = settings.shop.currency
+        self._language = settings.shop.languages[0]
         self._policy = policy
         self._on_sale_number = on_sale_number
         self._unsaved_sale: str | None = None
