@@ -479,6 +479,31 @@ class Kiosk:
             relay.send_now()
 
     @property
+    def sync_relay(self) -> OutboxRelay | None:
+        """The outbox relay while back-office sync runs (``None`` while sync is off)."""
+        return self._relay
+
+    def wait_for_writes(self, timeout_s: float) -> None:
+        """Return once every database write queued before this call has finished (the store
+        worker runs its jobs in order): for the CLI and tests, never the touchscreen. Raises
+        ``TimeoutError`` after ``timeout_s`` seconds, ``RuntimeError`` before `start`."""
+        self._sales.wait(timeout_s)
+
+    def submit_to_store(self, job: Callable[[Database], T]) -> Future[T]:
+        """Run ``job`` with the database on the store worker, after every write queued before
+        it (a catalog feed, a maintenance job); its answer or error is the returned future's.
+        Raises ``RuntimeError`` before `start`."""
+        return self._store().submit(job)
+
+    def read(self, query: Callable[[Database], T]) -> T:
+        """Answer ``query`` (a read) on the main thread's own connection, at once: it does not
+        wait for queued writes (`wait_for_writes` first to see them). Call it on the main
+        thread; raises ``RuntimeError`` before `start`."""
+        if self._reader is None:
+            raise RuntimeError("Kiosk.start() must be called before the kiosk is used")
+        return query(self._reader)
+
+    @property
     def receipt_desk(self) -> ReceiptDesk | None:
         """The receipt desk (reprints, the unprinted list), when receipts are on."""
         return self._receipt_desk
