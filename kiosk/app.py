@@ -75,7 +75,7 @@ from kiosk.core.checkout import (
     Tick,
 )
 from kiosk.core.tax import Totals
-from kiosk.devices.scanner import ScannerOptions, ScannerState, SerialScanner
+from kiosk.devices.scanner import ScannerState
 from kiosk.notices import (
     AttendantCalled,
     CartRefused,
@@ -91,6 +91,8 @@ from kiosk.notices import (
 )
 from kiosk.payments.cards import DEMO_CARD_DEFAULT, card_minimum_minor, demo_card_number
 from kiosk.sale_writer import SaleWriter
+from kiosk.scanner_connection import ScannerConnection
+from kiosk.scanner_connection import scanner_options as scanner_options  # kiosk.cli.scanner
 from kiosk.sim.virtual_scanner import VirtualScanner
 from kiosk.staff_menu import StaffMenu
 from kiosk.startup import START_STORE_TIMEOUT_S, MainThreadSteps, StartFound, StartReport
@@ -133,22 +135,6 @@ APPROVABLE = frozenset({AttendantReason.AGE_CHECK})
 
 MAX_STAFF_NUMBER = 2**62
 """Staff numbers above this cannot exist (SQLite integers are 64-bit)."""
-
-
-def scanner_options(settings: Settings, port: str) -> ScannerOptions:
-    """The driver's options from the ``[scanner]`` table, opening ``port``."""
-    config = settings.scanner
-    return ScannerOptions(
-        port=port,
-        baudrate=config.baudrate,
-        bytesize=config.bytesize,
-        parity=config.parity,
-        stopbits=config.stopbits,
-        frame_end=config.frame_end,
-        idle_gap_ms=config.idle_gap_ms,
-        max_frame_bytes=config.max_frame_bytes,
-        double_scan_window_ms=config.double_scan_window_ms,
-    )
 
 
 def checkout_timers(settings: Settings) -> CheckoutTimers:
@@ -224,9 +210,12 @@ class Kiosk:
         self._worker: StoreWorker | None = None
         self._reader: Database | None = None
         self._catalog: ProductCatalog | None = None
-        self._scanner: SerialScanner | None = None
-        self._virtual_scanner: VirtualScanner | None = None
-        self._scanner_state = ScannerState.STOPPED
+        self._scanner = ScannerConnection(
+            settings,
+            post_to_main=post_to_main,
+            on_frame=self.scan,
+            on_state_change=lambda state: self._emit(ScannerStateChanged(state.value)),
+        )
         self._sales = SaleWriter(
             settings,
             self._policy,
@@ -368,31 +357,17 @@ class Kiosk:
         a real one. Frames and connection changes reach the main thread through
         ``post_to_main``; while the scanner is unplugged the kiosk keeps running and retries.
         """
-        self._stop_scanner()
-        path = port or self.settings.scanner.port
-        if path == "virtual":
-            # Behind a stable link, as udev gives a real scanner, so a replug keeps the path.
-            link = Path(self.settings.state_dir) / "virtual-scanner"
-            self._virtual_scanner = VirtualScanner(link)
-            path = self._virtual_scanner.path
-        options = scanner_options(self.settings, path)
-        self._scanner = SerialScanner(
-            options,
-            on_frame=lambda frame: self._post(lambda: self.scan(frame)),
-            on_state=lambda state: self._post(lambda: self._on_scanner_state(state)),
-        )
-        self._scanner.start()
-        return path
+        return self._scanner.connect(port)
 
     @property
     def virtual_scanner(self) -> VirtualScanner | None:
         """The virtual scanner, when ``[scanner] port = "virtual"`` (demo and tests)."""
-        return self._virtual_scanner
+        return self._scanner.virtual_scanner
 
     @property
     def scanner_state(self) -> ScannerState:
         """The scanner's connection as last reported on the main thread."""
-        return self._scanner_state
+        return self._scanner.state
 
     def _on_payments_available(self, available: bool, reason: str) -> None:
         if (available, reason) != self._payments_available:
@@ -400,17 +375,7 @@ class Kiosk:
             self._emit(PaymentsAvailability(available, reason))
 
     def _stop_scanner(self) -> None:
-        if self._scanner is not None:
-            self._scanner.stop()
-            self._scanner = None
-        if self._virtual_scanner is not None:
-            self._virtual_scanner.close()
-            self._virtual_scanner = None
-
-    def _on_scanner_state(self, state: ScannerState) -> None:
-        if state != self._scanner_state:
-            self._scanner_state = state
-            self._emit(ScannerStateChanged(state.value))
+        self._scanner.stop()
 
     def close(self) -> None:
         """Stop the scanner, finish pending writes and close the store (the session stays in
@@ -450,8 +415,9 @@ class Kiosk:
         ended on its own: its last heartbeat then goes stale, so the watchdog sees a dead
         sync thread instead of none."""
         beats = {"store": self._worker.heartbeat} if self._worker else {}
-        if self._scanner is not None:
-            beats["scanner"] = self._scanner.heartbeat
+        scanner_beat = self._scanner.heartbeat
+        if scanner_beat is not None:
+            beats["scanner"] = scanner_beat
         if self._payments is not None:
             beats["payments"] = self._payments.heartbeat
         if self._receipt_desk is not None:
