@@ -1,8 +1,11 @@
 """The application facade: the one object the UI, the console, the CLI and the tests drive.
 
-``Kiosk`` owns the customer's session (a pure ``Checkout`` from ``kiosk.core.checkout``), turns
-the machine's effects into work (database writes on the store worker, card payments, notices
-for the screen) and hands every result back to the main thread through ``post_to_main``.
+``Kiosk`` owns the customer's session (a pure ``Checkout`` from ``kiosk.core.checkout``) and
+offers the public API; the rooms beside it do the work: ``kiosk.startup`` starts and closes the
+services (store, payments, receipts, sync), ``kiosk.checkout_work`` turns the checkout's effects
+into work, ``kiosk.sale_writer`` writes the sale on the store worker and retries what failed,
+``kiosk.scanner_connection`` reads the scanner. Every result comes back to the main thread
+through ``post_to_main``.
 
 Threads: every public method runs on the main thread (Kivy's, or the host loop draining a
 ``MainQueue``). Database writes that fsync run on the store worker; product lookups read on
@@ -27,25 +30,20 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from sqlite_utils import Database
 
 from kiosk import startup
+from kiosk.checkout_work import CheckoutWork
 from kiosk.config import Secrets, Settings
 from kiosk.core.barcodes import BarcodeError, parse_scan
-from kiosk.core.cart import Cart
 from kiosk.core.checkout import (
     STAFF_DECISION_REASONS,
-    ApprovalGiven,
     AttendantApproved,
     AttendantDismissed,
     AttendantReason,
     BackToCartPressed,
-    CallAttendant,
     CancelSale,
-    CancelWaitingPayment,
-    CartChanged,
     Checkout,
     CheckoutState,
     CheckoutTimers,
     CustomerActive,
-    Effect,
     Event,
     HelpRequested,
     ItemLeftOut,
@@ -55,7 +53,6 @@ from kiosk.core.checkout import (
     LineRemoved,
     LineVoided,
     PaymentCancelled,
-    PaymentCheckNeeded,
     PaymentDeclined,
     PaymentPhase,
     PaymentPhaseChanged,
@@ -65,24 +62,17 @@ from kiosk.core.checkout import (
     QuantityChanged,
     ReceiptChoice,
     ReceiptChosen,
-    Refused,
-    SaleAbandoned,
     SaleStarted,
     SessionEnded,
     SessionFinished,
-    ShowIdlePrompt,
-    StartPayment,
     Tick,
 )
 from kiosk.core.tax import Totals
 from kiosk.devices.scanner import ScannerState
 from kiosk.notices import (
-    AttendantCalled,
     CartRefused,
-    IdlePromptShown,
     Notice,
     PaymentsAvailability,
-    SaleEnded,
     ScannerStateChanged,
     ScanRejected,
     SessionChanged,
@@ -95,7 +85,7 @@ from kiosk.scanner_connection import ScannerConnection
 from kiosk.scanner_connection import scanner_options as scanner_options  # kiosk.cli.scanner
 from kiosk.sim.virtual_scanner import VirtualScanner
 from kiosk.staff_menu import StaffMenu
-from kiosk.startup import START_STORE_TIMEOUT_S, MainThreadSteps, StartFound, StartReport
+from kiosk.startup import START_STORE_TIMEOUT_S, MainThreadSteps, StartReport
 from kiosk.startup import VIRTUAL_PRINTER_FOLDER as VIRTUAL_PRINTER_FOLDER  # kiosk.cli.receipt
 from kiosk.store.products import CatalogRowError, ProductCatalog
 from kiosk.store.staff import PinCheck, PinOutcome, StaffRoster
@@ -211,20 +201,14 @@ class Kiosk:
         self._reader: Database | None = None
         self._catalog: ProductCatalog | None = None
         self._scanner = ScannerConnection(
-            settings,
-            post_to_main=post_to_main,
-            on_frame=self.scan,
+            settings, post_to_main=post_to_main, on_frame=self.scan,
             on_state_change=lambda state: self._emit(ScannerStateChanged(state.value)),
         )
-        self._sales = SaleWriter(
-            settings,
-            self._policy,
-            store=self._store,
-            post_to_main=post_to_main,
-            emit=self._emit,
-            clock=clock,
-            on_sale_number=self._on_sale_number,
-        )
+        self._sales = SaleWriter(settings, self._policy, store=self._store, clock=clock,
+                                 post_to_main=post_to_main, emit=self._emit,
+                                 on_sale_number=self._on_sale_number)
+        self._work = CheckoutWork(self, self._sales, post_to_main=post_to_main, emit=self._emit,
+                                  no_payments_code=PAYMENTS_UNAVAILABLE)
         self._starting = False
         self._start_error: BaseException | None = None
         self._start_thread: threading.Thread | None = None
@@ -283,39 +267,6 @@ class Kiosk:
     def ready(self) -> bool:
         """True once a start has finished and the kiosk takes scans and payments."""
         return not self._starting and self._catalog is not None
-
-    def _restore_session(self, found: StartFound) -> StartReport:
-        """The session's part of a start, on the main thread once the store is open: the
-        restored cart (or the paid sale recovery found) and the first ``SessionChanged``."""
-        restored = found.restored
-        if restored is not None:
-            cart = Cart.restore(restored.lines, self._limits)
-            self._checkout = Checkout.restore(
-                restored.sale_id, cart, found.at, self._policy, self._limits, self._timers
-            )
-            self._sale_number = restored.number
-            log.info("restored open sale %s with %d line(s)", restored.sale_id, len(cart.lines))
-        elif found.recovered_paid is not None:
-            paid_id, lines, number = found.recovered_paid
-            cart = Cart.restore(lines, self._limits)
-            self._checkout = Checkout.restore_paid(
-                paid_id, cart, found.at, self._policy, self._limits, self._timers
-            )
-            self._sale_number = number
-            log.info("sale %s was paid while the kiosk restarted: receipt choice", paid_id)
-        self._starting = False
-        recovery = found.payment_recovery
-        if recovery is not None and recovery.unresolved and self._checkout.sale_id is None:
-            # Nobody shops here until staff have checked the payment recovery could not
-            # settle (it stays locked; the staff menu and reconcile resolve it).
-            self._dispatch(PaymentCheckNeeded(at=found.at))
-        else:
-            self._emit_session()
-        return StartReport(
-            restored_sale_id=restored.sale_id if restored else None,
-            abandoned_sale_ids=found.abandoned_sale_ids,
-            payment_recovery=found.payment_recovery,
-        )
 
     # ------------------------------------------------------------------------- demo
 
@@ -793,56 +744,11 @@ class Kiosk:
         before = self._checkout
         self._checkout, effects = before.handle(event)
         for effect in effects:
-            self._carry_out(effect)
+            if isinstance(effect, (SaleStarted, SessionEnded)):
+                self._sale_number = None  # a new sale's number comes from the store, later
+            self._work.carry_out(effect)
         if self._checkout is not before:
             self._emit_session()
-
-    def _carry_out(self, effect: Effect) -> None:
-        if isinstance(effect, SaleStarted):
-            self._sale_number = None
-            self._sales.record_sale_opened(effect.sale_id, effect.at)
-            if self._receipt_desk is not None:
-                self._receipt_desk.next_customer()
-        elif isinstance(effect, CartChanged):
-            self._sales.save_cart(effect.sale_id, effect.cart)
-        elif isinstance(effect, SaleAbandoned):
-            sale_id, reason = effect.sale_id, effect.reason.value
-            log.info("sale %s abandoned (%s)", sale_id, reason)
-            self._sales.abandon(sale_id, reason, effect.at)
-            if self._payments is not None:  # cancels its PaymentIntent, if it has one
-                self._payments.abandon(sale_id, reason)
-        elif isinstance(effect, ApprovalGiven):
-            self._sales.record_approval(effect)
-        elif isinstance(effect, StartPayment):
-            if self._payments is None:
-                self._post(lambda: self.payment_declined(PAYMENTS_UNAVAILABLE))
-            else:
-                self._payments.start_payment(
-                    effect.sale_id, effect.amount_minor, effect.totals, self._checkout.cart.lines
-                )
-        elif isinstance(effect, CancelWaitingPayment):
-            if self._payments is None:
-                self._post(self.payment_cancelled)
-            else:
-                self._payments.cancel_waiting(effect.sale_id)
-        elif isinstance(effect, CallAttendant):
-            self._emit(AttendantCalled(effect.reason, effect.sale_id))
-        elif isinstance(effect, ShowIdlePrompt):
-            self._emit(IdlePromptShown())
-        elif isinstance(effect, Refused):
-            self._emit(CartRefused(effect.code.value))
-        elif isinstance(effect, SessionEnded):
-            self._sale_number = None
-            if self._receipt_desk is not None:
-                choice = effect.receipt.value if effect.receipt is not None else "timeout"
-                from kiosk.receipts.jobs import CHOICES as RECEIPT_CHOICES
-
-                if choice not in RECEIPT_CHOICES:  # e-mail receipts: not offered yet
-                    choice = "none"
-                self._receipt_desk.choose(effect.sale_id, choice)
-            self._emit(SaleEnded(effect.sale_id, effect.receipt))
-        # SalePaid needs no write here: the payment layer commits the paid sale (with its
-        # outbox rows) before it reports PaymentSucceeded.
 
     def _on_sale_number(self, sale_id: str, number: int) -> None:
         if self._checkout.sale_id == sale_id and self._sale_number != number:

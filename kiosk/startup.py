@@ -4,8 +4,9 @@ A start opens the store worker (the database's integrity check), starts the paym
 settles unfinished payments, starts the receipt desk and the sync relay, and closes the open
 sales a customer will not get back (`kiosk.core.open_sales` decides which). Those are the slow
 steps: `start_off_main` runs them on whichever thread starts the kiosk, never touching the
-session. `start_on_main` then opens the main thread's reader connection and hands the result to
-the facade, which restores the session. `close_services` stops everything in the reverse order.
+session. `start_on_main` then opens the main thread's reader connection and restores the session
+(the cart kept, or the sale paid while the kiosk restarted). `close_services` stops everything
+in the reverse order.
 
 The steps reach the main thread through `MainThreadSteps` (at once for ``Kiosk.start``, posted
 for ``Kiosk.start_in_background``). The facade (``kiosk.app.Kiosk``) is the `StartingKiosk`
@@ -26,10 +27,10 @@ from typing import TYPE_CHECKING, Protocol
 from sqlite_utils import Database
 
 from kiosk.config import ConfigError, Secrets, Settings, load_secrets
-from kiosk.core.cart import CartLine
-from kiosk.core.checkout import Checkout, PaymentPhase
+from kiosk.core.cart import Cart, CartLine
+from kiosk.core.checkout import Checkout, CheckoutTimers, Event, PaymentCheckNeeded, PaymentPhase
 from kiosk.core.open_sales import choose_open_sale
-from kiosk.core.shop_rules import TaxPolicy
+from kiosk.core.shop_rules import CartLimits, TaxPolicy
 from kiosk.notices import (
     Notice,
     PaymentRecovery,
@@ -149,8 +150,8 @@ class StartingKiosk(Protocol):
     """The facade as its start-up and shutdown steps see it (``kiosk.app.Kiosk`` is one).
 
     The steps fill in the services the facade then uses (the store worker, the reader, the
-    receipt desk, the sync relay, the payment side); the payment thread's reports reach the
-    facade's public payment methods on the main thread.
+    receipt desk, the sync relay, the payment side) and the session a start restores; the
+    payment thread's reports reach the facade's public payment methods on the main thread.
     """
 
     settings: Settings
@@ -159,6 +160,10 @@ class StartingKiosk(Protocol):
     _clock: Callable[[], datetime]
     _post: Callable[[Callable[[], None]], None]
     _policy: TaxPolicy
+    _limits: CartLimits
+    _timers: CheckoutTimers
+    _checkout: Checkout
+    _sale_number: int | None
     _card_payments: bool
     _receipts: bool
     _closing: bool
@@ -190,7 +195,9 @@ class StartingKiosk(Protocol):
 
     def _stop_scanner(self) -> None: ...
 
-    def _restore_session(self, found: StartFound) -> StartReport: ...
+    def _dispatch(self, event: Event) -> None: ...
+
+    def _emit_session(self) -> None: ...
 
     def payment_phase(self, phase: PaymentPhase) -> None:
         """The reader's phase changed."""
@@ -361,11 +368,39 @@ def _settle_open_sales(
 
 
 def start_on_main(kiosk: StartingKiosk, found: StartFound) -> StartReport:
-    """The main-thread steps of a start: the reader connection and its product catalog, then
-    the facade restores the session (the restored cart and the first ``SessionChanged``)."""
+    """The main-thread steps of a start: the reader connection, the restored cart (or the
+    sale recovery recorded paid) and the first ``SessionChanged``."""
     kiosk._reader = open_database(kiosk.database, check=False)
     kiosk._catalog = ProductCatalog(kiosk._reader, tax_classes=kiosk._policy.classes.keys())
-    return kiosk._restore_session(found)
+    restored = found.restored
+    if restored is not None:
+        cart = Cart.restore(restored.lines, kiosk._limits)
+        kiosk._checkout = Checkout.restore(
+            restored.sale_id, cart, found.at, kiosk._policy, kiosk._limits, kiosk._timers
+        )
+        kiosk._sale_number = restored.number
+        log.info("restored open sale %s with %d line(s)", restored.sale_id, len(cart.lines))
+    elif found.recovered_paid is not None:
+        paid_id, lines, number = found.recovered_paid
+        cart = Cart.restore(lines, kiosk._limits)
+        kiosk._checkout = Checkout.restore_paid(
+            paid_id, cart, found.at, kiosk._policy, kiosk._limits, kiosk._timers
+        )
+        kiosk._sale_number = number
+        log.info("sale %s was paid while the kiosk restarted: receipt choice", paid_id)
+    kiosk._starting = False
+    recovery = found.payment_recovery
+    if recovery is not None and recovery.unresolved and kiosk._checkout.sale_id is None:
+        # Nobody shops here until staff have checked the payment recovery could not
+        # settle (it stays locked; the staff menu and reconcile resolve it).
+        kiosk._dispatch(PaymentCheckNeeded(at=found.at))
+    else:
+        kiosk._emit_session()
+    return StartReport(
+        restored_sale_id=restored.sale_id if restored else None,
+        abandoned_sale_ids=found.abandoned_sale_ids,
+        payment_recovery=found.payment_recovery,
+    )
 
 
 def start_receipts(kiosk: StartingKiosk) -> None:
