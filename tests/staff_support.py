@@ -126,7 +126,7 @@ class StaffShop:
         """Let the store worker finish what it was given and deliver its answers, three times
         (an answer run on the main thread may give the worker more to write)."""
         for _ in range(3):
-            self.kiosk._store().submit(lambda db: None).result(WAIT_S)
+            self.kiosk.wait_for_writes(WAIT_S)
             self.queue.run_pending()
 
     def until(self, done: Callable[[], bool]) -> None:
@@ -145,7 +145,7 @@ class StaffShop:
 
     def rows(self, sql: str, *params: object) -> list[tuple[Any, ...]]:
         """Query the database file on a fresh connection (after pending writes)."""
-        self.kiosk._store().submit(lambda db: None).result(WAIT_S)
+        self.kiosk.wait_for_writes(WAIT_S)
         with sqlite3.connect(self.kiosk.database) as conn:
             return conn.execute(sql, params).fetchall()
 

@@ -59,9 +59,9 @@ class Harness:
 
     def settle(self) -> None:
         """Let the store worker finish what it was given and deliver its answers."""
-        self.kiosk._store().submit(lambda db: None).result(5)
+        self.kiosk.wait_for_writes(5)
         self.queue.run_pending()
-        self.kiosk._store().submit(lambda db: None).result(5)
+        self.kiosk.wait_for_writes(5)
         self.queue.run_pending()
 
     def of(self, kind: type) -> list[Notice]:

@@ -60,20 +60,18 @@ class Lane:
     def sign_in(self) -> None:
         """Sign the attendant in for the open call, as their PIN at the call does (decisions
         on the sale need a signed-in staff member; the menu closes once the call is settled)."""
-        reader = self.kiosk._reader
-        assert reader is not None
-        member = StaffRoster(reader).get(ATTENDANT)
+        member = self.kiosk.read(lambda db: StaffRoster(db).get(ATTENDANT))
         assert member is not None
         self.kiosk.staff.open_for_call(member)
 
     def settle(self) -> None:
         """Let the store worker finish what it was given and deliver its answers."""
         for _ in range(2):
-            self.kiosk._store().submit(lambda db: None).result(5)
+            self.kiosk.wait_for_writes(5)
             self.queue.run_pending()
 
     def rows(self, sql: str, *params: object) -> list[tuple[object, ...]]:
-        self.kiosk._store().submit(lambda db: None).result(5)
+        self.kiosk.wait_for_writes(5)
         with sqlite3.connect(self.kiosk.database) as conn:
             return conn.execute(sql, params).fetchall()
 

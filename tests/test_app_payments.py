@@ -78,7 +78,7 @@ class Shop:
         return self.kiosk.checkout.state
 
     def rows(self, sql: str, *params: object) -> list[tuple[object, ...]]:
-        self.kiosk._store().submit(lambda db: None).result(5)
+        self.kiosk.wait_for_writes(5)
         with sqlite3.connect(self.kiosk.database) as conn:
             return conn.execute(sql, params).fetchall()
 

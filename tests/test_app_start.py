@@ -159,7 +159,7 @@ def test_a_restart_mid_payment_shows_checking_before_recovery_asks_stripe_while_
             asked_before_checking.append(stripe_paths(lane.emulator))
             # Recovery reads its attempts through the store worker: hold it there, so the
             # test looks at the kiosk while recovery is still running.
-            lane.kiosk._store().submit(lambda db: gate.wait(WAIT_S))
+            lane.kiosk.submit_to_store(lambda db: gate.wait(WAIT_S))
 
     lane.kiosk.listen(on_notice)
     lane.start_in_background()
@@ -227,7 +227,7 @@ def test_a_payment_approved_while_the_kiosk_was_off_shows_its_customer_the_recei
     assert lane.kiosk.sale_number == lane.rows(
         "SELECT number FROM sales WHERE id = ?", sale_id
     )[0][0]
-    lane.kiosk._store().submit(lambda db: None).result(WAIT_S)
+    lane.kiosk.wait_for_writes(WAIT_S)
     assert lane.rows("SELECT state FROM print_jobs WHERE sale_id = ?", sale_id) == [
         ("awaiting_choice",)
     ]
@@ -339,7 +339,7 @@ def test_the_declined_demo_card_declines_the_next_payment_and_the_approved_one_p
     lane.kiosk.pay()
     lane.until(lambda: lane.kiosk.checkout.payment_code is not None)
     assert lane.kiosk.checkout.state is CheckoutState.SHOPPING
-    lane.kiosk._store().submit(lambda db: None).result(WAIT_S)
+    lane.kiosk.wait_for_writes(WAIT_S)
     assert lane.rows("SELECT decline_code FROM payment_attempts WHERE sale_id = ?", sale_id) == [
         ("generic_decline",)
     ]

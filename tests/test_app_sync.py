@@ -108,7 +108,7 @@ def test_a_sync_thread_that_ended_on_its_own_still_shows_in_heartbeats_and_goes_
     settings = shop_settings(tmp_path, hq.url)
     shop = Shop(settings, Secrets(backoffice_token=SecretStr(hq.token_for(settings.kiosk_id))))
     try:
-        relay = shop.kiosk._relay
+        relay = shop.kiosk.sync_relay
         assert relay is not None
         relay.stop(timeout_s=WAIT_S)  # its thread ends; the kiosk still holds the relay
         assert not relay.running

@@ -195,19 +195,18 @@ def test_a_cart_scanned_before_a_price_change_keeps_its_price(settings: Settings
     queue = MainQueue()
     kiosk = Kiosk(settings, post_to_main=queue.post, clock=Clock(), card_payments=False)
     kiosk.start()
-    store = kiosk._store()
     tax_classes = settings.tax_policy().classes.keys()
 
     def publish(price_minor: int) -> int:
         catalog = feed(product(TEA, "Green tea 20 bags", price_minor))
-        return store.submit(
+        return kiosk.submit_to_store(
             lambda db: apply_catalog_feed(db, catalog, tax_classes=tax_classes,
                                           currency="EUR", now=NOW)
         ).result(5)
 
     def settle() -> None:
         for _ in range(2):
-            store.submit(lambda db: None).result(5)
+            kiosk.wait_for_writes(5)
             queue.run_pending()
 
     try:

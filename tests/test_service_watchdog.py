@@ -138,7 +138,7 @@ def stalled_loop_stops_the_pings(
         busy.set()
         release.wait(GUARD_S)
 
-    job = kiosk._store().submit(stall)
+    job = kiosk.submit_to_store(stall)
     assert busy.wait(GUARD_S)
     stalled_at = kiosk.heartbeats()["store"]
     # The scanner's loop turns on; once it has turned after the stall, put the watchdog's

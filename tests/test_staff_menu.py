@@ -919,9 +919,7 @@ def test_a_card_presented_behind_an_open_call_closes_the_menu_with_one_audit_row
     shop.kiosk.back_to_cart()  # the card wait is being cancelled...
     shop.kiosk.scan(UNKNOWN_ITEM)  # ... as the customer scans an item staff must price
     assert shop.kiosk.checkout.attendant_reason is AttendantReason.UNKNOWN_ITEM
-    reader = shop.kiosk._reader
-    assert reader is not None
-    member = StaffRoster(reader).get(ATTENDANT)
+    member = shop.kiosk.read(lambda db: StaffRoster(db).get(ATTENDANT))
     assert member is not None
     shop.staff.open_for_call(member)  # as a right PIN at that call does
     before = shop.audit_count()
@@ -1038,7 +1036,7 @@ def test_a_setting_changed_while_the_store_worker_is_busy_takes_effect_once_writ
     shop.log_in(MANAGER, MANAGER_PIN)
     monkeypatch.setattr("kiosk.staff_menu.replies.WRITE_WAIT_S", 0.05)
     busy = threading.Event()  # a long catalog import, say
-    shop.kiosk._store().submit(lambda db: busy.wait(WAIT_S))
+    shop.kiosk.submit_to_store(lambda db: busy.wait(WAIT_S))
     try:
         assert shop.staff.change_setting("sound.volume", 50) == "pending"
         shop.staff.set_closed(True)

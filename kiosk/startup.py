@@ -1,0 +1,613 @@
+"""Starting and closing the kiosk's services: the store, card payments, receipts and sync.
+
+A start opens the store worker (the database's integrity check), starts the payment side and
+settles unfinished payments, starts the receipt desk and the sync relay, and closes the open
+sales a customer will not get back (`kiosk.core.open_sales` decides which). Those are the slow
+steps: `start_off_main` runs them on whichever thread starts the kiosk, never touching the
+session. `start_on_main` then opens the main thread's reader connection and restores the session
+(the cart kept, or the sale paid while the kiosk restarted). `close_services` stops everything
+in the reverse order.
+
+The steps reach the main thread through `MainThreadSteps` (at once for ``Kiosk.start``, posted
+for ``Kiosk.start_in_background``). The facade (``kiosk.app.Kiosk``) is the `StartingKiosk`
+these steps fill in; this module never imports it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from sqlite_utils import Database
+
+from kiosk.config import ConfigError, Secrets, Settings, load_secrets
+from kiosk.core.cart import Cart, CartLine
+from kiosk.core.checkout import Checkout, CheckoutTimers, Event, PaymentCheckNeeded, PaymentPhase
+from kiosk.core.open_sales import choose_open_sale
+from kiosk.core.shop_rules import CartLimits, TaxPolicy
+from kiosk.notices import (
+    Notice,
+    PaymentRecovery,
+    PaymentsAvailability,
+    ReceiptPrinted,
+    ReceiptUnavailable,
+)
+from kiosk.receipts.ereceipt import ereceipt_url
+from kiosk.store.db import StoreError, open_database
+from kiosk.store.products import ProductCatalog
+from kiosk.store.sales import OpenSale, SaleBook
+from kiosk.store.worker import StoreWorker
+
+if TYPE_CHECKING:  # loaded on the start-up thread, after the first screen is drawn
+    from kiosk.payment_setup import CardPaymentsSetup
+    from kiosk.payments.recovery import RecoveryReport
+    from kiosk.payments.service import PaymentService
+    from kiosk.receipts.jobs import ReceiptDesk
+    from kiosk.sim.virtual_printer import VirtualPrinter
+    from kiosk.sync.relay import OutboxRelay
+
+log = logging.getLogger(__name__)
+
+VIRTUAL_PRINTER_FOLDER = "virtual-printer"
+"""Where the virtual printer saves each job (raw bytes, text, PNG), in the state directory."""
+
+START_STORE_TIMEOUT_S = 30.0
+"""How long a start waits for each answer of the store worker, in seconds."""
+
+MAIN_THREAD_WAIT_TURN_S = 0.1
+"""How often the start thread, waiting for the main thread, looks whether the kiosk closes."""
+
+CLOSE_START_MARGIN_S = 15.0
+"""Seconds ``close`` waits for a background start beyond the payment recovery's own budget."""
+
+CLOSE_SYNC_MARGIN_S = 5.0
+"""Seconds ``close`` waits for the sync relay beyond its request timeout (a batch in flight)."""
+
+
+@dataclass(frozen=True)
+class StartReport:
+    """What ``Kiosk.start`` found: the open sale it restored, those it closed as abandoned,
+    and what payment recovery did (``None`` without card payments)."""
+
+    restored_sale_id: str | None
+    abandoned_sale_ids: tuple[str, ...]
+    payment_recovery: RecoveryReport | None = None
+
+
+@dataclass(frozen=True)
+class StartFound:
+    """What the slow steps of a start found, for its main-thread steps: the open sale to
+    restore (if any), those recorded abandoned, the time they were judged at (aware UTC)
+    and payment recovery's report."""
+
+    restored: OpenSale | None
+    abandoned_sale_ids: tuple[str, ...]
+    at: datetime
+    payment_recovery: RecoveryReport | None
+    recovered_paid: tuple[str, tuple[CartLine, ...], int | None] | None = None
+    """A sale recovery recorded paid (its id, lines and number): its customer chooses a
+    receipt."""
+
+
+class StartCancelled(Exception):
+    """The kiosk was closed while a background start was still running."""
+
+
+class MainThreadSteps:
+    """How the steps of a start reach the main thread.
+
+    ``start`` runs on it already (``post`` is ``None``: jobs run at once); a background start
+    posts them with the host's ``post_to_main`` and can wait until one has run (a notice that
+    must be on screen before the next step). ``closing`` says the kiosk is closing: the start
+    thread then stops at its next check.
+    """
+
+    def __init__(
+        self,
+        post: Callable[[Callable[[], None]], None] | None,
+        closing: Callable[[], bool],
+    ) -> None:
+        self._post = post
+        self._closing = closing
+
+    def run(self, job: Callable[[], None]) -> None:
+        """Run ``job`` on the main thread (now, or posted)."""
+        if self._post is None:
+            job()
+        else:
+            self._post(job)
+
+    def run_and_wait(self, job: Callable[[], None]) -> None:
+        """Run ``job`` on the main thread and return once it has run."""
+        if self._post is None:
+            job()
+            return
+        done = threading.Event()
+
+        def run() -> None:
+            try:
+                job()
+            finally:
+                done.set()
+
+        self._post(run)
+        while not done.wait(MAIN_THREAD_WAIT_TURN_S):
+            self.check()
+
+    def check(self) -> None:
+        """Raise `StartCancelled` when the kiosk is closing."""
+        if self._closing():
+            raise StartCancelled
+
+
+class StartingKiosk(Protocol):
+    """The facade as its start-up and shutdown steps see it (``kiosk.app.Kiosk`` is one).
+
+    The steps fill in the services the facade then uses (the store worker, the reader, the
+    receipt desk, the sync relay, the payment side) and the session a start restores; the
+    payment thread's reports reach the facade's public payment methods on the main thread.
+    """
+
+    settings: Settings
+    database: Path
+    _secrets: Secrets | None
+    _clock: Callable[[], datetime]
+    _post: Callable[[Callable[[], None]], None]
+    _policy: TaxPolicy
+    _limits: CartLimits
+    _timers: CheckoutTimers
+    _checkout: Checkout
+    _sale_number: int | None
+    _card_payments: bool
+    _receipts: bool
+    _closing: bool
+    _starting: bool
+    _start_error: BaseException | None
+    _start_thread: threading.Thread | None
+    _worker: StoreWorker | None
+    _reader: Database | None
+    _catalog: ProductCatalog | None
+    _receipt_desk: ReceiptDesk | None
+    _virtual_printer: VirtualPrinter | None
+    _relay: OutboxRelay | None
+    _payment_setup: CardPaymentsSetup | None
+    _payments: PaymentService | None
+    _payments_available: tuple[bool, str]
+    _demo_lock: threading.Lock
+    _demo_card: str
+
+    @property
+    def checkout(self) -> Checkout:
+        """The session as it stands."""
+        ...
+
+    def _store(self) -> StoreWorker: ...
+
+    def _emit(self, notice: Notice) -> None: ...
+
+    def _on_payments_available(self, available: bool, reason: str) -> None: ...
+
+    def _stop_scanner(self) -> None: ...
+
+    def _dispatch(self, event: Event) -> None: ...
+
+    def _emit_session(self) -> None: ...
+
+    def payment_phase(self, phase: PaymentPhase) -> None:
+        """The reader's phase changed."""
+        ...
+
+    def payment_succeeded(self) -> None:
+        """The sale on screen is paid."""
+        ...
+
+    def payment_declined(self, code: str) -> None:
+        """The card was declined."""
+        ...
+
+    def payment_cancelled(self) -> None:
+        """The waiting payment was cancelled."""
+        ...
+
+    def payment_unresolved(self, code: str) -> None:
+        """The card may still be charged."""
+        ...
+
+    def sync_now(self) -> None:
+        """Ask the sync relay for a pass now."""
+        ...
+
+
+def start_in_background(
+    kiosk: StartingKiosk,
+    on_started: Callable[[StartReport], None] | None,
+    on_failed: Callable[[BaseException], None] | None,
+    no_cards_reason: str,
+) -> threading.Thread:
+    """Run `start_off_main` on a new thread, then `finish_start` (or `start_failed`) on the
+    main thread; return the (started) thread. See ``Kiosk.start_in_background``."""
+    main = MainThreadSteps(kiosk._post, lambda: kiosk._closing)
+
+    def off_main() -> None:
+        try:
+            found = start_off_main(kiosk, main, START_STORE_TIMEOUT_S, no_cards_reason)
+        except StartCancelled:
+            log.info("start cancelled: the kiosk is closing")
+            return
+        except Exception as error:
+            failure = error  # ``error`` is unbound once the except block ends
+            kiosk._post(lambda: start_failed(kiosk, failure, on_failed))
+            return
+        kiosk._post(lambda: finish_start(kiosk, found, on_started, on_failed))
+
+    thread = threading.Thread(target=off_main, name="kiosk-start", daemon=True)
+    thread.start()
+    return thread
+
+
+def finish_start(
+    kiosk: StartingKiosk,
+    found: StartFound,
+    on_started: Callable[[StartReport], None] | None,
+    on_failed: Callable[[BaseException], None] | None,
+) -> None:
+    """The main-thread end of a background start (nothing if the kiosk closed meanwhile)."""
+    if kiosk._closing:
+        return
+    try:
+        report = start_on_main(kiosk, found)
+    except Exception as error:
+        start_failed(kiosk, error, on_failed)
+        return
+    if on_started is not None:
+        on_started(report)
+
+
+def start_failed(
+    kiosk: StartingKiosk, error: BaseException, on_failed: Callable[[BaseException], None] | None
+) -> None:
+    """A start failed: log it, refuse actions from now on and tell ``on_failed`` (on the main
+    thread; nothing if the kiosk closed meanwhile)."""
+    if kiosk._closing:
+        return
+    if isinstance(error, StoreError):
+        log.error("the kiosk could not start: %s", error)
+    else:
+        log.error("the kiosk could not start", exc_info=error)
+    kiosk._start_error = error
+    kiosk._starting = False
+    if on_failed is not None:
+        on_failed(error)
+
+
+def start_off_main(
+    kiosk: StartingKiosk, main: MainThreadSteps, timeout_s: float, no_cards_reason: str
+) -> StartFound:
+    """The slow steps of a start, on whichever thread runs them (never the session).
+
+    Opens the store (its integrity check), starts the payment side and settles unfinished
+    payments, starts the receipt desk and sync, reads the open sales and records those not to
+    be restored as abandoned. Notices go through ``main``; without card payments the kiosk is
+    told ``no_cards_reason`` before anyone scans. ``timeout_s`` bounds each store answer.
+    """
+    recovery = _start_services(kiosk, main, timeout_s, no_cards_reason)
+    return _settle_open_sales(kiosk, recovery, timeout_s)
+
+
+def _start_services(
+    kiosk: StartingKiosk, main: MainThreadSteps, timeout_s: float, no_cards_reason: str
+) -> RecoveryReport | None:
+    """Open the store worker, then start payments (with recovery), receipts and sync."""
+    kiosk._worker = StoreWorker(kiosk.database, records_money=True)
+    main.check()
+    recovery = _start_payments(kiosk, main, timeout_s) if kiosk._card_payments else None
+    if not kiosk._card_payments:  # told before anyone scans, as when there is no key
+        main.run(lambda: kiosk._on_payments_available(False, no_cards_reason))
+    main.check()
+    if kiosk._receipts:
+        start_receipts(kiosk)
+    main.check()
+    start_sync(kiosk)
+    return recovery
+
+
+def _settle_open_sales(
+    kiosk: StartingKiosk, recovery: RecoveryReport | None, timeout_s: float
+) -> StartFound:
+    """Choose the open sale to restore, record the others abandoned, and find the sale
+    recovery recorded paid while its customer was at the reader."""
+    worker = kiosk._store()
+    kiosk_id = kiosk.settings.kiosk_id
+    open_sales = worker.submit(lambda db: SaleBook(db, kiosk_id).open_sales()).result(
+        timeout_s
+    )
+    now = kiosk._clock()
+    choice = choose_open_sale(
+        open_sales,
+        now=now,
+        max_age_s=kiosk.settings.timeouts.open_cart_max_age_s,
+        tax_classes=kiosk._policy.classes.keys(),
+    )
+    restored, abandoned = choice.restored, choice.abandoned
+
+    def close_abandoned(db: Database) -> None:
+        book = SaleBook(db, kiosk_id)
+        for sale_id, reason in abandoned:
+            book.abandon(sale_id, reason, at=now)
+
+    worker.submit(close_abandoned).result(timeout_s)
+    for sale_id, reason in abandoned:
+        log.info("sale %s recorded as abandoned at start (%s)", sale_id, reason)
+        if kiosk._payments is not None:  # cancels a PaymentIntent recovery handed back
+            kiosk._payments.abandon(sale_id, reason)
+    recovered_paid = None
+    if recovery is not None and recovery.paid and restored is None:
+        # The kiosk restarted while its customer was paying, and the payment went
+        # through: show them so (the paid screen), rather than a silent attract screen.
+        paid_id = recovery.paid[-1]
+        lines, number = worker.submit(
+            lambda db: (
+                SaleBook(db, kiosk_id).lines(paid_id),
+                SaleBook(db, kiosk_id).number_of(paid_id),
+            )
+        ).result(timeout_s)
+        recovered_paid = (paid_id, lines, number)
+    return StartFound(
+        restored=restored,
+        abandoned_sale_ids=tuple(sale_id for sale_id, _ in abandoned),
+        at=now,
+        payment_recovery=recovery,
+        recovered_paid=recovered_paid,
+    )
+
+
+def start_on_main(kiosk: StartingKiosk, found: StartFound) -> StartReport:
+    """The main-thread steps of a start: the reader connection, the restored cart (or the
+    sale recovery recorded paid) and the first ``SessionChanged``."""
+    kiosk._reader = open_database(kiosk.database, check=False)
+    kiosk._catalog = ProductCatalog(kiosk._reader, tax_classes=kiosk._policy.classes.keys())
+    restored = found.restored
+    if restored is not None:
+        cart = Cart.restore(restored.lines, kiosk._limits)
+        kiosk._checkout = Checkout.restore(
+            restored.sale_id, cart, found.at, kiosk._policy, kiosk._limits, kiosk._timers
+        )
+        kiosk._sale_number = restored.number
+        log.info("restored open sale %s with %d line(s)", restored.sale_id, len(cart.lines))
+    elif found.recovered_paid is not None:
+        paid_id, lines, number = found.recovered_paid
+        cart = Cart.restore(lines, kiosk._limits)
+        kiosk._checkout = Checkout.restore_paid(
+            paid_id, cart, found.at, kiosk._policy, kiosk._limits, kiosk._timers
+        )
+        kiosk._sale_number = number
+        log.info("sale %s was paid while the kiosk restarted: receipt choice", paid_id)
+    kiosk._starting = False
+    recovery = found.payment_recovery
+    if recovery is not None and recovery.unresolved and kiosk._checkout.sale_id is None:
+        # Nobody shops here until staff have checked the payment recovery could not
+        # settle (it stays locked; the staff menu and reconcile resolve it).
+        kiosk._dispatch(PaymentCheckNeeded(at=found.at))
+    else:
+        kiosk._emit_session()
+    return StartReport(
+        restored_sale_id=restored.sale_id if restored else None,
+        abandoned_sale_ids=found.abandoned_sale_ids,
+        payment_recovery=found.payment_recovery,
+    )
+
+
+def start_receipts(kiosk: StartingKiosk) -> None:
+    """Start the receipt desk (it first settles jobs a power cut left half printed)."""
+    # Imported here, on the start-up thread: python-escpos takes a noticeable part of a
+    # second to load, and the first screen should not wait for it.
+    from kiosk.devices.printer import open_printer
+    from kiosk.receipts.jobs import ReceiptDesk
+    from kiosk.sim.virtual_printer import VirtualPrinter
+
+    config = kiosk.settings.printer
+    address = None
+    if config.transport == "virtual":
+        folder = Path(kiosk.settings.state_dir) / VIRTUAL_PRINTER_FOLDER
+        kiosk._virtual_printer = VirtualPrinter(folder)
+        address = kiosk._virtual_printer.start()
+    kiosk._receipt_desk = ReceiptDesk(
+        store=kiosk._store(),
+        settings=kiosk.settings,
+        printer=lambda: open_printer(config, virtual_address=address),
+        events=ReceiptReports(kiosk),
+        clock=kiosk._clock,
+    )
+    kiosk._receipt_desk.start()
+
+
+def start_sync(kiosk: StartingKiosk) -> None:
+    """Start the outbox relay when ``[backoffice] url`` is set and a back-office token
+    is configured; otherwise log why sync is off and sell on (the outbox keeps every
+    event until sync runs)."""
+    backoffice = kiosk.settings.backoffice
+    if not backoffice.url:
+        return
+    try:
+        secrets = kiosk._secrets or load_secrets(os.environ)
+    except ConfigError as error:
+        log.warning("back-office sync is off: the token could not be read: %s", error)
+        return
+    if secrets.backoffice_token is None:
+        log.warning(
+            "back-office sync is off: [backoffice] url is set but no back-office token is "
+            "configured (systemd credential backoffice-token or KIOSK_BACKOFFICE_TOKEN); "
+            "sales are kept in the outbox until it is"
+        )
+        return
+    # Imported here, on the start-up thread: httpx is slow to load (first frame first).
+    from kiosk.sync.chores import SyncChores
+    from kiosk.sync.relay import OutboxRelay
+
+    try:
+        relay = OutboxRelay(
+            database=kiosk.database,
+            store=kiosk._store(),
+            kiosk_id=kiosk.settings.kiosk_id,
+            base_url=backoffice.url,
+            token=secrets.backoffice_token.get_secret_value(),
+            clock=kiosk._clock,
+            interval_s=float(backoffice.sync_interval_s),
+            after_pass=SyncChores(kiosk._store(), kiosk.settings, kiosk._clock),
+        )
+    except ValueError as error:
+        log.warning("back-office sync is off: %s", error)
+        return
+    relay.start()
+    kiosk._relay = relay
+    log.info("back-office sync to %s started", backoffice.url)
+
+
+def close_services(kiosk: StartingKiosk) -> None:
+    """Stop a background start still running, the sync relay, the scanner, the receipt desk,
+    the virtual printer and the payment side, then close the reader and the store worker
+    (see ``Kiosk.close``)."""
+    kiosk._closing = True
+    kiosk._starting = False
+    starting = kiosk._start_thread
+    if starting is not None and starting is not threading.current_thread():
+        stripe = kiosk.settings.stripe
+        network_s = 2 * stripe.request_timeout_s * (1 + stripe.max_network_retries)
+        starting.join(kiosk.settings.timeouts.recovery_s + network_s + CLOSE_START_MARGIN_S)
+        if starting.is_alive():
+            log.warning("the kiosk closed while its start was still running")
+    if kiosk._relay is not None:  # before the store worker: its acks are store jobs
+        relay, kiosk._relay = kiosk._relay, None
+        relay.stop(relay.request_timeout_s + CLOSE_SYNC_MARGIN_S)
+    kiosk._stop_scanner()
+    if kiosk._receipt_desk is not None:
+        try:
+            kiosk._receipt_desk.stop()
+        except TimeoutError:  # a print in hand; its job stays 'printing' for recovery
+            log.warning("the receipt desk was still printing at close")
+        kiosk._receipt_desk = None
+    if kiosk._virtual_printer is not None:
+        kiosk._virtual_printer.stop()
+        kiosk._virtual_printer = None
+    if kiosk._payment_setup is not None:
+        kiosk._payment_setup.stop()
+        kiosk._payment_setup = None
+        kiosk._payments = None
+    if kiosk._reader is not None:
+        kiosk._reader.close()
+        kiosk._reader = None
+    if kiosk._worker is not None:
+        kiosk._worker.close()
+        kiosk._worker = None
+
+
+class ReceiptReports:
+    """The receipt desk's reports, posted to the facade's main thread as notices."""
+
+    def __init__(self, kiosk: StartingKiosk) -> None:
+        self._kiosk = kiosk
+
+    def receipt_printed(self, sale_id: str) -> None:
+        """A receipt came out of the printer."""
+        self._kiosk._post(lambda: self._kiosk._emit(ReceiptPrinted(sale_id)))
+
+    def receipt_failed(self, sale_id: str, status: str, will_retry: bool) -> None:
+        """A receipt could not be printed (its e-receipt link goes to the screen)."""
+        url = ereceipt_url(self._kiosk.settings, sale_id)
+        notice = ReceiptUnavailable(sale_id, status, will_retry, url)
+        self._kiosk._post(lambda: self._kiosk._emit(notice))
+
+
+# ---------------------------------------------------------------------- card payments
+# Moved whole from kiosk/app.py (``Kiosk._start_payments`` and ``_PaymentReports``): ``self``
+# of `_start_payments` is the facade.
+
+
+def _start_payments(
+    self: StartingKiosk, main: MainThreadSteps, timeout_s: float
+) -> RecoveryReport | None:
+    """Build the payment service and settle unfinished payments before any cart is
+    restored (recovery may hand a sale back to the customer, or record it paid).
+
+    "Checking the last payment..." (``PaymentRecovery("checking")``) is on the main
+    thread before recovery's first Stripe call, and only when a payment was left
+    unfinished; "settled" or "call_staff" follows it.
+    """
+    from kiosk.payment_setup import set_up_payments, tap_demo_card, unfinished_payments
+
+    secrets = self._secrets or load_secrets(os.environ)
+    setup = set_up_payments(
+        self.settings, secrets, self._store(), _PaymentReports(self), self._clock
+    )
+    with self._demo_lock:
+        self._payment_setup = setup
+        self._payments = setup.service
+        if setup.emulator is not None:
+            tap_demo_card(setup.emulator, self._demo_card)
+    service = setup.service
+    if service is None:
+        reason = setup.unavailable_reason
+
+        def unavailable() -> None:
+            self._payments_available = (False, reason)
+            self._emit(PaymentsAvailability(False, reason))
+
+        main.run(unavailable)
+        return None
+    unfinished = unfinished_payments(self._store(), timeout_s)
+    if unfinished:
+        log.info("checking %d unfinished payment(s) with Stripe", len(unfinished))
+        main.run_and_wait(lambda: self._emit(PaymentRecovery("checking")))
+    report = service.recover(self.settings.timeouts.recovery_s)
+    if not unfinished and not report.unresolved:
+        if not report.settled:
+            log.warning("boot recovery ran out of time: %s", report.errors)
+        return report
+    if report.settled:
+        main.run(lambda: self._emit(PaymentRecovery("settled")))
+    else:
+        log.warning("payments still in doubt after recovery: %s", report.unresolved)
+        in_doubt = tuple(report.unresolved)
+        main.run(lambda: self._emit(PaymentRecovery("call_staff", in_doubt)))
+    return report
+
+
+class _PaymentReports:
+    """The payment thread's reports, posted to the facade's main thread.
+
+    A report about another sale than the one on screen (a late answer for a sale the customer
+    has left) changes nothing on screen: the payment side has already recorded it.
+    """
+
+    def __init__(self, kiosk: StartingKiosk) -> None:
+        self._kiosk = kiosk
+
+    def _for_sale(self, sale_id: str, then: Callable[[], None]) -> None:
+        kiosk = self._kiosk
+        kiosk._post(lambda: then() if kiosk.checkout.sale_id == sale_id else None)
+
+    def payment_phase(self, sale_id: str, phase: PaymentPhase) -> None:
+        self._for_sale(sale_id, lambda: self._kiosk.payment_phase(phase))
+
+    def payment_paid(self, sale_id: str) -> None:
+        # Any paid sale, also a late one no longer on screen: its outbox row is committed.
+        self._kiosk.sync_now()
+        self._for_sale(sale_id, self._kiosk.payment_succeeded)
+
+    def payment_declined(self, sale_id: str, code: str) -> None:
+        self._for_sale(sale_id, lambda: self._kiosk.payment_declined(code))
+
+    def payment_cancelled(self, sale_id: str) -> None:
+        self._for_sale(sale_id, self._kiosk.payment_cancelled)
+
+    def payment_unresolved(self, sale_id: str, code: str) -> None:
+        self._for_sale(sale_id, lambda: self._kiosk.payment_unresolved(code))
+
+    def payments_available(self, available: bool, reason: str) -> None:
+        self._kiosk._post(lambda: self._kiosk._on_payments_available(available, reason))
