@@ -24,7 +24,7 @@ from kiosk.store.db import utc_now_iso
 from kiosk.store.worker import StoreWorker
 from kiosk.sync.catalog_pull import PullResult, pull_catalog
 from kiosk.sync.http import MAX_CATALOG_BYTES, make_client
-from kiosk.sync.protocol import CATALOG_PATH
+from kiosk.wire import CATALOG_PATH
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 KIOSK_ID = "demo"  # demo_settings' kiosk id

@@ -37,7 +37,7 @@ from kiosk.core.money import format_money
 from kiosk.hq.server import make_server
 from kiosk.hq.storage import HQStore, open_store
 from kiosk.hq.tokens import new_token, token_hash
-from kiosk.sync.protocol import (
+from kiosk.wire import (
     CATALOG_PATH,
     EVENTS_PATH,
     MAX_BATCH,

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from kiosk.sync.protocol import (
+from kiosk.wire import (
     MAX_BATCH,
     Batch,
     BatchReply,

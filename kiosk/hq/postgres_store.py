@@ -28,7 +28,7 @@ from kiosk.hq.storage import (
     sort_out,
     zero_counts,
 )
-from kiosk.sync.protocol import FEED_FIELDS, Batch, BatchReply, CatalogFeed
+from kiosk.wire import FEED_FIELDS, Batch, BatchReply, CatalogFeed
 
 try:
     import psycopg

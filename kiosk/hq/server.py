@@ -7,7 +7,7 @@ relay retries a 5xx later); a client has ``REQUEST_DEADLINE_S`` in all to send a
 its first byte arrived (then the connection is closed); and an API request's bearer token is
 checked before its body is read (401 and the connection closed, the body unread).
 
-Routes (protocol in ``kiosk.sync.protocol`` and docs/SYNC.md):
+Routes (protocol in ``kiosk.wire`` and docs/SYNC.md):
 
 - ``POST /api/v1/events``: a batch, with the kiosk's bearer token; stored once per event id.
 - ``GET /api/v1/catalog``: the catalog feed, with the token; ``ETag``/``If-None-Match``.
@@ -44,7 +44,7 @@ from urllib.parse import urlsplit
 from kiosk.hq import receipt_page
 from kiosk.hq.faults import Fault, FaultBoard
 from kiosk.hq.storage import EventConflict, HQStore, HQStoreError
-from kiosk.sync.protocol import (
+from kiosk.wire import (
     CATALOG_PATH,
     EVENTS_PATH,
     MAX_BODY_BYTES,

@@ -28,7 +28,7 @@ from kiosk.hq.storage import (
     zero_counts,
 )
 from kiosk.store.db import parse_utc_iso, utc_now_iso
-from kiosk.sync.protocol import FEED_FIELDS, Batch, BatchReply, CatalogFeed
+from kiosk.wire import FEED_FIELDS, Batch, BatchReply, CatalogFeed
 
 BUSY_TIMEOUT_S = 10.0
 """Seconds a write waits for another process's write to the same file."""

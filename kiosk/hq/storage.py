@@ -17,7 +17,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from kiosk.hq.tokens import token_hash, token_matches
-from kiosk.sync.protocol import (
+from kiosk.wire import (
     FEED_FIELDS,
     TOPICS,
     Batch,

@@ -2,7 +2,7 @@
 
 One conditional request, ``GET /api/v1/catalog`` with ``If-None-Match`` set to the ETag kept
 in ``sync_state`` (``catalog_etag``): ``304 Not Modified`` means the kiosk is up to date; a
-``200`` carries the whole feed (``kiosk.sync.protocol.CatalogFeed``). The feed is applied only
+``200`` carries the whole feed (``kiosk.wire.CatalogFeed``). The feed is applied only
 when the shop's catalog source is the back office (``[catalog] source = "backoffice"``); with
 a CSV catalog the pull only reports what the back office offers and changes nothing.
 
@@ -40,7 +40,7 @@ from kiosk.sync.http import (
     NoCompleteAnswer,
     fetch_answer,
 )
-from kiosk.sync.protocol import CATALOG_PATH, CatalogFeed, ErrorReply, ProtocolError
+from kiosk.wire import CATALOG_PATH, CatalogFeed, ErrorReply, ProtocolError
 
 log = logging.getLogger(__name__)
 

@@ -31,7 +31,7 @@ import httpcore
 import httpx
 
 from kiosk import __version__
-from kiosk.sync.protocol import PROTOCOL_VERSION
+from kiosk.wire import PROTOCOL_VERSION
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 """Hosts plain ``http://`` may be used with: this machine only."""

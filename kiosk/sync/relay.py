@@ -2,7 +2,7 @@
 
 Every paid sale, succeeded refund and audit row leaves an outbox row in the same transaction
 that recorded it (``kiosk.store.schema``). The relay reads unacknowledged rows in ``id`` order,
-up to ``batch_size`` at a time, posts them as one ``protocol.Batch`` and marks the rows the
+up to ``batch_size`` at a time, posts them as one ``kiosk.wire.Batch`` and marks the rows the
 back office acknowledged (accepted or already had) in one store-worker transaction. A pass
 stops at the first batch that fails, so a refund never reaches the back office before its
 sale; the rows of an unanswered batch stay unacknowledged and are sent again later, which is
@@ -49,7 +49,7 @@ from kiosk.sync.http import (
     fetch_answer,
     make_client,
 )
-from kiosk.sync.protocol import (
+from kiosk.wire import (
     EVENTS_PATH,
     MAX_BATCH,
     BatchReply,
