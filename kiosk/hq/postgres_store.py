@@ -65,6 +65,7 @@ SCHEMA = (
         seq BIGINT GENERATED ALWAYS AS IDENTITY,
         PRIMARY KEY (kiosk_id, event_id)
     )""",
+    "ALTER TABLE events ADD COLUMN IF NOT EXISTS extra JSONB",  # protocol 1.1
     "CREATE INDEX IF NOT EXISTS events_by_sale ON events (sale_id) WHERE sale_id IS NOT NULL",
     "CREATE INDEX IF NOT EXISTS events_by_arrival ON events (seq)",
     """CREATE TABLE IF NOT EXISTS products (
@@ -86,18 +87,19 @@ SCHEMA = (
 )
 
 _EVENT_COLUMNS = (
-    "kiosk_id, event_id::text, topic, sale_id::text, created_at, payload, body_hash, received_at"
+    "kiosk_id, event_id::text, topic, sale_id::text, created_at, payload, body_hash, received_at,"
+    " extra"
 )
 _PRODUCT_COLUMNS = ", ".join(FEED_FIELDS)
 # The arrays go in binary (%b): PostgreSQL parses a text array of 100 payloads ten times slower.
 _INSERT_EVENTS = """
 INSERT INTO events (kiosk_id, event_id, topic, sale_id, body_hash, payload, created_at,
-                    received_at)
+                    received_at, extra)
 SELECT %(kiosk_id)s, e.event_id, e.topic, e.sale_id, e.body_hash, e.payload::jsonb,
-       e.created_at, %(received_at)s
+       e.created_at, %(received_at)s, e.extra::jsonb
 FROM unnest(%(ids)b::uuid[], %(topics)b::text[], %(sales)b::uuid[], %(hashes)b::text[],
-            %(payloads)b::text[], %(created)b::text[])
-     WITH ORDINALITY AS e(event_id, topic, sale_id, body_hash, payload, created_at, n)
+            %(payloads)b::text[], %(created)b::text[], %(extras)b::text[])
+     WITH ORDINALITY AS e(event_id, topic, sale_id, body_hash, payload, created_at, extra, n)
 ORDER BY e.n
 ON CONFLICT (kiosk_id, event_id) DO NOTHING
 RETURNING event_id::text
@@ -217,6 +219,7 @@ class PostgresHQStore(HQStore):
             "hashes": [row.body_hash for row in rows],
             "payloads": [row.payload_json for row in rows],
             "created": [row.created_at for row in rows],
+            "extras": [row.extra_json for row in rows],
         }
         with self._connection() as connection, connection.transaction():
             inserted = {str(row[0]) for row in connection.execute(_INSERT_EVENTS, parameters)}
@@ -320,7 +323,7 @@ class PostgresHQStore(HQStore):
 
 
 def _stored_event(row: tuple[Any, ...]) -> StoredEvent:
-    kiosk_id, event_id, topic, sale_id, created_at, payload, body_hash, received_at = row
+    kiosk_id, event_id, topic, sale_id, created_at, payload, body_hash, received_at, extra = row
     return StoredEvent(
         kiosk_id=kiosk_id,
         event_id=event_id,
@@ -330,4 +333,5 @@ def _stored_event(row: tuple[Any, ...]) -> StoredEvent:
         payload=payload,
         body_hash=body_hash,
         received_at=received_at,
+        extra=extra or {},
     )

@@ -70,7 +70,7 @@ CREATE TABLE IF NOT EXISTS catalog (
 """
 
 _EVENT_COLUMNS = (
-    "kiosk_id, event_id, topic, sale_id, created_at, payload, body_hash, received_at"
+    "kiosk_id, event_id, topic, sale_id, created_at, payload, body_hash, received_at, extra"
 )
 _PRODUCT_COLUMNS = ", ".join(FEED_FIELDS)
 
@@ -92,6 +92,7 @@ class SQLiteHQStore(HQStore):
             self._connection.execute("PRAGMA journal_mode = WAL")
             self._connection.execute("PRAGMA synchronous = FULL")
             self._connection.executescript(SCHEMA)  # each statement commits on its own
+            _add_extra_column(self._connection)
         except sqlite3.DatabaseError as error:
             self._connection.close()
             raise HQStoreError(
@@ -156,10 +157,10 @@ class SQLiteHQStore(HQStore):
             reply = sort_out(rows, stored)  # raises EventConflict: rolled back
             connection.executemany(
                 "INSERT INTO events (kiosk_id, event_id, topic, sale_id, body_hash, payload, "
-                "created_at, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "created_at, received_at, extra) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (batch.kiosk_id, row.event_id, row.topic, row.sale_id, row.body_hash,
-                     row.payload_json, row.created_at, received)
+                     row.payload_json, row.created_at, received, row.extra_json)
                     for row in rows if row.event_id not in stored
                 ],
             )
@@ -247,8 +248,17 @@ class SQLiteHQStore(HQStore):
             self._connection.close()
 
 
+def _add_extra_column(connection: sqlite3.Connection) -> None:
+    """Give a database of protocol 1.0 the column for the event fields beyond the protocol."""
+    try:
+        connection.execute("ALTER TABLE events ADD COLUMN extra TEXT")
+    except sqlite3.OperationalError as error:
+        if "duplicate column" not in str(error):
+            raise
+
+
 def _stored_event(row: tuple[Any, ...]) -> StoredEvent:
-    kiosk_id, event_id, topic, sale_id, created_at, payload, body_hash, received_at = row
+    kiosk_id, event_id, topic, sale_id, created_at, payload, body_hash, received_at, extra = row
     return StoredEvent(
         kiosk_id=kiosk_id,
         event_id=event_id,
@@ -258,4 +268,5 @@ def _stored_event(row: tuple[Any, ...]) -> StoredEvent:
         payload=json.loads(payload),
         body_hash=body_hash,
         received_at=parse_utc_iso(received_at),
+        extra=json.loads(extra) if extra else {},
     )
