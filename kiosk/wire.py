@@ -365,7 +365,9 @@ class Capabilities:
             value = json.loads(body)
         except (UnicodeDecodeError, json.JSONDecodeError) as error:
             raise ProtocolError("malformed", f"not capabilities: {error}") from None
-        if not isinstance(value, dict) or value.get("version") != PROTOCOL_VERSION:
+        if not isinstance(value, dict) or not _whole(version := value.get("version")) or (
+            version != PROTOCOL_VERSION
+        ):
             raise ProtocolError("malformed", f"not capabilities of version {PROTOCOL_VERSION}")
         topics = value.get("topics")
         if not isinstance(topics, list) or not all(valid_topic(topic) for topic in topics):

@@ -218,8 +218,8 @@ def test_capabilities_always_hold_the_base_topics_and_round_trip() -> None:
     assert capabilities.understands("kiosk.status") and not capabilities.understands("x.y")
     assert Capabilities.decode(capabilities.encode()) == capabilities
     assert Capabilities.decode(b'{"version": 1, "topics": [], "more": true}') == BASE_CAPABILITIES
-    for bad in (b'{"version": 2, "topics": []}', b'{"version": 1, "topics": ["A B"]}', b"[]",
-                b"<html>"):
+    for bad in (b'{"version": 2, "topics": []}', b'{"version": true, "topics": []}',
+                b'{"version": 1, "topics": ["A B"]}', b"[]", b"<html>"):
         with pytest.raises(ProtocolError):
             Capabilities.decode(bad)
     with pytest.raises(ValueError, match="not topic names"):
