@@ -8,7 +8,7 @@ totals, a card), written in one transaction through the kiosk's `StoreWorker`.
 - ours: `OutboxRelay.run_once()` (batches of 100) drains the whole outbox: it reads the rows on
   its own connection, builds and encodes each batch, posts it with its keep-alive httpx client
   and records the acknowledgements through the store worker (one transaction per batch);
-- baseline: a raw ``httpx.Client`` loop POSTs the SAME batch bodies (`protocol.Batch.encode` of
+- baseline: a raw ``httpx.Client`` loop POSTs the SAME batch bodies (`kiosk.wire.Batch.encode` of
   the same events, 100 a batch, encoded before the clock starts) with a token of its own.
 
 Fairness: both talk to the same server process and write into the same back-office database,
@@ -52,8 +52,8 @@ from kiosk.hq.stores import open_store
 from kiosk.hq.tokens import new_token, token_hash
 from kiosk.store.db import immediate_transaction, open_database, utc_now_iso
 from kiosk.store.worker import StoreWorker
-from kiosk.sync.protocol import EVENTS_PATH, MAX_BATCH, Batch, BatchReply, Event
 from kiosk.sync.relay import OutboxRelay, pending_events
+from kiosk.wire import EVENTS_PATH, MAX_BATCH, Batch, BatchReply, Event
 
 OURS_KIOSK = "bench-lane"
 RAW_KIOSK = "bench-raw"

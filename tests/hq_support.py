@@ -38,7 +38,7 @@ from kiosk.hq.server import LISTENING
 from kiosk.hq.storage import HQStore
 from kiosk.hq.stores import open_store
 from kiosk.hq.tokens import new_token, token_hash
-from kiosk.sync.protocol import Batch, Event
+from kiosk.wire import Batch, Event
 
 START_TIMEOUT_S = 30.0
 """Seconds the server may take to print its URL (a guard, not an assertion)."""

@@ -36,8 +36,8 @@ import httpx
 
 from kiosk.store.db import open_database
 from kiosk.store.worker import StoreWorker
-from kiosk.sync.protocol import EVENTS_PATH, MAX_BATCH, BatchReply
 from kiosk.sync.relay import OutboxRelay, sync_status
+from kiosk.wire import EVENTS_PATH, MAX_BATCH, BatchReply
 
 MAX_PASSES = 50
 """Passes the driver tries before it gives up on an outbox that will not empty."""

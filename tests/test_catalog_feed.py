@@ -21,7 +21,7 @@ from kiosk.sim.demo_shop import prepare_demo
 from kiosk.store.catalog_feed import CatalogFeedRejected, apply_catalog_feed
 from kiosk.store.db import open_database
 from kiosk.store.products import ProductCatalog
-from kiosk.sync.protocol import CatalogFeed, catalog_version
+from kiosk.wire import CatalogFeed, catalog_version
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 TAX_CLASSES = ("standard", "reduced")

@@ -4,6 +4,7 @@ office), and every failure reported as a sentence with nothing changed."""
 
 from __future__ import annotations
 
+import json
 import socket
 import sqlite3
 import threading
@@ -24,7 +25,7 @@ from kiosk.store.db import utc_now_iso
 from kiosk.store.worker import StoreWorker
 from kiosk.sync.catalog_pull import PullResult, pull_catalog
 from kiosk.sync.http import MAX_CATALOG_BYTES, make_client
-from kiosk.sync.protocol import CATALOG_PATH
+from kiosk.wire import CATALOG_PATH
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 KIOSK_ID = "demo"  # demo_settings' kiosk id
@@ -384,3 +385,23 @@ def test_a_pull_waiting_for_a_busy_store_worker_keeps_its_heartbeat_fresh(
         busy.set()
         puller.join(20.0)
     assert [(r.changed, r.version) for r in results] == [(True, version)]
+
+
+def test_a_feed_with_fields_a_newer_back_office_added_is_applied_without_them(
+    tmp_path: Path,
+) -> None:
+    body = json.dumps({
+        "version": "newer-1", "currency": "EUR", "shelves": ["A"],
+        "products": [product(TEA, "Green tea", 249, deposit_minor=25, shelf="A3")],
+    }).encode()
+    answer = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nETag: \"newer-1\"\r\n"
+              b"Content-Length: %d\r\n\r\n" % len(body)) + body
+    with Trickle(answer) as server:
+        shop = trickle_shop(tmp_path, server)
+        try:
+            result = shop.pull()
+            applied = shop.products()
+        finally:
+            shop.close()
+    assert result == PullResult(changed=True, products=1, version="newer-1", error=None)
+    assert applied == [(TEA, "Green tea", 249, "backoffice")]

@@ -38,7 +38,7 @@ from kiosk.hq.server import make_server
 from kiosk.hq.storage import HQStore
 from kiosk.hq.stores import open_store
 from kiosk.hq.tokens import new_token, token_hash
-from kiosk.sync.protocol import (
+from kiosk.wire import (
     CATALOG_PATH,
     EVENTS_PATH,
     MAX_BATCH,
@@ -183,13 +183,14 @@ MALFORMED = {
     "no kiosk id": (_body(kiosk_id=None), "kiosk_id"),
     "no events": (_body(events=[]), "non-empty list"),
     "an event id that is no UUID": (_body(events=[_event_json(event_id="42")]), "not a UUID"),
-    "an unknown topic": (_body(events=[_event_json(topic="sale.voided")]), "unknown topic"),
+    "a topic that is no topic name": (
+        _body(events=[_event_json(topic="Sale voided")]), "not a topic name"),
     "a sale without its id": (
         _body(events=[_event_json(topic="sale.paid", sale_id=None)]), "needs a sale_id"),
     "a local time": (
         _body(events=[_event_json(created_at="2026-01-31 12:00:00")]), "created_at"),
     "a payload that is no object": (_body(events=[_event_json(payload=[])]), "payload"),
-    "an unknown field": (_body(events=[_event_json(colour="red")]), "unknown event fields"),
+    "a minor version that is no number": (_body(minor="1.1"), "minor"),
     "the same id twice": (_body(events=[_TWICE, _TWICE]), "appears twice"),
 }
 

@@ -31,7 +31,7 @@ from kiosk.hq.sqlite_store import SQLiteHQStore
 from kiosk.hq.storage import EventConflict, HQStore, HQStoreError
 from kiosk.hq.stores import open_store
 from kiosk.hq.tokens import new_token, token_hash
-from kiosk.sync.protocol import TOPICS, BatchReply, Event, catalog_version
+from kiosk.wire import TOPICS, BatchReply, Event, catalog_version
 
 NOW = datetime(2026, 1, 31, 12, 30, tzinfo=UTC)
 LOCK_WAIT_GUARD_S = 10.0

@@ -1,22 +1,29 @@
-"""The sync protocol's messages: what a batch may hold, and what makes two events the same."""
+"""The sync protocol's messages (``kiosk.wire``): what a batch may hold, what makes two events
+the same, and what a peer of another minor version may send without being refused."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from typing import Any
 
 import pytest
 
-from kiosk.sync.protocol import (
+from kiosk.wire import (
+    BASE_CAPABILITIES,
+    BASE_TOPICS,
     MAX_BATCH,
+    MINOR_VERSION,
     Batch,
     BatchReply,
+    Capabilities,
     CatalogFeed,
     ErrorReply,
     Event,
     ProtocolError,
     catalog_version,
+    encode_batch,
     stored_event_problem,
 )
 
@@ -57,11 +64,16 @@ def test_a_batch_survives_encoding_and_decoding_unchanged() -> None:
         (body([]), "non-empty"),
         (body([event(event_id="42")]), "not a UUID"),
         (body([event(event_id=str(uuid.uuid4()).upper())]), "canonical"),
-        (body([event(topic="sale.stolen")]), "unknown topic"),
+        (body([event()], version="1"), "version"),
+        (body([event()], minor=-1), "minor"),
+        (body([event()], minor="1.2"), "minor"),
+        (body([event(topic="Sale Paid!")]), "not a topic name"),
+        (body([event(topic=7)]), "not a topic name"),
+        (body([event(topic="sale.refunded", sale_id="42")]), "not a UUID"),
         (body([event(sale_id=None)]), "needs a sale_id"),
         (body([event(created_at="yesterday")]), "created_at"),
         (body([event(payload=[1, 2])]), "payload"),
-        (body([event(extra=1)]), "unknown event fields"),
+        (body([event(note="Milk\x00")]), "NUL"),
     ],
 )
 def test_a_malformed_batch_is_refused_with_a_reason(raw: bytes, fragment: str) -> None:
@@ -111,10 +123,11 @@ def test_a_catalog_feed_round_trips_and_its_version_follows_its_content() -> Non
     assert catalog_version("EUR", products) == catalog_version("EUR", list(reversed(products)))
     cheaper = [dict(products[0], price_minor=45)]
     assert catalog_version("EUR", cheaper) != feed.version
-    with pytest.raises(ProtocolError, match="unknown product fields"):
-        CatalogFeed.decode(json.dumps(
-            {"version": "v", "currency": "EUR", "products": [{"code": "1", "colour": "red"}]}
-        ).encode())
+    newer = CatalogFeed.decode(json.dumps({
+        "version": "v", "currency": "EUR", "shelf": "A3",
+        "products": [{"code": "1", "colour": "red", "price_minor": 5}],
+    }).encode())
+    assert newer.products == ({"code": "1", "price_minor": 5},)  # a newer back office's fields
 
 
 def test_a_stored_event_is_checked_by_the_same_rules_without_decoding_its_payload() -> None:
@@ -122,7 +135,8 @@ def test_a_stored_event_is_checked_by_the_same_rules_without_decoding_its_payloa
     args = (good["event_id"], good["topic"], good["sale_id"], good["created_at"], '{"a": 1}')
     assert stored_event_problem(*args) is None
     assert "canonical" in str(stored_event_problem(good["event_id"].upper(), *args[1:]))
-    assert "unknown topic" in str(stored_event_problem(args[0], "sale.lost", *args[2:]))
+    assert "not a topic name" in str(stored_event_problem(args[0], "Sale lost", *args[2:]))
+    assert stored_event_problem(args[0], "kiosk.status", None, *args[3:]) is None
     assert "needs a sale_id" in str(stored_event_problem(args[0], "sale.paid", None, *args[3:]))
     assert "created_at" in str(stored_event_problem(*args[:3], "today", args[4]))
     assert "JSON object" in str(stored_event_problem(*args[:4], "[1, 2]"))
@@ -142,3 +156,71 @@ def test_text_no_database_can_store_is_refused_as_malformed(text: str) -> None:
         str(uuid.uuid4()), "audit.recorded", None, "2026-11-26T12:00:00Z",
         json.dumps({"name": "Milk\x00"}),
     ))
+
+
+# --------------------------------------------------------------------------- growing
+
+
+def test_fields_a_newer_kiosk_added_are_kept_with_the_event_and_part_of_its_body() -> None:
+    plain = Event.from_json(event())
+    newer = Event.from_json(event(audit_hash="ab12", chain={"n": 3}))
+    assert newer.extra == {"audit_hash": "ab12", "chain": {"n": 3}}
+    assert newer.to_json()["audit_hash"] == "ab12"
+    assert Event.from_json(newer.to_json()) == newer
+    assert plain.extra == {} and set(plain.to_json()) == {
+        "event_id", "topic", "sale_id", "created_at", "payload"}
+    assert newer.body_hash() != Event.from_json(event(event_id=newer.event_id)).body_hash()
+    changed = Event.from_json(event(event_id=newer.event_id, audit_hash="ab13", chain={"n": 3}))
+    assert changed.body_hash() != newer.body_hash()
+
+
+def test_an_event_without_new_fields_hashes_as_it_did_in_version_1_0() -> None:
+    value = event()
+    old_body = {key: value[key] for key in ("topic", "sale_id", "created_at", "payload")}
+    expected = hashlib.sha256(json.dumps(
+        old_body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    ).hexdigest()
+    assert Event.from_json(value).body_hash() == expected
+
+
+def test_a_newer_minor_version_with_a_topic_and_fields_this_code_lacks_is_taken() -> None:
+    raw = body([event(topic="kiosk.status", sale_id=None, uptime_s=5)], minor=MINOR_VERSION + 7,
+               signature="not known yet")
+    batch = Batch.decode(raw)
+    assert batch.minor == MINOR_VERSION + 7
+    assert batch.events[0].topic == "kiosk.status"
+    assert batch.events[0].extra == {"uptime_s": 5}
+
+
+def test_a_batch_of_version_1_0_has_no_minor_and_reads_as_minor_0() -> None:
+    assert Batch.decode(body([event()])).minor == 0
+    spliced = encode_batch("till-1", [json.dumps(event()).encode()], minor=0)
+    assert b"minor" not in spliced
+    assert Batch.decode(spliced).minor == 0
+    assert Batch.decode(encode_batch("till-1", [json.dumps(event()).encode()])).minor == (
+        MINOR_VERSION)
+    decoded = Batch.decode(spliced)
+    assert Batch.decode(Batch(decoded.kiosk_id, decoded.events, minor=0).encode()) == decoded
+
+
+def test_a_reply_lists_ignored_events_only_when_there_are_some() -> None:
+    reply = BatchReply(accepted=("a",), duplicates=("b",), ignored=("c",))
+    assert BatchReply.decode(reply.encode()) == reply
+    assert reply.acknowledged == {"a", "b", "c"}
+    assert json.loads(BatchReply(accepted=("a",)).encode()) == {
+        "accepted": ["a"], "duplicates": []}  # the reply of version 1.0
+    assert BatchReply.decode(b'{"accepted": ["a"], "duplicates": [], "later": 1}').ignored == ()
+
+
+def test_capabilities_always_hold_the_base_topics_and_round_trip() -> None:
+    capabilities = Capabilities.of(["kiosk.status"])
+    assert capabilities.topics == {*BASE_TOPICS, "kiosk.status"}
+    assert capabilities.understands("kiosk.status") and not capabilities.understands("x.y")
+    assert Capabilities.decode(capabilities.encode()) == capabilities
+    assert Capabilities.decode(b'{"version": 1, "topics": [], "more": true}') == BASE_CAPABILITIES
+    for bad in (b'{"version": 2, "topics": []}', b'{"version": true, "topics": []}',
+                b'{"version": 1, "topics": ["A B"]}', b"[]", b"<html>"):
+        with pytest.raises(ProtocolError):
+            Capabilities.decode(bad)
+    with pytest.raises(ValueError, match="not topic names"):
+        Capabilities.of(["Kiosk Status"])

@@ -31,7 +31,6 @@ from kiosk.store.db import open_database
 from kiosk.store.worker import StoreWorker
 from kiosk.sync.chores import SyncChores
 from kiosk.sync.http import MAX_BATCH_REPLY_BYTES
-from kiosk.sync.protocol import EVENTS_PATH, Batch, Event
 from kiosk.sync.relay import (
     MAX_REQUEST_TIMEOUT_S,
     Backoff,
@@ -41,6 +40,7 @@ from kiosk.sync.relay import (
     pending_events,
     sync_status,
 )
+from kiosk.wire import EVENTS_PATH, Batch, Event
 
 __all__ = ["rig"]
 

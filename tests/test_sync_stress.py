@@ -41,7 +41,7 @@ from kiosk.sim.stripe_emulator import StripeEmulator
 from kiosk.store import audit
 from kiosk.store.db import immediate_transaction, open_database
 from kiosk.store.worker import StoreWorker
-from kiosk.sync.protocol import EVENTS_PATH, Event
+from kiosk.wire import EVENTS_PATH, Event
 
 DRIVER = Path(__file__).with_name("sync_crash_driver.py")
 KIOSK_ID = "lane-1"

@@ -112,7 +112,7 @@ def token() -> None:
 def token_add(kiosk_id: str, database: Path | None, dsn: str | None) -> None:
     """Issue KIOSK_ID's token and print it once (only its hash is kept); replaces an older one."""
     from kiosk.hq.tokens import new_token, token_hash
-    from kiosk.sync.protocol import valid_kiosk_id
+    from kiosk.wire import valid_kiosk_id
 
     if not valid_kiosk_id(kiosk_id):
         click.echo(f"kiosk: {kiosk_id!r} is not a kiosk id (1-64 letters, digits, . _ -)",

@@ -22,7 +22,7 @@ from kiosk.sync.http import (
     NoCompleteAnswer,
     make_client,
 )
-from kiosk.sync.protocol import CATALOG_PATH
+from kiosk.wire import CATALOG_PATH
 
 if TYPE_CHECKING:
     from kiosk.doctor.context import DoctorContext

@@ -22,7 +22,7 @@ from typing import Any, Self
 
 from kiosk.hq.sql_store import SQLDialect, SQLQueries
 from kiosk.hq.storage import HQStoreError, StoredEvent, event_rows, sort_out
-from kiosk.sync.protocol import Batch, BatchReply
+from kiosk.wire import Batch, BatchReply
 
 try:
     import psycopg
@@ -59,6 +59,7 @@ SCHEMA = (
         seq BIGINT GENERATED ALWAYS AS IDENTITY,
         PRIMARY KEY (kiosk_id, event_id)
     )""",
+    "ALTER TABLE events ADD COLUMN IF NOT EXISTS extra JSONB",  # protocol 1.1
     "CREATE INDEX IF NOT EXISTS events_by_sale ON events (sale_id) WHERE sale_id IS NOT NULL",
     "CREATE INDEX IF NOT EXISTS events_by_arrival ON events (seq)",
     """CREATE TABLE IF NOT EXISTS products (
@@ -82,12 +83,12 @@ SCHEMA = (
 # The arrays go in binary (%b): PostgreSQL parses a text array of 100 payloads ten times slower.
 _INSERT_EVENTS = """
 INSERT INTO events (kiosk_id, event_id, topic, sale_id, body_hash, payload, created_at,
-                    received_at)
+                    received_at, extra)
 SELECT %(kiosk_id)s, e.event_id, e.topic, e.sale_id, e.body_hash, e.payload::jsonb,
-       e.created_at, %(received_at)s
+       e.created_at, %(received_at)s, e.extra::jsonb
 FROM unnest(%(ids)b::uuid[], %(topics)b::text[], %(sales)b::uuid[], %(hashes)b::text[],
-            %(payloads)b::text[], %(created)b::text[])
-     WITH ORDINALITY AS e(event_id, topic, sale_id, body_hash, payload, created_at, n)
+            %(payloads)b::text[], %(created)b::text[], %(extras)b::text[])
+     WITH ORDINALITY AS e(event_id, topic, sale_id, body_hash, payload, created_at, extra, n)
 ORDER BY e.n
 ON CONFLICT (kiosk_id, event_id) DO NOTHING
 RETURNING event_id::text
@@ -95,7 +96,7 @@ RETURNING event_id::text
 
 
 def _stored_event(row: tuple[Any, ...]) -> StoredEvent:
-    kiosk_id, event_id, topic, sale_id, created_at, payload, body_hash, received_at = row
+    kiosk_id, event_id, topic, sale_id, created_at, payload, body_hash, received_at, extra = row
     return StoredEvent(
         kiosk_id=kiosk_id,
         event_id=event_id,
@@ -105,6 +106,7 @@ def _stored_event(row: tuple[Any, ...]) -> StoredEvent:
         payload=payload,
         body_hash=body_hash,
         received_at=received_at,
+        extra=extra or {},
     )
 
 
@@ -117,7 +119,7 @@ DIALECT = SQLDialect(
     arrival="seq",
     event_columns=(
         "kiosk_id, event_id::text, topic, sale_id::text, created_at, payload, body_hash, "
-        "received_at"
+        "received_at, extra"
     ),
     uuid_cast="::uuid",
     stamp=_same_moment,
@@ -261,6 +263,7 @@ class PostgresHQStore:
             "hashes": [row.body_hash for row in rows],
             "payloads": [row.payload_json for row in rows],
             "created": [row.created_at for row in rows],
+            "extras": [row.extra_json for row in rows],
         }
         with self._connection() as connection, connection.transaction():
             inserted = {str(row[0]) for row in connection.execute(_INSERT_EVENTS, parameters)}

@@ -7,9 +7,12 @@ relay retries a 5xx later); a client has ``REQUEST_DEADLINE_S`` in all to send a
 its first byte arrived (then the connection is closed); and an API request's bearer token is
 checked before its body is read (401 and the connection closed, the body unread).
 
-Routes (protocol in ``kiosk.sync.protocol`` and docs/SYNC.md):
+Routes (protocol in ``kiosk.wire`` and docs/SYNC.md):
 
 - ``POST /api/v1/events``: a batch, with the kiosk's bearer token; stored once per event id.
+  Events of a topic the server does not understand (``topics``) are acknowledged as
+  ``ignored`` and not kept; it logs each such topic once.
+- ``GET /api/v1/capabilities``: the topics it understands, with the token.
 - ``GET /api/v1/catalog``: the catalog feed, with the token; ``ETag``/``If-None-Match``.
 - ``GET /r/<sale id>``: the e-receipt page (no token: the sale's UUID is the key).
 - ``GET /health``: ``{"status": "ok"}`` while the store answers.
@@ -33,7 +36,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -44,12 +47,16 @@ from urllib.parse import urlsplit
 from kiosk.hq import receipt_page
 from kiosk.hq.faults import Fault, FaultBoard
 from kiosk.hq.storage import EventConflict, HQStore, HQStoreError
-from kiosk.sync.protocol import (
+from kiosk.wire import (
+    CAPABILITIES_PATH,
     CATALOG_PATH,
     EVENTS_PATH,
     MAX_BODY_BYTES,
     RECEIPT_PATH_PREFIX,
+    TOPICS,
     Batch,
+    BatchReply,
+    Capabilities,
     ErrorReply,
     ProtocolError,
     canonical_json,
@@ -73,10 +80,11 @@ LISTENING = "Back office listening on"
 _ALLOWED = {
     EVENTS_PATH: ("POST",),
     CATALOG_PATH: ("GET", "HEAD"),
+    CAPABILITIES_PATH: ("GET", "HEAD"),
     HEALTH_PATH: ("GET", "HEAD"),
 }
 _RECEIPT_ALLOWED = ("GET", "HEAD")
-_NEEDS_TOKEN = (EVENTS_PATH, CATALOG_PATH)
+_NEEDS_TOKEN = (EVENTS_PATH, CATALOG_PATH, CAPABILITIES_PATH)
 _JSON = "application/json"
 _HTML = "text/html; charset=utf-8"
 _HTML_HEADERS = {
@@ -156,7 +164,8 @@ class _RequestClock(io.RawIOBase):
 
 
 class BackOfficeServer(ThreadingHTTPServer):
-    """The HTTP server: the store, the clock, and the fault board (None: no test faults)."""
+    """The HTTP server: the store, the clock, the fault board (None: no test faults), and
+    the ``capabilities`` it advertises (the topics whose events it keeps)."""
 
     daemon_threads = True
     allow_reuse_address = True
@@ -170,12 +179,15 @@ class BackOfficeServer(ThreadingHTTPServer):
         faults: FaultBoard | None = None,
         request_deadline_s: float = REQUEST_DEADLINE_S,
         max_clients: int = MAX_CLIENTS,
+        topics: Collection[str] = TOPICS,
     ) -> None:
         if request_deadline_s <= 0 or max_clients < 1:
             raise ValueError("the request deadline and the client limit must be positive")
         self.store = store
         self.clock = clock
         self.faults = faults
+        self.capabilities = Capabilities.of(topics)
+        self._ignored_topics: set[str] = set()
         self.request_deadline_s = request_deadline_s
         self.max_clients = max_clients
         self._clients = threading.BoundedSemaphore(max_clients)
@@ -246,6 +258,17 @@ class BackOfficeServer(ThreadingHTTPServer):
         with self._requests_lock:
             return dict(self.requests)
 
+    def note_ignored(self, kiosk_id: str, topics: Collection[str]) -> None:
+        """Log, once per topic for the server's life, that events of ``topics`` arrived and
+        were acknowledged without being kept."""
+        with self._requests_lock:
+            new = sorted(set(topics) - self._ignored_topics)
+            self._ignored_topics.update(new)
+        for topic in new:
+            log.warning("kiosk %s sent events of topic %r, which this back office does not "
+                        "understand: acknowledged and not kept (logged once per topic)",
+                        kiosk_id, topic)
+
     def encoded_feed(self) -> tuple[str, bytes] | None:
         """``(version, body)`` of the catalog feed, encoded once per version; None before the
         first import."""
@@ -277,6 +300,7 @@ def make_server(
     faults: bool = False,
     request_deadline_s: float = REQUEST_DEADLINE_S,
     max_clients: int = MAX_CLIENTS,
+    topics: Collection[str] = TOPICS,
 ) -> BackOfficeServer:
     """A back office bound to ``host:port`` (0: any free port), not yet serving.
 
@@ -284,6 +308,8 @@ def make_server(
     test controls; they need a loopback ``host`` (``ValueError`` otherwise).
     ``request_deadline_s``: seconds a client has to send a whole request once it started;
     ``max_clients``: connections served at once (more are answered 503 "busy").
+    ``topics``: the topics whose events it keeps and advertises (the base topics always;
+    ``ValueError`` for a name that is no topic); events of others are acknowledged, not kept.
     """
     if faults and not _is_loopback(host):
         raise ValueError("test faults are for loopback only: use --host 127.0.0.1 or ::1")
@@ -295,6 +321,7 @@ def make_server(
         faults=FaultBoard() if faults else None,
         request_deadline_s=request_deadline_s,
         max_clients=max_clients,
+        topics=topics,
     )
 
 
@@ -483,6 +510,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._events(kiosk_id, body)
         if path == CATALOG_PATH:
             return self._catalog()
+        if path == CAPABILITIES_PATH:
+            return Reply(200, self.server.capabilities.encode())
         return self._health()
 
     def _kiosk(self) -> str | Reply:
@@ -513,15 +542,25 @@ class _Handler(BaseHTTPRequestHandler):
             return error_reply(
                 403, "forbidden",
                 f"this token is kiosk {kiosk_id!r}'s; the batch says kiosk {batch.kiosk_id!r}")
+        understood = self.server.capabilities
+        kept = tuple(event for event in batch.events if understood.understands(event.topic))
+        ignored = tuple(event for event in batch.events if not understood.understands(event.topic))
+        stored = BatchReply()
         try:
-            stored = self.server.store.store_batch(batch, self.server.clock())
+            if kept:
+                stored = self.server.store.store_batch(
+                    Batch(kiosk_id, kept, minor=batch.minor), self.server.clock())
         except EventConflict as conflict:
             return error_reply(
                 409, "conflict",
                 "these event ids are stored already with a different body; nothing of the "
                 "batch was stored",
                 conflict.event_ids)
-        return Reply(200, stored.encode())
+        if ignored:
+            self.server.note_ignored(kiosk_id, {event.topic for event in ignored})
+        reply = BatchReply(stored.accepted, stored.duplicates,
+                           tuple(event.event_id for event in ignored))
+        return Reply(200, reply.encode())
 
     def _catalog(self) -> Reply:
         feed = self.server.encoded_feed()

@@ -18,7 +18,7 @@ from typing import Any
 
 from kiosk.hq.storage import StoredEvent, feed_product, zero_counts
 from kiosk.hq.tokens import token_hash, token_matches
-from kiosk.sync.protocol import FEED_FIELDS, CatalogFeed, catalog_version
+from kiosk.wire import FEED_FIELDS, CatalogFeed, catalog_version
 
 Read = Callable[[str, Sequence[Any]], list[Any]]
 """Run one statement with its parameters and return its rows."""

@@ -22,7 +22,7 @@ from typing import Any, Self
 from kiosk.core.timestamps import parse_utc_iso, utc_now_iso
 from kiosk.hq.sql_store import SQLDialect, SQLQueries
 from kiosk.hq.storage import HQStoreError, StoredEvent, event_rows, sort_out
-from kiosk.sync.protocol import Batch, BatchReply
+from kiosk.wire import Batch, BatchReply
 
 BUSY_TIMEOUT_S = 10.0
 """Seconds a write waits for another process's write to the same file."""
@@ -64,9 +64,17 @@ CREATE TABLE IF NOT EXISTS catalog (
 """
 
 
+def _add_extra_column(connection: sqlite3.Connection) -> None:
+    """Give a database of protocol 1.0 the column for the event fields beyond the protocol."""
+    try:
+        connection.execute("ALTER TABLE events ADD COLUMN extra TEXT")
+    except sqlite3.OperationalError as error:
+        if "duplicate column" not in str(error):
+            raise
+
 
 def _stored_event(row: tuple[Any, ...]) -> StoredEvent:
-    kiosk_id, event_id, topic, sale_id, created_at, payload, body_hash, received_at = row
+    kiosk_id, event_id, topic, sale_id, created_at, payload, body_hash, received_at, extra = row
     return StoredEvent(
         kiosk_id=kiosk_id,
         event_id=event_id,
@@ -76,6 +84,7 @@ def _stored_event(row: tuple[Any, ...]) -> StoredEvent:
         payload=json.loads(payload),
         body_hash=body_hash,
         received_at=parse_utc_iso(received_at),
+        extra=json.loads(extra) if extra else {},
     )
 
 
@@ -83,7 +92,7 @@ DIALECT = SQLDialect(
     mark="?",
     arrival="rowid",
     event_columns=(
-        "kiosk_id, event_id, topic, sale_id, created_at, payload, body_hash, received_at"
+        "kiosk_id, event_id, topic, sale_id, created_at, payload, body_hash, received_at, extra"
     ),
     uuid_cast="",
     stamp=utc_now_iso,
@@ -109,6 +118,7 @@ class SQLiteHQStore:
             self._connection.execute("PRAGMA journal_mode = WAL")
             self._connection.execute("PRAGMA synchronous = FULL")
             self._connection.executescript(SCHEMA)  # each statement commits on its own
+            _add_extra_column(self._connection)
         except sqlite3.DatabaseError as error:
             self._connection.close()
             raise HQStoreError(
@@ -194,10 +204,10 @@ class SQLiteHQStore:
             reply = sort_out(rows, stored)  # raises EventConflict: rolled back
             connection.executemany(
                 "INSERT INTO events (kiosk_id, event_id, topic, sale_id, body_hash, payload, "
-                "created_at, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "created_at, received_at, extra) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (batch.kiosk_id, row.event_id, row.topic, row.sale_id, row.body_hash,
-                     row.payload_json, row.created_at, received)
+                     row.payload_json, row.created_at, received, row.extra_json)
                     for row in rows if row.event_id not in stored
                 ],
             )

@@ -11,12 +11,12 @@ with a different body, nothing at all.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
-from kiosk.sync.protocol import (
+from kiosk.wire import (
     FEED_FIELDS,
     TOPICS,
     Batch,
@@ -45,7 +45,8 @@ class EventConflict(Exception):
 @dataclass(frozen=True)
 class StoredEvent:
     """One event as the back office keeps it; ``created_at`` is the kiosk's UTC text,
-    ``received_at`` when the back office first stored it."""
+    ``received_at`` when the back office first stored it, ``extra`` the event's fields the
+    protocol of this back office does not know (``kiosk.wire.Event.extra``)."""
 
     kiosk_id: str
     event_id: str
@@ -55,6 +56,7 @@ class StoredEvent:
     payload: dict[str, Any]
     body_hash: str
     received_at: datetime
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """The event as a JSON-ready dict (``received_at`` as ISO text)."""
@@ -67,12 +69,14 @@ class StoredEvent:
             "payload": self.payload,
             "body_hash": self.body_hash,
             "received_at": self.received_at.isoformat(),
+            "extra": self.extra,
         }
 
 
 @dataclass(frozen=True)
 class EventRow:
-    """An event of a batch, ready for an INSERT: the payload as canonical JSON text."""
+    """An event of a batch, ready for an INSERT: the payload (and the fields beyond the
+    protocol's, ``None`` when there are none) as canonical JSON text."""
 
     event_id: str
     topic: str
@@ -80,6 +84,7 @@ class EventRow:
     body_hash: str
     payload_json: str
     created_at: str
+    extra_json: str | None = None
 
 
 def event_rows(batch: Batch) -> list[EventRow]:
@@ -92,6 +97,7 @@ def event_rows(batch: Batch) -> list[EventRow]:
             event.body_hash(),
             canonical_json(event.payload).decode("utf-8"),
             event.created_at,
+            canonical_json(dict(event.extra)).decode("utf-8") if event.extra else None,
         )
         for event in batch.events
     ]

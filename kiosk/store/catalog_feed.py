@@ -1,6 +1,6 @@
 """Applying the back office's catalog feed to the kiosk's catalog, all or nothing.
 
-The feed (``kiosk.sync.protocol.CatalogFeed``) is the whole catalog the back office sells.
+The feed (``kiosk.wire.CatalogFeed``) is the whole catalog the back office sells.
 Each product is checked with exactly the rules of a CSV import (``kiosk.core.catalog_rows``):
 the feed's integer fields are turned into the text a catalog file would carry (minor units
 into major-unit text, ``plu:<digits>`` codes into the ``plu`` column) and run through the same
@@ -27,7 +27,7 @@ from kiosk.core.catalog_rows import RowProblem, validate_rows
 from kiosk.core.money import currency_exponent
 from kiosk.store.db import immediate_transaction
 from kiosk.store.products import ProductCatalog
-from kiosk.sync.protocol import CatalogFeed
+from kiosk.wire import CatalogFeed
 
 log = logging.getLogger(__name__)
 

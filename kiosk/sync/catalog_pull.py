@@ -2,7 +2,7 @@
 
 One conditional request, ``GET /api/v1/catalog`` with ``If-None-Match`` set to the ETag kept
 in ``sync_state`` (``catalog_etag``): ``304 Not Modified`` means the kiosk is up to date; a
-``200`` carries the whole feed (``kiosk.sync.protocol.CatalogFeed``). The feed is applied only
+``200`` carries the whole feed (``kiosk.wire.CatalogFeed``). The feed is applied only
 when the shop's catalog source is the back office (``[catalog] source = "backoffice"``); with
 a CSV catalog the pull only reports what the back office offers and changes nothing.
 
@@ -40,7 +40,7 @@ from kiosk.sync.http import (
     NoCompleteAnswer,
     fetch_answer,
 )
-from kiosk.sync.protocol import CATALOG_PATH, CatalogFeed, ErrorReply, ProtocolError
+from kiosk.wire import CATALOG_PATH, CatalogFeed, ErrorReply, ProtocolError
 
 log = logging.getLogger(__name__)
 
@@ -122,22 +122,9 @@ def pull_catalog(
         etag, applied_version = await_store(store.submit(_read_state), STORE_WAIT_S, beat=beat)
     except Exception as error:
         return PullResult(False, None, None, f"cannot read the sync state: {error}")
-    headers = {"If-None-Match": etag} if etag else {}
-    try:
-        response = fetch_answer(client, "GET", CATALOG_PATH, headers=headers,
-                                deadline_s=deadline_s, max_bytes=MAX_CATALOG_BYTES)
-    except NoCompleteAnswer as late:
-        return PullResult(False, None, applied_version,
-                          f"back office unreachable: {late} to the catalog request, "
-                          f"from {client.base_url}")
-    except AnswerTooLarge as large:
-        return PullResult(False, None, applied_version,
-                          f"back office unusable: {large} for a catalog, "
-                          f"from {client.base_url}")
-    except httpx.HTTPError as error:
-        detail = (str(error) or type(error).__name__)[:300]
-        return PullResult(False, None, applied_version,
-                          f"back office unreachable: {detail} ({client.base_url})")
+    response = _fetch(client, etag, deadline_s)
+    if isinstance(response, str):
+        return PullResult(False, None, applied_version, response)
     if response.status_code == 304:
         return _checked(store, _record_check(stamp), applied_version, beat)
     if response.status_code == 404 and settings.catalog.source != "backoffice":
@@ -161,7 +148,35 @@ def pull_catalog(
     new_etag = response.headers.get("ETag") or f'"{feed.version}"'
     if feed.version == applied_version:  # a back office that ignores If-None-Match
         return _checked(store, _record_check(stamp, etag=new_etag), applied_version, beat)
-    job = _apply_job(feed, settings, now, new_etag, stamp)
+    return _apply(store, _apply_job(feed, settings, now, new_etag, stamp), feed,
+                  applied_version, beat)
+
+
+def _fetch(client: httpx.Client, etag: str | None, deadline_s: float) -> Answer | str:
+    """The back office's answer to the conditional catalog request, or why there is none (a
+    sentence)."""
+    headers = {"If-None-Match": etag} if etag else {}
+    try:
+        return fetch_answer(client, "GET", CATALOG_PATH, headers=headers,
+                            deadline_s=deadline_s, max_bytes=MAX_CATALOG_BYTES)
+    except NoCompleteAnswer as late:
+        return (f"back office unreachable: {late} to the catalog request, "
+                f"from {client.base_url}")
+    except AnswerTooLarge as large:
+        return f"back office unusable: {large} for a catalog, from {client.base_url}"
+    except httpx.HTTPError as error:
+        detail = (str(error) or type(error).__name__)[:300]
+        return f"back office unreachable: {detail} ({client.base_url})"
+
+
+def _apply(
+    store: StoreWorker,
+    job: Callable[[Database], int],
+    feed: CatalogFeed,
+    applied_version: str | None,
+    beat: Callable[[], None] | None,
+) -> PullResult:
+    """Run the store-worker ``job`` applying ``feed``; the result of the pull."""
     try:
         written = await_store(store.submit(job), STORE_WAIT_S, beat=beat)
     except CatalogFeedRejected as rejected:

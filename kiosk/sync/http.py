@@ -31,7 +31,7 @@ import httpcore
 import httpx
 
 from kiosk import __version__
-from kiosk.sync.protocol import PROTOCOL_VERSION
+from kiosk.wire import MINOR_VERSION, PROTOCOL_VERSION
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 """Hosts plain ``http://`` may be used with: this machine only."""
@@ -40,7 +40,7 @@ MAX_REQUEST_TIMEOUT_S = 15.0
 """Every back-office call must time out before this (seconds): a sync thread stuck longer
 would let its heartbeat go stale and the watchdog restart the kiosk."""
 
-USER_AGENT = f"kiosk/{__version__} sync/{PROTOCOL_VERSION}"
+USER_AGENT = f"kiosk/{__version__} sync/{PROTOCOL_VERSION}.{MINOR_VERSION}"
 
 MAX_BATCH_REPLY_BYTES = 1024 * 1024
 """The largest answer to a batch the kiosk reads (bytes): a reply names at most 100 events."""

@@ -2,11 +2,18 @@
 
 Every paid sale, succeeded refund and audit row leaves an outbox row in the same transaction
 that recorded it (``kiosk.store.schema``). The relay reads unacknowledged rows in ``id`` order,
-up to ``batch_size`` at a time, posts them as one ``protocol.Batch`` and marks the rows the
-back office acknowledged (accepted or already had) in one store-worker transaction. A pass
-stops at the first batch that fails, so a refund never reaches the back office before its
-sale; the rows of an unanswered batch stay unacknowledged and are sent again later, which is
-safe because the back office deduplicates on (kiosk id, event id).
+up to ``batch_size`` at a time, posts them as one ``kiosk.wire.Batch`` and marks the rows the
+back office acknowledged (accepted, already had, or ignored) in one store-worker transaction.
+A pass stops at the first batch that fails, so a refund never reaches the back office before
+its sale; the rows of an unanswered batch stay unacknowledged and are sent again later, which
+is safe because the back office deduplicates on (kiosk id, event id).
+
+Only topics the back office understands are sent (``kiosk.sync.topics.TopicGate``): the base
+topics always, a newer one once the back office has named it. Rows of a topic it has not named
+wait in the outbox without holding up the others, and are sent oldest first once it does. So
+the back office receives the events of each topic in outbox order, and the events of all the
+topics it understands in outbox order among themselves; a waiting topic's events arrive after
+later events of other topics.
 
 Threads: the relay never writes on its own connection: every write goes through the
 ``StoreWorker`` it is given (one writer per process: never "database is locked"); it reads on
@@ -29,7 +36,7 @@ import random as random_module
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
@@ -49,9 +56,11 @@ from kiosk.sync.http import (
     fetch_answer,
     make_client,
 )
-from kiosk.sync.protocol import (
+from kiosk.sync.topics import CAPABILITIES_MAX_AGE_S, TopicGate
+from kiosk.wire import (
     EVENTS_PATH,
     MAX_BATCH,
+    MINOR_VERSION,
     BatchReply,
     ErrorReply,
     Event,
@@ -71,6 +80,7 @@ __all__ = [
     "make_client",
     "pending_events",
     "sync_status",
+    "unsent_topics",
 ]
 
 log = logging.getLogger(__name__)
@@ -182,17 +192,31 @@ def _event_of(row: tuple[int, str, str, str | None, str, str]) -> PendingEvent:
     return PendingEvent(row_id, event_id, wire)
 
 
-def pending_events(db: Database, *, after_id: int = 0, limit: int = MAX_BATCH) -> list[
-    PendingEvent
-]:
-    """Up to ``limit`` unacknowledged outbox rows with an id above ``after_id``, oldest (lowest
-    id) first, as protocol events; ``UnsendableRow`` names a row that cannot be sent."""
+def pending_events(
+    db: Database,
+    *,
+    after_id: int = 0,
+    limit: int = MAX_BATCH,
+    topics: Collection[str] | None = None,
+) -> list[PendingEvent]:
+    """Up to ``limit`` unacknowledged outbox rows with an id above ``after_id`` (of one of
+    ``topics``, when given), oldest (lowest id) first, as protocol events; ``UnsendableRow``
+    names a row that cannot be sent."""
+    only = ""
+    if topics is not None:
+        only = f" AND topic IN ({', '.join('?' for _ in topics) or 'NULL'})"
     rows = db.conn.execute(
         "SELECT id, event_id, topic, sale_id, payload, created_at FROM outbox "
-        "WHERE acked_at IS NULL AND id > ? ORDER BY id LIMIT ?",
-        [after_id, limit],
+        f"WHERE acked_at IS NULL AND id > ?{only} ORDER BY id LIMIT ?",
+        [after_id, *(topics or ()), limit],
     ).fetchall()
     return [_event_of(row) for row in rows]
+
+
+def unsent_topics(db: Database) -> frozenset[str]:
+    """The topics of the unacknowledged outbox rows."""
+    rows = db.conn.execute("SELECT DISTINCT topic FROM outbox WHERE acked_at IS NULL")
+    return frozenset(str(row[0]) for row in rows)
 
 
 def _set_state(db: Database, values: dict[str, str]) -> None:
@@ -328,6 +352,10 @@ class OutboxRelay:
     ``after_pass(client, beat)``: the periodic work run on the thread after each successful
     pass (``kiosk.sync.chores.SyncChores``), given the relay's HTTP client and a callable
     that refreshes the relay's heartbeat, to call at least every second while it waits.
+    ``minor``: the minor protocol version the kiosk speaks (``kiosk.wire.MINOR_VERSION``; 0
+    behaves as a kiosk of version 1.0: no ``minor`` on the wire, base topics only).
+    ``capabilities_max_age_s``: how long the back office's list of topics stands while events
+    wait for a topic it did not name (``kiosk.sync.topics.TopicGate``).
 
     Raises ``ValueError`` for a refused address, an empty token, a kiosk id the protocol does
     not allow, or out-of-range numbers.
@@ -351,6 +379,8 @@ class OutboxRelay:
         random: Callable[[], float] = random_module.random,
         wait_slice_s: float = WAIT_SLICE_S,
         after_pass: Callable[[httpx.Client, Callable[[], None]], None] | None = None,
+        minor: int = MINOR_VERSION,
+        capabilities_max_age_s: float = CAPABILITIES_MAX_AGE_S,
     ) -> None:
         if not 1 <= batch_size <= MAX_BATCH:
             raise ValueError(f"batch_size must be 1..{MAX_BATCH}, got {batch_size}")
@@ -379,6 +409,11 @@ class OutboxRelay:
         self._sending = False
         self._stopped = False
         self._after_pass = after_pass
+        self.minor = minor
+        self._topics = TopicGate(
+            self._client, minor=minor, request_timeout_s=request_timeout_s,
+            max_age_s=capabilities_max_age_s, scrub=self._scrub,
+        )
 
     # ------------------------------------------------------------------ public API
 
@@ -532,11 +567,15 @@ class OutboxRelay:
 
         sent = acknowledged = batches = 0
         after_id = 0
+        topics: frozenset[str] | None = None
         on_thread = threading.current_thread() is self._thread
         while not (on_thread and self._stop.is_set()):  # stopping: no new batch
             self._heartbeat = time.monotonic()
             try:
-                pending = pending_events(reader, after_id=after_id, limit=self.batch_size)
+                if topics is None:  # once a pass: what the back office understands
+                    topics = self._topics.sendable(unsent_topics(reader))
+                pending = pending_events(
+                    reader, after_id=after_id, limit=self.batch_size, topics=topics)
             except UnsendableRow as damaged:
                 message = str(damaged)
                 log.error("sync stopped: %s; staff must look at the outbox", message)
@@ -548,33 +587,52 @@ class OutboxRelay:
                 return settled(PassResult(sent, acknowledged, batches, message))
             if not pending:
                 return settled(PassResult(sent, acknowledged, batches, None))
-            body = encode_batch(self.kiosk_id, [item.wire for item in pending])
+            body = encode_batch(self.kiosk_id, [item.wire for item in pending], minor=self.minor)
             sent += len(pending)
             batches += 1
             try:
                 reply = self._post(body)
             except _Refused as refused:
-                if refused.staff_must_look:
-                    log.error("sync: %s; staff must look: retrying alone will not help, and the "
-                              "kiosk never changes a recorded sale", refused.message)
-                else:
-                    log.warning("sync: %s", refused.message)
-                self._note_failure([item.row_id for item in pending], refused.message)
+                self._note_refusal(pending, refused)
                 return settled(PassResult(sent, acknowledged, batches, refused.message))
             outstanding.append(self._note_success(pending, reply))
-            ids = {item.event_id for item in pending}
-            answered = ids & (set(reply.accepted) | set(reply.duplicates))
-            if answered != ids:
-                message = (
-                    f"the back office acknowledged only {len(answered)} of the "
-                    f"{len(ids)} events it was sent"
-                )
-                log.error("sync: %s", message)
-                missing = [item.row_id for item in pending if item.event_id not in answered]
-                self._note_failure(missing, message)
-                return settled(PassResult(sent, acknowledged, batches, message))
+            problem = self._unanswered(pending, reply)
+            if problem is not None:
+                return settled(PassResult(sent, acknowledged, batches, problem))
             after_id = pending[-1].row_id
         return settled(PassResult(sent, acknowledged, batches, None))
+
+    def _note_refusal(self, pending: Sequence[PendingEvent], refused: _Refused) -> None:
+        """Log and record a refused batch; after a 4xx, ask the back office its topics again
+        (it may be an older one now)."""
+        if refused.staff_must_look:
+            log.error("sync: %s; staff must look: retrying alone will not help, and the "
+                      "kiosk never changes a recorded sale", refused.message)
+            self._topics.forget()
+        else:
+            log.warning("sync: %s", refused.message)
+        self._note_failure([item.row_id for item in pending], refused.message)
+
+    def _unanswered(self, pending: Sequence[PendingEvent], reply: BatchReply) -> str | None:
+        """Why the pass must stop after this reply (events it did not acknowledge), or None.
+        Events the back office ignored (a topic it does not understand) count as answered."""
+        if reply.ignored:
+            log.warning("sync: the back office acknowledged %d event(s) of a topic it does not "
+                        "understand without keeping them; asking it its topics again",
+                        len(reply.ignored))
+            self._topics.forget()
+        ids = {item.event_id for item in pending}
+        answered = ids & reply.acknowledged
+        if answered == ids:
+            return None
+        message = (
+            f"the back office acknowledged only {len(answered)} of the "
+            f"{len(ids)} events it was sent"
+        )
+        log.error("sync: %s", message)
+        missing = [item.row_id for item in pending if item.event_id not in answered]
+        self._note_failure(missing, message)
+        return message
 
     def _post(self, body: bytes) -> BatchReply:
         """POST one batch body; its reply, or `_Refused` saying why not (a sentence)."""
@@ -645,7 +703,7 @@ class OutboxRelay:
         self, pending: Sequence[PendingEvent], reply: BatchReply
     ) -> Future[int]:
         ids = {item.event_id for item in pending}
-        answered = [event_id for event_id in (*reply.accepted, *reply.duplicates)
+        answered = [event_id for event_id in (*reply.accepted, *reply.duplicates, *reply.ignored)
                     if event_id in ids]
         stamp = utc_now_iso(self._clock())
         return self._store.submit(_record_acknowledged(answered, stamp))
