@@ -81,6 +81,7 @@ from kiosk.notices import (
     AttendantCalled,
     CartRefused,
     IdlePromptShown,
+    KioskRefusal,
     Notice,
     PaymentRecovery,
     PaymentsAvailability,
@@ -120,20 +121,12 @@ T = TypeVar("T")
 DATABASE_NAME = "kiosk.db"
 VIRTUAL_PRINTER_FOLDER = "virtual-printer"
 """Where the virtual printer saves each job (raw bytes, text, PNG), in the state directory."""
-BELOW_CARD_MINIMUM = "below_card_minimum"
-"""The refusal code of Pay when the total is below the currency's card minimum."""
-
-PAYMENTS_UNAVAILABLE = "card_payments_unavailable"
-"""The decline code the session gets when no card reader is configured or reachable."""
-
-KIOSK_STARTING = "kiosk_starting"
-"""The refusal code of customer and staff actions while ``start_in_background`` runs."""
-
-KIOSK_CLOSED = "kiosk_closed"
-"""The refusal code of a scan on the attract screen while staff have closed the kiosk."""
-
-KIOSK_OUT_OF_ORDER = "kiosk_out_of_order"
-"""The refusal code of customer and staff actions after ``start_in_background`` failed."""
+BELOW_CARD_MINIMUM = KioskRefusal.BELOW_CARD_MINIMUM
+PAYMENTS_UNAVAILABLE = KioskRefusal.PAYMENTS_UNAVAILABLE
+KIOSK_STARTING = KioskRefusal.KIOSK_STARTING
+KIOSK_CLOSED = KioskRefusal.KIOSK_CLOSED
+KIOSK_OUT_OF_ORDER = KioskRefusal.KIOSK_OUT_OF_ORDER
+"""Aliases of the ``kiosk.notices.KioskRefusal`` members (the refusal codes moved there)."""
 
 START_STORE_TIMEOUT_S = 30.0
 """How long a start waits for each answer of the store worker, in seconds."""
