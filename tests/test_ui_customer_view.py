@@ -47,11 +47,14 @@ from kiosk.notices import (
     StoreTrouble,
 )
 from kiosk.ui.customer_view import (
+    AttendantView,
     CartLine,
     CustomerView,
     Message,
+    NoticeBoard,
     SessionStep,
     Situation,
+    attendant_view,
     customer_view,
     decline_text,
     reaction_to,
@@ -179,6 +182,55 @@ def test_an_age_check_shows_the_needs_attendant_screen_with_its_reason() -> None
     assert shown.screen == "needs_attendant"
     assert shown.attendant_reason == AttendantReason.AGE_CHECK.value
     assert shown.lines[0].age_restricted
+    assert shown.attendant == AttendantView(
+        title="An age check is needed",
+        body="Your cart has an age-restricted item. A member of staff will check your ID, "
+             "then you can pay.",
+        withdraw_text="Back to the cart",
+        withdraw_shown=True,
+        staff_hint="Staff: enter your number and PIN to approve the age check.",
+    )
+
+
+@pytest.mark.parametrize("reason", [*AttendantReason, None], ids=str)
+def test_every_attendant_call_has_a_title_a_way_back_and_a_hint_for_staff(
+    reason: AttendantReason | None,
+) -> None:
+    shown = attendant_view(reason.value if reason is not None else "", EN)
+    assert shown.title and shown.withdraw_text and shown.staff_hint.startswith("Staff:")
+    assert shown.withdraw_shown is (reason is not AttendantReason.PAYMENT_CHECK), (
+        "only a payment being checked must wait for staff")
+    assert attendant_view(reason.value if reason else "", DE).title != shown.title
+
+
+def test_the_checking_closed_and_thank_you_screens_say_what_is_going_on() -> None:
+    assert view(None, Situation(recovery="checking")).checking == NoticeBoard(
+        "Checking the last payment...", "This takes a moment. Please wait.", busy=True)
+    stuck = view(None, Situation(recovery="call_staff")).checking
+    assert stuck.title == "Please call staff" and not stuck.busy
+    assert view(None, Situation(closed=True)).closed.title == "This checkout is closed"
+    broken = view(None, Situation(closed=True, start_failed=True)).closed
+    assert broken.title == "This checkout is out of order"
+    assert broken.body == "Please use another checkout. Staff has been told."
+
+
+@pytest.mark.parametrize(
+    ("status", "qr", "words"),
+    [
+        ("printing", False, "Your receipt is printing. Please take it."),
+        ("printed", False, "Please take your receipt."),
+        ("unavailable", False, "The receipt could not be printed. Please ask staff for a copy."),
+        ("unavailable", True,
+         "The receipt could not be printed. Scan the QR code, or ask staff for a copy."),
+        ("", True, "Scan the QR code with your phone to see your receipt."),
+        ("", False, ""),
+    ],
+)
+def test_the_thank_you_screen_says_where_the_receipt_is(status: str, qr: bool,
+                                                        words: str) -> None:
+    shown = view(None, Situation(thanking=True, receipt_status=status, qr_shown=qr))
+    assert shown.screen == "thank_you"
+    assert shown.thank_you == NoticeBoard("Thank you for shopping with us!", words)
 
 
 def test_paying_follows_the_readers_phase() -> None:
@@ -186,8 +238,15 @@ def test_paying_follows_the_readers_phase() -> None:
     waiting = view(checkout)
     assert waiting.screen == "payment"
     assert waiting.payment.mode == "waiting" and waiting.payment.pending
+    assert waiting.payment.status == "Tap, insert or swipe your card on the reader."
+    assert waiting.payment.detail.startswith("The reader is next to the screen.")
+    assert waiting.payment.buttons_shown and not waiting.payment.retry_shown
+    assert not waiting.payment.busy
     authorising = run(checkout, PaymentPhaseChanged(at=at(2), phase=PaymentPhase.AUTHORISING))
-    assert view(authorising).payment.mode == "authorising"
+    shown = view(authorising).payment
+    assert shown.mode == "authorising" and shown.busy
+    assert shown.status.startswith("Approving your payment")
+    assert shown.detail == "" and not shown.buttons_shown, "no way back while authorising"
 
 
 def test_a_payment_in_doubt_is_checked_and_offers_no_other_card() -> None:
@@ -196,6 +255,8 @@ def test_a_payment_in_doubt_is_checked_and_offers_no_other_card() -> None:
     assert shown.screen == "payment"
     assert shown.payment == replace(shown.payment, mode="checking", code="outcome_unknown",
                                     retry_possible=False, pending=True)
+    assert shown.payment.busy and not shown.payment.buttons_shown
+    assert shown.payment.status == EN.say("payment_check")
 
 
 @pytest.mark.parametrize(
@@ -209,6 +270,9 @@ def test_a_decline_being_explained_shows_the_payment_screen(code: str, retry: bo
     assert shown.screen == "payment"
     assert (shown.payment.mode, shown.payment.code) == ("declined", code)
     assert shown.payment.retry_possible is retry
+    assert shown.payment.retry_shown is retry and shown.payment.buttons_shown
+    assert shown.payment.status == "Payment not completed"
+    assert shown.payment.detail == decline_text(code, EN)
     assert view(checkout).screen == "shopping", "once explained, the cart is back"
 
 

@@ -69,7 +69,6 @@ from kiosk.ui.customer_view import (
     Message,
     Situation,
     customer_view,
-    decline_text,
     reaction_to,
     session_step,
     staff_check_text,
@@ -168,6 +167,14 @@ class KioskApp(App):
     sale_number_text = StringProperty("")
     attendant_reason = StringProperty("")
     payment_mode = StringProperty("waiting")
+    payment_view: Any = ObjectProperty(None)
+    """The payment screen's ``kiosk.ui.customer_view.PaymentView`` (kv: ``app.payment_view``)."""
+    attendant_view: Any = ObjectProperty(None)
+    """The needs-attendant screen's ``AttendantView``."""
+    checking_view: Any = ObjectProperty(None)
+    """The checking screen's ``NoticeBoard``; ``closed_view`` and ``thank_you_view`` likewise."""
+    closed_view: Any = ObjectProperty(None)
+    thank_you_view: Any = ObjectProperty(None)
     payment_code = StringProperty("")
     payment_pending = BooleanProperty(False)
     retry_possible = BooleanProperty(True)
@@ -243,6 +250,7 @@ class KioskApp(App):
         self._staff_login = False
         self._staff_login_event: Any = None
         self.title = settings.shop.name
+        self._refresh()  # the screens' views exist before their kv rules read them
 
     # ------------------------------------------------------------------------ lifecycle
 
@@ -659,13 +667,13 @@ class KioskApp(App):
 
     def _on_receipt_unavailable(self, notice: ReceiptUnavailable) -> None:
         self._printer_trouble = notice.status
-        self._refresh()
         if notice.sale_id == self._ended_sale and not notice.will_retry:
             self.receipt_status = "unavailable"
             if notice.ereceipt_url and not self.qr_source:
                 self._show_qr(notice.sale_id)
                 if self.qr_source and self._thanking:
                     self._schedule_thank_you_end(THANK_YOU_QR_S)
+        self._refresh()
 
     def _show_qr(self, sale_id: str) -> None:
         url = ereceipt_url(self.settings, sale_id)
@@ -717,6 +725,8 @@ class KioskApp(App):
             taxes_included=self.settings.tax.mode == "inclusive",
             payment_mode=self.payment_mode,
             payment_code=self.payment_code,
+            receipt_status=self.receipt_status,
+            qr_shown=bool(self.qr_source),
         )
 
     def _refresh(self) -> CustomerView:
@@ -735,6 +745,11 @@ class KioskApp(App):
         self.payment_code = view.payment.code
         self.retry_possible = view.payment.retry_possible
         self.payment_pending = view.payment.pending
+        self.payment_view = view.payment
+        self.attendant_view = view.attendant
+        self.checking_view = view.checking
+        self.closed_view = view.closed
+        self.thank_you_view = view.thank_you
         self.banners = list(view.banners)
         return view
 
@@ -789,7 +804,3 @@ class KioskApp(App):
         return at.astimezone(self.settings.shop.zone()).strftime(
             "%H:%M:%S" if seconds else "%H:%M"
         )
-
-    def decline_text(self, code: str) -> str:
-        """The sentence for a decline code (a generic one for codes without their own)."""
-        return decline_text(code, self.tr)

@@ -31,7 +31,7 @@ from kiosk.notices import (
     SessionChanged,
     StaffChecked,
 )
-from kiosk.ui.i18n import Translator
+from kiosk.ui.i18n import N_, Translator
 from kiosk.ui.navigation import STAFF_SCREENS, View, screen_for
 
 DECLINES_WITH_OWN_WORDS = frozenset({
@@ -60,6 +60,70 @@ PAYMENT_MODES = ("waiting", "authorising", "checking", "declined")
 """What the payment screen shows: waiting for a card, authorising, the bank being checked,
 or a decline explained."""
 
+PAYMENT_STATUS = {
+    "waiting": N_("Tap, insert or swipe your card on the reader."),
+    "authorising": N_("Approving your payment. Please keep your card at the reader."),
+    "checking": N_("We are checking your payment with the bank. Staff is on the way."),
+    "declined": N_("Payment not completed"),
+}
+"""The payment screen's headline in each mode."""
+
+ATTENDANT_TITLES = {
+    "unknown_item": N_("This item is not in our catalog"),
+    "age_check": N_("An age check is needed"),
+    "limit_reached": N_("That is more than this checkout allows"),
+    "weighed_item": N_("This item needs to be weighed"),
+    "help": N_("Help is on the way"),
+    "payment_check": N_("Please wait for a member of staff."),
+}
+"""The needs-attendant screen's title for each reason (others: ``OTHER_ATTENDANT_TITLE``)."""
+OTHER_ATTENDANT_TITLE = N_("Please wait for staff")
+
+ATTENDANT_BODIES = {
+    "unknown_item": N_(
+        "It has not been added to your cart. A member of staff will come and help you."
+    ),
+    "age_check": N_(
+        "Your cart has an age-restricted item. A member of staff will check your ID, "
+        "then you can pay."
+    ),
+    "limit_reached": N_("A member of staff can approve it, or you can carry on without it."),
+    "weighed_item": N_(
+        "It has not been added to your cart. A member of staff will weigh it for you."
+    ),
+    "help": N_("A member of staff has been called and will be with you shortly."),
+    "payment_check": N_(
+        "The last payment at this checkout could not be confirmed. A member of staff needs "
+        "to check it before the next sale."
+    ),
+}
+"""What the customer reads under the title, for each reason."""
+
+WITHDRAW_TEXTS = {
+    "help": N_("I no longer need help"),
+    "age_check": N_("Back to the cart"),
+}
+"""The customer's way back without staff (others: ``OTHER_WITHDRAW_TEXT``)."""
+OTHER_WITHDRAW_TEXT = N_("Continue without this item")
+
+STAFF_HINTS = {
+    "age_check": N_("Staff: enter your number and PIN to approve the age check."),
+    "limit_reached": N_("Staff: enter your number and PIN to allow it or leave it out."),
+    "payment_check": N_(
+        "Staff: settle the payment with kiosk reconcile, then enter your number and PIN."
+    ),
+    "unknown_item": N_("Staff: enter your number and PIN to price the item or leave it out."),
+    "weighed_item": N_("Staff: enter your number and PIN to price the item or leave it out."),
+}
+"""What staff read above the PIN pad, for each reason (others: ``OTHER_STAFF_HINT``)."""
+OTHER_STAFF_HINT = N_("Staff: enter your number and PIN to close the call.")
+
+RECEIPT_TEXTS = {
+    "printing": N_("Your receipt is printing. Please take it."),
+    "printed": N_("Please take your receipt."),
+}
+"""The thank-you screen's words on the printed receipt, by ``Situation.receipt_status``."""
+
 
 @dataclass(frozen=True)
 class Message:
@@ -80,7 +144,8 @@ class Situation:
     banners' troubles. ``qr_receipts``: the shop has a back office, so receipts are also
     offered as a QR code. ``taxes_included``: prices include tax. ``payment_mode`` and
     ``payment_code`` are what the payment screen showed last: they stay while no payment is
-    on screen.
+    on screen. ``receipt_status`` is the paid sale's receipt (``printing``, ``printed``,
+    ``unavailable`` or ``""``) and ``qr_shown`` says its QR e-receipt is on the thank-you screen.
     """
 
     recovery: str = ""
@@ -97,6 +162,8 @@ class Situation:
     taxes_included: bool = True
     payment_mode: str = "waiting"
     payment_code: str = ""
+    receipt_status: str = ""
+    qr_shown: bool = False
 
 
 @dataclass(frozen=True)
@@ -117,13 +184,44 @@ class CartLine:
 @dataclass(frozen=True)
 class PaymentView:
     """The payment screen: ``mode`` (one of ``PAYMENT_MODES``), the decline or check
-    ``code``, whether "Try another card" is offered, and whether a payment may still
-    complete (``pending``: Pay and the staff button are held back)."""
+    ``code``, whether another card could help (``retry_possible``), and whether a payment may
+    still complete (``pending``: Pay and the staff button are held back). ``status`` is the
+    headline, ``detail`` the sentence under it; ``busy`` turns the wheel; ``buttons_shown``
+    shows "Back to the cart" (and the row "Try another card" sits in), ``retry_shown`` shows
+    "Try another card"."""
 
     mode: str
     code: str
     retry_possible: bool
     pending: bool
+    status: str = ""
+    detail: str = ""
+    busy: bool = False
+    buttons_shown: bool = False
+    retry_shown: bool = False
+
+
+@dataclass(frozen=True)
+class AttendantView:
+    """The needs-attendant screen: why the customer waits (``title``, ``body``), their way
+    back without staff (``withdraw_text``; not offered while a payment is checked), and what
+    staff do on the PIN pad (``staff_hint``)."""
+
+    title: str
+    body: str
+    withdraw_text: str
+    withdraw_shown: bool
+    staff_hint: str
+
+
+@dataclass(frozen=True)
+class NoticeBoard:
+    """A screen of words only (checking the last payment, closed, thank you): ``title``,
+    ``body``, and ``busy`` while something is being done."""
+
+    title: str
+    body: str
+    busy: bool = False
 
 
 @dataclass(frozen=True)
@@ -133,10 +231,11 @@ class CustomerView:
     ``screen`` is a name of ``kiosk.ui.navigation.SCREENS``. The cart (``lines``,
     ``item_count``, the totals' texts, empty before a sale) is shown by the shopping, payment
     and paid screens; ``sale_number_text`` by the header; ``attendant_reason`` (an
-    ``AttendantReason`` value or ``""``) by the needs-attendant screen; ``payment`` by the
-    payment screen; ``banners`` ((role, words), most important first) above every screen.
-    ``idle_prompt``: "are you still there?" is up. ``staff_login``: the staff PIN pad stays
-    up (a card payment closes it).
+    ``AttendantReason`` value or ``""``) and ``attendant`` by the needs-attendant screen;
+    ``payment``, ``checking``, ``closed`` and ``thank_you`` by the screens of those names (the
+    thank-you board's ``body`` says where the receipt is); ``banners`` ((role, words), most
+    important first) above every screen. ``idle_prompt``: "are you still there?" is up.
+    ``staff_login``: the staff PIN pad stays up (a card payment closes it).
     """
 
     screen: str
@@ -150,6 +249,10 @@ class CustomerView:
     sale_number_text: str
     attendant_reason: str
     payment: PaymentView
+    attendant: AttendantView
+    checking: NoticeBoard
+    closed: NoticeBoard
+    thank_you: NoticeBoard
     banners: tuple[tuple[str, str], ...]
     idle_prompt: bool
     staff_login: bool
@@ -216,7 +319,13 @@ def customer_view(
         taxes_included=situation.taxes_included,
         sale_number_text="" if number is None else str(number),
         attendant_reason=reason.value if reason is not None else "",
-        payment=payment_view(session.checkout if session is not None else None, situation),
+        payment=payment_view(
+            session.checkout if session is not None else None, situation, tr
+        ),
+        attendant=attendant_view(reason.value if reason is not None else "", tr),
+        checking=checking_board(situation.recovery, tr),
+        closed=closed_board(situation.start_failed, tr),
+        thank_you=thank_you_board(situation.receipt_status, situation.qr_shown, tr),
         banners=banners(situation, tr),
         idle_prompt=state is CheckoutState.IDLE_PROMPT and screen not in STAFF_SCREENS,
         staff_login=situation.staff_login and screen == "staff_login",
@@ -257,7 +366,9 @@ def item_count(checkout: Checkout) -> int:
     return sum(1 if line.weight_g is not None else line.quantity for line in checkout.cart.lines)
 
 
-def payment_view(checkout: Checkout | None, situation: Situation) -> PaymentView:
+def payment_view(
+    checkout: Checkout | None, situation: Situation, tr: Translator
+) -> PaymentView:
     """The payment screen's mode: from the payment's phase while paying, ``declined`` while a
     decline is explained, else what it showed last (``situation.payment_mode``)."""
     mode, code = situation.payment_mode, situation.payment_code
@@ -273,12 +384,72 @@ def payment_view(checkout: Checkout | None, situation: Situation) -> PaymentView
         mode = "declined"
         if checkout is not None:
             code = checkout.payment_code or ""
+    retry_possible = code not in NOT_ABOUT_THE_CARD
+    if mode == "declined":
+        detail = decline_text(code, tr)
+    elif mode == "waiting":
+        detail = tr("The reader is next to the screen. Follow the instructions on it.")
+    else:
+        detail = ""
     return PaymentView(
         mode=mode,
         code=code,
-        retry_possible=code not in NOT_ABOUT_THE_CARD,
+        retry_possible=retry_possible,
         pending=checkout.payment_pending if checkout is not None else False,
+        status=tr(PAYMENT_STATUS[mode]) if mode in PAYMENT_STATUS else "",
+        detail=detail,
+        busy=mode in ("authorising", "checking"),
+        buttons_shown=mode in ("waiting", "declined"),
+        retry_shown=mode == "declined" and retry_possible,
     )
+
+
+def attendant_view(reason: str, tr: Translator) -> AttendantView:
+    """The needs-attendant screen for ``reason`` (an ``AttendantReason`` value, or ``""``)."""
+    return AttendantView(
+        title=tr(ATTENDANT_TITLES.get(reason, OTHER_ATTENDANT_TITLE)),
+        body=tr(ATTENDANT_BODIES[reason]) if reason in ATTENDANT_BODIES else "",
+        withdraw_text=tr(WITHDRAW_TEXTS.get(reason, OTHER_WITHDRAW_TEXT)),
+        withdraw_shown=reason != AttendantReason.PAYMENT_CHECK,
+        staff_hint=tr(STAFF_HINTS.get(reason, OTHER_STAFF_HINT)),
+    )
+
+
+def checking_board(recovery: str, tr: Translator) -> NoticeBoard:
+    """The start-up check of the last payment: ``checking``, or (``call_staff``) stuck."""
+    if recovery == "checking":
+        return NoticeBoard(
+            tr("Checking the last payment..."), tr("This takes a moment. Please wait."), True
+        )
+    return NoticeBoard(tr("Please call staff"), tr(
+        "We could not confirm the last payment. A member of staff needs to check it before "
+        "this checkout can be used."
+    ))
+
+
+def closed_board(start_failed: bool, tr: Translator) -> NoticeBoard:
+    """The closed screen: out of order (the start failed), or closed by staff."""
+    if start_failed:
+        return NoticeBoard(tr("This checkout is out of order"),
+                           tr("Please use another checkout. Staff has been told."))
+    return NoticeBoard(tr("This checkout is closed"),
+                       tr("Please use another checkout. Thank you."))
+
+
+def thank_you_board(receipt_status: str, qr_shown: bool, tr: Translator) -> NoticeBoard:
+    """The thank-you screen: where the receipt is (printing, printed, could not be printed,
+    or a QR code to scan)."""
+    if receipt_status in RECEIPT_TEXTS:
+        body = tr(RECEIPT_TEXTS[receipt_status])
+    elif receipt_status == "unavailable":
+        body = tr(
+            "The receipt could not be printed. Scan the QR code, or ask staff for a copy."
+        ) if qr_shown else tr("The receipt could not be printed. Please ask staff for a copy.")
+    elif qr_shown:
+        body = tr("Scan the QR code with your phone to see your receipt.")
+    else:
+        body = ""
+    return NoticeBoard(tr("Thank you for shopping with us!"), body)
 
 
 def banners(situation: Situation, tr: Translator) -> tuple[tuple[str, str], ...]:
