@@ -167,14 +167,15 @@ class KioskApp(App):
     sale_number_text = StringProperty("")
     attendant_reason = StringProperty("")
     payment_mode = StringProperty("waiting")
-    payment_view: Any = ObjectProperty(None)
+    payment_view: Any = ObjectProperty(None, rebind=True)
     """The payment screen's ``kiosk.ui.customer_view.PaymentView`` (kv: ``app.payment_view``)."""
-    attendant_view: Any = ObjectProperty(None)
+    attendant_view: Any = ObjectProperty(None, rebind=True)
     """The needs-attendant screen's ``AttendantView``."""
-    checking_view: Any = ObjectProperty(None)
-    """The checking screen's ``NoticeBoard``; ``closed_view`` and ``thank_you_view`` likewise."""
-    closed_view: Any = ObjectProperty(None)
-    thank_you_view: Any = ObjectProperty(None)
+    checking_view: Any = ObjectProperty(None, rebind=True)
+    """The checking screen's ``NoticeBoard``; ``closed_view`` and ``thank_you_view`` likewise.
+    (``rebind``: kv rules reading ``app.checking_view.title`` follow a new view.)"""
+    closed_view: Any = ObjectProperty(None, rebind=True)
+    thank_you_view: Any = ObjectProperty(None, rebind=True)
     payment_code = StringProperty("")
     payment_pending = BooleanProperty(False)
     retry_possible = BooleanProperty(True)
