@@ -47,6 +47,8 @@ from kiosk.notices import (
     StoreTrouble,
 )
 from kiosk.ui.customer_view import (
+    LANGUAGE_RESET_S,
+    THANK_YOU_TOUCH_GRACE_S,
     AttendantView,
     CartLine,
     CustomerView,
@@ -57,9 +59,11 @@ from kiosk.ui.customer_view import (
     attendant_view,
     customer_view,
     decline_text,
+    language_expired,
     reaction_to,
     session_step,
     staff_check_text,
+    touch_ends_thank_you,
 )
 from kiosk.ui.i18n import Translator
 
@@ -475,3 +479,21 @@ def test_the_staff_pin_pad_says_how_many_tries_are_left_and_until_when_it_is_loc
     assert checked("wrong_pin", 1) == "Wrong PIN. 1 try left."
     assert checked("locked", until=at(90)) == "Too many wrong PINs. Locked until 12:01:30."
     assert checked("unknown_staff") == EN.say("unknown_staff")
+
+
+# --- timers' rules --------------------------------------------------------------------------
+
+
+def test_a_touch_ends_the_thank_you_screen_but_not_a_double_tap_nor_a_qr_code() -> None:
+    assert touch_ends_thank_you(True, False, THANK_YOU_TOUCH_GRACE_S + 0.1)
+    assert not touch_ends_thank_you(True, False, THANK_YOU_TOUCH_GRACE_S / 2), "a double tap"
+    assert not touch_ends_thank_you(True, True, 10.0), "the QR code stays until Done"
+    assert not touch_ends_thank_you(False, False, 10.0)
+
+
+def test_a_language_chosen_and_left_on_the_attract_screen_expires() -> None:
+    later = LANGUAGE_RESET_S + 1
+    assert language_expired("attract", "de", "en", later)
+    assert not language_expired("attract", "de", "en", LANGUAGE_RESET_S - 1)
+    assert not language_expired("attract", "en", "en", later)
+    assert not language_expired("shopping", "de", "en", later), "a sale keeps its language"

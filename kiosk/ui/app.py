@@ -65,13 +65,16 @@ from kiosk.notices import (
 from kiosk.receipts.ereceipt import ereceipt_url, qr_png
 from kiosk.ui import theme
 from kiosk.ui.customer_view import (
+    THANK_YOU_QR_S,
     CustomerView,
     Message,
     Situation,
     customer_view,
+    language_expired,
     reaction_to,
     session_step,
     staff_check_text,
+    touch_ends_thank_you,
 )
 from kiosk.ui.demo_info import DemoInfo
 from kiosk.ui.i18n import LANGUAGES, Translator, first_language, language_of
@@ -96,12 +99,7 @@ MESSAGE_S = 6.0
 
 THANK_YOU_S = 6.0
 """How long the thank-you screen stays before the attract screen, seconds (longer with a QR
-code to scan: ``THANK_YOU_QR_S``)."""
-THANK_YOU_QR_S = 30.0
-LANGUAGE_RESET_S = 60.0
-"""Seconds without a touch on the attract screen before it returns to the shop's language."""
-THANK_YOU_TOUCH_GRACE_S = 1.0
-"""Touches this soon after the receipt choice do not end the thank-you screen (a double tap)."""
+code to scan: ``kiosk.ui.customer_view.THANK_YOU_QR_S``)."""
 STAFF_LOGIN_S = 30.0
 """Seconds without a touch after which the staff PIN pad goes back to the customer's screen."""
 
@@ -371,10 +369,7 @@ class KioskApp(App):
             return
         self.tr = Translator(language, self.settings.shop.locale, self.settings.shop.currency)
         self.language = language
-        self._refresh()
-        if self._session is not None and self._session.checkout.state is not (
-            CheckoutState.IDLE_PROMPT
-        ):
+        if self._refresh().state is not CheckoutState.IDLE_PROMPT and self._session is not None:
             self.idle_countdown = 0
 
     @property
@@ -541,11 +536,9 @@ class KioskApp(App):
                 self._reset_language()
 
     def _on_any_touch(self, _window: Any, _touch: Any) -> bool:
-        if (
-            self._thanking
-            and not self.qr_source  # a QR code stays until "Done" or its time is up
-            and time.monotonic() - self._thanked_at > THANK_YOU_TOUCH_GRACE_S
-        ):  # (a double tap on the receipt choice must not skip the thank-you screen)
+        if touch_ends_thank_you(
+            self._thanking, bool(self.qr_source), time.monotonic() - self._thanked_at
+        ):
             Clock.schedule_once(lambda _dt: self._end_thank_you(), 0.2)
         self._touched_at = time.monotonic()
         if self.staff_open:
@@ -789,11 +782,8 @@ class KioskApp(App):
 
     def _tick(self, _dt: float) -> None:
         self.kiosk.tick()
-        if (
-            self.current_screen == "attract"
-            and self.language != self.default_language
-            and time.monotonic() - self._touched_at > LANGUAGE_RESET_S
-        ):  # someone chose a language and walked away: the next customer starts as usual
+        if language_expired(self.current_screen, self.language, self.default_language,
+                            time.monotonic() - self._touched_at):
             self._reset_language()
         if self.idle_countdown > 0:
             self.idle_countdown -= 1

@@ -60,6 +60,13 @@ PAYMENT_MODES = ("waiting", "authorising", "checking", "declined")
 """What the payment screen shows: waiting for a card, authorising, the bank being checked,
 or a decline explained."""
 
+THANK_YOU_QR_S = 30.0
+"""How long the thank-you screen stays with a QR e-receipt to scan, seconds."""
+THANK_YOU_TOUCH_GRACE_S = 1.0
+"""Touches this soon after the receipt choice do not end the thank-you screen (a double tap)."""
+LANGUAGE_RESET_S = 60.0
+"""Seconds without a touch on the attract screen before it returns to the shop's language."""
+
 PAYMENT_STATUS = {
     "waiting": N_("Tap, insert or swipe your card on the reader."),
     "authorising": N_("Approving your payment. Please keep your card at the reader."),
@@ -582,3 +589,16 @@ def staff_check_text(
             "Too many wrong PINs. Locked until {time}.", time=local_time(notice.locked_until)
         )
     return tr.say(str(notice.outcome))
+
+
+def touch_ends_thank_you(thanking: bool, qr_shown: bool, since_thanks_s: float) -> bool:
+    """A touch ends the thank-you screen, unless a QR code is up (it stays until "Done" or its
+    time is up) or the touch comes within ``THANK_YOU_TOUCH_GRACE_S`` of the receipt choice
+    (a double tap on the receipt choice must not skip the thank-you screen)."""
+    return thanking and not qr_shown and since_thanks_s > THANK_YOU_TOUCH_GRACE_S
+
+
+def language_expired(screen: str, language: str, default_language: str, idle_s: float) -> bool:
+    """Someone chose a language on the attract screen and walked away ``idle_s`` ago: past
+    ``LANGUAGE_RESET_S`` the next customer starts in the shop's language."""
+    return screen == "attract" and language != default_language and idle_s > LANGUAGE_RESET_S
