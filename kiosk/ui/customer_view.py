@@ -4,13 +4,15 @@
 and a ``Situation`` (what the UI knows beyond the session: start-up recovery, closed, the
 troubles behind the banners, a decline being explained, the thank-you screen, the staff PIN
 pad) into a ``CustomerView``: the screen to show and everything the customer screens display
-(cart lines, totals, the payment's mode, the banners, the inactivity prompt). ``session_step``
-says what a new session means beyond its content (a decline to explain, a message, the end of
-the thank-you screen, a language reset, the scan sound), and ``reaction_to`` what a notice
-about a scan or a refusal makes the customer hear and read.
+(cart lines, totals, one small dataclass per screen with its words and buttons, the banners,
+the inactivity prompt). ``session_step`` says what a new session means beyond its content (a
+decline to explain, a message, the end of the thank-you screen, a language reset, the scan
+sound), ``reaction_to`` what a notice about a scan or a refusal makes the customer hear and
+read, and ``touch_ends_thank_you`` / ``language_expired`` when the app's timers act.
 
 ``kiosk.ui.app.KioskApp`` calls these and copies the result into the Kivy properties the
-``.kv`` files bind to; timers (messages, thank-you, the staff PIN pad) stay there. Nothing here
+``.kv`` files bind to; the timers themselves (messages, thank-you, the staff PIN pad, the
+language reset) stay there. Nothing here
 imports kivy, so every decision is testable without a window (``tests/test_ui_customer_view.py``)
 the way ``kiosk.ui.navigation`` is.
 """
