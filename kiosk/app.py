@@ -71,6 +71,7 @@ from kiosk.core.tax import Totals
 from kiosk.devices.scanner import ScannerState
 from kiosk.notices import (
     CartRefused,
+    KioskRefusal,
     Notice,
     PaymentsAvailability,
     ScannerStateChanged,
@@ -103,20 +104,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 DATABASE_NAME = "kiosk.db"
-BELOW_CARD_MINIMUM = "below_card_minimum"
-"""The refusal code of Pay when the total is below the currency's card minimum."""
-
-PAYMENTS_UNAVAILABLE = "card_payments_unavailable"
-"""The decline code the session gets when no card reader is configured or reachable."""
-
-KIOSK_STARTING = "kiosk_starting"
-"""The refusal code of customer and staff actions while ``start_in_background`` runs."""
-
-KIOSK_CLOSED = "kiosk_closed"
-"""The refusal code of a scan on the attract screen while staff have closed the kiosk."""
-
-KIOSK_OUT_OF_ORDER = "kiosk_out_of_order"
-"""The refusal code of customer and staff actions after ``start_in_background`` failed."""
 
 # The attendant call a staff PIN approves at once. A help or payment-check call is closed by
 # the PIN; an unknown item, a weighed item or a limit opens the staff menu on the call.
@@ -204,7 +191,7 @@ class Kiosk:
                                  post_to_main=post_to_main, emit=self._emit,
                                  on_sale_number=self._on_sale_number)
         self._work = CheckoutWork(self, self._sales, post_to_main=post_to_main, emit=self._emit,
-                                  no_payments_code=PAYMENTS_UNAVAILABLE)
+                                  no_payments_code=KioskRefusal.PAYMENTS_UNAVAILABLE)
         self._starting = False
         self._start_error: BaseException | None = None
         self._start_thread: threading.Thread | None = None
@@ -257,7 +244,7 @@ class Kiosk:
         as abandoned. Raises ``DatabaseCorrupt`` when the database fails its check.
         """
         main = MainThreadSteps(None, lambda: self._closing)
-        found = startup.start_off_main(self, main, timeout_s, PAYMENTS_UNAVAILABLE)
+        found = startup.start_off_main(self, main, timeout_s, KioskRefusal.PAYMENTS_UNAVAILABLE)
         return startup.start_on_main(self, found)
 
     def start_in_background(
@@ -280,7 +267,7 @@ class Kiosk:
             raise RuntimeError("the kiosk is already started")
         self._starting = True
         self._start_thread = startup.start_in_background(
-            self, on_started, on_failed, PAYMENTS_UNAVAILABLE
+            self, on_started, on_failed, KioskRefusal.PAYMENTS_UNAVAILABLE
         )
 
     @property
@@ -483,7 +470,7 @@ class Kiosk:
             self.staff.scanner_test_read(raw)
             return
         if self._checkout.state is CheckoutState.ATTRACT and self.staff.closed:
-            self._emit(CartRefused(KIOSK_CLOSED))
+            self._emit(CartRefused(KioskRefusal.KIOSK_CLOSED))
             return
         at = self._clock()
         if (
@@ -491,7 +478,7 @@ class Kiosk:
             and self.settings.stripe.block_sales_when_unavailable
             and not self._payments_available[0]
         ):
-            self._emit(CartRefused(PAYMENTS_UNAVAILABLE))
+            self._emit(CartRefused(KioskRefusal.PAYMENTS_UNAVAILABLE))
             return
         try:
             scan = parse_scan(raw, self._scan_rules)
@@ -541,7 +528,7 @@ class Kiosk:
         minimum = card_minimum_minor(self.settings.shop.currency)
         if totals is not None and 0 < totals.total_minor < minimum:
             self._dispatch(CustomerActive(at=self._clock()))
-            self._emit(CartRefused(BELOW_CARD_MINIMUM))
+            self._emit(CartRefused(KioskRefusal.BELOW_CARD_MINIMUM))
             return
         self._dispatch(PayPressed(at=self._clock()))
 
@@ -745,10 +732,10 @@ class Kiosk:
         """Refuse an action (``kiosk_starting``, or ``kiosk_out_of_order`` after a failed
         start) while a background start has not finished; True when refused."""
         if self._starting:
-            self._emit(CartRefused(KIOSK_STARTING))
+            self._emit(CartRefused(KioskRefusal.KIOSK_STARTING))
             return True
         if self._start_error is not None:
-            self._emit(CartRefused(KIOSK_OUT_OF_ORDER))
+            self._emit(CartRefused(KioskRefusal.KIOSK_OUT_OF_ORDER))
             return True
         return False
 

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
-from kiosk.app import KIOSK_CLOSED, KIOSK_OUT_OF_ORDER, KIOSK_STARTING, PAYMENTS_UNAVAILABLE, Kiosk
+from kiosk.app import Kiosk
 from kiosk.core.checkout import CheckoutState, PaymentPhase, ReceiptChoice
 from kiosk.core.money import format_money
 from kiosk.main_queue import MainQueue
@@ -22,6 +22,7 @@ from kiosk.notices import (
     AttendantCalled,
     CartRefused,
     IdlePromptShown,
+    KioskRefusal,
     Notice,
     PaymentRecovery,
     PaymentsAvailability,
@@ -67,7 +68,7 @@ WORDS: dict[str, str] = {
     "below_card_minimum": (
         "This amount is too small for a card payment. Please add an item or ask staff."
     ),
-    PAYMENTS_UNAVAILABLE: "Card payments are not available at this kiosk right now.",
+    KioskRefusal.PAYMENTS_UNAVAILABLE: "Card payments are not available at this kiosk right now.",
     "card_declined": "The card was declined. Try another card, or ask staff.",
     "cancelled_on_reader": "The payment was cancelled on the reader.",
     "reader_busy": "The card reader is busy. Please try again in a moment.",
@@ -83,9 +84,9 @@ WORDS: dict[str, str] = {
     "no_pin": "This staff member has no PIN yet.",
     "inactive": "This staff member is not active.",
     "not_allowed": "This staff member may not approve this.",
-    KIOSK_STARTING: "The checkout is starting. Please wait a moment.",
-    KIOSK_OUT_OF_ORDER: "This checkout is out of order. Please use another checkout.",
-    KIOSK_CLOSED: "This checkout is closed. Please use another checkout.",
+    KioskRefusal.KIOSK_STARTING: "The checkout is starting. Please wait a moment.",
+    KioskRefusal.KIOSK_OUT_OF_ORDER: "This checkout is out of order. Please use another checkout.",
+    KioskRefusal.KIOSK_CLOSED: "This checkout is closed. Please use another checkout.",
     "bad_price": "The price must be more than zero.",
     "unknown_tax_class": "This shop has no such tax class.",
     "no_call": "There is no attendant call to answer.",

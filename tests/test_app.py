@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.app import PAYMENTS_UNAVAILABLE, Kiosk
+from kiosk.app import Kiosk
 from kiosk.config import Settings, demo_settings
 from kiosk.core.checkout import AttendantReason, CheckoutState
 from kiosk.core.money import format_money
@@ -17,6 +17,7 @@ from kiosk.main_queue import MainQueue
 from kiosk.notices import (
     AttendantCalled,
     IdlePromptShown,
+    KioskRefusal,
     Notice,
     ScanRejected,
     SessionChanged,
@@ -222,7 +223,7 @@ def test_pay_without_a_card_reader_says_so_and_gives_the_cart_back(shop: Harness
 
     checkout = shop.kiosk.checkout
     assert checkout.state is CheckoutState.SHOPPING
-    assert checkout.payment_code == PAYMENTS_UNAVAILABLE
+    assert checkout.payment_code == KioskRefusal.PAYMENTS_UNAVAILABLE
     assert len(checkout.cart.lines) == 1 and checkout.cart.lines[0].quantity == 2
     assert shop.rows("SELECT state FROM sales") == [("open",)]
 

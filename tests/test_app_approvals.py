@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.app import PAYMENTS_UNAVAILABLE, Kiosk
+from kiosk.app import Kiosk
 from kiosk.config import Settings, demo_settings
 from kiosk.core.checkout import UNLISTED_ITEM_NAME, AttendantReason, CheckoutState, ReceiptChoice
 from kiosk.main_queue import MainQueue
-from kiosk.notices import CartRefused, Notice, StaffChecked, StoreTrouble
+from kiosk.notices import CartRefused, KioskRefusal, Notice, StaffChecked, StoreTrouble
 from kiosk.sim.demo_shop import DEMO_STAFF, in_store_code, prepare_demo
 from kiosk.store.db import open_database
 from kiosk.store.staff import StaffRoster
@@ -344,7 +344,7 @@ def test_voiding_the_beer_during_an_age_check_closes_the_call_and_pay_goes_on(
     )
     lane.kiosk.pay()  # no age check now: straight to the card (none in this lane)
     lane.settle()
-    assert lane.kiosk.checkout.payment_code == PAYMENTS_UNAVAILABLE
+    assert lane.kiosk.checkout.payment_code == KioskRefusal.PAYMENTS_UNAVAILABLE
 
 
 def test_a_void_of_a_missing_line_is_refused_and_recorded_nowhere(lane: Lane) -> None:

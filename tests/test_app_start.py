@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.app import KIOSK_OUT_OF_ORDER, KIOSK_STARTING, Kiosk, StartReport
+from kiosk.app import Kiosk, StartReport
 from kiosk.config import Settings, demo_settings
 from kiosk.core.checkout import AttendantReason, CheckoutState, ReceiptChoice
 from kiosk.main_queue import MainQueue
-from kiosk.notices import CartRefused, Notice, PaymentRecovery, SessionChanged
+from kiosk.notices import CartRefused, KioskRefusal, Notice, PaymentRecovery, SessionChanged
 from kiosk.payments.cards import DEMO_CARDS
 from kiosk.sim.demo_shop import DEMO_STAFF, prepare_demo
 from kiosk.sim.stripe_emulator import StripeEmulator
@@ -257,7 +257,7 @@ def test_actions_while_starting_are_refused_and_nothing_is_started_or_stored(
     lane.kiosk.touch()
     lane.kiosk.tick()
 
-    assert lane.refusals() == [KIOSK_STARTING] * 6
+    assert lane.refusals() == [KioskRefusal.KIOSK_STARTING] * 6
     assert lane.kiosk.checkout.sale_id is None
     lane.until_started()
     assert lane.kiosk.checkout.state is CheckoutState.ATTRACT
@@ -308,7 +308,7 @@ def test_a_corrupt_database_calls_on_failed_and_the_kiosk_stays_out_of_order(
     assert not lane.kiosk.starting
     assert not any(isinstance(n, SessionChanged) for n in lane.notices)
     lane.kiosk.scan(JUICE)
-    assert lane.refusals() == [KIOSK_OUT_OF_ORDER]
+    assert lane.refusals() == [KioskRefusal.KIOSK_OUT_OF_ORDER]
 
 
 def test_a_kiosk_closed_while_starting_calls_neither_callback_and_leaves_no_start_running(

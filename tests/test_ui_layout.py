@@ -42,8 +42,10 @@ from kivy.uix.widget import Widget
 
 from kiosk.core.checkout import AttendantReason, CheckoutState
 from kiosk.ui import theme
+from kiosk.ui.demo_info import DemoInfo
 from kiosk.ui.kivy_setup import configure_kivy
-from kiosk.ui.launch import DemoInfo
+from kiosk.ui.navigation import CUSTOMER_SCREENS
+from kiosk.ui.screens import class_name, screen_classes
 from kiosk.ui.widgets.demo_panel import DemoPanel
 
 NOT_IN_CATALOG = "5901234123457"
@@ -333,6 +335,15 @@ def test_clean_screenshots_of_every_screen_show_no_demo_panel_and_no_staff_pin(
     assert not problems, "\n".join(problems)
     assert len(shots) == len(EVERY_SCREEN)
     assert all(path.stat().st_size > 4_000 for path in shots), shots
+
+
+def test_each_customer_screen_is_registered_once_by_its_name() -> None:
+    classes = screen_classes()
+    assert list(classes) == list(CUSTOMER_SCREENS)
+    for name, screen_class in classes.items():
+        assert screen_class.__name__ == class_name(name)
+        assert (Path(theme.__file__).parent / "kv" / f"{name}.kv").is_file(), name
+    assert class_name("needs_attendant") == "NeedsAttendantScreen"
 
 
 # --- colours --------------------------------------------------------------------------------

@@ -1,15 +1,17 @@
 """The Kivy application: one window, the customer screens, and the facade behind them.
 
 ``KioskApp`` owns the widgets and nothing else: every decision is the facade's
-(``kiosk.app.Kiosk``, with its staff menu ``Kiosk.staff``) or the checkout state machine's.
-Notices from the facade arrive on the main thread (``kivy_post`` hands the facade
-``Clock.schedule_once``); the app turns them into properties the ``.kv`` files bind to
-(``cart_rows``, ``total_text``, ``banners``...) and picks the screen with
-``kiosk.ui.navigation.screen_for``. Staff reach their menu through the corner button's PIN pad
-(``staff_login``) or a PIN at an attendant call; while the menu is open its screen
-(``kiosk.ui.staff.shell``) hands every notice to the page it shows. Words come from
-``app.tr`` (a ``Translator``): replacing it on a language switch re-evaluates every
-``app.tr(...)`` in the ``.kv`` files, so the whole window changes language at once.
+(``kiosk.app.Kiosk``, with its staff menu ``Kiosk.staff``), the checkout state machine's, or
+the customer view-model's (``kiosk.ui.customer_view``). Notices from the facade arrive on the
+main thread (``kivy_post`` hands the facade ``Clock.schedule_once``); the app hands them to
+the view-model's pure functions and copies the resulting ``CustomerView`` into the properties
+the ``.kv`` files bind to (``cart_rows``, ``total_text``, ``banners``...) and shows its
+screen. The timers stay here: messages, the thank-you screen, the staff PIN pad, the
+language reset. Staff reach their menu through the corner button's PIN pad (``staff_login``)
+or a PIN at an attendant call; while the menu is open its screen (``kiosk.ui.staff.shell``)
+hands every notice to the page it shows. Words come from ``app.tr`` (a ``Translator``):
+replacing it on a language switch re-evaluates every ``app.tr(...)`` in the ``.kv`` files, so
+the whole window changes language at once.
 """
 
 from __future__ import annotations
@@ -35,12 +37,11 @@ from kivy.properties import (
     ObjectProperty,
     StringProperty,
 )
-from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
-from kiosk.app import KIOSK_OUT_OF_ORDER, KIOSK_STARTING, Kiosk, StartReport
+from kiosk.app import Kiosk, StartReport
 from kiosk.config import Settings
-from kiosk.core.checkout import AttendantReason, CheckoutState, PaymentPhase, ReceiptChoice
+from kiosk.core.checkout import CheckoutState, ReceiptChoice
 from kiosk.notices import (
     AppExitRequested,
     AttendantCalled,
@@ -63,15 +64,27 @@ from kiosk.notices import (
 )
 from kiosk.receipts.ereceipt import ereceipt_url, qr_png
 from kiosk.ui import theme
-from kiosk.ui.i18n import LANGUAGES, Translator
+from kiosk.ui.customer_view import (
+    THANK_YOU_QR_S,
+    CustomerView,
+    Message,
+    Situation,
+    customer_view,
+    language_expired,
+    reaction_to,
+    session_step,
+    staff_check_text,
+    touch_ends_thank_you,
+)
+from kiosk.ui.demo_info import DemoInfo
+from kiosk.ui.i18n import LANGUAGES, Translator, first_language, language_of
 from kiosk.ui.kivy_setup import REFERENCE_SIZE
-from kiosk.ui.launch import DemoInfo
-from kiosk.ui.navigation import CUSTOMER_SCREENS, SCREENS, STAFF_SCREENS, View, screen_for
+from kiosk.ui.navigation import CUSTOMER_SCREENS, SCREENS, STAFF_SCREENS
 from kiosk.ui.screens import screen_classes
 from kiosk.ui.sounds import Sounds
 from kiosk.ui.staff import STAFF_KV
 from kiosk.ui.staff.shell import StaffLoginScreen, StaffMenuScreen
-from kiosk.ui.widgets.basic import Banner  # also registers the kv classes it defines
+from kiosk.ui.widgets.basic import KioskRoot  # also registers the kv classes it defines
 from kiosk.ui.widgets.demo_panel import DemoPanel
 from kiosk.ui.widgets.idle_prompt import IdlePrompt
 from kiosk.ui.widgets.money_pad import MoneyPad  # noqa: F401  (kv classes register on import)
@@ -86,31 +99,12 @@ MESSAGE_S = 6.0
 
 THANK_YOU_S = 6.0
 """How long the thank-you screen stays before the attract screen, seconds (longer with a QR
-code to scan: ``THANK_YOU_QR_S``)."""
-THANK_YOU_QR_S = 30.0
-LANGUAGE_RESET_S = 60.0
-"""Seconds without a touch on the attract screen before it returns to the shop's language."""
-THANK_YOU_TOUCH_GRACE_S = 1.0
-"""Touches this soon after the receipt choice do not end the thank-you screen (a double tap)."""
+code to scan: ``kiosk.ui.customer_view.THANK_YOU_QR_S``)."""
 STAFF_LOGIN_S = 30.0
 """Seconds without a touch after which the staff PIN pad goes back to the customer's screen."""
 
 FIRST_FRAME_WAIT_S = 2.0
 """The facade starts after the first frame, or after this many seconds without one."""
-
-DECLINES_WITH_OWN_WORDS = frozenset({
-    "insufficient_funds", "expired_card", "incorrect_pin", "pin_try_exceeded",
-    "card_declined", "reader_busy", "reader_offline", "payment_timed_out",
-    "cancelled_on_reader", "card_payments_unavailable", "stripe_unreachable",
-    "outcome_unknown", "authorisation_too_slow", "below_card_minimum",
-})
-"""Decline codes with a sentence of their own; every other decline reads "declined"."""
-
-NOT_ABOUT_THE_CARD = frozenset({
-    "reader_offline", "stripe_unreachable", "card_payments_unavailable", "outcome_unknown",
-    "payment_timed_out", "authorisation_too_slow",
-})
-"""Codes where another card would not help: "Try another card" is not offered."""
 
 _kv_loaded = False
 
@@ -144,20 +138,6 @@ def _load_staff_kv() -> None:
     _staff_kv_loaded = True
 
 
-class KioskRoot(BoxLayout):
-    """The window's content: banners, the screens, the demo panel (layout in ``root.kv``)."""
-
-    screens = ObjectProperty(None)
-    banner_box = ObjectProperty(None)
-    demo_box = ObjectProperty(None)
-
-    def show_banners(self, _app: Any, banners: list[tuple[str, str]]) -> None:
-        """One full-width line per status banner (role, words), most important first."""
-        self.banner_box.clear_widgets()
-        for role, text in banners:
-            self.banner_box.add_widget(Banner(role=role, text=text))
-
-
 class KioskApp(App):
     """The touchscreen kiosk on a started-or-starting ``Kiosk`` facade."""
 
@@ -185,6 +165,15 @@ class KioskApp(App):
     sale_number_text = StringProperty("")
     attendant_reason = StringProperty("")
     payment_mode = StringProperty("waiting")
+    payment_view: Any = ObjectProperty(None, rebind=True)
+    """The payment screen's ``kiosk.ui.customer_view.PaymentView`` (kv: ``app.payment_view``)."""
+    attendant_view: Any = ObjectProperty(None, rebind=True)
+    """The needs-attendant screen's ``AttendantView``."""
+    checking_view: Any = ObjectProperty(None, rebind=True)
+    """The checking screen's ``NoticeBoard``; ``closed_view`` and ``thank_you_view`` likewise.
+    (``rebind``: kv rules reading ``app.checking_view.title`` follow a new view.)"""
+    closed_view: Any = ObjectProperty(None, rebind=True)
+    thank_you_view: Any = ObjectProperty(None, rebind=True)
     payment_code = StringProperty("")
     payment_pending = BooleanProperty(False)
     retry_possible = BooleanProperty(True)
@@ -226,7 +215,7 @@ class KioskApp(App):
         super().__init__(**kwargs)
         self.kiosk = kiosk
         self.settings = settings
-        self.default_language = self._language_of(settings.shop.locale)
+        self.default_language = language_of(settings.shop.locale)
         self.tr = Translator(self.default_language, settings.shop.locale, settings.shop.currency)
         self.language = self.default_language
         self.shop_name = settings.shop.name
@@ -260,6 +249,7 @@ class KioskApp(App):
         self._staff_login = False
         self._staff_login_event: Any = None
         self.title = settings.shop.name
+        self._refresh()  # the screens' views exist before their kv rules read them
 
     # ------------------------------------------------------------------------ lifecycle
 
@@ -349,7 +339,7 @@ class KioskApp(App):
         except OSError as error:  # the banner says so; the kiosk keeps running
             log.error("the scanner could not be started: %s", error)
             self._scanner_down = True
-            self._refresh_banners()
+            self._refresh()
 
     def _on_failed(self, error: BaseException) -> None:
         log.error("the kiosk could not start: %s", error)
@@ -373,19 +363,14 @@ class KioskApp(App):
 
     # ------------------------------------------------------------------------ language
 
-    @staticmethod
-    def _language_of(locale: str) -> str:
-        language = locale.replace("-", "_").split("_")[0].lower()
-        return language if language in LANGUAGES else "en"
-
     def set_language(self, language: str) -> None:
         """Switch every word and number format on screen (never the currency)."""
         if language == self.language:
             return
         self.tr = Translator(language, self.settings.shop.locale, self.settings.shop.currency)
         self.language = language
-        self._refresh_session()
-        self._refresh_banners()
+        if self._refresh().state is not CheckoutState.IDLE_PROMPT and self._session is not None:
+            self.idle_countdown = 0
 
     @property
     def languages(self) -> list[tuple[str, str]]:
@@ -544,25 +529,16 @@ class KioskApp(App):
         if key == "sound.volume" and isinstance(value, int):
             self.sounds.volume_percent = value
         elif key == "shop.default_language" and isinstance(value, str):
-            self.default_language = self._first_language(value)
+            self.default_language = first_language(
+                value, self.settings.shop.languages, self.settings.shop.locale
+            )
             if self.current_screen == "attract" and not self._thanking:
                 self._reset_language()
 
-    def _first_language(self, chosen: str) -> str:
-        """The language a new customer starts in: ``chosen``, or (``""``, or one the screens
-        do not speak) the first configured language they speak, else the locale's."""
-        for candidate in (chosen, *self.settings.shop.languages):
-            code = candidate.replace("-", "_").split("_")[0].lower()
-            if code in LANGUAGES:
-                return code
-        return self._language_of(self.settings.shop.locale)
-
     def _on_any_touch(self, _window: Any, _touch: Any) -> bool:
-        if (
-            self._thanking
-            and not self.qr_source  # a QR code stays until "Done" or its time is up
-            and time.monotonic() - self._thanked_at > THANK_YOU_TOUCH_GRACE_S
-        ):  # (a double tap on the receipt choice must not skip the thank-you screen)
+        if touch_ends_thank_you(
+            self._thanking, bool(self.qr_source), time.monotonic() - self._thanked_at
+        ):
             Clock.schedule_once(lambda _dt: self._end_thank_you(), 0.2)
         self._touched_at = time.monotonic()
         if self.staff_open:
@@ -598,33 +574,22 @@ class KioskApp(App):
     def _on_customer_notice(self, notice: Notice) -> None:
         if isinstance(notice, SessionChanged):
             self._on_session(notice)
-        elif isinstance(notice, ScanRejected):
-            self.sounds.play("scan_rejected")
-            self._say(self.tr("That barcode could not be read. Please scan it again."))
-        elif isinstance(notice, AttendantCalled):
-            log.info("attendant called: %s (sale %s)", notice.reason, notice.sale_id)
-            if notice.reason in ("unknown_item", "weighed_item", "limit_reached"):
-                self.sounds.play("scan_rejected")
-            if self.current_screen == "payment":  # the screen stays: say that staff are coming
-                self._say(self.tr.say(notice.reason.value), error=False)
-            self.dispatch("on_attendant_called", notice.reason.value, notice.sale_id)
+        elif isinstance(notice, (ScanRejected, CartRefused, AttendantCalled)):
+            self._react(notice)
         elif isinstance(notice, IdlePromptShown):
             self.idle_countdown = int(self.settings.timeouts.idle_abandon_after_s)
-        elif isinstance(notice, CartRefused):
-            self.sounds.play("scan_rejected")
-            self._say(self.tr.say(notice.code))
-            if self._staff_login and notice.code in (KIOSK_STARTING, KIOSK_OUT_OF_ORDER):
-                self.staff_message = self.tr.say(notice.code)  # the PIN was not even checked
         elif isinstance(notice, StaffChecked):
-            self._on_staff_checked(notice)
+            self.staff_message = staff_check_text(
+                notice, self.tr, lambda at: self.local_time(at, seconds=True)
+            )
         elif isinstance(notice, SaleEnded):
             self._on_sale_ended(notice)
         elif isinstance(notice, ScannerStateChanged):
             self._scanner_down = notice.state == "disconnected"
-            self._refresh_banners()
+            self._refresh()
         elif isinstance(notice, PaymentsAvailability):
             self._payments_down = None if notice.available else notice.reason
-            self._refresh_banners()
+            self._refresh()
         elif isinstance(notice, PaymentRecovery):
             self.recovery = "" if notice.state == "settled" else notice.state
             self._show()
@@ -632,77 +597,49 @@ class KioskApp(App):
             self._printer_trouble = None
             if notice.sale_id == self._ended_sale:
                 self.receipt_status = "printed"
-            self._refresh_banners()
+            self._refresh()
         elif isinstance(notice, ReceiptUnavailable):
             self._on_receipt_unavailable(notice)
         elif isinstance(notice, StoreTrouble):
             log.warning("store trouble: %s", notice.detail)
 
+    def _react(self, notice: ScanRejected | CartRefused | AttendantCalled) -> None:
+        reaction = reaction_to(
+            notice, self.tr, screen=self.current_screen, staff_login=self._staff_login
+        )
+        if reaction.sound is not None:
+            self.sounds.play(reaction.sound)
+        if reaction.message is not None:
+            self._say(reaction.message)
+        if reaction.staff_message is not None:
+            self.staff_message = reaction.staff_message
+        if isinstance(notice, AttendantCalled):
+            log.info("attendant called: %s (sale %s)", notice.reason, notice.sale_id)
+            self.dispatch("on_attendant_called", notice.reason.value, notice.sale_id)
+
     def _on_session(self, notice: SessionChanged) -> None:
         before = self._session
         self._session = notice
-        checkout = notice.checkout
-        items_before = self.item_count
-        if checkout.state is CheckoutState.PAYING and (
-            before is None or before.checkout.state is not CheckoutState.PAYING
-        ):
-            self._left_payment = False
-        if before is not None and before.checkout.state is CheckoutState.PAYING:
-            code = checkout.payment_code
-            self._explaining_decline = (
-                checkout.state is CheckoutState.SHOPPING
-                and code is not None
-                and code != "cancelled"
-            )
-            if (
-                checkout.state is CheckoutState.SHOPPING
-                and not self._explaining_decline
-                and not self._left_payment
-                and before.checkout.payment_phase is PaymentPhase.WAITING_FOR_CARD
-            ):  # the reader waited too long for a card: say why the cart is back
-                self._say(
-                    self.tr("The card payment was stopped because no card was presented. "
-                            "Press Pay to try again."),
-                    error=False,
-                )
-            self._left_payment = False
-        if checkout.state is not CheckoutState.SHOPPING and checkout.state is not (
-            CheckoutState.IDLE_PROMPT
-        ):
-            self._explaining_decline = False
-        if checkout.attendant_reason is AttendantReason.PAYMENT_CHECK:
+        step = session_step(
+            before, notice, explaining_decline=self._explaining_decline,
+            left_payment=self._left_payment, thanking=self._thanking, tr=self.tr,
+        )
+        self._explaining_decline = step.explaining_decline
+        self._left_payment = step.left_payment
+        if step.message is not None:
+            self._say(step.message)
+        if step.end_recovery:
             self.recovery = ""  # the attendant screen (with the staff PIN pad) takes over
-        if checkout.state is not CheckoutState.ATTRACT:
+        if step.end_thank_you:
             self._end_thank_you(show=False)
-        elif (
-            before is not None
-            and before.checkout.state is not CheckoutState.ATTRACT
-            and not self._thanking
-        ):  # abandoned, not paid: the next customer starts in the shop's language
+        elif step.reset_language:
             self._reset_language()
-        self._refresh_session()
-        if self.item_count > items_before and checkout.state in (
-            CheckoutState.SHOPPING, CheckoutState.IDLE_PROMPT
-        ):
+        if notice.checkout.state is not CheckoutState.IDLE_PROMPT:
+            self.idle_countdown = 0
+        if step.item_added:
             self.sounds.play("scan_ok")
             self._clear_message()
         self._show()
-
-    def _on_staff_checked(self, notice: StaffChecked) -> None:
-        if notice.outcome == "ok":
-            self.staff_message = ""
-            return
-        if notice.outcome == "wrong_pin" and notice.tries_left is not None:
-            self.staff_message = self.tr.ntr(
-                "Wrong PIN. {n} try left.", "Wrong PIN. {n} tries left.", notice.tries_left
-            )
-        elif notice.outcome == "locked" and notice.locked_until is not None:
-            self.staff_message = self.tr(
-                "Too many wrong PINs. Locked until {time}.",
-                time=self.local_time(notice.locked_until, seconds=True),
-            )
-        else:
-            self.staff_message = self.tr.say(str(notice.outcome))
 
     def _on_sale_ended(self, notice: SaleEnded) -> None:
         self._ended_sale = notice.sale_id
@@ -724,13 +661,13 @@ class KioskApp(App):
 
     def _on_receipt_unavailable(self, notice: ReceiptUnavailable) -> None:
         self._printer_trouble = notice.status
-        self._refresh_banners()
         if notice.sale_id == self._ended_sale and not notice.will_retry:
             self.receipt_status = "unavailable"
             if notice.ereceipt_url and not self.qr_source:
                 self._show_qr(notice.sale_id)
                 if self.qr_source and self._thanking:
                     self._schedule_thank_you_end(THANK_YOU_QR_S)
+        self._refresh()
 
     def _show_qr(self, sale_id: str) -> None:
         url = ereceipt_url(self.settings, sale_id)
@@ -765,90 +702,54 @@ class KioskApp(App):
 
     # ------------------------------------------------------------------------- drawing
 
-    def _refresh_session(self) -> None:
-        session = self._session
-        if session is None:
-            return
-        checkout = session.checkout
-        currency_money = self.tr.money
-        rows = []
-        for line in checkout.cart.lines:
-            if line.weight_g is not None:
-                detail = self.tr(
-                    "{weight} kg at {price}/kg",
-                    weight=self.tr.weight_kg(line.weight_g),
-                    price=currency_money(line.unit_price_minor),
-                )
-            elif line.quantity > 1:
-                detail = self.tr(
-                    "{quantity} x {price}", quantity=line.quantity,
-                    price=currency_money(line.unit_price_minor),
-                )
-            else:
-                detail = ""
-            rows.append({
-                "line_id": line.line_id,
-                "name": line.name,
-                "detail": detail,
-                "quantity": line.quantity,
-                "amount": currency_money(line.amount_minor),
-                "fixed": line.quantity_is_fixed,
-                "age_restricted": line.min_age is not None,
-            })
-        self.cart_rows = rows
-        self.item_count = sum(1 if line.weight_g is not None else line.quantity
-                              for line in checkout.cart.lines)
-        totals = session.totals
-        if totals is None:
-            self.subtotal_text = self.tax_text = self.total_text = ""
-        else:
-            self.subtotal_text = currency_money(totals.subtotal_minor)
-            self.tax_text = currency_money(totals.tax_minor)
-            self.total_text = currency_money(totals.total_minor)
-        self.taxes_included = self.settings.tax.mode == "inclusive"
-        number = session.sale_number
-        self.sale_number_text = "" if number is None else str(number)
-        reason = checkout.attendant_reason
-        self.attendant_reason = reason.value if reason is not None else ""
-        if checkout.state is CheckoutState.PAYING:
-            if checkout.payment_code is not None and checkout.payment_pending:
-                self.payment_mode = "checking"
-            elif checkout.payment_phase is PaymentPhase.AUTHORISING:
-                self.payment_mode = "authorising"
-            else:
-                self.payment_mode = "waiting"
-            self.payment_code = checkout.payment_code or ""
-        elif self._explaining_decline:
-            self.payment_mode = "declined"
-            self.payment_code = checkout.payment_code or ""
-        self.retry_possible = self.payment_code not in NOT_ABOUT_THE_CARD
-        self.payment_pending = checkout.payment_pending
-        if checkout.state is not CheckoutState.IDLE_PROMPT:
-            self.idle_countdown = 0
+    def _situation(self) -> Situation:
+        """What the app knows beyond the session (``kiosk.ui.customer_view.Situation``)."""
+        return Situation(
+            recovery=self.recovery,
+            start_failed=self.start_failed,
+            closed=self.closed,
+            explaining_decline=self._explaining_decline,
+            thanking=self._thanking,
+            staff_login=self._staff_login,
+            staff_menu=self.staff_open,
+            scanner_down=self._scanner_down,
+            payments_down=self._payments_down,
+            printer_trouble=self._printer_trouble,
+            qr_receipts=bool(self.settings.backoffice.url),
+            taxes_included=self.settings.tax.mode == "inclusive",
+            payment_mode=self.payment_mode,
+            payment_code=self.payment_code,
+            receipt_status=self.receipt_status,
+            qr_shown=bool(self.qr_source),
+        )
 
-    def _refresh_banners(self) -> None:
-        banners = []
-        if self._payments_down is not None:
-            banners.append(("danger", self.tr(
-                "Card payments are not available at this checkout right now. "
-                "Please use a staffed till."
-            )))
-        if self._scanner_down:
-            banners.append(("warning", self.tr(
-                "The scanner is not connected. Staff has been told."
-            )))
-        if self._printer_trouble is not None:
-            banners.append(("warning", self.tr(
-                "The receipt printer needs attention. Receipts are available as a QR code "
-                "or from staff."
-            ) if self.settings.backoffice.url else self.tr(
-                "The receipt printer needs attention. Please ask staff for a receipt."
-            )))
-        self.banners = banners
+    def _refresh(self) -> CustomerView:
+        """Copy what the customer screens show into the properties the ``.kv`` files bind to
+        (the screen itself changes in ``_show``)."""
+        view = customer_view(self._session, self._situation(), self.tr)
+        self.cart_rows = [asdict(line) for line in view.lines]
+        self.item_count = view.item_count
+        self.subtotal_text = view.subtotal_text
+        self.tax_text = view.tax_text
+        self.total_text = view.total_text
+        self.taxes_included = view.taxes_included
+        self.sale_number_text = view.sale_number_text
+        self.attendant_reason = view.attendant_reason
+        self.payment_mode = view.payment.mode
+        self.payment_code = view.payment.code
+        self.retry_possible = view.payment.retry_possible
+        self.payment_pending = view.payment.pending
+        self.payment_view = view.payment
+        self.attendant_view = view.attendant
+        self.checking_view = view.checking
+        self.closed_view = view.closed
+        self.thank_you_view = view.thank_you
+        self.banners = list(view.banners)
+        return view
 
-    def _say(self, text: str, *, error: bool = True) -> None:
-        self.message = text
-        self.message_is_error = error
+    def _say(self, message: Message) -> None:
+        self.message = message.text
+        self.message_is_error = message.error
         if self._message_event is not None:
             self._message_event.cancel()
         self._message_event = Clock.schedule_once(lambda _dt: self._clear_message(), MESSAGE_S)
@@ -860,31 +761,18 @@ class KioskApp(App):
             self._message_event = None
 
     def _show(self) -> None:
+        view = self._refresh()
         if self.root is None:
             return
-        session = self._session
-        state = session.checkout.state if session else CheckoutState.ATTRACT
-        name = screen_for(View(
-            state=state,
-            recovery=self.recovery or None,
-            start_failed=self.start_failed,
-            explaining_decline=self._explaining_decline,
-            thanking=self._thanking,
-            closed=self.closed,
-            staff_login=self._staff_login,
-            staff_menu=self.staff_open,
-        ))
-        if name == "payment" and self._explaining_decline:
-            self.payment_mode = "declined"
-        if self._staff_login and name != "staff_login":  # a card payment took over
+        name = view.screen
+        if self._staff_login and not view.staff_login:  # a card payment took over
             self._staff_login = False
             self._forget_staff_login_timer()
         prompt = self._idle_prompt
         if prompt is not None:  # never over the staff screens: staff are at the kiosk
-            asking = state is CheckoutState.IDLE_PROMPT and name not in STAFF_SCREENS
-            if asking and prompt.parent is None:
+            if view.idle_prompt and prompt.parent is None:
                 prompt.open(animation=False)
-            elif not asking and prompt.parent is not None:
+            elif not view.idle_prompt and prompt.parent is not None:
                 prompt.dismiss(animation=False)
         self._add_screen(name)
         if self.root.screens.current != name:
@@ -894,11 +782,8 @@ class KioskApp(App):
 
     def _tick(self, _dt: float) -> None:
         self.kiosk.tick()
-        if (
-            self.current_screen == "attract"
-            and self.language != self.default_language
-            and time.monotonic() - self._touched_at > LANGUAGE_RESET_S
-        ):  # someone chose a language and walked away: the next customer starts as usual
+        if language_expired(self.current_screen, self.language, self.default_language,
+                            time.monotonic() - self._touched_at):
             self._reset_language()
         if self.idle_countdown > 0:
             self.idle_countdown -= 1
@@ -910,9 +795,3 @@ class KioskApp(App):
         return at.astimezone(self.settings.shop.zone()).strftime(
             "%H:%M:%S" if seconds else "%H:%M"
         )
-
-    def decline_text(self, code: str) -> str:
-        """The sentence for a decline code (a generic one for codes without their own)."""
-        if code in DECLINES_WITH_OWN_WORDS:
-            return self.tr.say(code)
-        return self.tr.say("card_declined")

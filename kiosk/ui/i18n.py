@@ -20,13 +20,14 @@ from __future__ import annotations
 import functools
 import gettext
 import logging
+from collections.abc import Sequence
 from decimal import Decimal
 
 from babel import Locale
 from babel.numbers import format_decimal
 
-from kiosk.app import KIOSK_CLOSED, KIOSK_OUT_OF_ORDER, KIOSK_STARTING, PAYMENTS_UNAVAILABLE
 from kiosk.core.money import currency_exponent, format_money
+from kiosk.notices import KioskRefusal
 from kiosk.resources import asset
 
 log = logging.getLogger(__name__)
@@ -71,10 +72,12 @@ FACADE_MESSAGES: dict[str, str] = {
     "limit_cart_total": N_("That would take the cart over this kiosk's limit."),
     "payment_in_progress": N_("A payment is in progress. Please wait."),
     "nothing_to_pay": N_("There is nothing to pay."),
-    "below_card_minimum": N_(
+    KioskRefusal.BELOW_CARD_MINIMUM: N_(
         "This amount is too small for a card payment. Please add an item or ask staff."
     ),
-    PAYMENTS_UNAVAILABLE: N_("Card payments are not available at this kiosk right now."),
+    KioskRefusal.PAYMENTS_UNAVAILABLE: N_(
+        "Card payments are not available at this kiosk right now."
+    ),
     "card_declined": N_("The card was declined. Try another card, or ask staff."),
     "cancelled_on_reader": N_("The payment was cancelled on the reader."),
     "reader_busy": N_("The card reader is busy. Please try again in a moment."),
@@ -90,9 +93,11 @@ FACADE_MESSAGES: dict[str, str] = {
     "no_pin": N_("This staff member has no PIN yet."),
     "inactive": N_("This staff member is not active."),
     "not_allowed": N_("This staff member may not approve this."),
-    KIOSK_STARTING: N_("The checkout is starting. Please wait a moment."),
-    KIOSK_OUT_OF_ORDER: N_("This checkout is out of order. Please use another checkout."),
-    KIOSK_CLOSED: N_("This checkout is closed. Please use another checkout."),
+    KioskRefusal.KIOSK_STARTING: N_("The checkout is starting. Please wait a moment."),
+    KioskRefusal.KIOSK_OUT_OF_ORDER: N_(
+        "This checkout is out of order. Please use another checkout."
+    ),
+    KioskRefusal.KIOSK_CLOSED: N_("This checkout is closed. Please use another checkout."),
     "bad_price": N_("The price must be more than zero."),
     "unknown_tax_class": N_("This shop has no such tax class."),
     "no_call": N_("There is no attendant call to answer."),
@@ -102,6 +107,23 @@ FACADE_MESSAGES: dict[str, str] = {
     "pin_try_exceeded": N_("Too many wrong PINs for this card. Try another card."),
 }
 """The customer's sentence (untranslated English) for every code the facade reports."""
+
+
+def language_of(locale: str) -> str:
+    """The screens' language for ``locale`` (``"de_CH"`` -> ``"de"``): a key of ``LANGUAGES``,
+    English for a language the screens do not speak."""
+    language = locale.replace("-", "_").split("_")[0].lower()
+    return language if language in LANGUAGES else "en"
+
+
+def first_language(chosen: str, configured: Sequence[str], locale: str) -> str:
+    """The language a new customer starts in: ``chosen``, or (``""``, or one the screens do
+    not speak) the first of the shop's ``configured`` languages they speak, else ``locale``'s."""
+    for candidate in (chosen, *configured):
+        code = candidate.replace("-", "_").split("_")[0].lower()
+        if code in LANGUAGES:
+            return code
+    return language_of(locale)
 
 
 @functools.cache

@@ -20,24 +20,14 @@ import logging
 import os
 import signal
 from collections.abc import Callable
-from dataclasses import dataclass
 from types import FrameType
 from typing import Any
 
 from kiosk.config import Secrets, Settings
 from kiosk.service import Notifier, Watchdog, ping_period_s
+from kiosk.ui.demo_info import DemoInfo
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class DemoInfo:
-    """What the demo shows on screen (demo only): sample barcodes and the demo staff."""
-
-    barcodes: tuple[tuple[str, str], ...]
-    """(label, barcode) of each sample item."""
-    staff: tuple[tuple[str, int, str], ...]
-    """(role, staff number, PIN) of each demo staff member."""
 
 
 def run_touchscreen(

@@ -1,13 +1,20 @@
 """The kiosk's basic touch widgets (their looks are in ``kv/widgets.kv``).
 
 Kivy's stock buttons are grey rectangles sized for a mouse; these are large rounded touch
-targets in the theme's colours, at least ``app.touch_dp`` high.
+targets in the theme's colours, at least ``app.touch_dp`` high. ``KioskRoot`` is the window's
+content (``kv/root.kv``).
 """
 
 from __future__ import annotations
 
 from kivy.animation import Animation
-from kivy.properties import BooleanProperty, ColorProperty, NumericProperty, StringProperty
+from kivy.properties import (
+    BooleanProperty,
+    ColorProperty,
+    NumericProperty,
+    ObjectProperty,
+    StringProperty,
+)
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.label import Label
@@ -66,3 +73,17 @@ class BusyWheel(Moving):
 
 class ScanSweep(Moving):
     """A drawn barcode with a red scan line sweeping over it (the attract screen's motion)."""
+
+
+class KioskRoot(BoxLayout):
+    """The window's content: banners, the screens, the demo panel (layout in ``root.kv``)."""
+
+    screens = ObjectProperty(None)
+    banner_box = ObjectProperty(None)
+    demo_box = ObjectProperty(None)
+
+    def show_banners(self, _app: object, banners: list[tuple[str, str]]) -> None:
+        """One full-width line per status banner (role, words), most important first."""
+        self.banner_box.clear_widgets()
+        for role, text in banners:
+            self.banner_box.add_widget(Banner(role=role, text=text))

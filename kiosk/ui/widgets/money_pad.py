@@ -47,11 +47,6 @@ class MoneyPad(BoxLayout):
         """A key of the pad: a digit, ``clear`` (back to zero) or ``delete`` (the last digit)."""
         self.amount_minor = typed(int(self.amount_minor), key, int(self.max_digits))
 
-    def type_digits(self, digits: str) -> None:
-        """Press each digit of ``digits`` in turn (what a finger does, key by key)."""
-        for digit in digits:
-            self.press(digit)
-
     def preset(self, amount_minor: int) -> None:
         """Show ``amount_minor`` (minor units, 0 or more) as if it had been typed."""
         self.amount_minor = max(0, int(amount_minor))
