@@ -7,6 +7,7 @@ the bad value and what is expected (the CLI exits with status 2).
 """
 
 from kiosk.config.demo import demo_settings
+from kiosk.config.descriptions import setting_description
 from kiosk.config.errors import ConfigError
 from kiosk.config.loading import DEFAULT_CONFIG_PATH, load_settings, settings_from_mapping
 from kiosk.config.secrets import BACKOFFICE_TOKEN, STRIPE_API_KEY, Secrets, load_secrets
@@ -66,5 +67,6 @@ __all__ = [
     "demo_settings",
     "load_secrets",
     "load_settings",
+    "setting_description",
     "settings_from_mapping",
 ]
