@@ -31,6 +31,7 @@ Prints a table, or one JSON object with ``--json``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import io
 import json
@@ -43,7 +44,7 @@ import tempfile
 import threading
 import time
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,12 @@ SETTLE_FRAMES = 5
 """Frames drawn after the last change, before memory is read."""
 CHILD_TIMEOUT_S = 120.0
 """A child that has not finished by then is killed and the benchmark fails."""
+EMULATOR_API_KEY = "sk_test_startup_benchmark"
+"""The secret key the kiosk child sends to the parent's Stripe emulator (a test key)."""
+APPROVED_CARD = "4242424242424242"
+"""The test card the simulated customer taps (Stripe's approved Visa)."""
+CARD_TAP_AFTER_S = 2.0
+"""Seconds after a payment starts when the simulated customer taps the card."""
 SALE_TIMEOUT_S = 60.0
 """A kiosk child whose sale has not reached PAID by then fails (before the parent kills it)."""
 EARLY_SCAN_S = 0.05
@@ -251,12 +258,26 @@ def finish_child() -> None:
     FrameCountdown(SETTLE_FRAMES, report)
 
 
-def run_kiosk_child(data_dir: Path, barcodes: list[str]) -> None:
+def kiosk_settings(data_dir: Path, stripe_url: str, reader_id: str) -> Any:
+    """The demo shop in ``data_dir``; with ``stripe_url``, as a shop's kiosk: card payments
+    through that Stripe API (the parent's emulator) and reader, receipts to a file as to a
+    printer's device node (python-escpos), no twin in this process."""
+    from kiosk.config import demo_mapping, settings_from_mapping
+
+    shop = demo_mapping(data_dir)
+    if stripe_url:
+        shop["stripe"] = {**shop["stripe"], "api_base": stripe_url, "reader_id": reader_id}
+        shop["printer"] = {
+            **shop["printer"], "transport": "file", "path": str(data_dir / "printer.out")
+        }
+    return settings_from_mapping(shop, "benchmark settings")
+
+
+def run_kiosk_child(data_dir: Path, barcodes: list[str], stripe_url: str, reader_id: str) -> None:
     """The kiosk side: demo shop in ``data_dir``, first frame, a 20-item sale, memory."""
-    from kiosk.config import demo_settings
     from kiosk.ui.launch import run_touchscreen
 
-    settings = demo_settings(data_dir)
+    settings = kiosk_settings(data_dir, stripe_url, reader_id)
 
     def on_first_frame(screen: str) -> None:
         say(FIRST_FRAME, screen)
@@ -305,9 +326,10 @@ class KioskSale:
         self.paying = False
         self.started_at = time.monotonic()
         _alive.append(self)
+        self.early_at = first_frame_at + EARLY_SCAN_S
+        """When the early scan is sent (checked on each frame: Kivy's Clock counts a delay
+        from its last tick, which may be older than the first frame)."""
         self.kiosk.listen(self._on_notice)
-        delay = EARLY_SCAN_S - (time.perf_counter() - first_frame_at)
-        Clock.schedule_once(lambda _dt: self._send_early(), max(0.0, delay))
         self.event = Clock.schedule_interval(self._step, 0)
 
     def _lines(self) -> int:
@@ -363,6 +385,9 @@ class KioskSale:
     def _step(self, _dt: float) -> bool:
         if time.monotonic() - self.started_at > SALE_TIMEOUT_S:
             raise RuntimeError(f"the sale did not finish; state {self.kiosk.checkout.state}")
+        begun = self.kiosk.starting or self.kiosk.ready
+        if self.early is None and begun and time.perf_counter() >= self.early_at:
+            self._send_early()  # (a scan before the start has begun raises in Kiosk.scan)
         if self._waiting():
             return True
         early = self.early
@@ -554,6 +579,8 @@ def run_child(arguments: list[str], work: Path, *, memory_table: bool = False) -
     env = child_environment(child_dir)
     if memory_table:
         env[MEMORY_TABLE_VARIABLE] = "1"
+    if "--stripe-url" in arguments:  # the kiosk reads its Stripe key from the environment
+        env["KIOSK_STRIPE_API_KEY"] = EMULATOR_API_KEY
     code, started, lines = run_process(arguments, work, env)
     shutil.rmtree(child_dir, ignore_errors=True)
     said = {line.split()[0]: (at, line.split()[1:]) for at, line in reversed(lines) if line}
@@ -605,11 +632,17 @@ def scan_figures(kiosk: list[ChildRun]) -> dict[str, Any]:
     return figures
 
 
-def run_rounds(rounds: int, *, memory_table: bool = False) -> tuple[list[ChildRun], ...]:
-    """Alternate kiosk and bare children for ``rounds`` rounds; return (kiosk, bare) runs."""
+def run_rounds(
+    rounds: int, *, memory_table: bool = False, twins_in_process: bool = False
+) -> tuple[list[ChildRun], list[ChildRun]]:
+    """Alternate kiosk and bare children for ``rounds`` rounds; return (kiosk, bare) runs.
+
+    Unless ``twins_in_process``, each kiosk round gets a fresh Stripe emulator in this
+    process (a shop's kiosk talks to Stripe over the network; it runs no emulator)."""
     kiosk: list[ChildRun] = []
     bare: list[ChildRun] = []
     barcodes = ",".join(sale_barcodes())
+    compile_kiosk()
     with tempfile.TemporaryDirectory(prefix="kiosk-startup-bench-") as tmp:
         work = Path(tmp)
         template = work / "demo-template"
@@ -617,20 +650,51 @@ def run_rounds(rounds: int, *, memory_table: bool = False) -> tuple[list[ChildRu
         for number in range(rounds):
             data_dir = work / f"demo-{number}"  # a fresh copy: no sale restored from before
             shutil.copytree(template, data_dir)
-            sides: list[tuple[list[ChildRun], list[str]]] = [
-                (kiosk, ["kiosk", "--data-dir", str(data_dir), "--barcodes", barcodes]),
-                (bare, ["bare"]),
-            ]
-            if number % 2:
-                sides.reverse()  # neither side always goes first
-            for results, arguments in sides:
-                results.append(run_child(arguments, work, memory_table=memory_table))
+            with stripe_for_round(data_dir, enabled=not twins_in_process) as stripe:
+                sides: list[tuple[list[ChildRun], list[str]]] = [
+                    (kiosk, ["kiosk", "--data-dir", str(data_dir), "--barcodes", barcodes,
+                             *stripe]),
+                    (bare, ["bare"]),
+                ]
+                if number % 2:
+                    sides.reverse()  # neither side always goes first
+                for results, arguments in sides:
+                    results.append(run_child(arguments, work, memory_table=memory_table))
     return kiosk, bare
 
 
-def run(rounds: int) -> dict[str, Any]:
+@contextlib.contextmanager
+def stripe_for_round(data_dir: Path, *, enabled: bool) -> Iterator[list[str]]:
+    """A Stripe emulator in this process for one kiosk round, with a reader and a customer
+    who taps an approved card 2 s after each payment starts (as the demo's does); yields the
+    kiosk child's arguments for it (none when not ``enabled``: the child embeds its own)."""
+    if not enabled:
+        yield []
+        return
+    from kiosk.sim.stripe_emulator import StripeEmulator
+
+    emulator = StripeEmulator(state_path=data_dir.parent / f"{data_dir.name}-stripe.json")
+    url = emulator.start()
+    try:
+        reader = emulator.register_simulated_reader("simulated-wpe", label="Benchmark reader")
+        emulator.customer("tap", card=APPROVED_CARD, after_s=CARD_TAP_AFTER_S)
+        yield ["--stripe-url", url, "--reader-id", str(reader["id"])]
+    finally:
+        emulator.stop()
+
+
+def compile_kiosk() -> None:
+    """Compile the kiosk's modules to bytecode (``__pycache__``), as installing its wheel
+    does: a development tree run with ``PYTHONDONTWRITEBYTECODE`` would otherwise compile
+    every module from source in every child, which a shop's kiosk never does."""
+    import compileall
+
+    compileall.compile_dir(str(Path(__file__).resolve().parents[1] / "kiosk"), quiet=2)
+
+
+def run(rounds: int, *, twins_in_process: bool = False) -> dict[str, Any]:
     """Alternate kiosk and bare children for ``rounds`` rounds; return every figure."""
-    kiosk, bare = run_rounds(rounds)
+    kiosk, bare = run_rounds(rounds, twins_in_process=twins_in_process)
     kiosk_s = [one.first_frame_s for one in kiosk]
     bare_s = [one.first_frame_s for one in bare]
     kiosk_mib = [one.rss_kib / 1024 for one in kiosk]
@@ -647,6 +711,7 @@ def run(rounds: int) -> dict[str, Any]:
         "bare_rss_mib_min": min(bare_mib),
         "target": TARGET_RATIO,
         "rss_target": RSS_TARGET_RATIO,
+        "twins_in_process": twins_in_process,
     }
     figures["first_frame_ratio"] = (
         figures["kiosk_first_frame_s_median"] / figures["bare_first_frame_s_median"]
@@ -735,13 +800,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--child", choices=("kiosk", "bare"), help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--barcodes", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--stripe-url", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--reader-id", default="", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--twins-in-process", action="store_true",
+        help="the kiosk child runs the demo's Stripe emulator and virtual printer itself "
+        "(as kiosk demo does) instead of a Stripe API in this process and a file printer",
+    )
     args = parser.parse_args(argv)
     if args.child and os.environ.get(MEMORY_TABLE_VARIABLE):
         tracemalloc.start()
     if args.child == "kiosk":
         if args.data_dir is None:
             parser.error("--child kiosk needs --data-dir")
-        run_kiosk_child(args.data_dir, args.barcodes.split(","))
+        run_kiosk_child(args.data_dir, args.barcodes.split(","), args.stripe_url, args.reader_id)
         return 0
     if args.child == "bare":
         run_bare_child()
@@ -751,13 +823,13 @@ def main(argv: list[str] | None = None) -> int:
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         parser.error("needs a display: run it under xvfb-run -a")
     if args.memory_table:
-        kiosk, bare = run_rounds(1, memory_table=True)
+        kiosk, bare = run_rounds(1, memory_table=True, twins_in_process=args.twins_in_process)
         if args.json:
             print(json.dumps({"kiosk": kiosk[0].memory_table, "bare": bare[0].memory_table}))
         else:
             print_memory_table(kiosk[0], bare[0])
         return 0
-    figures = run(args.rounds)
+    figures = run(args.rounds, twins_in_process=args.twins_in_process)
     if args.json:
         print(json.dumps(figures))
     else:
