@@ -47,6 +47,9 @@ def test_the_startup_benchmark_runs_one_round_and_prints_its_figures() -> None:
         "kiosk_rss_mib_median",
         "bare_rss_mib_median",
         "rss_ratio",
+        "kiosk_first_frame_cpu_s_median",
+        "bare_first_frame_cpu_s_median",
+        "first_frame_cpu_ratio",
     ):
         assert figures[key] > 0, key
     assert figures["target"] == 1.2
