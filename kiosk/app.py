@@ -95,7 +95,6 @@ from kiosk.notices import (
 )
 from kiosk.payments.cards import DEMO_CARD_DEFAULT, card_minimum_minor, demo_card_number
 from kiosk.receipts.ereceipt import ereceipt_url
-from kiosk.sim.virtual_scanner import VirtualScanner
 from kiosk.staff_menu import StaffMenu
 from kiosk.store import audit
 from kiosk.store.db import StoreError, open_database
@@ -111,6 +110,7 @@ if TYPE_CHECKING:  # loaded on the start-up thread, after the first screen is dr
     from kiosk.receipts.jobs import ReceiptDesk
     from kiosk.sim.stripe_emulator import StripeEmulator
     from kiosk.sim.virtual_printer import VirtualPrinter
+    from kiosk.sim.virtual_scanner import VirtualScanner
     from kiosk.sync.relay import OutboxRelay, SyncStatus
 
 log = logging.getLogger(__name__)
@@ -732,6 +732,8 @@ class Kiosk:
         self._stop_scanner()
         path = port or self.settings.scanner.port
         if path == "virtual":
+            from kiosk.sim.virtual_scanner import VirtualScanner
+
             # Behind a stable link, as udev gives a real scanner, so a replug keeps the path.
             link = Path(self.settings.state_dir) / "virtual-scanner"
             self._virtual_scanner = VirtualScanner(link)
