@@ -83,7 +83,6 @@ from kiosk.payments.cards import DEMO_CARD_DEFAULT, card_minimum_minor, demo_car
 from kiosk.sale_writer import SaleWriter
 from kiosk.scanner_connection import ScannerConnection
 from kiosk.scanner_connection import scanner_options as scanner_options  # kiosk.cli.scanner
-from kiosk.sim.virtual_scanner import VirtualScanner
 from kiosk.staff_menu import MenuHost, StaffMenu, check_staff_pin, staff_checked
 from kiosk.startup import START_STORE_TIMEOUT_S, MainThreadSteps, StartReport
 from kiosk.startup import VIRTUAL_PRINTER_FOLDER as VIRTUAL_PRINTER_FOLDER  # kiosk.cli.receipt
@@ -97,6 +96,7 @@ if TYPE_CHECKING:  # loaded on the start-up thread, after the first screen is dr
     from kiosk.receipts.jobs import ReceiptDesk
     from kiosk.sim.stripe_emulator import StripeEmulator
     from kiosk.sim.virtual_printer import VirtualPrinter
+    from kiosk.sim.virtual_scanner import VirtualScanner
     from kiosk.sync.relay import OutboxRelay, SyncStatus
 
 log = logging.getLogger(__name__)

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kiosk.config import Settings
 from kiosk.devices.scanner import ScannerOptions, ScannerState, SerialScanner
-from kiosk.sim.virtual_scanner import VirtualScanner
+
+if TYPE_CHECKING:  # the virtual scanner is loaded only when it is chosen
+    from kiosk.sim.virtual_scanner import VirtualScanner
 
 VIRTUAL_SCANNER_LINK = "virtual-scanner"
 """The virtual scanner's stable link, in the state directory."""
@@ -63,6 +66,8 @@ class ScannerConnection:
         self.stop()
         path = port or self._settings.scanner.port
         if path == "virtual":
+            from kiosk.sim.virtual_scanner import VirtualScanner
+
             # Behind a stable link, as udev gives a real scanner, so a replug keeps the path.
             link = Path(self._settings.state_dir) / VIRTUAL_SCANNER_LINK
             self._virtual_scanner = VirtualScanner(link)

@@ -34,7 +34,7 @@ from kiosk.logs import configure_logging, register_configured_secrets, register_
 from kiosk.main_queue import MainQueue
 from kiosk.service import MainLoopPings, Notifier, Watchdog, ping_period_s
 from kiosk.sim.demo_backoffice import DEMO_BACKOFFICE_DB, DemoBackOffice
-from kiosk.sim.demo_shop import demo_barcodes, prepare_demo
+from kiosk.sim.demo_shop import DemoReport, demo_barcodes, prepare_demo
 from kiosk.store.db import StoreError, open_database
 
 
@@ -188,60 +188,77 @@ def demo_command(
 ) -> None:
     """Start the demo shop (sample catalog, demo staff, simulated devices)."""
     window = window_size(size)
+    data_dir = _demo_folder(data_dir)
+    settings = demo_settings(data_dir)
+    configure_logging(logging.WARNING)
+    register_configured_secrets(os.environ)
+    code = 0
+    with exclusive_state(settings):
+        report = _prepare_demo_data(settings, data_dir, reset=reset)
+        if not prepare_only:
+            code = _run_demo(settings, report, window=window, console=console)
+    if code:
+        raise SystemExit(code)
+
+
+def _demo_folder(data_dir: Path | None) -> Path:
+    """The demo's data folder (made if missing); exits when it holds anything but a demo."""
     data_dir = data_dir or default_demo_dir()
     data_dir.mkdir(parents=True, exist_ok=True)
-    marker = data_dir / DEMO_MARKER
-    if not marker.exists() and any(data_dir.iterdir()):
+    if not (data_dir / DEMO_MARKER).exists() and any(data_dir.iterdir()):
         click.echo(
             f"kiosk: {data_dir} is not empty and is not a demo data folder; "
             "choose another --data-dir.",
             err=True,
         )
         raise SystemExit(EXIT_FAILED)
-    settings = demo_settings(data_dir)
-    configure_logging(logging.WARNING)
-    register_configured_secrets(os.environ)
-    with exclusive_state(settings):
-        marker.touch()
-        database = database_path(settings)
-        if reset:
-            for path in (database, *database.parent.glob(database.name + "-*")):
-                path.unlink(missing_ok=True)
-            for path in data_dir.glob(DEMO_BACKOFFICE_DB + "*"):
-                path.unlink()
-        db = open_database(database)
-        try:
-            with tempfile.TemporaryDirectory() as work:
-                report = prepare_demo(db, settings, now=utc_now(), work_dir=Path(work))
-        finally:
-            db.close()
-        click.echo(f"Demo data in {data_dir}: {report.products} products in the catalog.")
-        for number, staff in report.staff:
-            click.echo(f"Demo staff {number} ({staff.role}): PIN {staff.pin}")
-        if prepare_only:
-            return
-        code = 0
-        # The reference back office on loopback: sync and the QR e-receipt work in the demo.
-        backoffice = DemoBackOffice(data_dir, settings.kiosk_id)
-        register_secrets(backoffice.secrets)
-        settings = demo_settings(data_dir, backoffice_url=backoffice.url)
-        try:
-            if console:
-                run_console(settings, demo_barcodes(), secrets=backoffice.secrets)
-                return
-            from kiosk.ui.launch import DemoInfo, run_touchscreen
+    return data_dir
 
-            demo = DemoInfo(
-                barcodes=tuple(demo_barcodes()),
-                staff=tuple(
-                    (staff.role.value, number, staff.pin) for number, staff in report.staff
-                ),
-            )
-            code = run_touchscreen(
-                settings, kiosk_mode=False, demo=demo, size=window,
-                on_first_frame=_say_on_screen, secrets=backoffice.secrets,
-            )
-        finally:
-            backoffice.stop()
-    if code:
-        raise SystemExit(code)
+
+def _prepare_demo_data(settings: Settings, data_dir: Path, *, reset: bool) -> DemoReport:
+    """Mark the folder as the demo's, empty it first with ``reset``, fill the catalog and the
+    demo staff, and say what is there."""
+    (data_dir / DEMO_MARKER).touch()
+    database = database_path(settings)
+    if reset:
+        for path in (database, *database.parent.glob(database.name + "-*")):
+            path.unlink(missing_ok=True)
+        for path in data_dir.glob(DEMO_BACKOFFICE_DB + "*"):
+            path.unlink()
+    db = open_database(database)
+    try:
+        with tempfile.TemporaryDirectory() as work:
+            report = prepare_demo(db, settings, now=utc_now(), work_dir=Path(work))
+    finally:
+        db.close()
+    click.echo(f"Demo data in {data_dir}: {report.products} products in the catalog.")
+    for number, staff in report.staff:
+        click.echo(f"Demo staff {number} ({staff.role}): PIN {staff.pin}")
+    return report
+
+
+def _run_demo(
+    settings: Settings, report: DemoReport, *, window: tuple[int, int], console: bool
+) -> int:
+    """Run the demo shop beside its reference back office on loopback (sync and the QR
+    e-receipt work); return the touchscreen's exit code (0 for the console)."""
+    data_dir = Path(settings.state_dir)
+    backoffice = DemoBackOffice(data_dir, settings.kiosk_id)
+    register_secrets(backoffice.secrets)
+    settings = demo_settings(data_dir, backoffice_url=backoffice.url)
+    try:
+        if console:
+            run_console(settings, demo_barcodes(), secrets=backoffice.secrets)
+            return 0
+        from kiosk.ui.launch import DemoInfo, run_touchscreen
+
+        demo = DemoInfo(
+            barcodes=tuple(demo_barcodes()),
+            staff=tuple((staff.role.value, number, staff.pin) for number, staff in report.staff),
+        )
+        return run_touchscreen(
+            settings, kiosk_mode=False, demo=demo, size=window,
+            on_first_frame=_say_on_screen, secrets=backoffice.secrets,
+        )
+    finally:
+        backoffice.stop()

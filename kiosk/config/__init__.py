@@ -6,7 +6,8 @@ credentials or the environment. Anything wrong raises :class:`ConfigError`, whic
 the bad value and what is expected (the CLI exits with status 2).
 """
 
-from kiosk.config.demo import demo_settings
+from kiosk.config.demo import demo_mapping, demo_settings
+from kiosk.config.descriptions import setting_description
 from kiosk.config.errors import ConfigError
 from kiosk.config.loading import DEFAULT_CONFIG_PATH, load_settings, settings_from_mapping
 from kiosk.config.secrets import BACKOFFICE_TOKEN, STRIPE_API_KEY, Secrets, load_secrets
@@ -63,8 +64,10 @@ __all__ = [
     "UsbPrinterSettings",
     "VariableMeasureSettings",
     "VirtualPrinterSettings",
+    "demo_mapping",
     "demo_settings",
     "load_secrets",
     "load_settings",
+    "setting_description",
     "settings_from_mapping",
 ]

@@ -19,7 +19,13 @@ def demo_settings(data_dir: Path, *, backoffice_url: str = "") -> Settings:
     ``backoffice_url`` is the loopback address of the reference back office once it listens
     (its port is chosen at start-up); ``""`` leaves the back office off.
     """
-    demo: dict[str, Any] = {
+    return settings_from_mapping(demo_mapping(data_dir, backoffice_url), "demo settings")
+
+
+def demo_mapping(data_dir: Path, backoffice_url: str = "") -> dict[str, Any]:
+    """The demo shop's settings as ``kiosk.toml`` would hold them (not yet validated): for a
+    variant of the demo, such as the start-up benchmark's shop with its twins out of process."""
+    return {
         "kiosk_id": "demo",
         "shop": {
             "name": "Demo Corner Shop",
@@ -56,4 +62,3 @@ def demo_settings(data_dir: Path, *, backoffice_url: str = "") -> Settings:
         "backoffice": {"url": backoffice_url},
         "paths": {"state_dir": str(data_dir.absolute())},
     }
-    return settings_from_mapping(demo, "demo settings")

@@ -18,6 +18,7 @@ from typing import Any, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from kiosk.config.descriptions import setting_description
 from kiosk.config.errors import ConfigError, problem_line
 from kiosk.config.settings import PRINTER_TRANSPORTS, PrinterSettingsBase, Settings
 from kiosk.config.values import BAD_KEY, BAD_VALUE
@@ -171,10 +172,10 @@ def _model_inside(annotation: Any) -> type[BaseModel] | None:
 def _missing(table: type[BaseModel] | None, location: tuple[Any, ...]) -> str:
     name = str(location[-1])
     field = table.model_fields.get(name) if table is not None else None
-    if field is None:
+    if table is None or field is None:
         return "required key is missing"
     what = "table" if _model_inside(field.annotation) is not None else "key"
-    description = _first_clause(field.description or "")
+    description = _first_clause(setting_description(table, name))
     return (
         f"required {what} is missing ({description})"
         if description

@@ -46,7 +46,7 @@ class Secrets(BaseModel):
     Read a value with ``secrets.stripe_api_key.get_secret_value()`` at the point of use only.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     stripe_api_key: SecretStr | None = None
     """The Stripe API key, or ``None`` (the embedded emulator needs none)."""

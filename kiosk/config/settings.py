@@ -49,9 +49,10 @@ _ROUNDING_MODES = {
 
 
 class SettingsTable(BaseModel):
-    """Base of every settings table: frozen, unknown keys refused, docstrings as descriptions."""
+    """Base of every settings table: frozen, unknown keys refused (the docstring under each
+    field is its description: `kiosk.config.descriptions`)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class ShopSettings(SettingsTable):
