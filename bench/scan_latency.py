@@ -32,7 +32,7 @@ import serial
 
 from kiosk.app import Kiosk
 from kiosk.config import demo_settings
-from kiosk.core.checkout import CheckoutState
+from kiosk.core.checkout_events import CheckoutState
 from kiosk.main_queue import MainQueue
 from kiosk.notices import Notice, SessionChanged
 from kiosk.sim.demo_shop import prepare_demo

@@ -434,7 +434,7 @@ class KioskSale:
         say(SCAN_STEADY, f"{statistics.median(times):.3f}", self.steady[-1].path)
 
     def _pay_step(self) -> bool:
-        from kiosk.core.checkout import CheckoutState
+        from kiosk.core.checkout_events import CheckoutState
 
         kiosk = self.kiosk
         state = kiosk.checkout.state

@@ -33,14 +33,14 @@ from kiosk import startup
 from kiosk.checkout_work import CheckoutWork
 from kiosk.config import Secrets, Settings
 from kiosk.core.barcodes import BarcodeError, parse_scan
-from kiosk.core.checkout import (
+from kiosk.core.checkout import Checkout
+from kiosk.core.checkout_events import (
     STAFF_DECISION_REASONS,
     AttendantApproved,
     AttendantDismissed,
     AttendantReason,
     BackToCartPressed,
     CancelSale,
-    Checkout,
     CheckoutState,
     CheckoutTimers,
     CustomerActive,

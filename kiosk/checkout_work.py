@@ -12,12 +12,12 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
-from kiosk.core.checkout import (
+from kiosk.core.checkout import Checkout
+from kiosk.core.checkout_events import (
     ApprovalGiven,
     CallAttendant,
     CancelWaitingPayment,
     CartChanged,
-    Checkout,
     Effect,
     Refused,
     SaleAbandoned,

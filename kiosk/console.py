@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import TextIO
 
 from kiosk.app import Kiosk
-from kiosk.core.checkout import CheckoutState, PaymentPhase, ReceiptChoice
+from kiosk.core.checkout_events import CheckoutState, PaymentPhase, ReceiptChoice
 from kiosk.core.money import format_money
 from kiosk.main_queue import MainQueue
 from kiosk.notices import (

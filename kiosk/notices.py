@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from kiosk.core.checkout import AttendantReason, Checkout, ReceiptChoice
+from kiosk.core.checkout import Checkout
+from kiosk.core.checkout_events import AttendantReason, ReceiptChoice
 from kiosk.core.tax import Totals
 from kiosk.store.staff import PinOutcome
 

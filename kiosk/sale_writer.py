@@ -24,7 +24,7 @@ from sqlite_utils import Database
 
 from kiosk.config import Settings
 from kiosk.core.cart import Cart, CartLine
-from kiosk.core.checkout import ApprovalGiven
+from kiosk.core.checkout_events import ApprovalGiven
 from kiosk.core.shop_rules import TaxPolicy
 from kiosk.core.tax import TaxError, Totals
 from kiosk.notices import Notice, StoreTrouble

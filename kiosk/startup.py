@@ -28,7 +28,8 @@ from sqlite_utils import Database
 
 from kiosk.config import ConfigError, Secrets, Settings, load_secrets
 from kiosk.core.cart import Cart, CartLine
-from kiosk.core.checkout import Checkout, CheckoutTimers, Event, PaymentCheckNeeded, PaymentPhase
+from kiosk.core.checkout import Checkout
+from kiosk.core.checkout_events import CheckoutTimers, Event, PaymentCheckNeeded, PaymentPhase
 from kiosk.core.open_sales import choose_open_sale
 from kiosk.core.shop_rules import CartLimits, TaxPolicy
 from kiosk.notices import (

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from sqlite_utils import Database
 
-from kiosk.core.checkout import PaymentPhase
+from kiosk.core.checkout_events import PaymentPhase
 from kiosk.payments.service import PaymentService, PaymentSettings, ReaderCart, ReaderCartLine
 from kiosk.payments.stripe_api import build_client
 from kiosk.sim.stripe_emulator import StripeEmulator

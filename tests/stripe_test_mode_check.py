@@ -24,7 +24,7 @@ from pydantic import SecretStr
 
 from kiosk.app import Kiosk
 from kiosk.config import Secrets, demo_settings
-from kiosk.core.checkout import CheckoutState
+from kiosk.core.checkout_events import CheckoutState
 from kiosk.main_queue import MainQueue
 from kiosk.sim.demo_shop import prepare_demo
 from kiosk.store.db import open_database

@@ -11,7 +11,7 @@ import pytest
 
 from kiosk.app import Kiosk
 from kiosk.config import Settings, demo_settings
-from kiosk.core.checkout import AttendantReason, CheckoutState
+from kiosk.core.checkout_events import AttendantReason, CheckoutState
 from kiosk.core.money import format_money
 from kiosk.main_queue import MainQueue
 from kiosk.notices import (

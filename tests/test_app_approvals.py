@@ -13,7 +13,12 @@ import pytest
 
 from kiosk.app import Kiosk
 from kiosk.config import Settings, demo_settings
-from kiosk.core.checkout import UNLISTED_ITEM_NAME, AttendantReason, CheckoutState, ReceiptChoice
+from kiosk.core.checkout_events import (
+    UNLISTED_ITEM_NAME,
+    AttendantReason,
+    CheckoutState,
+    ReceiptChoice,
+)
 from kiosk.main_queue import MainQueue
 from kiosk.notices import CartRefused, KioskRefusal, Notice, StaffChecked, StoreTrouble
 from kiosk.sim.demo_shop import DEMO_STAFF, in_store_code, prepare_demo

@@ -17,7 +17,7 @@ import pytest
 
 from kiosk.app import Kiosk, StartReport
 from kiosk.config import Settings, demo_settings
-from kiosk.core.checkout import AttendantReason, CheckoutState, ReceiptChoice
+from kiosk.core.checkout_events import AttendantReason, CheckoutState, ReceiptChoice
 from kiosk.main_queue import MainQueue
 from kiosk.notices import CartRefused, KioskRefusal, Notice, PaymentRecovery, SessionChanged
 from kiosk.payments.cards import DEMO_CARDS

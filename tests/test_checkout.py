@@ -13,7 +13,8 @@ from stdnum import ean
 from kiosk.core.barcodes import Scan, parse_scan
 from kiosk.core.cart import Cart, CartLine, CartOutcome
 from kiosk.core.catalog import Product, plu_code
-from kiosk.core.checkout import (
+from kiosk.core.checkout import Checkout
+from kiosk.core.checkout_events import (
     AbandonReason,
     ApprovalGiven,
     AttendantApproved,
@@ -24,7 +25,6 @@ from kiosk.core.checkout import (
     CancelSale,
     CancelWaitingPayment,
     CartChanged,
-    Checkout,
     CheckoutState,
     CheckoutTimers,
     CustomerActive,

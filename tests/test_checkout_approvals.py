@@ -13,7 +13,8 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from kiosk.core.barcodes import Scan, parse_scan
 from kiosk.core.cart import Cart, CartLine, CartOutcome
 from kiosk.core.catalog import Product, plu_code
-from kiosk.core.checkout import (
+from kiosk.core.checkout import Checkout
+from kiosk.core.checkout_events import (
     STAFF_DECISION_REASONS,
     UNLISTED_ITEM_NAME,
     ApprovalGiven,
@@ -24,7 +25,6 @@ from kiosk.core.checkout import (
     CallAttendant,
     CancelSale,
     CartChanged,
-    Checkout,
     CheckoutState,
     CheckoutTimers,
     Effect,

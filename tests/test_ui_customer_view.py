@@ -16,10 +16,10 @@ import pytest
 
 from kiosk.core.barcodes import parse_scan
 from kiosk.core.catalog import Product
-from kiosk.core.checkout import (
+from kiosk.core.checkout import Checkout
+from kiosk.core.checkout_events import (
     AttendantReason,
     BackToCartPressed,
-    Checkout,
     CheckoutState,
     CheckoutTimers,
     Event,

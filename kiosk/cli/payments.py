@@ -24,7 +24,7 @@ from kiosk.cli.common import (
     settings_or_exit,
 )
 from kiosk.config import ConfigError, Settings, load_secrets
-from kiosk.core.checkout import PaymentPhase
+from kiosk.core.checkout_events import PaymentPhase
 from kiosk.payment_setup import EMBEDDED_API_KEY, payment_settings, set_up_payments
 from kiosk.payments.recovery import ReconcileReport
 from kiosk.payments.service import build_client

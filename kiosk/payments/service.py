@@ -30,7 +30,7 @@ from typing import Any, Protocol
 import stripe
 
 from kiosk.core.cart import CartLine
-from kiosk.core.checkout import PaymentPhase
+from kiosk.core.checkout_events import PaymentPhase
 from kiosk.core.tax import Totals
 from kiosk.payments import attempts
 from kiosk.payments import refunds as refund_flow

@@ -41,7 +41,7 @@ from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 from kiosk.app import Kiosk, StartReport
 from kiosk.config import Settings
-from kiosk.core.checkout import CheckoutState, ReceiptChoice
+from kiosk.core.checkout_events import CheckoutState, ReceiptChoice
 from kiosk.notices import (
     AppExitRequested,
     AttendantCalled,

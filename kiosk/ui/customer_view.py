@@ -23,7 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from kiosk.core.checkout import AttendantReason, Checkout, CheckoutState, PaymentPhase
+from kiosk.core.checkout import Checkout
+from kiosk.core.checkout_events import AttendantReason, CheckoutState, PaymentPhase
 from kiosk.notices import (
     AttendantCalled,
     CartRefused,
