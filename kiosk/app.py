@@ -23,6 +23,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -105,9 +106,8 @@ from kiosk.store.staff import PinCheck, PinOutcome, StaffRoster
 from kiosk.store.worker import StoreWorker
 
 if TYPE_CHECKING:  # loaded on the start-up thread, after the first screen is drawn
-    from kiosk.payment_setup import CardPaymentsSetup
-    from kiosk.payments.recovery import RecoveryReport
-    from kiosk.payments.service import PaymentService
+    from kiosk.payments.provider import CardProvider, ProviderOptions
+    from kiosk.payments.reports import RecoveryReport
     from kiosk.receipts.jobs import ReceiptDesk
     from kiosk.sim.stripe_emulator import StripeEmulator
     from kiosk.sim.virtual_printer import VirtualPrinter
@@ -346,8 +346,7 @@ class Kiosk:
         self._relay: OutboxRelay | None = None
         self._virtual_printer: VirtualPrinter | None = None
         self._secrets = secrets
-        self._payment_setup: CardPaymentsSetup | None = None
-        self._payments: PaymentService | None = None
+        self._payments: CardProvider | None = None
         self._payments_available: tuple[bool, str] = (False, "not_checked_yet")
         self._policy = settings.tax_policy()
         self._limits = settings.cart_limits()
@@ -644,27 +643,23 @@ class Kiosk:
         log.info("back-office sync to %s started", backoffice.url)
 
     def _start_payments(self, main: _MainThread, timeout_s: float) -> RecoveryReport | None:
-        """Build the payment service and settle unfinished payments before any cart is
-        restored (recovery may hand a sale back to the customer, or record it paid).
+        """Start the configured card provider and settle unfinished payments before any
+        cart is restored (recovery may hand a sale back to the customer, or record it paid).
 
         "Checking the last payment..." (``PaymentRecovery("checking")``) is on the main
-        thread before recovery's first Stripe call, and only when a payment was left
+        thread before recovery's first request, and only when a payment was left
         unfinished; "settled" or "call_staff" follows it.
         """
-        from kiosk.payment_setup import set_up_payments, tap_demo_card, unfinished_payments
+        from kiosk.payments.registry import start_card_payments
 
-        secrets = self._secrets or load_secrets(os.environ)
-        setup = set_up_payments(
-            self.settings, secrets, self._store(), _PaymentReports(self), self._clock
+        started = start_card_payments(
+            self.settings, self._secrets or load_secrets(os.environ), self._store(),
+            _PaymentReports(self), self._clock, started=self._payments_started,
+            checking=lambda: main.run_and_wait(lambda: self._emit(PaymentRecovery("checking"))),
+            timeout_s=timeout_s,
         )
-        with self._demo_lock:
-            self._payment_setup = setup
-            self._payments = setup.service
-            if setup.emulator is not None:
-                tap_demo_card(setup.emulator, self._demo_card)
-        service = setup.service
-        if service is None:
-            reason = setup.unavailable_reason
+        if started.provider is None:
+            reason = started.unavailable_reason
 
             def unavailable() -> None:
                 self._payments_available = (False, reason)
@@ -672,12 +667,9 @@ class Kiosk:
 
             main.run(unavailable)
             return None
-        unfinished = unfinished_payments(self._store(), timeout_s)
-        if unfinished:
-            log.info("checking %d unfinished payment(s) with Stripe", len(unfinished))
-            main.run_and_wait(lambda: self._emit(PaymentRecovery("checking")))
-        report = service.recover(self.settings.timeouts.recovery_s)
-        if not unfinished and not report.unresolved:
+        report = started.report
+        assert report is not None
+        if not started.unfinished and not report.unresolved:
             if not report.settled:
                 log.warning("boot recovery ran out of time: %s", report.errors)
             return report
@@ -688,6 +680,20 @@ class Kiosk:
             in_doubt = tuple(report.unresolved)
             main.run(lambda: self._emit(PaymentRecovery("call_staff", in_doubt)))
         return report
+
+    def _payments_started(self, provider: CardProvider) -> None:
+        """The card provider runs: keep it, and hand it the demo card chosen meanwhile."""
+        with self._demo_lock:
+            self._payments = provider
+            if self._card_options.demo_cards:
+                provider.set_demo_card(self._demo_card)
+
+    @cached_property
+    def _card_options(self) -> ProviderOptions:
+        """What the facade needs to know of the configured card provider."""
+        from kiosk.payments.registry import provider_options
+
+        return provider_options(self.settings)
 
     # ------------------------------------------------------------------------- demo
 
@@ -703,18 +709,15 @@ class Kiosk:
         ``"embedded"``, or the kiosk was made without card payments).
         """
         demo_card_number(kind)
-        if not (self._card_payments and self.settings.stripe.api_base == "embedded"):
+        if not (self._card_payments and self._card_options.demo_cards):
             raise RuntimeError(
                 "a demo card can be chosen only with the embedded Stripe emulator "
                 '([stripe] api_base = "embedded")'
             )
         with self._demo_lock:
             self._demo_card = kind
-            emulator = self.stripe_emulator
-            if emulator is not None and self._worker is not None:
-                from kiosk.payment_setup import tap_demo_card
-
-                self._worker.submit(lambda _db: tap_demo_card(emulator, kind))
+            if self._payments is not None:
+                self._payments.set_demo_card(kind)
 
     @property
     def demo_card(self) -> str:
@@ -785,8 +788,7 @@ class Kiosk:
         self._starting = False
         starting = self._start_thread
         if starting is not None and starting is not threading.current_thread():
-            stripe = self.settings.stripe
-            network_s = 2 * stripe.request_timeout_s * (1 + stripe.max_network_retries)
+            network_s = self._card_options.request_budget_s
             starting.join(self.settings.timeouts.recovery_s + network_s + CLOSE_START_MARGIN_S)
             if starting.is_alive():
                 log.warning("the kiosk closed while its start was still running")
@@ -803,9 +805,8 @@ class Kiosk:
         if self._virtual_printer is not None:
             self._virtual_printer.stop()
             self._virtual_printer = None
-        if self._payment_setup is not None:
-            self._payment_setup.stop()
-            self._payment_setup = None
+        if self._payments is not None:
+            self._payments.stop()
             self._payments = None
         if self._reader is not None:
             self._reader.close()
@@ -886,14 +887,19 @@ class Kiosk:
         return self._payments_available
 
     @property
-    def payment_service(self) -> PaymentService | None:
-        """The payment service (refunds, reconcile, reader status), if card payments run."""
+    def payment_service(self) -> CardProvider | None:
+        """The card provider (refunds, reconcile, reader status), if card payments run."""
         return self._payments
 
     @property
     def stripe_emulator(self) -> StripeEmulator | None:
         """The embedded Stripe emulator, when ``[stripe] api_base = "embedded"``."""
-        return self._payment_setup.emulator if self._payment_setup else None
+        payments = self._payments
+        if payments is None:
+            return None
+        from kiosk.payments.stripe.terminal import StripeTerminal
+
+        return payments.emulator if isinstance(payments, StripeTerminal) else None
 
     # ----------------------------------------------------------------- customer actions
 
@@ -913,7 +919,7 @@ class Kiosk:
         at = self._clock()
         if (
             self._checkout.state is CheckoutState.ATTRACT
-            and self.settings.stripe.block_sales_when_unavailable
+            and self._card_options.block_sales_when_unavailable
             and not self._payments_available[0]
         ):
             self._emit(CartRefused(PAYMENTS_UNAVAILABLE))

@@ -124,6 +124,7 @@ def test_a_file_with_only_the_kiosk_id_and_the_shop_loads_with_defaults(tmp_path
     assert isinstance(settings.printer, VirtualPrinterSettings)
     assert settings.scanner.port == "virtual"
     assert settings.stripe.api_base == "embedded"
+    assert settings.payments.provider == "stripe"  # a file without [payments] keeps Stripe
     assert settings.backoffice.url == ""
     assert settings.timeouts.payment_idle_s == 120
     assert settings.state_dir == Path("/var/lib/kiosk")
@@ -196,7 +197,7 @@ def test_every_setting_is_documented() -> None:
         if not field.description
     ]
 
-    assert len(models) == 23  # Settings, 14 tables, 6 printers, a tax class, a barcode layout
+    assert len(models) == 24  # Settings, 15 tables, 6 printers, a tax class, a barcode layout
     assert undocumented == []
 
 
@@ -442,6 +443,7 @@ BAD_VALUES: list[tuple[str, Any, str, str]] = [
     ("stripe.api_base", "http://api.stripe.com", '"http://api.stripe.com"', "https://"),
     ("stripe.reader_id", "reader-1", '"reader-1"', '"tmr_"'),
     ("stripe.capture", "later", '"later"', '"automatic", "manual"'),
+    ("payments.provider", "sumup", '"sumup"', '"stripe"'),
     ("backoffice.url", "ftp://example.com", '"ftp://example.com"', "https://"),
     ("backoffice.receipt_url_template", "{base_url}/r/{id}", '"{base_url}/r/{id}"', "{sale_id}"),
     ("catalog.source", "erp", '"erp"', '"csv", "backoffice"'),

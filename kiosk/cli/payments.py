@@ -25,10 +25,12 @@ from kiosk.cli.common import (
 )
 from kiosk.config import ConfigError, Settings, load_secrets
 from kiosk.core.checkout import PaymentPhase
-from kiosk.payment_setup import EMBEDDED_API_KEY, payment_settings, set_up_payments
-from kiosk.payments.recovery import ReconcileReport
-from kiosk.payments.service import build_client
-from kiosk.payments.stripe_api import StripeFailure, register_reader
+from kiosk.payments.provider import ProviderUnavailable
+from kiosk.payments.registry import build_provider
+from kiosk.payments.reports import ReconcileReport
+from kiosk.payments.stripe.api import build_client, register_reader
+from kiosk.payments.stripe.failures import StripeFailure
+from kiosk.payments.stripe.setup import EMBEDDED_API_KEY, payment_settings
 from kiosk.sim.stripe_emulator import StripeEmulator
 from kiosk.store.worker import StoreWorker
 
@@ -62,7 +64,9 @@ def stripe_client(settings: Settings) -> Iterator[stripe.StripeClient]:
     if settings.stripe.api_base == "embedded":
         emulator = StripeEmulator(state_path=Path(settings.state_dir) / "stripe-emulator.json")
         try:
-            yield build_client(EMBEDDED_API_KEY, emulator.start(), config)
+            yield build_client(EMBEDDED_API_KEY, emulator.start(),
+                               request_timeout_s=config.request_timeout_s,
+                               max_network_retries=config.max_network_retries)
         finally:
             emulator.stop()
         return
@@ -76,7 +80,8 @@ def stripe_client(settings: Settings) -> Iterator[stripe.StripeClient]:
                    "stripe-api-key credential.", err=True)
         raise SystemExit(EXIT_FAILED)
     yield build_client(secrets.stripe_api_key.get_secret_value(), settings.stripe.api_base,
-                       config)
+                       request_timeout_s=config.request_timeout_s,
+                       max_network_retries=config.max_network_retries)
 
 
 @click.group()
@@ -165,17 +170,18 @@ def reconcile_command(config_path: Path, days: int) -> None:
     with exclusive_state(settings):
         store = StoreWorker(database_path(settings), records_money=True)
         try:
-            setup = set_up_payments(settings, load_secrets(os.environ), store, _Quiet(),
-                                    lambda: datetime.now(UTC))
-            if setup.service is None:
-                click.echo(f"kiosk: card payments are off ({setup.unavailable_reason}).",
-                           err=True)
-                raise SystemExit(EXIT_FAILED)
+            try:
+                provider = build_provider(settings, load_secrets(os.environ), store, _Quiet(),
+                                          lambda: datetime.now(UTC))
+            except ProviderUnavailable as unavailable:
+                click.echo(f"kiosk: card payments are off ({unavailable.reason}).", err=True)
+                raise SystemExit(EXIT_FAILED) from None
+            provider.start()
             try:
                 since = datetime.now(UTC) - timedelta(days=days)
-                report = setup.service.reconcile(since)
+                report = provider.reconcile(since)
             finally:
-                setup.stop()
+                provider.stop()
         finally:
             store.close()
     for line in describe(report):

@@ -1,4 +1,4 @@
-"""Building the card-payment side from the configuration.
+"""Building Stripe Terminal, the card provider, from the configuration (``[stripe]``).
 
 ``[stripe] api_base = "embedded"`` starts the local Stripe emulator of ``kiosk.sim`` in this
 process (its objects kept in the state directory), registers a simulated reader once, and lets
@@ -6,48 +6,45 @@ an automatic customer tap a test card shortly after each payment starts, so the 
 with no one at the reader (the demo panel picks which card from
 `kiosk.payments.cards.DEMO_CARDS`). Any other ``api_base`` talks to that Stripe API with the
 secret key from the environment or a systemd credential, and the configured reader.
+Neither loads the stripe library: the terminal does on its first request that needs it.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kiosk.config import Secrets, Settings
-from kiosk.payments import attempts
-from kiosk.payments.cards import DEMO_CARD_DEFAULT, demo_card_number
-from kiosk.payments.service import PaymentEvents, PaymentService, build_client
+from kiosk.payments.cards import DEMO_CARD_DEFAULT
+from kiosk.payments.provider import PaymentEvents, ProviderOptions, ProviderUnavailable
 from kiosk.payments.settings import PaymentSettings
-from kiosk.sim.stripe_emulator import StripeEmulator
+from kiosk.payments.stripe.probe import StripeConnection
 from kiosk.store.worker import StoreWorker
+
+if TYPE_CHECKING:
+    from kiosk.payments.stripe.terminal import StripeTerminal
+    from kiosk.sim.stripe_emulator import StripeEmulator
 
 log = logging.getLogger(__name__)
 
 EMBEDDED_API_KEY = "sk_test_embedded_emulator"
 """The key the kiosk uses with its embedded emulator (a test key; no real money moves)."""
 
-DEMO_TAP_AFTER_S = 2.0
-"""Seconds after a payment starts when the embedded emulator's customer taps a card."""
-
 DEMO_READER_LABEL = "Demo kiosk reader"
 
-@dataclass
-class CardPaymentsSetup:
-    """The payment service, the embedded emulator (if any), or why there is no service."""
 
-    service: PaymentService | None
-    emulator: StripeEmulator | None
-    unavailable_reason: str = ""
-
-    def stop(self) -> None:
-        """Stop the payment thread, then the emulator."""
-        if self.service is not None:
-            self.service.stop()
-        if self.emulator is not None:
-            self.emulator.stop()
+def options(settings: Settings) -> ProviderOptions:
+    """What the facade needs to know of Stripe Terminal before it runs (see
+    `ProviderOptions`); reads ``[stripe]`` only."""
+    stripe = settings.stripe
+    return ProviderOptions(
+        block_sales_when_unavailable=stripe.block_sales_when_unavailable,
+        request_budget_s=2 * stripe.request_timeout_s * (1 + stripe.max_network_retries),
+        demo_cards=stripe.api_base == "embedded",
+    )
 
 
 def payment_settings(settings: Settings, reader_id: str) -> PaymentSettings:
@@ -74,59 +71,55 @@ def payment_settings(settings: Settings, reader_id: str) -> PaymentSettings:
 
 def embedded_emulator(state_dir: Path) -> tuple[StripeEmulator, str]:
     """Start the embedded emulator on loopback; return it and its (one) simulated reader id."""
+    from kiosk.payments.cards import demo_card_number
+    from kiosk.payments.stripe.terminal import DEMO_TAP_AFTER_S
+    from kiosk.sim.stripe_emulator import StripeEmulator
+
     emulator = StripeEmulator(state_path=state_dir / "stripe-emulator.json")
     emulator.start()
     readers = [r for r in emulator.readers() if r.get("label") == DEMO_READER_LABEL]
     reader = readers[0] if readers else emulator.register_simulated_reader(
         "simulated-wpe", label=DEMO_READER_LABEL
     )
-    tap_demo_card(emulator, DEMO_CARD_DEFAULT)
+    emulator.customer("tap", card=demo_card_number(DEMO_CARD_DEFAULT), after_s=DEMO_TAP_AFTER_S)
     return emulator, str(reader["id"])
 
 
-def tap_demo_card(emulator: StripeEmulator, kind: str) -> None:
-    """Let the emulator's simulated customer tap the demo card ``kind`` `DEMO_TAP_AFTER_S`
-    seconds after each payment starts (the emulator saves this with an fsync: call it off the
-    UI thread). ``ValueError`` for an unknown kind."""
-    emulator.customer("tap", card=demo_card_number(kind), after_s=DEMO_TAP_AFTER_S)
+def connection_for(settings: Settings, secrets: Secrets) -> StripeConnection:
+    """The Stripe API and key of a real (not embedded) configuration; `ProviderUnavailable`
+    without a key or a reader."""
+    if secrets.stripe_api_key is None:
+        log.warning("card payments are off: no Stripe secret key in the environment "
+                    "(KIOSK_STRIPE_API_KEY) or credentials (stripe-api-key)")
+        raise ProviderUnavailable("no_stripe_key")
+    if not settings.stripe.reader_id:
+        log.warning("card payments are off: [stripe] reader_id is not set")
+        raise ProviderUnavailable("no_reader_configured")
+    return StripeConnection(secrets.stripe_api_key.get_secret_value(),
+                            settings.stripe.api_base)
 
 
-def unfinished_payments(store: StoreWorker, timeout_s: float) -> tuple[str, ...]:
-    """The sales whose card payment a stop left unfinished (recovery must settle them with
-    Stripe), oldest first; read on the store worker, waiting up to ``timeout_s`` seconds."""
-    found = store.submit(attempts.unresolved).result(timeout_s)
-    return tuple(attempt.sale_id for attempt in found)
-
-
-def set_up_payments(
+def build(
     settings: Settings,
     secrets: Secrets,
     store: StoreWorker,
     events: PaymentEvents,
     clock: Callable[[], datetime],
-) -> CardPaymentsSetup:
-    """Start the payment service for ``settings`` (not yet recovered), or say why not.
+) -> StripeTerminal:
+    """Build Stripe Terminal for ``settings`` (not started, not recovered), or raise
+    `ProviderUnavailable` saying why not.
 
     ``clock`` is the facade's, so payment rows and sale rows share one idea of now.
     """
+    from kiosk.payments.stripe.terminal import StripeTerminal
+
     emulator = None
     if settings.stripe.api_base == "embedded":
         emulator, reader_id = embedded_emulator(Path(settings.state_dir))
-        api_key, api_base = EMBEDDED_API_KEY, emulator.url
+        connection = StripeConnection(EMBEDDED_API_KEY, emulator.url)
     else:
-        if secrets.stripe_api_key is None:
-            log.warning("card payments are off: no Stripe secret key in the environment "
-                        "(KIOSK_STRIPE_API_KEY) or credentials (stripe-api-key)")
-            return CardPaymentsSetup(None, None, "no_stripe_key")
-        if not settings.stripe.reader_id:
-            log.warning("card payments are off: [stripe] reader_id is not set")
-            return CardPaymentsSetup(None, None, "no_reader_configured")
+        connection = connection_for(settings, secrets)
         reader_id = settings.stripe.reader_id
-        api_key, api_base = secrets.stripe_api_key.get_secret_value(), settings.stripe.api_base
-    config = payment_settings(settings, reader_id)
-    client = build_client(api_key, api_base, config)
-    service = PaymentService(
-        client=client, store=store, settings=config, events=events, clock=clock
-    )
-    service.start()
-    return CardPaymentsSetup(service, emulator)
+    return StripeTerminal(connection=connection, store=store,
+                          settings=payment_settings(settings, reader_id), events=events,
+                          clock=clock, emulator=emulator)
