@@ -651,12 +651,13 @@ class Kiosk:
         unfinished; "settled" or "call_staff" follows it.
         """
         from kiosk.payments.registry import start_card_payments
+        from kiosk.sim.card_readers import SIMULATORS
 
         started = start_card_payments(
             self.settings, self._secrets or load_secrets(os.environ), self._store(),
             _PaymentReports(self), self._clock, started=self._payments_started,
             checking=lambda: main.run_and_wait(lambda: self._emit(PaymentRecovery("checking"))),
-            timeout_s=timeout_s,
+            timeout_s=timeout_s, simulators=SIMULATORS,
         )
         if started.provider is None:
             reason = started.unavailable_reason
@@ -897,9 +898,8 @@ class Kiosk:
         payments = self._payments
         if payments is None:
             return None
-        from kiosk.payments.stripe.terminal import StripeTerminal
-
-        return payments.emulator if isinstance(payments, StripeTerminal) else None
+        emulator: StripeEmulator | None = getattr(payments, "emulator", None)
+        return emulator
 
     # ----------------------------------------------------------------- customer actions
 

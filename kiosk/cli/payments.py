@@ -31,6 +31,7 @@ from kiosk.payments.reports import ReconcileReport
 from kiosk.payments.stripe.api import build_client, register_reader
 from kiosk.payments.stripe.failures import StripeFailure
 from kiosk.payments.stripe.setup import EMBEDDED_API_KEY, payment_settings
+from kiosk.sim.card_readers import SIMULATORS
 from kiosk.sim.stripe_emulator import StripeEmulator
 from kiosk.store.worker import StoreWorker
 
@@ -172,7 +173,7 @@ def reconcile_command(config_path: Path, days: int) -> None:
         try:
             try:
                 provider = build_provider(settings, load_secrets(os.environ), store, _Quiet(),
-                                          lambda: datetime.now(UTC))
+                                          lambda: datetime.now(UTC), simulators=SIMULATORS)
             except ProviderUnavailable as unavailable:
                 click.echo(f"kiosk: card payments are off ({unavailable.reason}).", err=True)
                 raise SystemExit(EXIT_FAILED) from None

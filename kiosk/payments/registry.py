@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from kiosk.config import ConfigError, Secrets, Settings
@@ -28,6 +29,9 @@ from kiosk.store.worker import StoreWorker
 
 log = logging.getLogger(__name__)
 
+Simulator = Callable[[Path], tuple[Any, str]]
+"""Starts a provider's simulated reader in a state directory: (the simulator, its reader id)."""
+
 PROVIDER_KEY = "payments.provider"
 """The configuration key that picks the provider."""
 
@@ -36,9 +40,9 @@ PROVIDER_KEY = "payments.provider"
 class ProviderEntry:
     """One card provider: ``factory`` and ``options`` as ``"module:function"`` paths.
 
-    ``factory(settings, secrets, store, events, clock)`` returns a `CardProvider` (not
-    started) or raises `ProviderUnavailable`; ``options(settings)`` returns its
-    `ProviderOptions` and must be cheap (no provider library loaded).
+    ``factory(settings, secrets, store, events, clock, simulator=...)`` returns a
+    `CardProvider` (not started) or raises `ProviderUnavailable`; ``options(settings)``
+    returns its `ProviderOptions` and must be cheap (no provider library loaded).
     """
 
     factory: str
@@ -75,11 +79,17 @@ def provider_options(settings: Settings) -> ProviderOptions:
 
 
 def build_provider(settings: Settings, secrets: Secrets, store: StoreWorker,
-                   events: PaymentEvents, clock: Callable[[], datetime]) -> CardProvider:
+                   events: PaymentEvents, clock: Callable[[], datetime], *,
+                   simulators: Mapping[str, Simulator] | None = None) -> CardProvider:
     """Build the configured provider, not started (`ConfigError` for an unknown name,
-    `ProviderUnavailable` when it cannot run with this configuration)."""
+    `ProviderUnavailable` when it cannot run with this configuration).
+
+    ``simulators`` (provider name -> how to start its simulated reader, see
+    ``kiosk.sim.card_readers``) give a provider its twin when its configuration asks for it.
+    """
+    simulator = (simulators or {}).get(settings.payments.provider)
     provider: CardProvider = _load(_entry(settings).factory)(
-        settings, secrets, store, events, clock)
+        settings, secrets, store, events, clock, simulator=simulator)
     return provider
 
 
@@ -104,16 +114,19 @@ def start_card_payments(
     started: Callable[[CardProvider], None],
     checking: Callable[[], None],
     timeout_s: float,
+    simulators: Mapping[str, Simulator] | None = None,
 ) -> CardPaymentsStart:
     """Build and start the configured provider, then settle unfinished payments.
 
     ``started(provider)`` is called as soon as the provider runs (the facade keeps it);
     ``checking()`` only when a payment was left unfinished, before recovery's first request
     ("Checking the last payment..."). ``timeout_s`` bounds the local read of unfinished
-    payments; recovery's own budget is ``[timeouts] recovery_s``.
+    payments; recovery's own budget is ``[timeouts] recovery_s``. ``simulators``: see
+    `build_provider`.
     """
     try:
-        provider = build_provider(settings, secrets, store, events, clock)
+        provider = build_provider(settings, secrets, store, events, clock,
+                                  simulators=simulators)
     except ProviderUnavailable as unavailable:
         return CardPaymentsStart(None, unavailable.reason)
     provider.start()

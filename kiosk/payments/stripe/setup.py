@@ -1,9 +1,9 @@
 """Building Stripe Terminal, the card provider, from the configuration (``[stripe]``).
 
-``[stripe] api_base = "embedded"`` starts the local Stripe emulator of ``kiosk.sim`` in this
-process (its objects kept in the state directory), registers a simulated reader once, and lets
-an automatic customer tap a test card shortly after each payment starts, so the demo pays
-with no one at the reader (the demo panel picks which card from
+``[stripe] api_base = "embedded"`` runs on the Stripe emulator the caller's ``simulator``
+starts (``kiosk.sim.card_readers``; payment code never imports the emulator) with its
+simulated reader, whose automatic customer taps a test card shortly after each payment starts,
+so the demo pays with no one at the reader (the demo panel picks which card from
 `kiosk.payments.cards.DEMO_CARDS`). Any other ``api_base`` talks to that Stripe API with the
 secret key from the environment or a systemd credential, and the configured reader.
 Neither loads the stripe library: the terminal does on its first request that needs it.
@@ -15,10 +15,9 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kiosk.config import Secrets, Settings
-from kiosk.payments.cards import DEMO_CARD_DEFAULT
 from kiosk.payments.provider import PaymentEvents, ProviderOptions, ProviderUnavailable
 from kiosk.payments.settings import PaymentSettings
 from kiosk.payments.stripe.probe import StripeConnection
@@ -26,14 +25,11 @@ from kiosk.store.worker import StoreWorker
 
 if TYPE_CHECKING:
     from kiosk.payments.stripe.terminal import StripeTerminal
-    from kiosk.sim.stripe_emulator import StripeEmulator
 
 log = logging.getLogger(__name__)
 
 EMBEDDED_API_KEY = "sk_test_embedded_emulator"
 """The key the kiosk uses with its embedded emulator (a test key; no real money moves)."""
-
-DEMO_READER_LABEL = "Demo kiosk reader"
 
 
 def options(settings: Settings) -> ProviderOptions:
@@ -69,22 +65,6 @@ def payment_settings(settings: Settings, reader_id: str) -> PaymentSettings:
     )
 
 
-def embedded_emulator(state_dir: Path) -> tuple[StripeEmulator, str]:
-    """Start the embedded emulator on loopback; return it and its (one) simulated reader id."""
-    from kiosk.payments.cards import demo_card_number
-    from kiosk.payments.stripe.terminal import DEMO_TAP_AFTER_S
-    from kiosk.sim.stripe_emulator import StripeEmulator
-
-    emulator = StripeEmulator(state_path=state_dir / "stripe-emulator.json")
-    emulator.start()
-    readers = [r for r in emulator.readers() if r.get("label") == DEMO_READER_LABEL]
-    reader = readers[0] if readers else emulator.register_simulated_reader(
-        "simulated-wpe", label=DEMO_READER_LABEL
-    )
-    emulator.customer("tap", card=demo_card_number(DEMO_CARD_DEFAULT), after_s=DEMO_TAP_AFTER_S)
-    return emulator, str(reader["id"])
-
-
 def connection_for(settings: Settings, secrets: Secrets) -> StripeConnection:
     """The Stripe API and key of a real (not embedded) configuration; `ProviderUnavailable`
     without a key or a reader."""
@@ -105,17 +85,23 @@ def build(
     store: StoreWorker,
     events: PaymentEvents,
     clock: Callable[[], datetime],
+    *,
+    simulator: Callable[[Path], tuple[Any, str]] | None = None,
 ) -> StripeTerminal:
     """Build Stripe Terminal for ``settings`` (not started, not recovered), or raise
     `ProviderUnavailable` saying why not.
 
     ``clock`` is the facade's, so payment rows and sale rows share one idea of now.
+    ``simulator(state_dir)`` starts the embedded emulator and returns it with its reader id
+    (needed for ``api_base = "embedded"``).
     """
     from kiosk.payments.stripe.terminal import StripeTerminal
 
     emulator = None
     if settings.stripe.api_base == "embedded":
-        emulator, reader_id = embedded_emulator(Path(settings.state_dir))
+        if simulator is None:
+            raise ProviderUnavailable("no_simulator")
+        emulator, reader_id = simulator(Path(settings.state_dir))
         connection = StripeConnection(EMBEDDED_API_KEY, emulator.url)
     else:
         connection = connection_for(settings, secrets)

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from kiosk.core.cart import CartLine
 from kiosk.core.tax import Totals
@@ -44,7 +44,6 @@ if TYPE_CHECKING:
     import stripe
 
     from kiosk.payments.stripe.api import StripeGateway
-    from kiosk.sim.stripe_emulator import StripeEmulator
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +51,19 @@ __all__ = ["StripeTerminal"]
 
 DEMO_TAP_AFTER_S = 2.0
 """Seconds after a payment starts when the embedded emulator's customer taps a card."""
+
+
+class StripeSimulator(Protocol):
+    """The embedded Stripe emulator as the terminal uses it (``kiosk.sim``'s, passed in)."""
+
+    url: str
+
+    def customer(self, behaviour: str = "tap", *, card: str = ...,
+                 after_s: float = ...) -> None:
+        """Put a simulated customer at the reader."""
+
+    def stop(self) -> None:
+        """Stop the emulator."""
 
 
 def utc_now() -> datetime:
@@ -103,7 +115,7 @@ class StripeTerminal:
         clock: Callable[[], datetime] = utc_now,
         monotonic: Callable[[], float] = time.monotonic,
         store_timeout_s: float = 30.0,
-        emulator: StripeEmulator | None = None,
+        emulator: StripeSimulator | None = None,
     ) -> None:
         if client is None and connection is None:
             raise ValueError("StripeTerminal needs a client or a connection")
