@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-import stripe
 
 from kiosk.cli.common import (
     EXIT_FAILED,
@@ -28,11 +28,12 @@ from kiosk.core.checkout import PaymentPhase
 from kiosk.payments.provider import ProviderUnavailable
 from kiosk.payments.registry import build_provider
 from kiosk.payments.reports import ReconcileReport
-from kiosk.payments.stripe.api import build_client, register_reader
 from kiosk.payments.stripe.failures import StripeFailure
 from kiosk.payments.stripe.setup import EMBEDDED_API_KEY, payment_settings
 from kiosk.sim.card_readers import SIMULATORS
-from kiosk.sim.stripe_emulator import StripeEmulator
+
+if TYPE_CHECKING:
+    import stripe
 from kiosk.store.worker import StoreWorker
 
 
@@ -60,7 +61,13 @@ class _Quiet:
 
 @contextmanager
 def stripe_client(settings: Settings) -> Iterator[stripe.StripeClient]:
-    """A client for ``[stripe] api_base``; the embedded emulator runs for the block."""
+    """A client for ``[stripe] api_base``; the embedded emulator runs for the block.
+
+    The stripe library (and the emulator) are loaded here: the ``kiosk`` command loads
+    them only for a command that talks to Stripe."""
+    from kiosk.payments.stripe.api import build_client
+    from kiosk.sim.stripe_emulator import StripeEmulator
+
     config = payment_settings(settings, settings.stripe.reader_id)
     if settings.stripe.api_base == "embedded":
         emulator = StripeEmulator(state_path=Path(settings.state_dir) / "stripe-emulator.json")
@@ -98,6 +105,8 @@ def reader() -> None:
 def register_command(config_path: Path, code: str, location_id: str, label: str) -> None:
     """Register a reader by its registration CODE (simulated-wpe in test mode)."""
     settings = settings_or_exit(config_path)
+    from kiosk.payments.stripe.api import register_reader
+
     with stripe_client(settings) as client:
         try:
             registered = register_reader(client, code, location_id, label)
@@ -118,6 +127,8 @@ def status_command(config_path: Path) -> None:
     if not reader_id and settings.stripe.api_base != "embedded":
         click.echo("kiosk: [stripe] reader_id is not set; register one first.", err=True)
         raise SystemExit(EXIT_FAILED)
+    import stripe
+
     with stripe_client(settings) as client:
         try:
             readers = (

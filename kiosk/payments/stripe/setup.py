@@ -15,16 +15,18 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from kiosk.config import Secrets, Settings
-from kiosk.payments.provider import PaymentEvents, ProviderOptions, ProviderUnavailable
+from kiosk.payments.provider import (
+    CardProvider,
+    PaymentEvents,
+    ProviderOptions,
+    ProviderUnavailable,
+)
 from kiosk.payments.settings import PaymentSettings
 from kiosk.payments.stripe.probe import StripeConnection
 from kiosk.store.worker import StoreWorker
-
-if TYPE_CHECKING:
-    from kiosk.payments.stripe.terminal import StripeTerminal
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +89,7 @@ def build(
     clock: Callable[[], datetime],
     *,
     simulator: Callable[[Path], tuple[Any, str]] | None = None,
-) -> StripeTerminal:
+) -> CardProvider:
     """Build Stripe Terminal for ``settings`` (not started, not recovered), or raise
     `ProviderUnavailable` saying why not.
 

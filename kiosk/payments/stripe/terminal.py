@@ -125,10 +125,10 @@ class StripeTerminal:
         self._monotonic = monotonic
         self._client = client
         self._connection = connection
-        self._ledger = PaymentLedger(connect=self._connect, store=store, settings=settings,
-                                   clock=clock, store_timeout_s=store_timeout_s)
-        if client is not None:
-            self._ledger.gateway  # noqa: B018  (built now: the client is at hand)
+        # With a client at hand the gateway is built now; else on the first request.
+        self._ledger = PaymentLedger(
+            gateway=None if client is None else self._connect(), connect=self._connect,
+            store=store, settings=settings, clock=clock, store_timeout_s=store_timeout_s)
         self._stopping = threading.Event()
         self._recovery = Recovery(self._ledger, skip=self._active_sale, wait=self._stopping.wait)
         self._steps = PaymentSteps(ledger=self._ledger, recovery=self._recovery,
