@@ -734,3 +734,18 @@ def test_a_heartbeat_limit_shorter_than_one_stripe_request_with_retries_is_refus
 
     assert "service.heartbeat_stale_s" in str(refused.value)
     assert "request_timeout_s" in str(refused.value)
+
+
+def test_the_card_provider_registry_names_the_key_of_an_unknown_provider() -> None:
+    from kiosk.config import PaymentsSettings, demo_settings
+    from kiosk.payments.registry import PROVIDERS, provider_options
+
+    assert set(PROVIDERS) == {"stripe"}  # the names PaymentsSettings.provider accepts
+    settings = demo_settings(Path("/nonexistent-demo"))
+    assert provider_options(settings).demo_cards  # the demo runs on the embedded emulator
+    unknown = settings.model_copy(
+        update={"payments": PaymentsSettings.model_construct(provider="sumup")})
+    with pytest.raises(ConfigError) as raised:
+        provider_options(unknown)
+    assert raised.value.key == "payments.provider"
+    assert '"sumup"' in str(raised.value) and '"stripe"' in str(raised.value)
