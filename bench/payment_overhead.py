@@ -2,7 +2,7 @@
 
 Everything is real and in one process: the Stripe emulator on loopback with a fixed
 ``latency`` fault on every API request (GET and POST), the real `stripe` client, the
-`PaymentService` on its own thread and a `StoreWorker` on a SQLite file. For each sale the
+`StripeTerminal` on its own thread and a `StoreWorker` on a SQLite file. For each sale the
 bench pays, waits until the reader waits for a card, waits a further seeded random part of
 one poll cycle (the poll interval plus two round trips: a customer taps at any point of
 it), taps the card itself through the emulator (``present_card``) and stops the clock in
@@ -43,7 +43,10 @@ from kiosk.core.cart import CartLine
 from kiosk.core.checkout_events import PaymentPhase
 from kiosk.core.shop_rules import TaxClass, TaxPolicy
 from kiosk.core.tax import TaxableLine, compute_totals
-from kiosk.payments.service import PaymentService, PaymentSettings, ReaderCart, build_client
+from kiosk.payments.provider import ReaderCart
+from kiosk.payments.settings import PaymentSettings
+from kiosk.payments.stripe.api import build_client
+from kiosk.payments.stripe.terminal import StripeTerminal
 from kiosk.sim.stripe_emulator import Fault, StripeEmulator
 from kiosk.store.sales import SaleBook
 from kiosk.store.worker import StoreWorker
@@ -163,7 +166,9 @@ def run(sales: int, latency_s: float, poll_s: float, folder: Path) -> dict[str, 
         payment_max_s=300, probe_s=3600, request_timeout_s=10, max_network_retries=0,
         recovery_every_s=0)
     clock = SaleClock()
-    service = PaymentService(client=build_client(API_KEY, url, settings), store=store,
+    service = StripeTerminal(client=build_client(
+        API_KEY, url, request_timeout_s=settings.request_timeout_s,
+        max_network_retries=settings.max_network_retries), store=store,
                              settings=settings, events=clock)
     service.start()
     tap_to_paid: list[float] = []

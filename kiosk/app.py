@@ -24,6 +24,7 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import Future
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -91,8 +92,7 @@ from kiosk.store.staff import PinCheck
 from kiosk.store.worker import StoreWorker
 
 if TYPE_CHECKING:  # loaded on the start-up thread, after the first screen is drawn
-    from kiosk.payment_setup import CardPaymentsSetup
-    from kiosk.payments.service import PaymentService
+    from kiosk.payments.provider import CardProvider, ProviderOptions
     from kiosk.receipts.jobs import ReceiptDesk
     from kiosk.sim.stripe_emulator import StripeEmulator
     from kiosk.sim.virtual_printer import VirtualPrinter
@@ -170,8 +170,7 @@ class Kiosk:
         self._relay: OutboxRelay | None = None
         self._virtual_printer: VirtualPrinter | None = None
         self._secrets = secrets
-        self._payment_setup: CardPaymentsSetup | None = None
-        self._payments: PaymentService | None = None
+        self._payments: CardProvider | None = None
         self._payments_available: tuple[bool, str] = (False, "not_checked_yet")
         self._policy = settings.tax_policy()
         self._limits = settings.cart_limits()
@@ -280,6 +279,20 @@ class Kiosk:
         """True once a start has finished and the kiosk takes scans and payments."""
         return not self._starting and self._catalog is not None
 
+    def _payments_started(self, provider: CardProvider) -> None:
+        """The card provider runs: keep it, and hand it the demo card chosen meanwhile."""
+        with self._demo_lock:
+            self._payments = provider
+            if self._card_options.demo_cards:
+                provider.set_demo_card(self._demo_card)
+
+    @cached_property
+    def _card_options(self) -> ProviderOptions:
+        """What the facade needs to know of the configured card provider."""
+        from kiosk.payments.registry import provider_options
+
+        return provider_options(self.settings)
+
     # ------------------------------------------------------------------------- demo
 
     def set_demo_card(self, kind: str) -> None:
@@ -294,18 +307,15 @@ class Kiosk:
         ``"embedded"``, or the kiosk was made without card payments).
         """
         demo_card_number(kind)
-        if not (self._card_payments and self.settings.stripe.api_base == "embedded"):
+        if not (self._card_payments and self._card_options.demo_cards):
             raise RuntimeError(
                 "a demo card can be chosen only with the embedded Stripe emulator "
                 '([stripe] api_base = "embedded")'
             )
         with self._demo_lock:
             self._demo_card = kind
-            emulator = self.stripe_emulator
-            if emulator is not None and self._worker is not None:
-                from kiosk.payment_setup import tap_demo_card
-
-                self._worker.submit(lambda _db: tap_demo_card(emulator, kind))
+            if self._payments is not None:
+                self._payments.set_demo_card(kind)
 
     @property
     def demo_card(self) -> str:
@@ -448,14 +458,18 @@ class Kiosk:
         return self._payments_available
 
     @property
-    def payment_service(self) -> PaymentService | None:
-        """The payment service (refunds, reconcile, reader status), if card payments run."""
+    def payment_service(self) -> CardProvider | None:
+        """The card provider (refunds, reconcile, reader status), if card payments run."""
         return self._payments
 
     @property
     def stripe_emulator(self) -> StripeEmulator | None:
         """The embedded Stripe emulator, when ``[stripe] api_base = "embedded"``."""
-        return self._payment_setup.emulator if self._payment_setup else None
+        payments = self._payments
+        if payments is None:
+            return None
+        emulator: StripeEmulator | None = getattr(payments, "emulator", None)
+        return emulator
 
     # ----------------------------------------------------------------- customer actions
 
@@ -475,7 +489,7 @@ class Kiosk:
         at = self._clock()
         if (
             self._checkout.state is CheckoutState.ATTRACT
-            and self.settings.stripe.block_sales_when_unavailable
+            and self._card_options.block_sales_when_unavailable
             and not self._payments_available[0]
         ):
             self._emit(CartRefused(KioskRefusal.PAYMENTS_UNAVAILABLE))

@@ -30,7 +30,7 @@ from kiosk.notices import AttendantCalled, CartRefused, IdlePromptShown, Notice,
 from kiosk.sale_writer import SaleWriter
 
 if TYPE_CHECKING:
-    from kiosk.payments.service import PaymentService
+    from kiosk.payments.provider import CardProvider
     from kiosk.receipts.jobs import ReceiptDesk
 
 log = logging.getLogger(__name__)
@@ -51,8 +51,8 @@ class WorkingKiosk(Protocol):
         ...
 
     @property
-    def payment_service(self) -> PaymentService | None:
-        """The payment service, if card payments run."""
+    def payment_service(self) -> CardProvider | None:
+        """The card provider, if card payments run."""
         ...
 
     def payment_declined(self, code: str) -> None:

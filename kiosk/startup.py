@@ -46,9 +46,8 @@ from kiosk.store.sales import OpenSale, SaleBook
 from kiosk.store.worker import StoreWorker
 
 if TYPE_CHECKING:  # loaded on the start-up thread, after the first screen is drawn
-    from kiosk.payment_setup import CardPaymentsSetup
-    from kiosk.payments.recovery import RecoveryReport
-    from kiosk.payments.service import PaymentService
+    from kiosk.payments.provider import CardProvider, ProviderOptions
+    from kiosk.payments.reports import RecoveryReport
     from kiosk.receipts.jobs import ReceiptDesk
     from kiosk.sim.virtual_printer import VirtualPrinter
     from kiosk.sync.relay import OutboxRelay
@@ -177,8 +176,7 @@ class StartingKiosk(Protocol):
     _receipt_desk: ReceiptDesk | None
     _virtual_printer: VirtualPrinter | None
     _relay: OutboxRelay | None
-    _payment_setup: CardPaymentsSetup | None
-    _payments: PaymentService | None
+    _payments: CardProvider | None
     _payments_available: tuple[bool, str]
     _demo_lock: threading.Lock
     _demo_card: str
@@ -187,6 +185,11 @@ class StartingKiosk(Protocol):
     def checkout(self) -> Checkout:
         """The session as it stands."""
         ...
+
+    @property
+    def _card_options(self) -> ProviderOptions: ...
+
+    def _payments_started(self, provider: CardProvider) -> None: ...
 
     def _store(self) -> StoreWorker: ...
 
@@ -478,8 +481,7 @@ def close_services(kiosk: StartingKiosk) -> None:
     kiosk._starting = False
     starting = kiosk._start_thread
     if starting is not None and starting is not threading.current_thread():
-        stripe = kiosk.settings.stripe
-        network_s = 2 * stripe.request_timeout_s * (1 + stripe.max_network_retries)
+        network_s = kiosk._card_options.request_budget_s
         starting.join(kiosk.settings.timeouts.recovery_s + network_s + CLOSE_START_MARGIN_S)
         if starting.is_alive():
             log.warning("the kiosk closed while its start was still running")
@@ -496,9 +498,8 @@ def close_services(kiosk: StartingKiosk) -> None:
     if kiosk._virtual_printer is not None:
         kiosk._virtual_printer.stop()
         kiosk._virtual_printer = None
-    if kiosk._payment_setup is not None:
-        kiosk._payment_setup.stop()
-        kiosk._payment_setup = None
+    if kiosk._payments is not None:
+        kiosk._payments.stop()
         kiosk._payments = None
     if kiosk._reader is not None:
         kiosk._reader.close()
@@ -533,27 +534,24 @@ class ReceiptReports:
 def _start_payments(
     self: StartingKiosk, main: MainThreadSteps, timeout_s: float
 ) -> RecoveryReport | None:
-    """Build the payment service and settle unfinished payments before any cart is
-    restored (recovery may hand a sale back to the customer, or record it paid).
+    """Start the configured card provider and settle unfinished payments before any
+    cart is restored (recovery may hand a sale back to the customer, or record it paid).
 
     "Checking the last payment..." (``PaymentRecovery("checking")``) is on the main
-    thread before recovery's first Stripe call, and only when a payment was left
+    thread before recovery's first request, and only when a payment was left
     unfinished; "settled" or "call_staff" follows it.
     """
-    from kiosk.payment_setup import set_up_payments, tap_demo_card, unfinished_payments
+    from kiosk.payments.registry import start_card_payments
+    from kiosk.sim.card_readers import SIMULATORS
 
-    secrets = self._secrets or load_secrets(os.environ)
-    setup = set_up_payments(
-        self.settings, secrets, self._store(), _PaymentReports(self), self._clock
+    started = start_card_payments(
+        self.settings, self._secrets or load_secrets(os.environ), self._store(),
+        _PaymentReports(self), self._clock, started=self._payments_started,
+        checking=lambda: main.run_and_wait(lambda: self._emit(PaymentRecovery("checking"))),
+        timeout_s=timeout_s, simulators=SIMULATORS,
     )
-    with self._demo_lock:
-        self._payment_setup = setup
-        self._payments = setup.service
-        if setup.emulator is not None:
-            tap_demo_card(setup.emulator, self._demo_card)
-    service = setup.service
-    if service is None:
-        reason = setup.unavailable_reason
+    if started.provider is None:
+        reason = started.unavailable_reason
 
         def unavailable() -> None:
             self._payments_available = (False, reason)
@@ -561,12 +559,9 @@ def _start_payments(
 
         main.run(unavailable)
         return None
-    unfinished = unfinished_payments(self._store(), timeout_s)
-    if unfinished:
-        log.info("checking %d unfinished payment(s) with Stripe", len(unfinished))
-        main.run_and_wait(lambda: self._emit(PaymentRecovery("checking")))
-    report = service.recover(self.settings.timeouts.recovery_s)
-    if not unfinished and not report.unresolved:
+    report = started.report
+    assert report is not None
+    if not started.unfinished and not report.unresolved:
         if not report.settled:
             log.warning("boot recovery ran out of time: %s", report.errors)
         return report

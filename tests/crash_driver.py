@@ -8,7 +8,7 @@ MODE ``pay``: record the sale if it is not there (a fixed one-line cart of ``--a
 units), run recovery, then pay once if the sale is still open (or locked), wait until the try
 ends (paid, declined or cancelled) or ``--wait`` seconds pass, and print one JSON line with
 the outcome. MODE ``recover``: only recovery, then print. The run uses the real
-`PaymentService` on a real `StoreWorker` and a real `stripe.StripeClient` to STRIPE_URL.
+`StripeTerminal` on a real `StoreWorker` and a real `stripe.StripeClient` to STRIPE_URL.
 
 Options shape the scenario: ``--capture manual``; ``--then-amount N`` (after a decline the
 customer changes the cart to N minor units and pays again, so the PaymentIntent's amount is
@@ -40,13 +40,13 @@ from kiosk.core.cart import CartLine
 from kiosk.core.checkout_events import PaymentPhase
 from kiosk.core.shop_rules import TaxClass, TaxPolicy
 from kiosk.core.tax import TaxableLine, compute_totals
-from kiosk.payments import crashpoints, desk, stripe_api
-from kiosk.payments.service import (
-    PaymentService,
-    PaymentSettings,
-    ReaderCart,
-    build_client,
-)
+from kiosk.payments import crashpoints
+from kiosk.payments.provider import ReaderCart
+from kiosk.payments.settings import PaymentSettings
+from kiosk.payments.stripe import api as stripe_api
+from kiosk.payments.stripe import ledger
+from kiosk.payments.stripe.api import build_client
+from kiosk.payments.stripe.terminal import StripeTerminal
 from kiosk.store.sales import SaleBook
 from kiosk.store.worker import StoreWorker
 
@@ -68,7 +68,7 @@ def _record_passes() -> None:
         PASSED.append(name)
         real(name)
 
-    desk.crashpoint = passing
+    ledger.crashpoint = passing
     stripe_api.crashpoint = passing
 
 
@@ -193,7 +193,7 @@ def settings_for(args: argparse.Namespace) -> PaymentSettings:
         max_network_retries=0, recovery_s=10, recovery_every_s=0)
 
 
-def drive(args: argparse.Namespace, service: PaymentService, store: StoreWorker,
+def drive(args: argparse.Namespace, service: StripeTerminal, store: StoreWorker,
           events: TryEvents) -> dict[str, Any]:
     """Recovery, then (MODE pay) one try, a cart change and abandon or refund as asked."""
     report = service.recover(10)
@@ -250,8 +250,9 @@ def main(argv: list[str]) -> int:
     save_sale(store, args.sale_id, args.amount, create=True)
     events = TryEvents()
     settings = settings_for(args)
-    client = build_client(API_KEY, args.stripe_url, settings)
-    service = PaymentService(client=client, store=store, settings=settings, events=events)
+    client = build_client(API_KEY, args.stripe_url, request_timeout_s=settings.request_timeout_s,
+                          max_network_retries=settings.max_network_retries)
+    service = StripeTerminal(client=client, store=store, settings=settings, events=events)
     service.start()
     started = time.monotonic()
     try:

@@ -20,8 +20,10 @@ import pytest
 from sqlite_utils import Database
 
 from kiosk.core.checkout_events import PaymentPhase
-from kiosk.payments.service import PaymentService, PaymentSettings, ReaderCart, ReaderCartLine
-from kiosk.payments.stripe_api import build_client
+from kiosk.payments.provider import ReaderCart, ReaderCartLine
+from kiosk.payments.settings import PaymentSettings
+from kiosk.payments.stripe.api import build_client
+from kiosk.payments.stripe.terminal import StripeTerminal
 from kiosk.sim.stripe_emulator import StripeEmulator
 from kiosk.store.worker import StoreWorker
 
@@ -133,15 +135,15 @@ class PaymentRig:
     events: RecordedEvents
     clock: SettableClock
     path: Path
-    services: list[PaymentService] = field(default_factory=list)
+    services: list[StripeTerminal] = field(default_factory=list)
 
-    def service(self, **overrides: Any) -> PaymentService:
+    def service(self, **overrides: Any) -> StripeTerminal:
         """A started payment service (stopped by the fixture)."""
         settings = test_settings(self.reader_id, **overrides)
         client = build_client(API_KEY, self.emulator.url, request_timeout_s=settings
                               .request_timeout_s, max_network_retries=settings
                               .max_network_retries)
-        service = PaymentService(client=client, store=self.store, settings=settings,
+        service = StripeTerminal(client=client, store=self.store, settings=settings,
                                  events=self.events, monotonic=self.clock)
         service.start()
         self.services.append(service)

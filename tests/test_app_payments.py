@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -357,3 +360,53 @@ def test_a_refund_prints_its_slip_from_the_same_receipt_model(shop: Shop) -> Non
     assert shop.rows(
         "SELECT state FROM print_jobs WHERE sale_id = ? AND kind = 'refund_slip'", sale_id
     ) == [("printed",)]
+
+
+
+STRIPE_LOADED_AFTER_START = """
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from kiosk.app import Kiosk
+from kiosk.config import demo_settings
+from kiosk.main_queue import MainQueue
+from kiosk.sim.demo_shop import prepare_demo
+from kiosk.store.db import open_database
+
+state, api_base, reader_id = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+demo = demo_settings(state)
+stripe = demo.stripe.model_copy(update={"api_base": api_base, "reader_id": reader_id})
+settings = demo.model_copy(update={"stripe": stripe})
+db = open_database(state / "kiosk.db")
+prepare_demo(db, settings, now=datetime(2026, 11, 1, tzinfo=UTC), work_dir=state.parent)
+db.close()
+queue = MainQueue()
+kiosk = Kiosk(settings, post_to_main=queue.post)
+kiosk.start()
+queue.run_until(lambda: kiosk.payments_available[0], 20)
+print("after_probe", "stripe" in sys.modules)
+assert kiosk.payment_service is not None
+kiosk.payment_service.reader_status()
+print("after_reader_status", "stripe" in sys.modules)
+kiosk.close()
+"""
+
+
+def test_a_kiosk_loads_stripe_only_when_a_request_needs_it(tmp_path: Path) -> None:
+    # Start-up, boot recovery with nothing unfinished and the availability probe (plain
+    # HTTP) leave the stripe library unloaded; the first request that needs it loads it.
+    # Stripe is an emulator in this test process, so the kiosk's process runs no simulator.
+    emulator = StripeEmulator()
+    emulator.start()
+    try:
+        reader = emulator.register_simulated_reader("simulated-wpe")
+        (tmp_path / "state").mkdir()
+        env = {**os.environ, "KIOSK_STRIPE_API_KEY": "sk_test_lazy_stripe"}
+        done = subprocess.run(
+            [sys.executable, "-c", STRIPE_LOADED_AFTER_START, str(tmp_path / "state"),
+             emulator.url, str(reader["id"])],
+            capture_output=True, text=True, timeout=120, check=False, env=env)
+    finally:
+        emulator.stop()
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split() == ["after_probe", "False", "after_reader_status", "True"]

@@ -125,6 +125,7 @@ def test_a_file_with_only_the_kiosk_id_and_the_shop_loads_with_defaults(tmp_path
     assert isinstance(settings.printer, VirtualPrinterSettings)
     assert settings.scanner.port == "virtual"
     assert settings.stripe.api_base == "embedded"
+    assert settings.payments.provider == "stripe"  # a file without [payments] keeps Stripe
     assert settings.backoffice.url == ""
     assert settings.timeouts.payment_idle_s == 120
     assert settings.state_dir == Path("/var/lib/kiosk")
@@ -197,7 +198,7 @@ def test_every_setting_is_documented() -> None:
         if not setting_description(model, name)
     ]
 
-    assert len(models) == 23  # Settings, 14 tables, 6 printers, a tax class, a barcode layout
+    assert len(models) == 24  # Settings, 15 tables, 6 printers, a tax class, a barcode layout
     assert undocumented == []
 
 
@@ -443,6 +444,7 @@ BAD_VALUES: list[tuple[str, Any, str, str]] = [
     ("stripe.api_base", "http://api.stripe.com", '"http://api.stripe.com"', "https://"),
     ("stripe.reader_id", "reader-1", '"reader-1"', '"tmr_"'),
     ("stripe.capture", "later", '"later"', '"automatic", "manual"'),
+    ("payments.provider", "sumup", '"sumup"', '"stripe"'),
     ("backoffice.url", "ftp://example.com", '"ftp://example.com"', "https://"),
     ("backoffice.receipt_url_template", "{base_url}/r/{id}", '"{base_url}/r/{id}"', "{sale_id}"),
     ("catalog.source", "erp", '"erp"', '"csv", "backoffice"'),
@@ -733,3 +735,18 @@ def test_a_heartbeat_limit_shorter_than_one_stripe_request_with_retries_is_refus
 
     assert "service.heartbeat_stale_s" in str(refused.value)
     assert "request_timeout_s" in str(refused.value)
+
+
+def test_the_card_provider_registry_names_the_key_of_an_unknown_provider() -> None:
+    from kiosk.config import PaymentsSettings, demo_settings
+    from kiosk.payments.registry import PROVIDERS, provider_options
+
+    assert set(PROVIDERS) == {"stripe"}  # the names PaymentsSettings.provider accepts
+    settings = demo_settings(Path("/nonexistent-demo"))
+    assert provider_options(settings).demo_cards  # the demo runs on the embedded emulator
+    unknown = settings.model_copy(
+        update={"payments": PaymentsSettings.model_construct(provider="sumup")})
+    with pytest.raises(ConfigError) as raised:
+        provider_options(unknown)
+    assert raised.value.key == "payments.provider"
+    assert '"sumup"' in str(raised.value) and '"stripe"' in str(raised.value)

@@ -14,7 +14,7 @@ from typing import Any
 
 from payments_support import API_KEY, PaymentRig, cart, rig
 
-from kiosk.payments.stripe_api import StripeGateway, build_client
+from kiosk.payments.stripe.api import StripeGateway, build_client
 from kiosk.sim.stripe_emulator import Fault
 
 __all__ = ["rig"]

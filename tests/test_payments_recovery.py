@@ -13,7 +13,7 @@ from kiosk.payments import attempts
 from kiosk.payments.attempts import PaymentAttempt
 from kiosk.payments.crashpoints import CRASHPOINTS
 from kiosk.payments.protocol import Operation
-from kiosk.payments.stripe_api import StripeGateway, build_client
+from kiosk.payments.stripe.api import StripeGateway, build_client
 
 __all__ = ["rig"]
 

@@ -19,10 +19,11 @@ from typing import Any
 import payments_support
 from payments_support import API_KEY, PaymentRig, cart, outbox_payloads, rig
 
-from kiosk.payments.desk import PaymentDesk
-from kiosk.payments.recovery import Recovery, RecoveryReport
-from kiosk.payments.service import PaymentService
-from kiosk.payments.stripe_api import StripeGateway, build_client
+from kiosk.payments.reports import RecoveryReport
+from kiosk.payments.stripe.api import StripeGateway, build_client
+from kiosk.payments.stripe.ledger import PaymentLedger
+from kiosk.payments.stripe.recovery import Recovery
+from kiosk.payments.stripe.terminal import StripeTerminal
 from kiosk.sim.stripe_emulator import Fault
 
 __all__ = ["rig"]
@@ -61,7 +62,7 @@ class Kiosk:
                                       capture_max_age_s=CAPTURE_MAX_AGE_S)
         self.client = build_client(API_KEY, rig.emulator.url, request_timeout_s=5,
                                    max_network_retries=0)
-        self.service = PaymentService(client=self.client, store=rig.store,
+        self.service = StripeTerminal(client=self.client, store=rig.store,
                                       settings=self.settings, events=rig.events,
                                       clock=self.clock, monotonic=rig.clock)
         self.service.start()
@@ -153,7 +154,7 @@ class Kiosk:
     def scan(self) -> RecoveryReport:
         """Only the orphan scan (recovery step 2), through a bare `Recovery` on this clock."""
         self.service.stop()
-        desk = PaymentDesk(gateway=StripeGateway(self.client), store=self.rig.store,
+        desk = PaymentLedger(gateway=StripeGateway(self.client), store=self.rig.store,
                            settings=self.settings, clock=self.clock)
         report = RecoveryReport()
         Recovery(desk).scan_intents(self.clock() - timedelta(days=1), time.monotonic() + 10,

@@ -7,7 +7,7 @@ import time
 from payments_support import PaymentRig, cart, outbox_payloads, rig
 from sqlite_utils import Database
 
-from kiosk.payments.service import PaymentService
+from kiosk.payments.stripe.terminal import StripeTerminal
 from kiosk.sim.stripe_emulator import Fault
 
 __all__ = ["rig"]
@@ -21,7 +21,7 @@ def add_staff(rig: PaymentRig) -> None:
     rig.store.submit(job).result(30)
 
 
-def paid_sale(rig: PaymentRig, amount: int, **overrides: object) -> tuple[PaymentService, str]:
+def paid_sale(rig: PaymentRig, amount: int, **overrides: object) -> tuple[StripeTerminal, str]:
     add_staff(rig)
     service = rig.service(**overrides)
     sale_id = rig.new_sale(amount)

@@ -12,8 +12,10 @@ from typing import Any
 import payments_support
 from payments_support import API_KEY, WAIT_S, PaymentRig, cart, rig
 
-from kiosk.payments.service import TEST_CART_LINE, PaymentService, ReaderDisplayTest
-from kiosk.payments.stripe_api import StripeGateway, build_client
+from kiosk.payments.provider import TEST_CART_LINE, ReaderDisplayTest
+from kiosk.payments.stripe.api import StripeGateway, build_client
+from kiosk.payments.stripe.display_test import stripe_cart
+from kiosk.payments.stripe.terminal import StripeTerminal
 from kiosk.sim.stripe_emulator.faults import Fault
 
 __all__ = ["rig"]
@@ -25,12 +27,12 @@ def reader_action(rig: PaymentRig) -> dict[str, Any] | None:
     return action
 
 
-def service_for_reader(rig: PaymentRig, reader_id: str) -> PaymentService:
+def service_for_reader(rig: PaymentRig, reader_id: str) -> StripeTerminal:
     """A started payment service configured with ``reader_id`` (stopped by the fixture)."""
     settings = replace(payments_support.test_settings(rig.reader_id), reader_id=reader_id)
     client = build_client(API_KEY, rig.emulator.url, request_timeout_s=settings.request_timeout_s,
                           max_network_retries=0)
-    service = PaymentService(client=client, store=rig.store, settings=settings,
+    service = StripeTerminal(client=client, store=rig.store, settings=settings,
                              events=rig.events, monotonic=rig.clock)
     service.start()
     rig.services.append(service)
@@ -207,6 +209,6 @@ def test_every_stripe_request_counts_as_a_turn_of_the_payment_loop(rig: PaymentR
     gateway = StripeGateway(client, before_request=lambda: beats.append("beat"))
 
     gateway.retrieve_reader(rig.reader_id)
-    gateway.set_display(rig.reader_id, cart(100).to_stripe("EUR"), "heartbeat-test")
+    gateway.set_display(rig.reader_id, stripe_cart(cart(100), "EUR"), "heartbeat-test")
 
     assert beats == ["beat", "beat"]

@@ -25,7 +25,7 @@ from payments_support import PaymentRig, cart, rig
 from sqlite_utils import Database
 
 from kiosk.config import demo_settings
-from kiosk.payments.service import PaymentService
+from kiosk.payments.stripe.terminal import StripeTerminal
 from kiosk.store import audit
 from kiosk.store.db import open_database
 from kiosk.store.worker import StoreWorker
@@ -500,7 +500,7 @@ def add_staff(rig: PaymentRig) -> None:
     rig.store.submit(job).result(WAIT_S)
 
 
-def paid_sale(rig: PaymentRig, service: PaymentService, amount_minor: int) -> str:
+def paid_sale(rig: PaymentRig, service: StripeTerminal, amount_minor: int) -> str:
     """A sale paid by card on the emulator (writes its ``sale.paid`` outbox row)."""
     sale_id = rig.new_sale(amount_minor)
     service.pay(sale_id, amount_minor, cart(amount_minor))

@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-import stripe
 
 from kiosk.cli.common import (
     EXIT_FAILED,
@@ -25,11 +25,15 @@ from kiosk.cli.common import (
 )
 from kiosk.config import ConfigError, Settings, load_secrets
 from kiosk.core.checkout_events import PaymentPhase
-from kiosk.payment_setup import EMBEDDED_API_KEY, payment_settings, set_up_payments
-from kiosk.payments.recovery import ReconcileReport
-from kiosk.payments.service import build_client
-from kiosk.payments.stripe_api import StripeFailure, register_reader
-from kiosk.sim.stripe_emulator import StripeEmulator
+from kiosk.payments.provider import ProviderUnavailable
+from kiosk.payments.registry import build_provider
+from kiosk.payments.reports import ReconcileReport
+from kiosk.payments.stripe.failures import StripeFailure
+from kiosk.payments.stripe.setup import EMBEDDED_API_KEY, payment_settings
+from kiosk.sim.card_readers import SIMULATORS
+
+if TYPE_CHECKING:
+    import stripe
 from kiosk.store.worker import StoreWorker
 
 
@@ -57,12 +61,20 @@ class _Quiet:
 
 @contextmanager
 def stripe_client(settings: Settings) -> Iterator[stripe.StripeClient]:
-    """A client for ``[stripe] api_base``; the embedded emulator runs for the block."""
+    """A client for ``[stripe] api_base``; the embedded emulator runs for the block.
+
+    The stripe library (and the emulator) are loaded here: the ``kiosk`` command loads
+    them only for a command that talks to Stripe."""
+    from kiosk.payments.stripe.api import build_client
+    from kiosk.sim.stripe_emulator import StripeEmulator
+
     config = payment_settings(settings, settings.stripe.reader_id)
     if settings.stripe.api_base == "embedded":
         emulator = StripeEmulator(state_path=Path(settings.state_dir) / "stripe-emulator.json")
         try:
-            yield build_client(EMBEDDED_API_KEY, emulator.start(), config)
+            yield build_client(EMBEDDED_API_KEY, emulator.start(),
+                               request_timeout_s=config.request_timeout_s,
+                               max_network_retries=config.max_network_retries)
         finally:
             emulator.stop()
         return
@@ -76,7 +88,8 @@ def stripe_client(settings: Settings) -> Iterator[stripe.StripeClient]:
                    "stripe-api-key credential.", err=True)
         raise SystemExit(EXIT_FAILED)
     yield build_client(secrets.stripe_api_key.get_secret_value(), settings.stripe.api_base,
-                       config)
+                       request_timeout_s=config.request_timeout_s,
+                       max_network_retries=config.max_network_retries)
 
 
 @click.group()
@@ -92,6 +105,8 @@ def reader() -> None:
 def register_command(config_path: Path, code: str, location_id: str, label: str) -> None:
     """Register a reader by its registration CODE (simulated-wpe in test mode)."""
     settings = settings_or_exit(config_path)
+    from kiosk.payments.stripe.api import register_reader
+
     with stripe_client(settings) as client:
         try:
             registered = register_reader(client, code, location_id, label)
@@ -112,6 +127,8 @@ def status_command(config_path: Path) -> None:
     if not reader_id and settings.stripe.api_base != "embedded":
         click.echo("kiosk: [stripe] reader_id is not set; register one first.", err=True)
         raise SystemExit(EXIT_FAILED)
+    import stripe
+
     with stripe_client(settings) as client:
         try:
             readers = (
@@ -165,17 +182,18 @@ def reconcile_command(config_path: Path, days: int) -> None:
     with exclusive_state(settings):
         store = StoreWorker(database_path(settings), records_money=True)
         try:
-            setup = set_up_payments(settings, load_secrets(os.environ), store, _Quiet(),
-                                    lambda: datetime.now(UTC))
-            if setup.service is None:
-                click.echo(f"kiosk: card payments are off ({setup.unavailable_reason}).",
-                           err=True)
-                raise SystemExit(EXIT_FAILED)
+            try:
+                provider = build_provider(settings, load_secrets(os.environ), store, _Quiet(),
+                                          lambda: datetime.now(UTC), simulators=SIMULATORS)
+            except ProviderUnavailable as unavailable:
+                click.echo(f"kiosk: card payments are off ({unavailable.reason}).", err=True)
+                raise SystemExit(EXIT_FAILED) from None
+            provider.start()
             try:
                 since = datetime.now(UTC) - timedelta(days=days)
-                report = setup.service.reconcile(since)
+                report = provider.reconcile(since)
             finally:
-                setup.stop()
+                provider.stop()
         finally:
             store.close()
     for line in describe(report):

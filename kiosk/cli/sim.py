@@ -6,8 +6,6 @@ from pathlib import Path
 
 import click
 
-from kiosk.sim.stripe_emulator import serve
-
 
 @click.group()
 def sim() -> None:
@@ -21,4 +19,6 @@ def sim() -> None:
               default=None, help="Keep the emulator's objects in this file across restarts.")
 def stripe_command(port: int, state_path: Path | None) -> None:
     """Serve the Stripe API emulator on loopback; prints its URL first (Ctrl-C stops)."""
+    from kiosk.sim.stripe_emulator import serve  # loads stripe: only for this command
+
     serve(port=port, state_path=state_path)

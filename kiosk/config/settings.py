@@ -393,6 +393,14 @@ PRINTER_TRANSPORTS: dict[str, type[PrinterSettingsBase]] = {
 """The printer model for each ``transport`` value."""
 
 
+class PaymentsSettings(SettingsTable):
+    """``[payments]``: which card provider takes card payments."""
+
+    provider: Annotated[Literal["stripe"], BeforeValidator(values.one_of("stripe"))] = "stripe"
+    """The card provider: "stripe" (Stripe Terminal, configured in ``[stripe]``). The names
+    are those of ``kiosk.payments.registry.PROVIDERS``."""
+
+
 class StripeSettings(SettingsTable):
     """``[stripe]``: card payments through a Stripe Terminal reader (server-driven)."""
 
@@ -603,8 +611,11 @@ class Settings(SettingsTable):
     )
     """The receipt printer; its keys depend on ``transport``."""
 
+    payments: PaymentsSettings = Field(default_factory=PaymentsSettings)
+    """Which card provider runs."""
+
     stripe: StripeSettings = Field(default_factory=StripeSettings)
-    """Card payments."""
+    """Card payments through Stripe Terminal."""
 
     backoffice: BackofficeSettings = Field(default_factory=BackofficeSettings)
     """The back office."""

@@ -15,7 +15,7 @@ from kiosk.config import BACKOFFICE_TOKEN, STRIPE_API_KEY
 from kiosk.doctor.clock import FIX_THE_CLOCK
 from kiosk.doctor.result import CheckResult, failed, passed, warned
 from kiosk.doctor.web import clock_looks_wrong, fetch, network_reason
-from kiosk.payments.stripe_api import FailureKind, StripeFailure, StripeGateway, build_client
+from kiosk.payments.stripe.failures import FailureKind, StripeFailure
 from kiosk.sync.http import (
     MAX_CATALOG_BYTES,
     AnswerTooLarge,
@@ -65,6 +65,8 @@ def check_card_reader(context: DoctorContext) -> CheckResult:
         )
     if not stripe.reader_id:
         return failed(CARD_READER, "[stripe] reader_id is not set", _READER_HINT_REGISTER)
+    from kiosk.payments.stripe.api import StripeGateway, build_client  # loads stripe
+
     client = build_client(
         key.get_secret_value(),
         stripe.api_base,

@@ -1,1 +1,2 @@
-"""Card payments on Stripe Terminal, server-driven, with crash recovery (payment issue)."""
+"""Card payments with crash recovery: a provider-neutral seam (`provider`, `registry`), the
+write-ahead tables, and one package per provider (`kiosk.payments.stripe`)."""

@@ -1,4 +1,4 @@
-"""Refunds of paid card sales, write-ahead like payments.
+"""The refunds table: write-ahead refund rows of paid card sales, whatever the provider.
 
 A refund row with its idempotency key is committed (``requested``) before ``POST
 /v1/refunds``; the insert checks in the same transaction that the refunds of the sale
@@ -15,21 +15,16 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlite_utils import Database
 
 from kiosk.payments import attempts
-from kiosk.payments.protocol import KEY_LIFETIME_S, AttemptState, RefundState
-from kiosk.payments.stripe_api import StripeFailure
-from kiosk.store.db import Refusal, immediate_transaction, parse_utc_iso, utc_now_iso
+from kiosk.payments.protocol import AttemptState, RefundState
+from kiosk.store.db import Refusal, immediate_transaction, utc_now_iso
 from kiosk.store.sales_report import REFUNDS_COUNTED
-
-if TYPE_CHECKING:
-    from kiosk.payments.desk import PaymentDesk
 
 log = logging.getLogger(__name__)
 
@@ -229,141 +224,3 @@ def record_failed(db: Database, refund_id: str, error: str, *, at: datetime) -> 
 
 
 # ----------------------------------------------------------------------------- flows
-
-
-def _failed(refund_id: str, error: str, at: datetime) -> Callable[[Database], RefundRow]:
-    return lambda db: record_failed(db, refund_id, error, at=at)
-
-
-def _step(state: RefundState) -> str:
-    return f"refund_{state.value}"
-
-
-def _result(row: RefundRow, code: str | None = None) -> RefundResult:
-    codes = {RefundState.SUCCEEDED: "refunded", RefundState.SUBMITTED: "pending",
-             RefundState.FAILED: "failed", RefundState.REQUESTED: "outcome_unknown"}
-    return RefundResult(code=code or codes[row.state], sale_id=row.sale_id,
-                        amount_minor=row.amount_minor, refund_id=row.id, state=row.state,
-                        stripe_refund_id=row.stripe_refund_id)
-
-
-def refund(desk: PaymentDesk, sale_id: str, amount_minor: int | None,
-           requested_by: int | None, *, refund_id: str | None = None) -> RefundResult:
-    """Refund a paid sale (all that is left when ``amount_minor`` is ``None``).
-
-    Runs on the payment thread. A sale only authorised (manual capture, not captured) is
-    released by cancelling its PaymentIntent instead (``released``).
-    """
-    at = desk.clock()
-    attempt = desk.attempt(sale_id)
-    if attempt is not None and attempt.state == AttemptState.AUTHORISED:
-        return _release(desk, attempt)
-    try:
-        row = desk.commit(_step(RefundState.REQUESTED), lambda db: request(
-            db, sale_id, amount_minor, requested_by, at=at, refund_id=refund_id))
-    except RefundRefused as refused:
-        return RefundResult(code="refused", sale_id=sale_id, amount_minor=amount_minor or 0,
-                            reason=refused.reason)
-    if row.state != RefundState.REQUESTED:
-        return _result(row)
-    return _send(desk, row)
-
-
-def _send(desk: PaymentDesk, row: RefundRow) -> RefundResult:
-    assert row.payment_intent_id is not None
-    metadata = {"refund_id": row.id, "sale_id": row.sale_id,
-                "kiosk_id": desk.settings.kiosk_id, "install_id": desk.install_id}
-    for replay in range(2):
-        try:
-            answer = desk.gateway.create_refund(row.payment_intent_id, row.amount_minor,
-                                                metadata, row.idempotency_key)
-        except StripeFailure as failure:
-            if not failure.maybe_executed:
-                if failure.status is None:  # never reached Stripe: stays requested
-                    return _result(row, "outcome_unknown")
-                failed = desk.commit(_step(RefundState.FAILED),
-                                     _failed(row.id, str(failure), desk.clock()))
-                return _result(failed)
-            try:
-                found = _find(desk, row)
-            except StripeFailure:
-                return _result(row, "outcome_unknown")  # stays submitted: recovery looks
-            if found is not None:
-                return _record(desk, row, found)
-            if replay == 0:
-                continue  # same key again: replays the saved answer or executes once
-            return _result(row, "outcome_unknown")
-        return _record(desk, row, answer)
-    return _result(row, "outcome_unknown")
-
-
-def _find(desk: PaymentDesk, row: RefundRow) -> dict[str, Any] | None:
-    """The refund of ``row`` at Stripe, or ``None`` when a successful listing shows none.
-
-    A failed listing raises `StripeFailure`: "could not look" must never pass for "not
-    there", or a refund that went through could be marked failed and issued again.
-    """
-    assert row.payment_intent_id is not None
-    listed = desk.gateway.list_refunds(row.payment_intent_id)
-    for candidate in listed:
-        if (candidate.get("metadata") or {}).get("refund_id") == row.id:
-            return candidate
-    return None
-
-
-def _record(desk: PaymentDesk, row: RefundRow, answer: dict[str, Any]) -> RefundResult:
-    at = desk.clock()
-    status = str(answer.get("status"))
-    state = (RefundState.SUCCEEDED if status == "succeeded" else RefundState.FAILED
-             if status in ("failed", "canceled") else RefundState.SUBMITTED)
-    recorded = desk.commit(_step(state), lambda db: record_answer(db, row.id, answer, at=at))
-    return _result(recorded)
-
-
-def _release(desk: PaymentDesk, attempt: attempts.PaymentAttempt) -> RefundResult:
-    """Cancel an authorisation that was never captured (the money never moved)."""
-    at = desk.clock()
-    abandoned = desk.commit("abandoned", lambda db: attempts.record_abandoned(
-        db, attempt.sale_id, "voided", at=at))
-    assert abandoned is not None and abandoned.cancel_key is not None
-    assert abandoned.payment_intent_id is not None
-    try:
-        intent = desk.gateway.cancel_intent(abandoned.payment_intent_id,
-                                            abandoned.cancel_key, "requested_by_customer")
-    except StripeFailure as failure:
-        return RefundResult(code="outcome_unknown", sale_id=attempt.sale_id,
-                            amount_minor=attempt.amount_minor, reason=str(failure))
-    status = str(intent.get("status"))
-    desk.commit("intent_status", lambda db: attempts.record_intent_status(
-        db, abandoned.id, status, at=at))
-    return RefundResult(code="released" if status == "canceled" else "outcome_unknown",
-                        sale_id=attempt.sale_id, amount_minor=attempt.amount_minor)
-
-
-def recover(desk: PaymentDesk, settled: dict[str, str], errors: list[str]) -> None:
-    """Resolve refunds left ``requested`` or ``submitted``; fills ``settled`` (refund id ->
-    state) and ``errors``."""
-    try:
-        rows = desk.read(unresolved)
-    except Exception as error:
-        errors.append(f"refunds: {error}")
-        return
-    for row in rows:
-        try:
-            if row.state == RefundState.SUBMITTED and row.stripe_refund_id:
-                answer = desk.gateway.retrieve_refund(row.stripe_refund_id)
-                settled[row.id] = _record(desk, row, answer).code
-                continue
-            found = _find(desk, row)
-            if found is not None:
-                settled[row.id] = _record(desk, row, found).code
-                continue
-            age_s = (desk.clock() - parse_utc_iso(row.created_at)).total_seconds()
-            if age_s >= KEY_LIFETIME_S:
-                desk.commit(_step(RefundState.FAILED),
-                            _failed(row.id, "never reached Stripe", desk.clock()))
-                settled[row.id] = "failed"
-                continue
-            settled[row.id] = _send(desk, row).code
-        except StripeFailure as failure:
-            errors.append(f"refund {row.id}: {failure}")

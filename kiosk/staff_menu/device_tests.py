@@ -65,7 +65,7 @@ class DeviceTests:
         """A test cart still on the reader is cleared as the menu closes: the next customer
         must not find "Test 0.01" on the reader. The clear runs on the payment thread before
         any payment the customer starts next, and never cancels a payment (see
-        ``PaymentService.clear_reader_display``); it is part of closing the menu, so it has
+        ``CardProvider.clear_reader_display``); it is part of closing the menu, so it has
         no audit row of its own."""
         tidied: dict[str, str] = {}
         service = self._host.card_payments()

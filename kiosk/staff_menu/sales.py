@@ -22,8 +22,8 @@ from kiosk.store.sales_report import SaleDetail, SaleSummary, sale_detail, today
 
 if TYPE_CHECKING:
     from kiosk.payments.awaiting import AwaitingPayment
-    from kiosk.payments.recovery import ReconcileReport
     from kiosk.payments.refunds import RefundResult
+    from kiosk.payments.reports import ReconcileReport
     from kiosk.receipts.jobs import UnprintedReceipt
 
 log = logging.getLogger(__name__)

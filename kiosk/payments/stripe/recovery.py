@@ -14,13 +14,11 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeGuard
 
-from kiosk.payments import attempts, refunds
+from kiosk.payments import attempts
 from kiosk.payments.attempts import PaymentAttempt
-from kiosk.payments.desk import PaymentDesk
 from kiosk.payments.outcomes import Outcome
 from kiosk.payments.protocol import (
     ADOPT_WINDOW_S,
@@ -31,67 +29,25 @@ from kiosk.payments.protocol import (
     IntentStatus,
     Operation,
 )
-from kiosk.payments.stripe_api import FailureKind, StripeFailure
+from kiosk.payments.reports import ReconcileReport, RecoveryReport
+from kiosk.payments.stripe import refund_flow
+from kiosk.payments.stripe.failures import FailureKind, StripeFailure
+from kiosk.payments.stripe.ledger import PaymentLedger
 from kiosk.store.db import parse_utc_iso
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class RecoveryReport:
-    """What one recovery pass did.
-
-    ``checked``: local attempts looked at. ``resolved``: sale id -> the state it settled in.
-    ``unresolved``: sales still in doubt (staff are told). ``paid``: sales recorded paid by
-    this pass. ``adopted``: PaymentIntent ids found at Stripe and tied to their sale.
-    ``cancelled``: PaymentIntent ids cancelled. ``anomalies``: what staff must check (money
-    taken with no sale, a sale paid twice). ``foreign``: PaymentIntents of other installs
-    (reported, never touched). ``refunds``: refund id -> state settled. ``errors``: what failed.
-    ``timed_out``: the time budget ran out before everything was looked at.
-    """
-
-    checked: int = 0
-    resolved: dict[str, str] = field(default_factory=dict)
-    unresolved: list[str] = field(default_factory=list)
-    paid: list[str] = field(default_factory=list)
-    adopted: list[str] = field(default_factory=list)
-    cancelled: list[str] = field(default_factory=list)
-    captured: list[str] = field(default_factory=list)
-    anomalies: list[dict[str, Any]] = field(default_factory=list)
-    foreign: list[str] = field(default_factory=list)
-    refunds: dict[str, str] = field(default_factory=dict)
-    errors: list[str] = field(default_factory=list)
-    timed_out: bool = False
-
-    @property
-    def settled(self) -> bool:
-        """True when nothing is left in doubt."""
-        return not self.unresolved and not self.timed_out
-
-
-@dataclass
-class ReconcileReport(RecoveryReport):
-    """What ``kiosk reconcile`` checked, found and fixed since ``since`` (UTC).
-
-    ``intents_checked``: PaymentIntents listed at Stripe since then; ``ours``: those carrying
-    this database's install id.
-    """
-
-    since: datetime | None = None
-    intents_checked: int = 0
-    ours: int = 0
-
-
 class Recovery:
-    """Settles unfinished payments through a `PaymentDesk`.
+    """Settles unfinished payments through a `PaymentLedger`.
 
     ``skip`` returns the sale id the live payment flow is driving right now (left alone).
     ``wait`` sleeps up to its argument in seconds (an `threading.Event.wait` in production).
     """
 
-    def __init__(self, desk: PaymentDesk, *, skip: Callable[[], str | None] = lambda: None,
+    def __init__(self, ledger: PaymentLedger, *, skip: Callable[[], str | None] = lambda: None,
                  wait: Callable[[float], object] | None = None) -> None:
-        self.desk = desk
+        self.ledger = ledger
         self.skip = skip
         self._wait = wait or threading.Event().wait
 
@@ -103,7 +59,7 @@ class Recovery:
         report = report if report is not None else RecoveryReport()
         deadline = time.monotonic() + timeout_s
         try:
-            pending = self.desk.read(attempts.unresolved)
+            pending = self.ledger.read(attempts.unresolved)
         except Exception as error:  # the store is unusable: nothing can be settled
             report.errors.append(f"store: {error}")
             report.timed_out = True
@@ -117,13 +73,13 @@ class Recovery:
                 continue
             report.checked += 1
             self._resolve_into(attempt, deadline, report)
-        since = orphans_since or self.desk.clock() - timedelta(days=ORPHAN_WINDOW_DAYS)
+        since = orphans_since or self.ledger.clock() - timedelta(days=ORPHAN_WINDOW_DAYS)
         if time.monotonic() <= deadline:
             self.scan_intents(since, deadline, report)
         else:
             report.timed_out = True
         if time.monotonic() <= deadline:
-            refunds.recover(self.desk, report.refunds, report.errors)
+            refund_flow.recover(self.ledger, report.refunds, report.errors)
         else:
             report.timed_out = True
         return report
@@ -161,7 +117,7 @@ class Recovery:
                 return located
             attempt = located
         if attempt.state == AttemptState.AUTHORISED:
-            settled, _ = self.desk.capture(attempt)
+            settled, _ = self.ledger.capture(attempt)
             return settled
         if attempt.state in (AttemptState.INTENT_CREATED, AttemptState.PROCESSING):
             return self._settle_intent(attempt, deadline)
@@ -169,15 +125,15 @@ class Recovery:
 
     def _locate_created(self, attempt: PaymentAttempt) -> PaymentAttempt | None:
         """``locked``: adopt the PaymentIntent a lost create made, else replay the same key."""
-        desk = self.desk
+        ledger = self.ledger
         locked_at = parse_utc_iso(attempt.locked_at or attempt.created_at)
         since = int(locked_at.timestamp()) - ADOPT_WINDOW_S
-        found = [intent for intent in desk.find_intents_for_sale(attempt.sale_id, since)
+        found = [intent for intent in ledger.find_intents_for_sale(attempt.sale_id, since)
                  if intent.get("status") != IntentStatus.CANCELED]
-        at = desk.clock()
+        at = ledger.clock()
         if found:
             intent = found[-1]  # the oldest: the first create that got through
-            return desk.commit("intent_created", lambda db: attempts.record_intent(
+            return ledger.commit("intent_created", lambda db: attempts.record_intent(
                 db, attempt.id, intent, at=at))
         age_s = (at - locked_at).total_seconds()
         if attempt.create_key is not None and age_s < KEY_LIFETIME_S:
@@ -187,45 +143,45 @@ class Recovery:
                 if failure.maybe_executed:
                     # No answer, a 5xx (Stripe may have acted, then failed) or 409 (the first
                     # create still runs): look again; forget the key only on a definite error.
-                    again = [intent for intent in desk.find_intents_for_sale(
+                    again = [intent for intent in ledger.find_intents_for_sale(
                         attempt.sale_id, since) if intent.get("status") != IntentStatus.CANCELED]
                     if not again:
                         return None  # still in doubt: the next pass looks again
-                    return desk.commit("intent_created", lambda db: attempts.record_intent(
+                    return ledger.commit("intent_created", lambda db: attempts.record_intent(
                         db, attempt.id, again[-1], at=at))
                 # A definite saved error for this key, and the list shows nothing.
             else:
-                return desk.commit("intent_created", lambda db: attempts.record_intent(
+                return ledger.commit("intent_created", lambda db: attempts.record_intent(
                     db, attempt.id, intent, at=at))
-        return desk.commit("new", lambda db: attempts.forget_intent(
+        return ledger.commit("new", lambda db: attempts.forget_intent(
             db, attempt.id, why="no intent was created", at=at))
 
     def _create(self, attempt: PaymentAttempt, key: str) -> dict[str, Any]:
-        desk = self.desk
-        return desk.gateway.create_intent(
-            amount_minor=attempt.amount_minor, currency=desk.settings.currency,
-            capture_method=attempt.capture_method or desk.settings.capture,
-            metadata=desk.metadata(attempt.sale_id), description=f"Sale {attempt.sale_id}",
+        ledger = self.ledger
+        return ledger.gateway.create_intent(
+            amount_minor=attempt.amount_minor, currency=ledger.settings.currency,
+            capture_method=attempt.capture_method or ledger.settings.capture,
+            metadata=ledger.metadata(attempt.sale_id), description=f"Sale {attempt.sale_id}",
             key=key)
 
     def _settle_intent(self, attempt: PaymentAttempt, deadline: float) -> PaymentAttempt | None:
         """``intent_created`` / ``processing``: look at the PaymentIntent and the reader."""
-        desk = self.desk
+        ledger = self.ledger
         assert attempt.payment_intent_id is not None
         intent_id = attempt.payment_intent_id
-        reader_id = attempt.reader_id or desk.settings.reader_id
+        reader_id = attempt.reader_id or ledger.settings.reader_id
         cancelled_action = False
         while True:
-            intent = desk.gateway.retrieve_intent(intent_id)
+            intent = ledger.gateway.retrieve_intent(intent_id)
             status = intent.get("status")
             if status in (IntentStatus.SUCCEEDED, IntentStatus.REQUIRES_CAPTURE):
-                settled, _ = desk.settle_taken(attempt, intent)
+                settled, _ = ledger.settle_taken(attempt, intent)
                 return settled
             if status == IntentStatus.CANCELED:
-                return desk.commit("new", _forget(attempt.id, "the intent was cancelled",
-                                                  desk.clock()))
+                return ledger.commit("new", _forget(attempt.id, "the intent was cancelled",
+                                                  ledger.clock()))
             if status != IntentStatus.PROCESSING:
-                reader = desk.gateway.retrieve_reader(reader_id) if reader_id else {}
+                reader = ledger.gateway.retrieve_reader(reader_id) if reader_id else {}
                 action = reader.get("action")
                 if (not cancelled_action and action_is_for(action, intent_id)
                         and action.get("status") == "in_progress"):
@@ -247,19 +203,19 @@ class Recovery:
                         "failure_code")
                 else:
                     outcome_code, code = Outcome.CANCELLED, None
-                return desk.commit("returned", _returned(
-                    attempt.id, outcome_code, code, str(status), desk.clock()))
+                return ledger.commit("returned", _returned(
+                    attempt.id, outcome_code, code, str(status), ledger.clock()))
             if not self._pause(deadline):
                 return None
 
     def _cancel_action(self, attempt: PaymentAttempt, reader_id: str) -> str:
-        desk = self.desk
-        at = desk.clock()
-        keyed = desk.commit("cancel_action", lambda db: attempts.mint_key(
+        ledger = self.ledger
+        at = ledger.clock()
+        keyed = ledger.commit("cancel_action", lambda db: attempts.mint_key(
             db, attempt.id, Operation.CANCEL_ACTION, at=at))
         assert keyed.cancel_action_key is not None
         try:
-            desk.gateway.cancel_action(reader_id, keyed.cancel_action_key)
+            ledger.gateway.cancel_action(reader_id, keyed.cancel_action_key)
         except StripeFailure as failure:
             if failure.kind == FailureKind.READER_BUSY:
                 return "busy"
@@ -268,7 +224,7 @@ class Recovery:
 
     def _pause(self, deadline: float) -> bool:
         """Wait one poll interval; False when that would pass ``deadline``."""
-        interval = self.desk.settings.poll_interval_s
+        interval = self.ledger.settings.poll_interval_s
         if time.monotonic() + interval > deadline:
             return False
         self._wait(interval)
@@ -278,54 +234,54 @@ class Recovery:
                          deadline: float) -> PaymentAttempt | None:
         """``abandoned``: cancel the PaymentIntent if it is not final. A PaymentIntent found
         ``succeeded`` is recorded paid (the card wins; an audit row says so)."""
-        desk = self.desk
+        ledger = self.ledger
         intent_id = attempt.payment_intent_id
         if intent_id is None or attempt.intent_status in FINAL_INTENT_STATUSES:
             return attempt
-        intent = desk.gateway.retrieve_intent(intent_id)
+        intent = ledger.gateway.retrieve_intent(intent_id)
         status = intent.get("status")
-        at = desk.clock()
+        at = ledger.clock()
         if status == IntentStatus.SUCCEEDED:
-            settled, _ = desk.record_paid(attempt, intent)
+            settled, _ = ledger.record_paid(attempt, intent)
             return settled
         if status == IntentStatus.CANCELED:
-            desk.commit("intent_status", lambda db: attempts.record_intent_status(
+            ledger.commit("intent_status", lambda db: attempts.record_intent_status(
                 db, attempt.id, IntentStatus.CANCELED.value, at=at))
-            return desk.attempt(attempt.sale_id)
+            return ledger.attempt(attempt.sale_id)
         if status == IntentStatus.PROCESSING:
             return None  # an authorisation in flight: never cancelled blindly
-        reader_id = attempt.reader_id or desk.settings.reader_id
+        reader_id = attempt.reader_id or ledger.settings.reader_id
         if reader_id:
-            reader = desk.gateway.retrieve_reader(reader_id)
+            reader = ledger.gateway.retrieve_reader(reader_id)
             action = reader.get("action")
             if action_is_for(action, intent_id) and action.get("status") == "in_progress" \
                     and self._cancel_action(attempt, reader_id) != "done":
                 return None
         assert attempt.cancel_key is not None
         try:
-            intent = desk.gateway.cancel_intent(intent_id, attempt.cancel_key, "abandoned")
+            intent = ledger.gateway.cancel_intent(intent_id, attempt.cancel_key, "abandoned")
         except StripeFailure as failure:
             if failure.kind != FailureKind.INVALID_STATE:
                 raise
-            intent = desk.gateway.retrieve_intent(intent_id)
+            intent = ledger.gateway.retrieve_intent(intent_id)
             if intent.get("status") == IntentStatus.SUCCEEDED:
-                settled, _ = desk.record_paid(attempt, intent)
+                settled, _ = ledger.record_paid(attempt, intent)
                 return settled
         final_status = str(intent.get("status"))
         if final_status not in FINAL_INTENT_STATUSES:
             return None
-        desk.commit("intent_status", lambda db: attempts.record_intent_status(
+        ledger.commit("intent_status", lambda db: attempts.record_intent_status(
             db, attempt.id, final_status, at=at))
-        return desk.attempt(attempt.sale_id)
+        return ledger.attempt(attempt.sale_id)
 
     # --------------------------------------------------------------------- orphans
 
     def scan_intents(self, since: datetime, deadline: float, report: RecoveryReport) -> None:
         """Compare PaymentIntents created since ``since`` with the local sales (see the
         orphan rules in docs/PAYMENTS.md); acts only on those with this install id."""
-        desk = self.desk
+        ledger = self.ledger
         try:
-            intents = desk.list_intents(int(since.timestamp()))
+            intents = ledger.list_intents(int(since.timestamp()))
         except StripeFailure as failure:
             report.errors.append(f"listing payment intents: {failure}")
             return
@@ -335,7 +291,7 @@ class Recovery:
             if time.monotonic() > deadline:
                 report.timed_out = True
                 return
-            if not desk.is_ours(intent):
+            if not ledger.is_ours(intent):
                 report.foreign.append(intent["id"])
                 continue
             if isinstance(report, ReconcileReport):
@@ -350,15 +306,15 @@ class Recovery:
 
     def _check_intent(self, intent: dict[str, Any], sale_id: str,
                       report: RecoveryReport) -> None:
-        desk = self.desk
+        ledger = self.ledger
         status = intent.get("status")
         intent_id = intent["id"]
-        local = desk.read(lambda db: attempts.by_intent(db, intent_id))
+        local = ledger.read(lambda db: attempts.by_intent(db, intent_id))
         if local is not None:
             self._check_known(intent, local, report)
             return
-        sale_known = bool(sale_id) and desk.read(lambda db: attempts.sale_exists(db, sale_id))
-        at = desk.clock()
+        sale_known = bool(sale_id) and ledger.read(lambda db: attempts.sale_exists(db, sale_id))
+        at = ledger.clock()
         if not sale_known:
             if status in (IntentStatus.REQUIRES_CAPTURE, IntentStatus.REQUIRES_PAYMENT_METHOD,
                           IntentStatus.REQUIRES_CONFIRMATION, IntentStatus.REQUIRES_ACTION):
@@ -367,7 +323,7 @@ class Recovery:
             elif status == IntentStatus.SUCCEEDED:
                 self._anomaly("money_without_sale", intent, "needs_staff", report, at)
             return
-        attempt = desk.attempt(sale_id)
+        attempt = ledger.attempt(sale_id)
         if status in (IntentStatus.SUCCEEDED, IntentStatus.REQUIRES_CAPTURE):
             if attempt is not None and attempt.state == AttemptState.PAID:
                 # The sale is already paid with another PaymentIntent.
@@ -377,11 +333,11 @@ class Recovery:
                 else:
                     self._anomaly("sale_paid_twice", intent, "needs_staff", report, at)
                 return
-            capture_method = str(intent.get("capture_method") or desk.settings.capture)
-            adopted = desk.commit("intent_created", lambda db: attempts.adopt_intent(
+            capture_method = str(intent.get("capture_method") or ledger.settings.capture)
+            adopted = ledger.commit("intent_created", lambda db: attempts.adopt_intent(
                 db, sale_id, intent, capture_method=capture_method, at=at))
             report.adopted.append(intent_id)
-            settled, recorded = desk.settle_taken(adopted, intent)
+            settled, recorded = ledger.settle_taken(adopted, intent)
             if settled is not None and recorded:
                 report.paid.append(sale_id)
                 report.resolved[sale_id] = settled.state.value
@@ -399,27 +355,27 @@ class Recovery:
     def _check_known(self, intent: dict[str, Any], local: PaymentAttempt,
                      report: RecoveryReport) -> None:
         """A PaymentIntent recorded here: settle money taken, apply the capture age rule."""
-        desk = self.desk
+        ledger = self.ledger
         status = intent.get("status")
         if local.state == AttemptState.PAID or local.sale_id in report.resolved:
             return
         if status == IntentStatus.SUCCEEDED:
-            paid, recorded = desk.record_paid(local, intent)
+            paid, recorded = ledger.record_paid(local, intent)
             if recorded:
                 report.paid.append(local.sale_id)
                 report.resolved[local.sale_id] = paid.state.value
             return
         if status != IntentStatus.REQUIRES_CAPTURE:
             return
-        age_s = desk.clock().timestamp() - float(intent.get("created") or 0)
+        age_s = ledger.clock().timestamp() - float(intent.get("created") or 0)
         if local.state == AttemptState.AUTHORISED:
-            captured, _ = desk.capture(local)
+            captured, _ = ledger.capture(local)
             if captured is not None:
                 report.captured.append(intent["id"])
                 report.paid.append(local.sale_id)
                 report.resolved[local.sale_id] = captured.state.value
             return
-        if local.state == AttemptState.ABANDONED or age_s > desk.settings.capture_max_age_s:
+        if local.state == AttemptState.ABANDONED or age_s > ledger.settings.capture_max_age_s:
             settled = self.cancel_abandoned(local, time.monotonic() + 5) \
                 if local.state == AttemptState.ABANDONED else None
             if settled is None:
@@ -428,7 +384,7 @@ class Recovery:
     def _cancel(self, intent_id: str, key: str, report: RecoveryReport,
                 reason: str = "abandoned") -> None:
         try:
-            self.desk.gateway.cancel_intent(intent_id, key, reason)
+            self.ledger.gateway.cancel_intent(intent_id, key, reason)
         except StripeFailure as failure:
             report.errors.append(f"cancelling {intent_id}: {failure}")
             return
@@ -439,7 +395,7 @@ class Recovery:
         detail = {"payment_intent": intent["id"], "status": intent.get("status"),
                   "amount_minor": intent.get("amount"), "metadata": intent.get("metadata"),
                   "action": action}
-        self.desk.commit("intent_status", lambda db: attempts.record_anomaly(
+        self.ledger.commit("intent_status", lambda db: attempts.record_anomaly(
             db, what, detail, at=at))
         report.anomalies.append({"what": what, **detail})
 

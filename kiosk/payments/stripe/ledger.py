@@ -1,17 +1,21 @@
-"""The payment desk: what the live payment flow, recovery and refunds share.
+"""The payment ledger: what the live payment flow, recovery and refunds share.
 
 It commits protocol steps through the store worker (with the crash points around each
 commit), reads attempts, and settles a PaymentIntent that took the money: ``succeeded`` is
 recorded paid; ``requires_capture`` is committed ``authorised`` and then captured with the
 persisted key. Runs on the payment thread.
+
+The Stripe gateway (and with it the stripe library) is built on first use, so a kiosk that
+takes no card payment never loads the library.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlite_utils import Database
 
@@ -20,30 +24,54 @@ from kiosk.payments.attempts import PaymentAttempt
 from kiosk.payments.crashpoints import crashpoint
 from kiosk.payments.protocol import AttemptState, IntentStatus, Operation
 from kiosk.payments.settings import PaymentSettings
-from kiosk.payments.stripe_api import StripeFailure, StripeGateway
+from kiosk.payments.stripe.failures import StripeFailure
 from kiosk.store.db import install_id
 from kiosk.store.worker import StoreWorker
+
+if TYPE_CHECKING:
+    from kiosk.payments.stripe.api import StripeGateway
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 
-class PaymentDesk:
+class PaymentLedger:
     """Shared plumbing of the payment thread: store commits, reads and settling a payment.
 
+    Give either ``gateway`` or ``connect`` (builds the gateway on first use).
     ``store_timeout_s`` (seconds) bounds the wait for one store job.
     """
 
-    def __init__(self, *, gateway: StripeGateway, store: StoreWorker,
-                 settings: PaymentSettings, clock: Callable[[], datetime],
+    def __init__(self, *, store: StoreWorker, settings: PaymentSettings,
+                 clock: Callable[[], datetime], gateway: StripeGateway | None = None,
+                 connect: Callable[[], StripeGateway] | None = None,
                  store_timeout_s: float = 30.0) -> None:
-        self.gateway = gateway
+        if gateway is None and connect is None:
+            raise ValueError("a gateway or a way to connect one is needed")
+        self._gateway = gateway
+        self._connect = connect
+        self._connecting = threading.Lock()
         self.store = store
         self.settings = settings
         self.clock = clock
         self.store_timeout_s = store_timeout_s
         self._install_id: str | None = None
+
+    @property
+    def gateway(self) -> StripeGateway:
+        """The Stripe gateway, built (and the stripe library loaded) on first use."""
+        if self._gateway is None:
+            with self._connecting:
+                if self._gateway is None:
+                    assert self._connect is not None
+                    self._gateway = self._connect()
+        return self._gateway
+
+    @property
+    def connected(self) -> bool:
+        """True once the gateway is built (the stripe library is loaded)."""
+        return self._gateway is not None
 
     @property
     def install_id(self) -> str:
