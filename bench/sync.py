@@ -47,10 +47,11 @@ from typing import Any
 import httpx
 from sqlite_utils import Database
 
+from kiosk.core.timestamps import utc_now_iso
 from kiosk.hq.server import LISTENING
 from kiosk.hq.stores import open_store
 from kiosk.hq.tokens import new_token, token_hash
-from kiosk.store.db import immediate_transaction, open_database, utc_now_iso
+from kiosk.store.db import immediate_transaction, open_database
 from kiosk.store.worker import StoreWorker
 from kiosk.sync.relay import OutboxRelay, pending_events
 from kiosk.wire import EVENTS_PATH, MAX_BATCH, Batch, BatchReply, Event

@@ -21,7 +21,7 @@ from stdnum import ean
 
 from kiosk.config import Settings, demo_settings
 from kiosk.config.settings import CatalogSettings
-from kiosk.store.db import utc_now_iso
+from kiosk.core.timestamps import utc_now_iso
 from kiosk.store.worker import StoreWorker
 from kiosk.sync.catalog_pull import PullResult, pull_catalog
 from kiosk.sync.http import MAX_CATALOG_BYTES, make_client

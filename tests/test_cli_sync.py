@@ -26,7 +26,8 @@ from hq_support import HQProcess, sale_paid_event, start_hq
 
 from kiosk.cli import cli
 from kiosk.cli.sync import describe_age
-from kiosk.store.db import open_database, utc_now_iso
+from kiosk.core.timestamps import utc_now_iso
+from kiosk.store.db import open_database
 
 # The module, not the click group of the same name that kiosk.cli exports.
 sync_cli = importlib.import_module("kiosk.cli.sync")

@@ -15,8 +15,9 @@ import pytest
 from sqlite_utils import Database
 
 from kiosk.config.settings import RetentionSettings
+from kiosk.core.timestamps import utc_now_iso
 from kiosk.store import audit
-from kiosk.store.db import open_database, utc_now_iso
+from kiosk.store.db import open_database
 from kiosk.store.retention import AUTO_VACUUM_INCREMENTAL, PruneReport, prune
 from kiosk.store.worker import StoreWorker
 

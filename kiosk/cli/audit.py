@@ -25,8 +25,9 @@ import click
 from sqlite_utils import Database
 
 from kiosk.cli.common import config_option, existing_database, settings_or_exit
+from kiosk.core.timestamps import parse_utc_iso, utc_now_iso
 from kiosk.store.audit import AuditEntry
-from kiosk.store.db import open_database, parse_utc_iso, utc_now_iso
+from kiosk.store.db import open_database
 from kiosk.store.sales_report import day_bounds
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")

@@ -28,10 +28,11 @@ from kiosk.cli.common import (
 )
 from kiosk.config import Settings
 from kiosk.core.receipt import Receipt
+from kiosk.core.timestamps import utc_now_iso
 from kiosk.devices.printer import PrinterError, PrinterStatus, open_printer
 from kiosk.receipts.jobs import receipt_bytes, record_copy_done, record_copy_started
 from kiosk.receipts.text_render import columns_for, render_text
-from kiosk.store.db import open_database, utc_now_iso
+from kiosk.store.db import open_database
 from kiosk.store.receipts import ReceiptUnavailable, receipt_for_sale
 
 """The virtual printer's folder inside the state directory."""

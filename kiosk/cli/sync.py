@@ -26,7 +26,8 @@ from kiosk.cli.common import (
     utc_now,
 )
 from kiosk.config import ConfigError, Settings, load_secrets
-from kiosk.store.db import open_database, parse_utc_iso
+from kiosk.core.timestamps import parse_utc_iso
+from kiosk.store.db import open_database
 from kiosk.store.retention import PruneReport, prune
 from kiosk.store.worker import StoreWorker
 from kiosk.sync.catalog_pull import (

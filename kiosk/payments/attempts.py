@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from kiosk.core.timestamps import utc_now_iso
 from kiosk.payments.protocol import (
     UNRESOLVED_STATES,
     AttemptState,
@@ -27,7 +28,7 @@ from kiosk.payments.protocol import (
     idempotency_key,
 )
 from kiosk.store import audit
-from kiosk.store.db import immediate_transaction, utc_now_iso
+from kiosk.store.db import immediate_transaction
 
 _COLUMNS = (
     "id, sale_id, n, state, amount_minor, payment_intent_id, reader_id, created_at, "

@@ -14,8 +14,8 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
+from kiosk.core.timestamps import parse_utc_iso
 from kiosk.payments import attempts, refunds
-from kiosk.store.db import parse_utc_iso
 from kiosk.store.sales_report import RefundView
 
 

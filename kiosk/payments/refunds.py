@@ -21,9 +21,10 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from kiosk.core.timestamps import utc_now_iso
 from kiosk.payments import attempts
 from kiosk.payments.protocol import AttemptState, RefundState
-from kiosk.store.db import Refusal, immediate_transaction, utc_now_iso
+from kiosk.store.db import Refusal, immediate_transaction
 from kiosk.store.sales_report import REFUNDS_COUNTED
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from kiosk.store.db import parse_utc_iso, utc_now_iso
+from kiosk.core.timestamps import parse_utc_iso, utc_now_iso
 from kiosk.store.schema import audit_payload_json
 
 

@@ -16,10 +16,6 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-# The stored time form is the core's (the back office writes it too); named here as well
-# for the store's many callers.
-from kiosk.core.timestamps import parse_utc_iso as parse_utc_iso
-from kiosk.core.timestamps import utc_now_iso as utc_now_iso
 from kiosk.store.schema import MIGRATIONS
 
 log = logging.getLogger(__name__)

@@ -17,8 +17,9 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from kiosk.core.timestamps import parse_utc_iso, utc_now_iso
 from kiosk.store import audit
-from kiosk.store.db import immediate_transaction, parse_utc_iso, utc_now_iso
+from kiosk.store.db import immediate_transaction
 
 MAX_NOTE_CHARS = 200
 """Longest note (characters) staff may add to an inspection."""

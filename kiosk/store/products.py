@@ -18,7 +18,8 @@ from sqlite_utils import Database
 from kiosk.core.barcodes import Scan
 from kiosk.core.catalog import Product, plu_code
 from kiosk.core.catalog_rows import MIN_AGE_RANGE
-from kiosk.store.db import immediate_transaction, utc_now_iso
+from kiosk.core.timestamps import utc_now_iso
+from kiosk.store.db import immediate_transaction
 
 SOURCES: frozenset[str] = frozenset({"csv", "backoffice"})
 """Where a product row came from: a CSV import, or the back office's catalog."""

@@ -38,7 +38,8 @@ from datetime import datetime, timedelta
 from sqlite_utils import Database
 
 from kiosk.config.settings import RetentionSettings
-from kiosk.store.db import immediate_transaction, utc_now_iso
+from kiosk.core.timestamps import utc_now_iso
+from kiosk.store.db import immediate_transaction
 
 log = logging.getLogger(__name__)
 

@@ -20,8 +20,9 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from kiosk.core.timestamps import utc_now_iso
 from kiosk.store import audit
-from kiosk.store.db import Refusal, immediate_transaction, utc_now_iso
+from kiosk.store.db import Refusal, immediate_transaction
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,8 @@ from sqlite_utils import Database
 from kiosk.core.cart import CartLine
 from kiosk.core.shop_rules import TaxPolicy
 from kiosk.core.tax import Totals
-from kiosk.store.db import immediate_transaction, parse_utc_iso, utc_now_iso
+from kiosk.core.timestamps import parse_utc_iso, utc_now_iso
+from kiosk.store.db import immediate_transaction
 
 
 @dataclass(frozen=True)

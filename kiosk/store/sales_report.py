@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
-from kiosk.store.db import parse_utc_iso, utc_now_iso
+from kiosk.core.timestamps import parse_utc_iso, utc_now_iso
 
 REFUNDS_COUNTED = ("requested", "submitted", "succeeded")
 """Refund states whose money is gone or going back to the card (shown as refunded)."""

@@ -23,8 +23,9 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from kiosk.core.timestamps import parse_utc_iso, utc_now_iso
 from kiosk.store import audit
-from kiosk.store.db import StoreError, immediate_transaction, parse_utc_iso, utc_now_iso
+from kiosk.store.db import StoreError, immediate_transaction
 
 log = logging.getLogger(__name__)
 

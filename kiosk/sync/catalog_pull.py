@@ -29,8 +29,9 @@ import httpx
 from sqlite_utils import Database
 
 from kiosk.config import Settings
+from kiosk.core.timestamps import utc_now_iso
 from kiosk.store.catalog_feed import CatalogFeedRejected, apply_catalog_feed, describe_problem
-from kiosk.store.db import immediate_transaction, utc_now_iso
+from kiosk.store.db import immediate_transaction
 from kiosk.store.worker import StoreWorker
 from kiosk.sync.http import (
     MAX_CATALOG_BYTES,

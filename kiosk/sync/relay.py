@@ -45,7 +45,8 @@ from pathlib import Path
 import httpx
 from sqlite_utils import Database
 
-from kiosk.store.db import immediate_transaction, open_database, parse_utc_iso, utc_now_iso
+from kiosk.core.timestamps import parse_utc_iso, utc_now_iso
+from kiosk.store.db import immediate_transaction, open_database
 from kiosk.store.worker import StoreWorker
 from kiosk.sync.http import (
     MAX_BATCH_REPLY_BYTES,

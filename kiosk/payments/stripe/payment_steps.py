@@ -733,6 +733,6 @@ def _unreachable(failure: StripeFailure) -> Outcome:
 def _unix(stamp: str | None) -> int:
     if stamp is None:
         return 0
-    from kiosk.store.db import parse_utc_iso
+    from kiosk.core.timestamps import parse_utc_iso
 
     return int(parse_utc_iso(stamp).timestamp())

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeGuard
 
+from kiosk.core.timestamps import parse_utc_iso
 from kiosk.payments import attempts
 from kiosk.payments.attempts import PaymentAttempt
 from kiosk.payments.outcomes import Outcome
@@ -33,7 +34,6 @@ from kiosk.payments.reports import ReconcileReport, RecoveryReport
 from kiosk.payments.stripe import refund_flow
 from kiosk.payments.stripe.failures import FailureKind, StripeFailure
 from kiosk.payments.stripe.ledger import PaymentLedger
-from kiosk.store.db import parse_utc_iso
 
 log = logging.getLogger(__name__)
 

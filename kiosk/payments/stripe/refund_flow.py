@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 
+from kiosk.core.timestamps import parse_utc_iso
 from kiosk.payments import attempts
 from kiosk.payments.protocol import KEY_LIFETIME_S, AttemptState, RefundState
 from kiosk.payments.refunds import (
@@ -27,7 +28,6 @@ from kiosk.payments.refunds import (
     unresolved,
 )
 from kiosk.payments.stripe.failures import StripeFailure
-from kiosk.store.db import parse_utc_iso
 
 if TYPE_CHECKING:
     from kiosk.payments.stripe.ledger import PaymentLedger
