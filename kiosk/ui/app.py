@@ -39,7 +39,7 @@ from kivy.properties import (
 )
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
-from kiosk.app import Kiosk, StartReport
+from kiosk.app import Kiosk
 from kiosk.config import Settings
 from kiosk.core.checkout import CheckoutState, ReceiptChoice
 from kiosk.notices import (
@@ -278,12 +278,15 @@ class KioskApp(App):
         Window.bind(on_flip=self._on_flip)
         Clock.schedule_interval(self._tick, 1.0)
         self._show()
-        # The facade starts once the first screen is up (a window that never flips still
-        # starts it after FIRST_FRAME_WAIT_S): its imports and boot recovery would otherwise
-        # compete with drawing that screen.
-        self._start_event = Clock.schedule_once(
-            lambda _dt: self._after_first_frame(), FIRST_FRAME_WAIT_S
-        )
+        # The facade starts once the first screen is up (a window that never flips: after
+        # FIRST_FRAME_WAIT_S, counted from the first tick: Kivy counts from the last tick).
+        self._start_event = Clock.schedule_once(lambda _dt: self._arm_start_fallback())
+
+    def _arm_start_fallback(self) -> None:
+        if not self._started_facade:
+            self._start_event = Clock.schedule_once(
+                lambda _dt: self._after_first_frame(), FIRST_FRAME_WAIT_S
+            )
 
     def on_stop(self) -> None:
         """Close the facade: pending writes finish, the open cart stays for the next start."""
@@ -317,7 +320,9 @@ class KioskApp(App):
         self._started_facade = True
         if self._start_event is not None:
             self._start_event.cancel()
-        self.kiosk.start_in_background(on_started=self._on_started, on_failed=self._on_failed)
+        self.kiosk.start_in_background(
+            on_failed=self._on_failed, on_taking_scans=self._on_taking_scans
+        )
         for name in SCREENS:
             self._add_screen(name)
 
@@ -330,9 +335,7 @@ class KioskApp(App):
                        "staff_menu": StaffMenuScreen}
             manager.add_widget(classes[name](name=name))
 
-    def _on_started(self, report: StartReport) -> None:
-        if report.restored_sale_id:
-            log.info("restored the open sale %s", report.restored_sale_id)
+    def _on_taking_scans(self) -> None:
         self._apply_runtime_settings()
         try:
             self.kiosk.connect_scanner()
