@@ -11,8 +11,8 @@ from datetime import datetime
 from enum import StrEnum
 
 from kiosk.core.checkout import AttendantReason, Checkout, ReceiptChoice
+from kiosk.core.pins import PinOutcome
 from kiosk.core.tax import Totals
-from kiosk.store.staff import PinOutcome
 
 
 class KioskRefusal(StrEnum):
