@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Protocol
 from sqlite_utils import Database
 
 from kiosk.config import ConfigError, Secrets, Settings, load_secrets
+from kiosk.core.barcodes import load_check_tables
 from kiosk.core.cart import Cart, CartLine
 from kiosk.core.checkout import Checkout, CheckoutTimers, Event, PaymentCheckNeeded, PaymentPhase
 from kiosk.core.open_sales import choose_open_sale
@@ -357,6 +358,7 @@ def start_off_main(
     scans. ``timeout_s`` bounds each store answer.
     """
     kiosk._worker = StoreWorker(kiosk.database, records_money=True)
+    load_check_tables()  # while the store worker checks the database
     main.check()
     payments_first = kiosk._card_payments and _payments_first(kiosk, timeout_s)
     recovery = _start_payments(kiosk, main, timeout_s) if payments_first else None

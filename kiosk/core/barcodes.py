@@ -56,9 +56,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Final, Literal
-
-from stdnum import ean, gs1_128, numdb
+from functools import cache
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from kiosk.core.shop_rules import ScanRules, VariableMeasureLayout
 
@@ -171,8 +170,36 @@ _GS1_SYMBOLOGY: Final = {
 
 _EAN_ADD_ON_LENGTHS: Final = (13 + 2, 13 + 5)
 
-# The GS1 application identifier table python-stdnum ships (and gs1_128 itself uses).
-_GS1_AIS: Final = numdb.get("gs1_ai")
+if TYPE_CHECKING:
+    from types import ModuleType
+
+
+@cache
+def _stdnum(name: str) -> ModuleType:
+    """python-stdnum's module ``name``, imported on first use (about 0.07 s with its GS1
+    table: not before the first screen; `load_check_tables` loads them on the start thread)."""
+    import importlib
+
+    return importlib.import_module(f"stdnum.{name}")
+
+
+@cache
+def _gs1_ais() -> Any:
+    """The GS1 application identifier table python-stdnum ships (and gs1_128 itself uses)."""
+    return _stdnum("numdb").get("gs1_ai")
+
+
+def load_check_tables() -> None:
+    """Load python-stdnum's check-digit code and GS1 table now (the kiosk's start thread
+    does, so the first scan does not wait for them)."""
+    _stdnum("ean")
+    _stdnum("gs1_128")
+    _gs1_ais()
+
+
+def check_digit(digits: str) -> str:
+    """The GTIN/EAN check digit (python-stdnum's) of ``digits`` without it."""
+    return str(_stdnum("ean").calc_check_digit(digits))
 
 
 def parse_scan(raw: bytes, rules: ScanRules | None = None) -> Scan:
@@ -354,7 +381,7 @@ def _require_digits(data: str, what: str) -> None:
 
 
 def _require_check_digit(digits: str) -> None:
-    if ean.calc_check_digit(digits[:-1]) != digits[-1]:
+    if check_digit(digits[:-1]) != digits[-1]:
         raise BarcodeError(
             "bad_check_digit", f"the check digit of {digits} does not match (misread?)"
         )
@@ -381,7 +408,7 @@ def _gs1_fields(data: str) -> dict[str, str]:
         raise BarcodeError("bad_gs1", "the GS1 element string is empty")
     fields: dict[str, str] = {}
     while rest:
-        found = _GS1_AIS.info(rest)
+        found = _gs1_ais().info(rest)
         ai, spec = found[0] if found else ("", {})
         if not spec or not rest.startswith(ai):
             raise BarcodeError("bad_gs1", f"unknown GS1 application identifier at {rest[:4]!r}")
@@ -408,7 +435,7 @@ def _gs1_fields(data: str) -> dict[str, str]:
 
 def _validate_gs1_field(ai: str, value: str) -> None:
     try:
-        gs1_128.info(ai + value)
+        _stdnum("gs1_128").info(ai + value)
     # gs1_128.info raises stdnum's ValidationError for bad check digits and unknown AIs but
     # plain ValueError/ArithmeticError for impossible dates or numbers; stdnum's own
     # validate() wraps every exception the same way, as its input is untrusted.

@@ -16,9 +16,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 
-from stdnum import ean
-
-from kiosk.core.barcodes import BarcodeError, normalize_gtin
+from kiosk.core.barcodes import BarcodeError, check_digit, normalize_gtin
 from kiosk.core.catalog import Product, plu_code
 from kiosk.core.money import MoneyError, currency_exponent, parse_major
 
@@ -506,7 +504,7 @@ def _quick_gtin(barcode: str) -> str | None:
     if len(barcode) not in _GTIN_LENGTHS or not (barcode.isascii() and barcode.isdigit()):
         return None
     key = barcode.zfill(14)
-    if ean.calc_check_digit(key[:13]) != key[13]:
+    if check_digit(key[:13]) != key[13]:
         return None
     return key
 
