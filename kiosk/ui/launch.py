@@ -21,11 +21,14 @@ import os
 import signal
 from collections.abc import Callable
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kiosk.config import Secrets, Settings
 from kiosk.service import Notifier, Watchdog, ping_period_s
 from kiosk.ui.demo_info import DemoInfo
+
+if TYPE_CHECKING:
+    from kiosk.app import Kiosk
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +55,13 @@ def run_touchscreen(
     configure_kivy(kiosk_mode=kiosk_mode, size=size)
     from kivy.clock import Clock
 
-    from kiosk.app import Kiosk
     from kiosk.ui.app import KioskApp, kivy_post
 
-    kiosk = Kiosk(settings, post_to_main=kivy_post, secrets=secrets)
+    def make_kiosk() -> Kiosk:  # after the first frame: the facade's imports take a while
+        from kiosk.app import Kiosk
+
+        return Kiosk(settings, post_to_main=kivy_post, secrets=secrets)
+
     notifier = Notifier.from_environment()
 
     def first_frame(screen: str) -> None:
@@ -63,12 +69,13 @@ def run_touchscreen(
             on_first_frame(screen)
         notifier.ready(status=f"showing {screen}")
 
-    app = KioskApp(kiosk, settings, demo=demo, on_first_frame=first_frame)
+    app = KioskApp(None, settings, demo=demo, on_first_frame=first_frame, make_kiosk=make_kiosk)
     period_s = ping_period_s(os.environ)
     pings: list[Any] = []
     if period_s is not None:  # pinged from the UI loop: a frozen loop stops the pings too
         watchdog = Watchdog(
-            notifier, kiosk.heartbeats, stale_after_s=settings.service.heartbeat_stale_s
+            notifier, lambda: app.kiosk.heartbeats(),
+            stale_after_s=settings.service.heartbeat_stale_s,
         )
         pings.append(Clock.schedule_interval(lambda _dt: watchdog.beat(), period_s))
 
