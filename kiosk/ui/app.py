@@ -309,8 +309,17 @@ class KioskApp(App):
         self.kiosk.start_in_background(
             on_failed=self._on_failed, on_taking_scans=self._on_taking_scans
         )
-        for name in BUILT_AFTER_FIRST_FRAME:  # the others when first shown
-            self._add_screen(name)
+        self._build_soon(BUILT_AFTER_FIRST_FRAME)  # the others when first shown
+
+    def _build_soon(self, names: tuple[str, ...]) -> None:
+        """Build the screens ``names`` one per tick, so the start's steps and a first scan
+        reach the main thread between them."""
+        if names:
+            def build(_dt: float) -> None:
+                self._add_screen(names[0])
+                self._build_soon(names[1:])
+
+            Clock.schedule_once(build)
 
     def _add_screen(self, name: str, manager: ScreenManager | None = None) -> None:
         add_screen(manager or self.root.screens, name)
