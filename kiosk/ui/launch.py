@@ -32,6 +32,7 @@ from kiosk.ui.demo_info import DemoInfo
 
 if TYPE_CHECKING:
     from kiosk.app import Kiosk
+    from kiosk.ui.app import KioskApp
 
 log = logging.getLogger(__name__)
 
@@ -73,14 +74,7 @@ def run_touchscreen(
         notifier.ready(status=f"showing {screen}")
 
     app = KioskApp(None, settings, demo=demo, on_first_frame=first_frame, make_kiosk=make_kiosk)
-    period_s = ping_period_s(os.environ)
-    pings: list[Any] = []
-    if period_s is not None:  # pinged from the UI loop: a frozen loop stops the pings too
-        watchdog = Watchdog(
-            notifier, lambda: app.kiosk.heartbeats(),
-            stale_after_s=settings.service.heartbeat_stale_s,
-        )
-        pings.append(Clock.schedule_interval(lambda _dt: watchdog.beat(), period_s))
+    pings = _watchdog_pings(app, notifier, settings)
 
     def stopping(*_args: Any) -> None:  # bound to on_stop: runs before the facade closes
         for event in pings:
@@ -100,3 +94,17 @@ def run_touchscreen(
     finally:
         notifier.close()
     return app.exit_code
+
+
+def _watchdog_pings(app: KioskApp, notifier: Notifier, settings: Settings) -> list[Any]:
+    """Under a systemd watchdog, ping it from the UI loop (a frozen loop stops the pings too)
+    while every worker loop turns; return the scheduled pings (none outside systemd)."""
+    from kivy.clock import Clock
+
+    period_s = ping_period_s(os.environ)
+    if period_s is None:
+        return []
+    watchdog = Watchdog(
+        notifier, lambda: app.kiosk.heartbeats(), stale_after_s=settings.service.heartbeat_stale_s
+    )
+    return [Clock.schedule_interval(lambda _dt: watchdog.beat(), period_s)]
