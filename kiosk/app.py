@@ -43,7 +43,6 @@ from kiosk.core.checkout_events import (
     BackToCartPressed,
     CancelSale,
     CheckoutState,
-    CheckoutTimers,
     CustomerActive,
     Event,
     HelpRequested,
@@ -110,17 +109,6 @@ DATABASE_NAME = "kiosk.db"
 APPROVABLE = frozenset({AttendantReason.AGE_CHECK})
 
 
-def checkout_timers(settings: Settings) -> CheckoutTimers:
-    """The checkout's timers from the ``[timeouts]`` table."""
-    timeouts = settings.timeouts
-    return CheckoutTimers(
-        idle_prompt_after_s=timeouts.idle_prompt_after_s,
-        idle_abandon_after_s=timeouts.idle_abandon_after_s,
-        card_wait_s=timeouts.payment_idle_s,
-        receipt_choice_s=timeouts.receipt_choice_s,
-    )
-
-
 def utc_clock() -> datetime:
     """The real clock: the current time in UTC."""
     return datetime.now(UTC)
@@ -175,7 +163,7 @@ class Kiosk:
         self._policy = settings.tax_policy()
         self._limits = settings.cart_limits()
         self._scan_rules = settings.scan_rules()
-        self._timers = checkout_timers(settings)
+        self._timers = settings.checkout_timers()
         self._checkout = Checkout.start(self._policy, self._limits, self._timers)
         self._sale_number: int | None = None
         self._listeners: list[Callable[[Notice], None]] = []
@@ -192,6 +180,7 @@ class Kiosk:
         self._work = CheckoutWork(self, self._sales, post_to_main=post_to_main, emit=self._emit,
                                   no_payments_code=KioskRefusal.PAYMENTS_UNAVAILABLE)
         self._starting = False
+        self._scans = startup.EarlyScans()
         self._start_error: BaseException | None = None
         self._start_thread: threading.Thread | None = None
         self._closing = False
@@ -244,29 +233,30 @@ class Kiosk:
         """
         main = MainThreadSteps(None, lambda: self._closing)
         found = startup.start_off_main(self, main, timeout_s, KioskRefusal.PAYMENTS_UNAVAILABLE)
-        return startup.start_on_main(self, found)
+        return startup.finish_on_main(self, found)
 
     def start_in_background(
         self,
         on_started: Callable[[StartReport], None] | None = None,
         on_failed: Callable[[BaseException], None] | None = None,
+        on_taking_scans: Callable[[], None] | None = None,
     ) -> None:
         """Start as `start` does, without blocking: returns at once (call it on the main thread).
 
-        The slow steps (opening and checking the store, the payment side with its embedded
-        emulator, payment recovery, reading and closing old open sales, the receipt desk) run
-        on a thread; notices and the session reach the main thread through ``post_to_main``.
-        `starting` is true meanwhile, and customer and staff actions are refused with
-        ``kiosk_starting``. ``on_started(report)`` runs on the main thread after the restored
-        cart's ``SessionChanged``; ``on_failed(error)`` runs there instead when the start
-        fails (``DatabaseCorrupt``/``StoreError`` for the store, anything else): the error is
-        logged and actions are refused with ``kiosk_out_of_order`` from then on.
+        The slow steps run on a thread (`kiosk.startup`); notices and the session reach the
+        main thread through ``post_to_main``. `starting` is true meanwhile. Once the store is
+        ready and the open cart restored, the kiosk takes scans (kept ones first; a sale left
+        mid-payment waits for payment recovery first) and ``on_taking_scans()`` runs (open the
+        scanner there); other actions are refused with ``kiosk_starting`` until
+        ``on_started(report)`` runs, all started. ``on_failed(error)`` runs instead when the
+        start fails (``DatabaseCorrupt``/``StoreError`` for the store, anything else): it is
+        logged, and actions are refused with ``kiosk_out_of_order`` from then on.
         """
         if self._starting or self._worker is not None or self._start_thread is not None:
             raise RuntimeError("the kiosk is already started")
         self._starting = True
         self._start_thread = startup.start_in_background(
-            self, on_started, on_failed, KioskRefusal.PAYMENTS_UNAVAILABLE
+            self, on_started, on_failed, KioskRefusal.PAYMENTS_UNAVAILABLE, on_taking_scans
         )
 
     @property
@@ -351,8 +341,7 @@ class Kiosk:
         self._scanner.stop()
 
     def close(self) -> None:
-        """Stop the scanner, finish pending writes and close the store (the session stays in
-        the database).
+        """Stop the scanner, finish pending writes and close the store (the session stays).
 
         The main thread's reader closes first, so the last connection, which checkpoints the
         WAL into the database file (an fsync), is the worker's. A background start still
@@ -477,8 +466,12 @@ class Kiosk:
         """Handle one frame from the scanner: parse it, look it up, add it to the cart.
 
         While the staff menu is open, a scan never reaches the cart: staff see what it read
-        (the scanner test)."""
-        if self._refused_before_start():
+        (the scanner test). A scan before the kiosk takes scans is kept for then
+        (`kiosk.startup.EarlyScans`)."""
+        if not self._scans.taken:
+            refusal = self._scans.keep(raw, failed=self._start_error is not None)
+            if refusal is not None:
+                self._emit(CartRefused(refusal))
             return
         if self.staff.session is not None:
             self.staff.scanner_test_read(raw)
@@ -520,13 +513,13 @@ class Kiosk:
 
     def set_quantity(self, line_id: int, quantity: int) -> None:
         """Set the quantity of a cart line (refused for weighed lines or past a limit)."""
-        if self._refused_before_start():
+        if self._refused_before_scans():
             return
         self._dispatch(QuantityChanged(at=self._clock(), line_id=line_id, quantity=quantity))
 
     def remove_line(self, line_id: int) -> None:
         """Remove a cart line."""
-        if self._refused_before_start():
+        if self._refused_before_scans():
             return
         self._dispatch(LineRemoved(at=self._clock(), line_id=line_id))
 
@@ -571,8 +564,9 @@ class Kiosk:
             self._dispatch(AttendantDismissed(at=self._clock()))
 
     def touch(self) -> None:
-        """Any touch on the screen: the customer is still there (ignored while starting)."""
-        if self._starting or self._catalog is None:
+        """Any touch on the screen: the customer is still there (ignored until the kiosk
+        takes scans)."""
+        if not self._scans.taken:
             return
         self._dispatch(CustomerActive(at=self._clock()))
 
@@ -752,6 +746,11 @@ class Kiosk:
             self._emit(CartRefused(KioskRefusal.KIOSK_OUT_OF_ORDER))
             return True
         return False
+
+    def _refused_before_scans(self) -> bool:
+        """Refuse a cart change until the kiosk takes scans (see `_refused_before_start`);
+        True when refused."""
+        return not self._scans.taken and self._refused_before_start()
 
     def _dispatch(self, event: Event) -> None:
         before = self._checkout

@@ -12,8 +12,8 @@ from enum import StrEnum
 
 from kiosk.core.checkout import Checkout
 from kiosk.core.checkout_events import AttendantReason, ReceiptChoice
+from kiosk.core.pins import PinOutcome
 from kiosk.core.tax import Totals
-from kiosk.store.staff import PinOutcome
 
 
 class KioskRefusal(StrEnum):

@@ -1,12 +1,14 @@
 """Starting and closing the kiosk's services: the store, card payments, receipts and sync.
 
-A start opens the store worker (the database's integrity check), starts the payment side and
-settles unfinished payments, starts the receipt desk and the sync relay, and closes the open
-sales a customer will not get back (`kiosk.core.open_sales` decides which). Those are the slow
-steps: `start_off_main` runs them on whichever thread starts the kiosk, never touching the
-session. `start_on_main` then opens the main thread's reader connection and restores the session
-(the cart kept, or the sale paid while the kiosk restarted). `close_services` stops everything
-in the reverse order.
+A start opens the store worker (the database's integrity check), reads the open sales and
+closes those a customer will not get back (`kiosk.core.open_sales` decides which), then
+`open_for_scans` opens the main thread's reader connection, restores the session (the cart kept,
+or the sale paid while the kiosk restarted) and takes scans (`EarlyScans`: those that came
+earlier first). The payment side (with payment recovery), the receipt desk and sync start after
+that, on the same thread, and `finish_on_main` ends the start. Only a sale left with an
+unfinished card payment changes the order: payment recovery runs before any cart is restored
+(it may record the sale paid or hand it back to its customer). `start_off_main` runs the slow
+steps on whichever thread starts the kiosk; `close_services` stops everything in reverse order.
 
 The steps reach the main thread through `MainThreadSteps` (at once for ``Kiosk.start``, posted
 for ``Kiosk.start_in_background``). The facade (``kiosk.app.Kiosk``) is the `StartingKiosk`
@@ -19,7 +21,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -27,12 +29,14 @@ from typing import TYPE_CHECKING, Protocol
 from sqlite_utils import Database
 
 from kiosk.config import ConfigError, Secrets, Settings, load_secrets
+from kiosk.core.barcodes import load_check_tables
 from kiosk.core.cart import Cart, CartLine
 from kiosk.core.checkout import Checkout
 from kiosk.core.checkout_events import CheckoutTimers, Event, PaymentCheckNeeded, PaymentPhase
 from kiosk.core.open_sales import choose_open_sale
 from kiosk.core.shop_rules import CartLimits, TaxPolicy
 from kiosk.notices import (
+    KioskRefusal,
     Notice,
     PaymentRecovery,
     PaymentsAvailability,
@@ -69,6 +73,9 @@ CLOSE_START_MARGIN_S = 15.0
 CLOSE_SYNC_MARGIN_S = 5.0
 """Seconds ``close`` waits for the sync relay beyond its request timeout (a batch in flight)."""
 
+EARLY_SCANS_KEPT = 8
+"""Scans kept while the kiosk starts, handled once it takes scans; later ones are refused."""
+
 
 @dataclass(frozen=True)
 class StartReport:
@@ -93,6 +100,44 @@ class StartFound:
     recovered_paid: tuple[str, tuple[CartLine, ...], int | None] | None = None
     """A sale recovery recorded paid (its id, lines and number): its customer chooses a
     receipt."""
+    abandoned: tuple[tuple[str, str], ...] = ()
+    """The sales recorded abandoned, each with its reason (the payment side is told too)."""
+    recovered_late: bool = False
+    """Payment recovery ran after the kiosk took scans (no payment was left unfinished): its
+    paid screen or payment check applies only if no sale is on screen by then."""
+
+
+class EarlyScans:
+    """The scans of a start: kept until the kiosk takes scans (the store ready, the session
+    restored), then handed over in the order they came."""
+
+    def __init__(self) -> None:
+        self.taken = False
+        """True while the kiosk takes scans."""
+        self._kept: list[bytes] = []
+
+    def keep(self, raw: bytes, *, failed: bool) -> KioskRefusal | None:
+        """Keep ``raw`` for when the kiosk takes scans, or say why not: the start ``failed``
+        (out of order), or `EARLY_SCANS_KEPT` scans are kept already (still starting)."""
+        if failed:
+            return KioskRefusal.KIOSK_OUT_OF_ORDER
+        if len(self._kept) >= EARLY_SCANS_KEPT:
+            return KioskRefusal.KIOSK_STARTING
+        self._kept.append(raw)
+        return None
+
+    def take(self) -> list[bytes]:
+        """From now on scans are taken: the kept ones, oldest first."""
+        self.taken = True
+        kept, self._kept = self._kept, []
+        return kept
+
+    def stop(self) -> None:
+        """Take no more scans (the kiosk closes, or its start failed); drop the kept ones."""
+        self.taken = False
+        if self._kept:
+            log.info("%d scan(s) kept while starting were dropped", len(self._kept))
+            self._kept = []
 
 
 class StartCancelled(Exception):
@@ -170,6 +215,7 @@ class StartingKiosk(Protocol):
     _starting: bool
     _start_error: BaseException | None
     _start_thread: threading.Thread | None
+    _scans: EarlyScans
     _worker: StoreWorker | None
     _reader: Database | None
     _catalog: ProductCatalog | None
@@ -192,6 +238,10 @@ class StartingKiosk(Protocol):
     def _payments_started(self, provider: CardProvider) -> None: ...
 
     def _store(self) -> StoreWorker: ...
+
+    def scan(self, raw: bytes) -> None:
+        """One frame from the scanner."""
+        ...
 
     def _emit(self, notice: Notice) -> None: ...
 
@@ -233,6 +283,7 @@ def start_in_background(
     on_started: Callable[[StartReport], None] | None,
     on_failed: Callable[[BaseException], None] | None,
     no_cards_reason: str,
+    on_taking_scans: Callable[[], None] | None = None,
 ) -> threading.Thread:
     """Run `start_off_main` on a new thread, then `finish_start` (or `start_failed`) on the
     main thread; return the (started) thread. See ``Kiosk.start_in_background``."""
@@ -240,7 +291,9 @@ def start_in_background(
 
     def off_main() -> None:
         try:
-            found = start_off_main(kiosk, main, START_STORE_TIMEOUT_S, no_cards_reason)
+            found = start_off_main(
+                kiosk, main, START_STORE_TIMEOUT_S, no_cards_reason, on_taking_scans
+            )
         except StartCancelled:
             log.info("start cancelled: the kiosk is closing")
             return
@@ -265,7 +318,7 @@ def finish_start(
     if kiosk._closing:
         return
     try:
-        report = start_on_main(kiosk, found)
+        report = finish_on_main(kiosk, found)
     except Exception as error:
         start_failed(kiosk, error, on_failed)
         return
@@ -286,39 +339,89 @@ def start_failed(
         log.error("the kiosk could not start", exc_info=error)
     kiosk._start_error = error
     kiosk._starting = False
+    kiosk._scans.stop()
     if on_failed is not None:
         on_failed(error)
 
 
 def start_off_main(
-    kiosk: StartingKiosk, main: MainThreadSteps, timeout_s: float, no_cards_reason: str
+    kiosk: StartingKiosk,
+    main: MainThreadSteps,
+    timeout_s: float,
+    no_cards_reason: str,
+    on_taking_scans: Callable[[], None] | None = None,
 ) -> StartFound:
     """The slow steps of a start, on whichever thread runs them (never the session).
 
-    Opens the store (its integrity check), starts the payment side and settles unfinished
-    payments, starts the receipt desk and sync, reads the open sales and records those not to
-    be restored as abandoned. Notices go through ``main``; without card payments the kiosk is
-    told ``no_cards_reason`` before anyone scans. ``timeout_s`` bounds each store answer.
+    Opens the store (its integrity check), reads the open sales and records those not to be
+    restored as abandoned, has the main thread take scans (`open_for_scans`, then
+    ``on_taking_scans``), then starts the payment side (settling unfinished payments), the
+    receipt desk and sync. When a card payment was left unfinished, or sales are refused
+    while card payments are unavailable, the payment side starts first. Notices go through
+    ``main``; without card payments the kiosk is told ``no_cards_reason`` before anyone
+    scans. ``timeout_s`` bounds each store answer.
     """
-    recovery = _start_services(kiosk, main, timeout_s, no_cards_reason)
-    return _settle_open_sales(kiosk, recovery, timeout_s)
-
-
-def _start_services(
-    kiosk: StartingKiosk, main: MainThreadSteps, timeout_s: float, no_cards_reason: str
-) -> RecoveryReport | None:
-    """Open the store worker, then start payments (with recovery), receipts and sync."""
     kiosk._worker = StoreWorker(kiosk.database, records_money=True)
     main.check()
-    recovery = _start_payments(kiosk, main, timeout_s) if kiosk._card_payments else None
+    payments_first = kiosk._card_payments and _payments_first(kiosk, timeout_s)
+    recovery = _start_payments(kiosk, main, timeout_s) if payments_first else None
     if not kiosk._card_payments:  # told before anyone scans, as when there is no key
         main.run(lambda: kiosk._on_payments_available(False, no_cards_reason))
+    main.check()
+    found = _settle_open_sales(kiosk, recovery, timeout_s)
+    main.run(lambda: open_for_scans(kiosk, found, on_taking_scans))
+    load_check_tables()  # python-stdnum for GS1 element strings (about 0.1 s)
+    if kiosk._card_payments and not payments_first:
+        main.check()
+        found = _recover_late(kiosk, found, _start_payments(kiosk, main, timeout_s), timeout_s)
     main.check()
     if kiosk._receipts:
         start_receipts(kiosk)
     main.check()
     start_sync(kiosk)
-    return recovery
+    return found
+
+
+def _payments_first(kiosk: StartingKiosk, timeout_s: float) -> bool:
+    """True when the payment side must start before the kiosk takes scans: a card payment
+    was left unfinished (recovery may record its sale paid or hand it back before any cart
+    is restored), or sales are refused while card payments are unavailable."""
+    if kiosk.settings.stripe.block_sales_when_unavailable:
+        return True
+    from kiosk.payments import attempts  # the attempts' rows only: no Stripe library
+
+    return bool(kiosk._store().submit(attempts.unresolved).result(timeout_s))
+
+
+def _recover_late(
+    kiosk: StartingKiosk,
+    found: StartFound,
+    recovery: RecoveryReport | None,
+    timeout_s: float,
+) -> StartFound:
+    """After a recovery that ran once the kiosk took scans: tell the payment side of the
+    sales recorded abandoned, and find a sale recovery recorded paid."""
+    if kiosk._payments is not None:  # cancels a PaymentIntent left on an abandoned sale
+        for sale_id, reason in found.abandoned:
+            kiosk._payments.abandon(sale_id, reason)
+    found = replace(found, payment_recovery=recovery, recovered_late=True)
+    if recovery is not None and recovery.paid and found.restored is None:
+        found = replace(found, recovered_paid=_paid_sale(kiosk, recovery.paid[-1], timeout_s))
+    return found
+
+
+def _paid_sale(
+    kiosk: StartingKiosk, paid_id: str, timeout_s: float
+) -> tuple[str, tuple[CartLine, ...], int | None]:
+    """A sale recorded paid: its id, lines and number."""
+    kiosk_id = kiosk.settings.kiosk_id
+    lines, number = kiosk._store().submit(
+        lambda db: (
+            SaleBook(db, kiosk_id).lines(paid_id),
+            SaleBook(db, kiosk_id).number_of(paid_id),
+        )
+    ).result(timeout_s)
+    return paid_id, lines, number
 
 
 def _settle_open_sales(
@@ -354,26 +457,26 @@ def _settle_open_sales(
     if recovery is not None and recovery.paid and restored is None:
         # The kiosk restarted while its customer was paying, and the payment went
         # through: show them so (the paid screen), rather than a silent attract screen.
-        paid_id = recovery.paid[-1]
-        lines, number = worker.submit(
-            lambda db: (
-                SaleBook(db, kiosk_id).lines(paid_id),
-                SaleBook(db, kiosk_id).number_of(paid_id),
-            )
-        ).result(timeout_s)
-        recovered_paid = (paid_id, lines, number)
+        recovered_paid = _paid_sale(kiosk, recovery.paid[-1], timeout_s)
     return StartFound(
         restored=restored,
         abandoned_sale_ids=tuple(sale_id for sale_id, _ in abandoned),
         at=now,
         payment_recovery=recovery,
         recovered_paid=recovered_paid,
+        abandoned=tuple(abandoned),
     )
 
 
-def start_on_main(kiosk: StartingKiosk, found: StartFound) -> StartReport:
-    """The main-thread steps of a start: the reader connection, the restored cart (or the
-    sale recovery recorded paid) and the first ``SessionChanged``."""
+def open_for_scans(
+    kiosk: StartingKiosk, found: StartFound, on_taking_scans: Callable[[], None] | None = None
+) -> None:
+    """The main thread's first steps once the store is ready: the reader connection, the
+    restored cart (or the sale recovery recorded paid) and its ``SessionChanged``; then the
+    kiosk takes scans (those kept first) and ``on_taking_scans()`` runs. Nothing if the kiosk
+    closed meanwhile."""
+    if kiosk._closing:
+        return
     kiosk._reader = open_database(kiosk.database, check=False)
     kiosk._catalog = ProductCatalog(kiosk._reader, tax_classes=kiosk._policy.classes.keys())
     restored = found.restored
@@ -384,7 +487,19 @@ def start_on_main(kiosk: StartingKiosk, found: StartFound) -> StartReport:
         )
         kiosk._sale_number = restored.number
         log.info("restored open sale %s with %d line(s)", restored.sale_id, len(cart.lines))
-    elif found.recovered_paid is not None:
+        kiosk._emit_session()
+    else:
+        _show_recovery(kiosk, found)
+    for raw in kiosk._scans.take():
+        kiosk.scan(raw)
+    if on_taking_scans is not None:
+        on_taking_scans()
+
+
+def _show_recovery(kiosk: StartingKiosk, found: StartFound) -> None:
+    """With no sale on screen: the sale recovery recorded paid (receipt choice), or the
+    payment check staff must do first, or the attract screen's ``SessionChanged``."""
+    if found.recovered_paid is not None:
         paid_id, lines, number = found.recovered_paid
         cart = Cart.restore(lines, kiosk._limits)
         kiosk._checkout = Checkout.restore_paid(
@@ -392,7 +507,6 @@ def start_on_main(kiosk: StartingKiosk, found: StartFound) -> StartReport:
         )
         kiosk._sale_number = number
         log.info("sale %s was paid while the kiosk restarted: receipt choice", paid_id)
-    kiosk._starting = False
     recovery = found.payment_recovery
     if recovery is not None and recovery.unresolved and kiosk._checkout.sale_id is None:
         # Nobody shops here until staff have checked the payment recovery could not
@@ -400,8 +514,20 @@ def start_on_main(kiosk: StartingKiosk, found: StartFound) -> StartReport:
         kiosk._dispatch(PaymentCheckNeeded(at=found.at))
     else:
         kiosk._emit_session()
+
+
+def finish_on_main(kiosk: StartingKiosk, found: StartFound) -> StartReport:
+    """The main thread's last step of a start: what a late payment recovery found is shown
+    if no sale is on screen, and the kiosk is started."""
+    if found.recovered_late and kiosk._checkout.sale_id is None:
+        has_news = found.recovered_paid is not None or (
+            found.payment_recovery is not None and found.payment_recovery.unresolved
+        )
+        if has_news:
+            _show_recovery(kiosk, found)
+    kiosk._starting = False
     return StartReport(
-        restored_sale_id=restored.sale_id if restored else None,
+        restored_sale_id=found.restored.sale_id if found.restored else None,
         abandoned_sale_ids=found.abandoned_sale_ids,
         payment_recovery=found.payment_recovery,
     )
@@ -479,6 +605,7 @@ def close_services(kiosk: StartingKiosk) -> None:
     (see ``Kiosk.close``)."""
     kiosk._closing = True
     kiosk._starting = False
+    kiosk._scans.stop()
     starting = kiosk._start_thread
     if starting is not None and starting is not threading.current_thread():
         network_s = kiosk._card_options.request_budget_s

@@ -172,6 +172,9 @@ def test_a_restart_mid_payment_shows_checking_before_recovery_asks_stripe_while_
     assert lane.kiosk.starting
     assert lane.recovery_states() == ["checking"]
     assert not lane.started
+    # A scan while recovery runs is kept: the sale may not take lines before it is settled.
+    lane.kiosk.scan(JUICE)
+    assert lane.kiosk.checkout.sale_id is None
 
     gate.set()
     report = lane.until_started()
@@ -182,6 +185,30 @@ def test_a_restart_mid_payment_shows_checking_before_recovery_asks_stripe_while_
     assert lane.recovery_states() == ["checking", "settled"]
     assert report.restored_sale_id == sale_id
     assert lane.kiosk.checkout.state is CheckoutState.SHOPPING
+    assert [line.quantity for line in lane.kiosk.checkout.cart.lines] == [2]
+
+
+def test_a_scan_while_card_payments_start_reaches_the_cart_before_they_have_started(
+    settings: Settings, clock: Clock, lanes: list[Lane]
+) -> None:
+    lane = Lane(settings, clock)
+    lanes.append(lane)
+    starting_when_in_cart: list[bool] = []
+
+    def on_notice(notice: Notice) -> None:
+        if isinstance(notice, SessionChanged) and notice.checkout.cart.lines:
+            starting_when_in_cart.append(lane.kiosk.starting and not lane.started)
+
+    lane.kiosk.listen(on_notice)
+    lane.start_in_background()
+    lane.kiosk.scan(JUICE)
+    lane.until(lambda: bool(starting_when_in_cart))
+
+    assert starting_when_in_cart == [True]  # in the cart before the payment side started
+    lane.until_started()
+    lane.kiosk.scan(JUICE)
+    assert [line.quantity for line in lane.kiosk.checkout.cart.lines] == [2]
+    assert lane.refusals() == []
 
 
 def test_a_clean_boot_in_the_background_shows_no_checking_screen(
@@ -241,7 +268,7 @@ def test_a_payment_approved_while_the_kiosk_was_off_shows_its_customer_the_recei
         time.sleep(0.01)
 
 
-def test_actions_while_starting_are_refused_and_nothing_is_started_or_stored(
+def test_actions_while_starting_are_refused_and_a_scan_is_kept_for_the_cart(
     settings: Settings, clock: Clock, lanes: list[Lane]
 ) -> None:
     lane = Lane(settings, clock, card_payments=False)
@@ -257,14 +284,27 @@ def test_actions_while_starting_are_refused_and_nothing_is_started_or_stored(
     lane.kiosk.touch()
     lane.kiosk.tick()
 
-    assert lane.refusals() == [KioskRefusal.KIOSK_STARTING] * 6
+    assert lane.refusals() == [KioskRefusal.KIOSK_STARTING] * 5
     assert lane.kiosk.checkout.sale_id is None
     lane.until_started()
-    assert lane.kiosk.checkout.state is CheckoutState.ATTRACT
-    assert lane.rows("SELECT COUNT(*) FROM sales") == [(0,)]
-
-    lane.kiosk.scan(JUICE)
+    # The scan was kept, not lost: it reached the cart once the kiosk took scans.
     assert lane.kiosk.checkout.state is CheckoutState.SHOPPING
+    assert [line.quantity for line in lane.kiosk.checkout.cart.lines] == [1]
+    lane.until(lambda: lane.rows("SELECT COUNT(*) FROM sales") == [(1,)])
+
+
+def test_a_scan_before_the_start_has_begun_is_kept_and_lands_in_the_cart(
+    settings: Settings, clock: Clock, lanes: list[Lane]
+) -> None:
+    lane = Lane(settings, clock, card_payments=False)
+    lanes.append(lane)
+    lane.kiosk.scan(JUICE)  # the tick of the first frame: no start yet
+
+    assert lane.refusals() == []
+    lane.start_in_background()
+    lane.until_started()
+    assert lane.kiosk.checkout.state is CheckoutState.SHOPPING
+    assert len(lane.kiosk.checkout.cart.lines) == 1
 
 
 def test_the_restored_cart_arrives_with_a_session_change_before_on_started(

@@ -40,9 +40,10 @@ from cli_support import (
 )
 
 from kiosk.cli import cli
+from kiosk.core.pins import PinOutcome
 from kiosk.sim.virtual_scanner import VirtualScanner
 from kiosk.store.db import open_database
-from kiosk.store.staff import PinOutcome, StaffRole, StaffRoster
+from kiosk.store.staff import StaffRole, StaffRoster
 
 MINERAL_WATER = "4006381333931"
 MINERAL_WATER_CODE = "04006381333931"

@@ -22,6 +22,7 @@ from cli_support import invoke, kiosk_executable, kiosk_running
 from click.testing import Result
 
 from kiosk.config import load_settings
+from kiosk.core.pins import PinOutcome
 from kiosk.install.installer import InstallError, hidden_from_the_service, install_service
 from kiosk.install.layout import (
     COMMAND,
@@ -39,7 +40,7 @@ from kiosk.install.layout import (
 )
 from kiosk.resources import asset
 from kiosk.store.db import open_database
-from kiosk.store.staff import PinOutcome, StaffRoster
+from kiosk.store.staff import StaffRoster
 
 REPO = Path(__file__).resolve().parent.parent
 PIN = "246810"

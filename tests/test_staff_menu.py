@@ -42,6 +42,7 @@ from stdnum import ean
 
 from kiosk.config import Settings
 from kiosk.core.checkout_events import AttendantReason, CheckoutState, PaymentPhase, ReceiptChoice
+from kiosk.core.pins import PinOutcome
 from kiosk.devices.usb_stick import MAX_CATALOG_BYTES
 from kiosk.notices import (
     AppExitRequested,
@@ -66,7 +67,7 @@ from kiosk.staff_menu import (
     MAX_STAFF_NUMBER,
     check_staff_pin,
 )
-from kiosk.store.staff import PinOutcome, StaffRoster
+from kiosk.store.staff import StaffRoster
 
 UNKNOWN_ITEM = in_store_code("40", "12345", 67890).encode() + b"\r\n"
 """A well-formed in-store EAN-13 the demo catalog does not know."""

@@ -22,7 +22,7 @@ from decimal import (
     Decimal,
 )
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from babel import Locale, UnknownLocaleError
 from babel.numbers import get_currency_precision
@@ -38,6 +38,9 @@ from kiosk.core.shop_rules import (
     TaxRounding,
     VariableMeasureLayout,
 )
+
+if TYPE_CHECKING:
+    from kiosk.core.checkout_events import CheckoutTimers
 
 _ROUNDING_MODES = {
     "half_up": ROUND_HALF_UP,
@@ -707,6 +710,18 @@ class Settings(SettingsTable):
             max_quantity_per_line=self.limits.max_quantity_per_line,
             max_lines=self.limits.max_lines_per_cart,
             max_cart_total_minor=int(total_minor),
+        )
+
+    def checkout_timers(self) -> CheckoutTimers:
+        """Return the checkout's timers from the ``[timeouts]`` table (seconds)."""
+        from kiosk.core.checkout_events import CheckoutTimers  # not needed to load a config
+
+        timeouts = self.timeouts
+        return CheckoutTimers(
+            idle_prompt_after_s=timeouts.idle_prompt_after_s,
+            idle_abandon_after_s=timeouts.idle_abandon_after_s,
+            card_wait_s=timeouts.payment_idle_s,
+            receipt_choice_s=timeouts.receipt_choice_s,
         )
 
     def scan_rules(self) -> ScanRules:

@@ -31,7 +31,8 @@ How a frame is read
    8 -> EAN-8, 12 -> UPC-A, 13 -> EAN-13, 14 -> GTIN-14. An 8-digit UPC-E cannot be told from
    an EAN-8 without its identifier, so it is read as EAN-8. Data that is not all digits
    (text, a URL) is refused as ``unsupported_symbology``.
-5. The check digit is validated (python-stdnum); UPC-E is expanded to UPC-A first.
+5. The check digit is validated (GS1 mod 10, as python-stdnum's ``ean``); UPC-E is expanded
+   to UPC-A first.
 6. GS1 element strings are split with python-stdnum's table of application identifiers:
    a predefined-length AI such as (01), (11), (17) or (3103) takes exactly its digits (a GS
    after it is allowed, not needed); a variable-length AI such as (10) or (21) runs to the
@@ -56,9 +57,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Final, Literal
-
-from stdnum import ean, gs1_128, numdb
+from functools import cache
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from kiosk.core.shop_rules import ScanRules, VariableMeasureLayout
 
@@ -171,8 +171,38 @@ _GS1_SYMBOLOGY: Final = {
 
 _EAN_ADD_ON_LENGTHS: Final = (13 + 2, 13 + 5)
 
-# The GS1 application identifier table python-stdnum ships (and gs1_128 itself uses).
-_GS1_AIS: Final = numdb.get("gs1_ai")
+if TYPE_CHECKING:
+    from types import ModuleType
+
+
+@cache
+def _stdnum(name: str) -> ModuleType:
+    """python-stdnum's module ``name``, imported on first use (about 0.1 s with its GS1 table:
+    not before the first screen; `load_check_tables` loads them on the start thread)."""
+    import importlib
+
+    return importlib.import_module(f"stdnum.{name}")
+
+
+@cache
+def _gs1_ais() -> Any:
+    """The GS1 application identifier table python-stdnum ships (and gs1_128 itself uses)."""
+    return _stdnum("numdb").get("gs1_ai")
+
+
+def load_check_tables() -> None:
+    """Load python-stdnum's GS1 field checks and table now (the kiosk's start thread does,
+    after it takes scans, so a GS1 scan does not wait for them)."""
+    _stdnum("gs1_128")
+    _gs1_ais()
+
+
+def check_digit(digits: str) -> str:
+    """The GS1 mod-10 check digit of ``digits`` (a GTIN without its check digit): weights
+    3, 1, 3... from the right; the same as python-stdnum's ``ean.calc_check_digit`` (a test
+    compares them), without loading python-stdnum for every EAN or UPC scan."""
+    total = sum((3, 1)[i % 2] * int(digit) for i, digit in enumerate(reversed(digits)))
+    return str((10 - total) % 10)
 
 
 def parse_scan(raw: bytes, rules: ScanRules | None = None) -> Scan:
@@ -354,7 +384,7 @@ def _require_digits(data: str, what: str) -> None:
 
 
 def _require_check_digit(digits: str) -> None:
-    if ean.calc_check_digit(digits[:-1]) != digits[-1]:
+    if check_digit(digits[:-1]) != digits[-1]:
         raise BarcodeError(
             "bad_check_digit", f"the check digit of {digits} does not match (misread?)"
         )
@@ -381,7 +411,7 @@ def _gs1_fields(data: str) -> dict[str, str]:
         raise BarcodeError("bad_gs1", "the GS1 element string is empty")
     fields: dict[str, str] = {}
     while rest:
-        found = _GS1_AIS.info(rest)
+        found = _gs1_ais().info(rest)
         ai, spec = found[0] if found else ("", {})
         if not spec or not rest.startswith(ai):
             raise BarcodeError("bad_gs1", f"unknown GS1 application identifier at {rest[:4]!r}")
@@ -408,7 +438,7 @@ def _gs1_fields(data: str) -> dict[str, str]:
 
 def _validate_gs1_field(ai: str, value: str) -> None:
     try:
-        gs1_128.info(ai + value)
+        _stdnum("gs1_128").info(ai + value)
     # gs1_128.info raises stdnum's ValidationError for bad check digits and unknown AIs but
     # plain ValueError/ArithmeticError for impossible dates or numbers; stdnum's own
     # validate() wraps every exception the same way, as its input is untrusted.

@@ -16,9 +16,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 
-from stdnum import ean
-
-from kiosk.core.barcodes import BarcodeError, normalize_gtin
+from kiosk.core.barcodes import BarcodeError, check_digit, normalize_gtin
 from kiosk.core.catalog import Product, plu_code
 from kiosk.core.money import MoneyError, currency_exponent, parse_major
 
@@ -501,12 +499,12 @@ def _quick_gtin(barcode: str) -> str | None:
     """Return the 14-digit key of a GTIN with a good check digit, else ``None``.
 
     The fast path only: ``None`` sends the row to ``normalize_gtin``, which has the last word
-    and the reason. The check digit is python-stdnum's, as everywhere else.
+    and the reason. The check digit is `kiosk.core.barcodes.check_digit`, as everywhere else.
     """
     if len(barcode) not in _GTIN_LENGTHS or not (barcode.isascii() and barcode.isdigit()):
         return None
     key = barcode.zfill(14)
-    if ean.calc_check_digit(key[:13]) != key[13]:
+    if check_digit(key[:13]) != key[13]:
         return None
     return key
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from kiosk.core.pins import PinOutcome
 from kiosk.notices import StaffChecked
 from kiosk.staff_menu.host import MenuHost
-from kiosk.store.staff import PinCheck, PinOutcome, StaffRoster
+from kiosk.store.staff import PinCheck, StaffRoster
 
 MAX_STAFF_NUMBER = 2**62
 """Staff numbers above this cannot exist (SQLite integers are 64-bit)."""

@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from kiosk.core.pins import PinOutcome
 from kiosk.core.timestamps import parse_utc_iso, utc_now_iso
 from kiosk.store import audit
 from kiosk.store.db import StoreError, immediate_transaction
@@ -57,17 +58,6 @@ class StaffRole(StrEnum):
 
     ATTENDANT = "attendant"
     MANAGER = "manager"
-
-
-class PinOutcome(StrEnum):
-    """The result of checking a PIN."""
-
-    OK = "ok"
-    WRONG_PIN = "wrong_pin"
-    LOCKED = "locked"
-    UNKNOWN_STAFF = "unknown_staff"
-    NO_PIN = "no_pin"
-    INACTIVE = "inactive"
 
 
 class PinRejected(ValueError):

@@ -22,12 +22,11 @@ from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kivy.app import App
 from kivy.clock import Clock
 from kivy.core.window import Window
-from kivy.lang import Builder
 from kivy.metrics import dp, sp
 from kivy.properties import (
     BooleanProperty,
@@ -39,7 +38,6 @@ from kivy.properties import (
 )
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
-from kiosk.app import Kiosk, StartReport
 from kiosk.config import Settings
 from kiosk.core.checkout_events import CheckoutState, ReceiptChoice
 from kiosk.notices import (
@@ -79,20 +77,18 @@ from kiosk.ui.customer_view import (
 from kiosk.ui.demo_info import DemoInfo
 from kiosk.ui.i18n import LANGUAGES, Translator, first_language, language_of
 from kiosk.ui.kivy_setup import REFERENCE_SIZE
-from kiosk.ui.navigation import CUSTOMER_SCREENS, SCREENS, STAFF_SCREENS
-from kiosk.ui.screens import screen_classes
+from kiosk.ui.screen_building import BUILT_AFTER_FIRST_FRAME, add_screen, load_kv
 from kiosk.ui.sounds import Sounds
-from kiosk.ui.staff import STAFF_KV
-from kiosk.ui.staff.shell import StaffLoginScreen, StaffMenuScreen
 from kiosk.ui.widgets.basic import KioskRoot  # also registers the kv classes it defines
 from kiosk.ui.widgets.demo_panel import DemoPanel
 from kiosk.ui.widgets.idle_prompt import IdlePrompt
 from kiosk.ui.widgets.money_pad import MoneyPad  # noqa: F401  (kv classes register on import)
 from kiosk.ui.widgets.pin_pad import PinPad  # noqa: F401
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:  # the facade's modules load after the first frame (``make_kiosk``)
+    from kiosk.app import Kiosk
 
-KV_FOLDER = Path(__file__).parent / "kv"
+log = logging.getLogger(__name__)
 
 MESSAGE_S = 6.0
 """How long a short message (a refused scan, a refused change) stays on screen, seconds."""
@@ -106,36 +102,9 @@ STAFF_LOGIN_S = 30.0
 FIRST_FRAME_WAIT_S = 2.0
 """The facade starts after the first frame, or after this many seconds without one."""
 
-_kv_loaded = False
-
-
 def kivy_post(callback: Callable[[], None]) -> None:
     """Run ``callback`` on Kivy's main thread (the facade's ``post_to_main``)."""
     Clock.schedule_once(lambda _dt: callback())
-
-
-def _load_kv() -> None:
-    """Load every ``.kv`` file once per process (a second load would duplicate the rules)."""
-    global _kv_loaded
-    if _kv_loaded:
-        return
-    for name in ("widgets", "pin_pad", "demo_panel", "idle_prompt", *CUSTOMER_SCREENS, "root"):
-        Builder.load_file(str(KV_FOLDER / f"{name}.kv"))
-    _kv_loaded = True
-
-
-_staff_kv_loaded = False
-
-
-def _load_staff_kv() -> None:
-    """Load the staff screens' ``.kv`` files once, when a staff screen is first built (after
-    the first frame: customers see the kiosk before the staff menu's rules are read)."""
-    global _staff_kv_loaded
-    if _staff_kv_loaded:
-        return
-    for name in ("money_pad", "staff_menu", *STAFF_KV):
-        Builder.load_file(str(KV_FOLDER / f"{name}.kv"))
-    _staff_kv_loaded = True
 
 
 class KioskApp(App):
@@ -199,7 +168,7 @@ class KioskApp(App):
 
     def __init__(
         self,
-        kiosk: Kiosk,
+        kiosk: Kiosk | None,
         settings: Settings,
         *,
         demo: DemoInfo | None = None,
@@ -207,13 +176,19 @@ class KioskApp(App):
         thank_you_s: float = THANK_YOU_S,
         staff_login_s: float = STAFF_LOGIN_S,
         on_first_frame: Callable[[str], None] | None = None,
+        make_kiosk: Callable[[], Kiosk] | None = None,
         **kwargs: Any,
     ) -> None:
         """``on_first_frame(screen_name)`` runs once the first screen has been drawn (the
         service sends READY=1 there; ``bench/startup.py`` stops its clock there).
-        ``staff_login_s``: the staff PIN pad's time without a touch, seconds."""
+        ``staff_login_s``: the staff PIN pad's time without a touch, seconds. Without a
+        ``kiosk``, ``make_kiosk()`` builds the facade after the first frame (or when first
+        used), so drawing the first screen does not load the facade's modules."""
         super().__init__(**kwargs)
-        self.kiosk = kiosk
+        if kiosk is None and make_kiosk is None:
+            raise ValueError("KioskApp needs a kiosk or make_kiosk")
+        self._kiosk = kiosk
+        self._make_kiosk = make_kiosk
         self.settings = settings
         self.default_language = language_of(settings.shop.locale)
         self.tr = Translator(self.default_language, settings.shop.locale, settings.shop.currency)
@@ -251,11 +226,20 @@ class KioskApp(App):
         self.title = settings.shop.name
         self._refresh()  # the screens' views exist before their kv rules read them
 
+    @property
+    def kiosk(self) -> Kiosk:
+        """The facade (built by ``make_kiosk`` on first use, listened to from then on)."""
+        if self._kiosk is None:
+            assert self._make_kiosk is not None
+            self._kiosk = self._make_kiosk()
+            self._kiosk.listen(self._on_notice)
+        return self._kiosk
+
     # ------------------------------------------------------------------------ lifecycle
 
     def build(self) -> KioskRoot:
         """Load the ``.kv`` files and build the window's content."""
-        _load_kv()
+        load_kv()
         root = KioskRoot()
         manager: ScreenManager = root.screens
         manager.transition = NoTransition()
@@ -273,17 +257,21 @@ class KioskApp(App):
 
     def on_start(self) -> None:
         """Listen to the facade, start it in the background and the once-a-second tick."""
-        self.kiosk.listen(self._on_notice)
+        if self._kiosk is not None:
+            self._kiosk.listen(self._on_notice)
         Window.bind(on_touch_down=self._on_any_touch)
         Window.bind(on_flip=self._on_flip)
         Clock.schedule_interval(self._tick, 1.0)
         self._show()
-        # The facade starts once the first screen is up (a window that never flips still
-        # starts it after FIRST_FRAME_WAIT_S): its imports and boot recovery would otherwise
-        # compete with drawing that screen.
-        self._start_event = Clock.schedule_once(
-            lambda _dt: self._after_first_frame(), FIRST_FRAME_WAIT_S
-        )
+        # The facade starts once the first screen is up (a window that never flips: after
+        # FIRST_FRAME_WAIT_S, counted from the first tick: Kivy counts from the last tick).
+        self._start_event = Clock.schedule_once(lambda _dt: self._arm_start_fallback())
+
+    def _arm_start_fallback(self) -> None:
+        if not self._started_facade:
+            self._start_event = Clock.schedule_once(
+                lambda _dt: self._after_first_frame(), FIRST_FRAME_WAIT_S
+            )
 
     def on_stop(self) -> None:
         """Close the facade: pending writes finish, the open cart stays for the next start."""
@@ -294,7 +282,8 @@ class KioskApp(App):
         if self._start_event is not None:
             self._start_event.cancel()
         self._forget_staff_login_timer()
-        self.kiosk.close()
+        if self._kiosk is not None:
+            self._kiosk.close()
 
     def open_settings(self, *_args: Any) -> bool:
         """Never open Kivy's settings panel (F1 or the menu key on a plugged-in keyboard)."""
@@ -317,22 +306,25 @@ class KioskApp(App):
         self._started_facade = True
         if self._start_event is not None:
             self._start_event.cancel()
-        self.kiosk.start_in_background(on_started=self._on_started, on_failed=self._on_failed)
-        for name in SCREENS:
-            self._add_screen(name)
+        self.kiosk.start_in_background(
+            on_failed=self._on_failed, on_taking_scans=self._on_taking_scans
+        )
+        self._build_soon(BUILT_AFTER_FIRST_FRAME)  # the others when first shown
+
+    def _build_soon(self, names: tuple[str, ...]) -> None:
+        """Build the screens ``names`` one per tick, so the start's steps and a first scan
+        reach the main thread between them."""
+        if names:
+            def build(_dt: float) -> None:
+                self._add_screen(names[0])
+                self._build_soon(names[1:])
+
+            Clock.schedule_once(build)
 
     def _add_screen(self, name: str, manager: ScreenManager | None = None) -> None:
-        manager = manager or self.root.screens
-        if not manager.has_screen(name):
-            if name in STAFF_SCREENS:
-                _load_staff_kv()
-            classes = {**screen_classes(), "staff_login": StaffLoginScreen,
-                       "staff_menu": StaffMenuScreen}
-            manager.add_widget(classes[name](name=name))
+        add_screen(manager or self.root.screens, name)
 
-    def _on_started(self, report: StartReport) -> None:
-        if report.restored_sale_id:
-            log.info("restored the open sale %s", report.restored_sale_id)
+    def _on_taking_scans(self) -> None:
         self._apply_runtime_settings()
         try:
             self.kiosk.connect_scanner()

@@ -2,11 +2,14 @@
 
 Kivy reads its configuration when its window module is first imported, so this module
 imports nothing of Kivy at the top: ``run_touchscreen`` configures Kivy first, then imports
-the app. SIGTERM (systemd stopping the service) stops the app on the main loop, which closes
-the facade: pending writes finish and the open cart stays for the next start. A manager who
-restarts or leaves the app from the staff menu stops it the same way; ``run_touchscreen`` then
-returns the exit code they asked for (``kiosk.staff_menu.EXIT_RESTART`` or
-``EXIT_LEFT_BY_STAFF``), which ``kiosk run`` exits with so systemd knows what to do.
+the app. The facade (``kiosk.app``, with sqlite-utils and the staff menu) is built by the app
+after its first frame (``make_kiosk``): drawing the attract screen needs only Kivy, the
+configuration and the customer view-model. SIGTERM (systemd stopping the service) stops the
+app on the main loop, which closes the facade: pending writes finish and the open cart stays
+for the next start. A manager who restarts or leaves the app from the staff menu stops it the
+same way; ``run_touchscreen`` then returns the exit code they asked for
+(``kiosk.staff_menu.EXIT_RESTART`` or ``EXIT_LEFT_BY_STAFF``), which ``kiosk run`` exits with
+so systemd knows what to do.
 
 Under systemd (``Type=notify``, ``kiosk.service``) the window tells systemd how it is through
 ``kiosk.service``: ``READY=1`` once the first screen is drawn (never before), ``WATCHDOG=1``
@@ -21,11 +24,15 @@ import os
 import signal
 from collections.abc import Callable
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kiosk.config import Secrets, Settings
 from kiosk.service import Notifier, Watchdog, ping_period_s
 from kiosk.ui.demo_info import DemoInfo
+
+if TYPE_CHECKING:
+    from kiosk.app import Kiosk
+    from kiosk.ui.app import KioskApp
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +59,13 @@ def run_touchscreen(
     configure_kivy(kiosk_mode=kiosk_mode, size=size)
     from kivy.clock import Clock
 
-    from kiosk.app import Kiosk
     from kiosk.ui.app import KioskApp, kivy_post
 
-    kiosk = Kiosk(settings, post_to_main=kivy_post, secrets=secrets)
+    def make_kiosk() -> Kiosk:  # after the first frame: the facade's imports take a while
+        from kiosk.app import Kiosk
+
+        return Kiosk(settings, post_to_main=kivy_post, secrets=secrets)
+
     notifier = Notifier.from_environment()
 
     def first_frame(screen: str) -> None:
@@ -63,14 +73,8 @@ def run_touchscreen(
             on_first_frame(screen)
         notifier.ready(status=f"showing {screen}")
 
-    app = KioskApp(kiosk, settings, demo=demo, on_first_frame=first_frame)
-    period_s = ping_period_s(os.environ)
-    pings: list[Any] = []
-    if period_s is not None:  # pinged from the UI loop: a frozen loop stops the pings too
-        watchdog = Watchdog(
-            notifier, kiosk.heartbeats, stale_after_s=settings.service.heartbeat_stale_s
-        )
-        pings.append(Clock.schedule_interval(lambda _dt: watchdog.beat(), period_s))
+    app = KioskApp(None, settings, demo=demo, on_first_frame=first_frame, make_kiosk=make_kiosk)
+    pings = _watchdog_pings(app, notifier, settings)
 
     def stopping(*_args: Any) -> None:  # bound to on_stop: runs before the facade closes
         for event in pings:
@@ -90,3 +94,17 @@ def run_touchscreen(
     finally:
         notifier.close()
     return app.exit_code
+
+
+def _watchdog_pings(app: KioskApp, notifier: Notifier, settings: Settings) -> list[Any]:
+    """Under a systemd watchdog, ping it from the UI loop (a frozen loop stops the pings too)
+    while every worker loop turns; return the scheduled pings (none outside systemd)."""
+    from kivy.clock import Clock
+
+    period_s = ping_period_s(os.environ)
+    if period_s is None:
+        return []
+    watchdog = Watchdog(
+        notifier, lambda: app.kiosk.heartbeats(), stale_after_s=settings.service.heartbeat_stale_s
+    )
+    return [Clock.schedule_interval(lambda _dt: watchdog.beat(), period_s)]
