@@ -362,6 +362,7 @@ def start_off_main(
     scans. ``timeout_s`` bounds each store answer.
     """
     kiosk._worker = StoreWorker(kiosk.database, records_money=True)
+    load_check_tables()  # python-stdnum, while the store worker checks the database
     main.check()
     payments_first = kiosk._card_payments and _payments_first(kiosk, timeout_s)
     recovery = _start_payments(kiosk, main, timeout_s) if payments_first else None
@@ -370,7 +371,6 @@ def start_off_main(
     main.check()
     found = _settle_open_sales(kiosk, recovery, timeout_s)
     main.run(lambda: open_for_scans(kiosk, found, on_taking_scans))
-    load_check_tables()  # python-stdnum for GS1 element strings (about 0.1 s)
     if kiosk._card_payments and not payments_first:
         main.check()
         found = _recover_late(kiosk, found, _start_payments(kiosk, main, timeout_s), timeout_s)

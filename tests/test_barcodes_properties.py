@@ -12,9 +12,7 @@ from collections.abc import Callable
 
 from hypothesis import example, given
 from hypothesis import strategies as st
-from stdnum import ean
 
-from kiosk.core import barcodes
 from kiosk.core.barcodes import BarcodeError, Scan, parse_scan, price_check_digit
 from kiosk.core.shop_rules import ScanRules, VariableMeasureLayout
 
@@ -364,8 +362,3 @@ def test_barcode_like_garbage_raises_nothing_but_barcode_error(
     raw = aim + b"".join(pieces) + noise
     assert_only_barcode_errors(lambda: parse_scan(raw, LAYOUTS))
 
-
-@given(st.text(alphabet=DIGITS, min_size=1, max_size=17))
-@example("501234500101")
-def test_the_check_digit_is_the_one_python_stdnum_computes(body: str) -> None:
-    assert barcodes.check_digit(body) == ean.calc_check_digit(body) == check_digit(body)

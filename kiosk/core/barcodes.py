@@ -31,8 +31,7 @@ How a frame is read
    8 -> EAN-8, 12 -> UPC-A, 13 -> EAN-13, 14 -> GTIN-14. An 8-digit UPC-E cannot be told from
    an EAN-8 without its identifier, so it is read as EAN-8. Data that is not all digits
    (text, a URL) is refused as ``unsupported_symbology``.
-5. The check digit is validated (GS1 mod 10, as python-stdnum's ``ean``); UPC-E is expanded
-   to UPC-A first.
+5. The check digit is validated (python-stdnum); UPC-E is expanded to UPC-A first.
 6. GS1 element strings are split with python-stdnum's table of application identifiers:
    a predefined-length AI such as (01), (11), (17) or (3103) takes exactly its digits (a GS
    after it is allowed, not needed); a variable-length AI such as (10) or (21) runs to the
@@ -191,18 +190,16 @@ def _gs1_ais() -> Any:
 
 
 def load_check_tables() -> None:
-    """Load python-stdnum's GS1 field checks and table now (the kiosk's start thread does,
-    after it takes scans, so a GS1 scan does not wait for them)."""
+    """Load python-stdnum's check-digit code, GS1 field checks and table now (the kiosk's start
+    thread does while the store worker checks the database, so no scan waits for them)."""
+    _stdnum("ean")
     _stdnum("gs1_128")
     _gs1_ais()
 
 
 def check_digit(digits: str) -> str:
-    """The GS1 mod-10 check digit of ``digits`` (a GTIN without its check digit): weights
-    3, 1, 3... from the right; the same as python-stdnum's ``ean.calc_check_digit`` (a test
-    compares them), without loading python-stdnum for every EAN or UPC scan."""
-    total = sum((3, 1)[i % 2] * int(digit) for i, digit in enumerate(reversed(digits)))
-    return str((10 - total) % 10)
+    """The GTIN/EAN check digit (python-stdnum's) of ``digits`` without it."""
+    return str(_stdnum("ean").calc_check_digit(digits))
 
 
 def parse_scan(raw: bytes, rules: ScanRules | None = None) -> Scan:

@@ -499,7 +499,7 @@ def _quick_gtin(barcode: str) -> str | None:
     """Return the 14-digit key of a GTIN with a good check digit, else ``None``.
 
     The fast path only: ``None`` sends the row to ``normalize_gtin``, which has the last word
-    and the reason. The check digit is `kiosk.core.barcodes.check_digit`, as everywhere else.
+    and the reason. The check digit is python-stdnum's, as everywhere else.
     """
     if len(barcode) not in _GTIN_LENGTHS or not (barcode.isascii() and barcode.isdigit()):
         return None
