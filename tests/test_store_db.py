@@ -11,14 +11,13 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
+from kiosk.core.timestamps import parse_utc_iso, utc_now_iso
 from kiosk.store.db import (
     DatabaseCorrupt,
     StoreError,
     immediate_transaction,
     install_id,
     open_database,
-    parse_utc_iso,
-    utc_now_iso,
 )
 from kiosk.store.schema import MIGRATIONS
 
