@@ -77,7 +77,12 @@ from kiosk.ui.customer_view import (
 from kiosk.ui.demo_info import DemoInfo
 from kiosk.ui.i18n import LANGUAGES, Translator, first_language, language_of
 from kiosk.ui.kivy_setup import REFERENCE_SIZE
-from kiosk.ui.screen_building import BUILT_AFTER_FIRST_FRAME, add_screen, load_kv
+from kiosk.ui.screen_building import (
+    BUILT_AFTER_FIRST_FRAME,
+    add_screen,
+    load_demo_kv,
+    load_kv,
+)
 from kiosk.ui.sounds import Sounds
 from kiosk.ui.widgets.basic import KioskRoot  # also registers the kv classes it defines
 from kiosk.ui.widgets.demo_panel import DemoPanel
@@ -247,6 +252,7 @@ class KioskApp(App):
         # first needed), so the kiosk shows its face as early as it can.
         self._add_screen("attract", manager)
         if self.demo:
+            load_demo_kv()
             root.demo_box.add_widget(DemoPanel())
         self.bind(banners=root.show_banners)
         self._idle_prompt = IdlePrompt()

@@ -25,8 +25,12 @@ KV_FOLDER = Path(__file__).parent / "kv"
 BUILT_AFTER_FIRST_FRAME = ("shopping", "payment")
 """The screens built right after the first frame; the others are built when first shown."""
 
-FIRST_FRAME_KV = ("widgets", "idle_prompt", "demo_panel", "attract", "root")
-"""The ``.kv`` files the first frame needs (the attract screen in the window's root)."""
+FIRST_FRAME_KV = ("widgets", "idle_prompt", "attract", "root")
+"""The ``.kv`` files the first frame needs (the attract screen in the window's root; the demo
+panel's rules load only in the demo, `load_demo_kv`)."""
+
+PIN_PAD_SCREENS = frozenset({"needs_attendant"})
+"""The customer screens that show the staff PIN pad (their rules need its rules first)."""
 
 _loaded: set[str] = set()
 
@@ -44,9 +48,16 @@ def load_kv() -> None:
     _load(*FIRST_FRAME_KV)
 
 
+def load_demo_kv() -> None:
+    """Load the demo panel's rules (only the demo shows it)."""
+    _load("demo_panel")
+
+
 def load_screen_kv(name: str) -> None:
-    """Load the rules of the customer screen ``name`` (and the PIN pad some of them show)."""
-    _load("pin_pad", name)
+    """Load the rules of the customer screen ``name`` (and the PIN pad's, if it shows one)."""
+    if name in PIN_PAD_SCREENS:
+        _load("pin_pad")
+    _load(name)
 
 
 def load_staff_kv() -> None:
