@@ -61,6 +61,7 @@ from kiosk.notices import (
     StoreTrouble,
 )
 from kiosk.receipts.ereceipt import ereceipt_url, qr_png
+from kiosk.service.memory import give_back_freed_memory_soon
 from kiosk.ui import theme
 from kiosk.ui.customer_view import (
     THANK_YOU_QR_S,
@@ -637,6 +638,10 @@ class KioskApp(App):
         if step.item_added:
             self.sounds.play("scan_ok")
             self._clear_message()
+        if notice.checkout.state is CheckoutState.PAID and (
+            before is None or before.checkout.state is not CheckoutState.PAID
+        ):  # the cart's drawing is done: its freed heap goes back to the system
+            give_back_freed_memory_soon("sale paid")
         self._show()
 
     def _on_sale_ended(self, notice: SaleEnded) -> None:

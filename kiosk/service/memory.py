@@ -1,0 +1,80 @@
+"""Giving the heap that Python and Kivy freed back to the system, at calm moments.
+
+Drawing a cart re-renders its lines' labels on every scan (SDL surfaces, pixel buffers) and a
+start imports a few hundred modules; both free a lot of memory in small pieces that glibc's
+allocator keeps for later instead of returning it. On the benchmark's 20-item sale that was
+about 10 MiB of a 216 MiB kiosk (`bench/startup.py`, measured with ``malloc_trim`` at the
+end). ``malloc_trim(0)`` hands those free pages back; it runs on its own short-lived thread
+(a foreign call releases the GIL, so no Python thread waits for it) when a sale is paid and
+once the kiosk has started. Where the C library has no ``malloc_trim`` (musl, macOS) nothing
+happens.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import functools
+import logging
+import threading
+from collections.abc import Callable
+
+log = logging.getLogger(__name__)
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's ``malloc_trim``, or ``None`` where the C library has none."""
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return None
+    try:
+        library = ctypes.CDLL(name)
+    except OSError:
+        return None
+    trim = getattr(library, "malloc_trim", None)
+    if trim is None:
+        return None
+    trim.argtypes = [ctypes.c_size_t]
+    trim.restype = ctypes.c_int
+    function: Callable[[int], int] = trim
+    return function
+
+
+def resident_kib() -> int | None:
+    """This process's resident set in KiB (``VmRSS`` of ``/proc/self/status``), or ``None``
+    where there is no such file."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def give_back_freed_memory(reason: str) -> int | None:
+    """Return the heap's free pages to the system now (blocking, a few milliseconds); return
+    how many KiB the resident set shrank by, or ``None`` where this C library cannot.
+    ``reason`` names the moment in the debug log."""
+    trim = _malloc_trim()
+    if trim is None:
+        return None
+    before = resident_kib()
+    trim(0)
+    after = resident_kib()
+    if before is None or after is None:
+        return 0
+    log.debug("gave back freed memory (%s): %d KiB, resident %d KiB", reason, before - after,
+              after)
+    return before - after
+
+
+def give_back_freed_memory_soon(reason: str) -> threading.Thread:
+    """Run `give_back_freed_memory` on a daemon thread (the caller never waits); return it."""
+    thread = threading.Thread(
+        target=give_back_freed_memory, args=(reason,), name="give-back-memory", daemon=True
+    )
+    thread.start()
+    return thread
