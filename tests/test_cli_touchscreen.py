@@ -8,10 +8,13 @@ the state directory's lock is free again.
 from __future__ import annotations
 
 import queue
+import re
 import signal
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from cli_support import (
@@ -26,14 +29,20 @@ from cli_support import (
 ON_SCREEN = "The kiosk is on screen"
 
 
-def start(args: list[str], home: Path) -> tuple[subprocess.Popen[str], queue.SimpleQueue[str]]:
-    """Start ``kiosk ARGS``; its output lines arrive in the queue."""
+def start(
+    args: list[str], home: Path, display: str | None = None
+) -> tuple[subprocess.Popen[str], queue.SimpleQueue[str]]:
+    """Start ``kiosk ARGS`` (on the X ``display``, default the suite's); its output lines
+    arrive in the queue."""
+    extra = {"SDL_AUDIODRIVER": "dummy"}
+    if display is not None:
+        extra["DISPLAY"] = display
     process = subprocess.Popen(
         [kiosk_executable(), *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env=clean_environment(home, {"SDL_AUDIODRIVER": "dummy"}),
+        env=clean_environment(home, extra),
     )
     lines: queue.SimpleQueue[str] = queue.SimpleQueue()
     assert process.stdout is not None
@@ -103,3 +112,46 @@ def test_kiosk_demo_refuses_a_window_size_it_cannot_use(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "WIDTHxHEIGHT" in result.stderr
     assert not (tmp_path / "demo").exists()
+
+
+@contextmanager
+def bare_x_screen(width: int, height: int) -> Iterator[str]:
+    """A fresh X server of one ``width`` x ``height`` screen and no window manager (the usual
+    ``xinit`` kiosk); yields its display name."""
+    server = subprocess.Popen(
+        ["Xvfb", "-displayfd", "1", "-screen", "0", f"{width}x{height}x24", "-nolisten", "tcp"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )
+    try:
+        assert server.stdout is not None
+        number = server.stdout.readline().strip()  # written once the server accepts clients
+        assert number.isdigit(), f"Xvfb gave no display number: {number!r}"
+        yield f":{number}"
+    finally:
+        server.terminate()
+        server.wait(timeout=SUBPROCESS_TIMEOUT_S)
+
+
+def top_level_windows(display: str) -> list[tuple[str, int, int, int, int]]:
+    """(name, width, height, x, y) of each top-level window on ``display`` (xwininfo)."""
+    tree = subprocess.run(
+        ["xwininfo", "-root", "-children", "-display", display],
+        capture_output=True, text=True, timeout=SUBPROCESS_TIMEOUT_S, check=True,
+    ).stdout
+    found = re.findall(r'^\s+0x[0-9a-f]+ "([^"]*)".*?\s(\d+)x(\d+)\+(-?\d+)\+(-?\d+)', tree, re.M)
+    return [(name, int(w), int(h), int(x), int(y)) for name, w, h, x, y in found]
+
+
+def test_kiosk_run_covers_the_whole_screen_without_a_window_manager(tmp_path: Path) -> None:
+    shop = write_config(tmp_path)
+    import_sample(shop)
+    with bare_x_screen(1280, 800) as display:
+        process, lines = start(["run", "--config", str(shop.config)], tmp_path, display)
+        try:
+            seen = wait_for_line(lines, ON_SCREEN)
+            windows = top_level_windows(display)
+        finally:
+            code = stop(process)
+    assert code == 0, "".join(seen)
+    shop_windows = [window for window in windows if window[0] == "Corner Shop"]
+    assert shop_windows == [("Corner Shop", 1280, 800, 0, 0)], windows
