@@ -311,6 +311,22 @@ def test_every_screen_has_readable_text_and_buttons_big_enough_for_a_finger(
     assert not problems, "\n".join(problems)
 
 
+def test_the_top_bar_buttons_keep_their_word_on_one_line_in_every_language(
+    demo_kiosk: Visit,
+) -> None:
+    ui = demo_kiosk.ui
+    ui.wait_for_screen("attract")
+    ui.started()
+    for language in ("English", "Deutsch"):  # "Personal" once wrapped as "Persona / l"
+        ui.tap_text(language)
+        ui.frames(3)
+        for name in ("help_button", "staff_button"):
+            button = ui.find(name)
+            width, height = button.texture_size
+            assert height < button.font_size * 1.6, f"{language}: {describe(button)} wraps"
+            assert width <= button.width, f"{language}: {describe(button)} is cut"
+
+
 def test_clean_screenshots_of_every_screen_show_no_demo_panel_and_no_staff_pin(
     shop_kiosk: Visit,
 ) -> None:

@@ -59,6 +59,7 @@ def configure_kivy(*, kiosk_mode: bool, size: tuple[int, int] | None = None) -> 
             Config.set("graphics", "height", str(screen[1]))
     else:
         width, height = size or REFERENCE_SIZE
+        Config.set("graphics", "position", "auto")
         Config.set("graphics", "fullscreen", "0")
         Config.set("graphics", "show_cursor", "1")
         Config.set("graphics", "width", str(width))

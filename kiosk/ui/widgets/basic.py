@@ -28,6 +28,9 @@ class TouchButton(ButtonBehavior, Label):
     fill = ColorProperty([0, 0, 0, 0])
     shown = BooleanProperty(True)
     """A hidden button keeps its place in the layout but is invisible and cannot be pressed."""
+    one_line = BooleanProperty(False)
+    """Never wrap: the text keeps its natural width (the ``.kv`` then sizes the button from
+    ``texture_size``); otherwise it wraps within the button's width."""
 
     def on_shown(self, _widget: object, shown: bool) -> None:
         """Hide and disable together (a hidden button must never take a touch)."""
