@@ -177,6 +177,19 @@ class KioskDriver:
         touch.touch_up()
         self.pump(0.05)
 
+    def drag(self, widget: Widget, dy: float, steps: int = 10) -> None:
+        """Put a finger on the middle of ``widget``, move it ``dy`` pixels up (negative:
+        down) in ``steps`` moves, a frame apart, and lift it."""
+        x, y = widget.to_window(*widget.center)
+        touch = UnitTestTouch(x, y)
+        touch.touch_down()
+        self.frames(1)
+        for step in range(1, steps + 1):
+            touch.touch_move(x, y + dy * step / steps)
+            self.frames(1)
+        touch.touch_up()
+        self.pump(0.05)
+
     def tap_text(self, text: str) -> None:
         """Tap the on-screen button showing exactly ``text`` (in the current language)."""
         buttons = [
