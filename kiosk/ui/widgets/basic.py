@@ -20,6 +20,8 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.label import Label
 from kivy.uix.widget import Widget
 
+from kiosk.ui.icons import register_icon_font
+
 
 class TouchButton(ButtonBehavior, Label):
     """A large rounded button; ``role`` picks its colours: accent, neutral, danger, success."""
@@ -35,6 +37,14 @@ class TouchButton(ButtonBehavior, Label):
     def on_shown(self, _widget: object, shown: bool) -> None:
         """Hide and disable together (a hidden button must never take a touch)."""
         self.disabled = not shown
+
+
+class Icon(Label):
+    """One icon of the icon font (``text: icon("contactless")``; looks in ``kv/widgets.kv``)."""
+
+    def __init__(self, **kwargs: object) -> None:
+        register_icon_font()
+        super().__init__(**kwargs)
 
 
 class Panel(BoxLayout):
