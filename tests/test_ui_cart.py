@@ -1,5 +1,5 @@
 """The cart on the real touchscreen: the newest line in view and marked after every scan, a
-finger drags the list, long names on two lines ending with an ellipsis."""
+finger drags the list, long names on two lines ending with an ellipsis, an age badge."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from kiosk.ui.screens.shopping import CartRow, changed_line, scroll_y_showing
 from kiosk.ui.widgets.product_name import ELLIPSIS, ProductName, fit_to_lines
 
 LONG_NAME = "White wine Grüner Veltliner 0.75 l"
-"""The sample catalog's longest name (age-restricted: the row shows "(18+)" after it)."""
+"""The sample catalog's longest name (age-restricted: the row shows an "18+" badge)."""
 
 
 @pytest.fixture(params=list(SIZES))
@@ -142,7 +142,9 @@ def test_a_finger_drags_the_cart(kiosk_ui: KioskDriver) -> None:
     ui.wait_for(lambda: first in shown_rows(ui), "the first line back in view by dragging")
 
 
-def test_a_long_name_shows_its_beginning_on_two_lines(kiosk_ui: KioskDriver) -> None:
+def test_a_long_age_restricted_name_shows_its_beginning_a_badge_and_the_age_check_ahead(
+    kiosk_ui: KioskDriver,
+) -> None:
     ui = kiosk_ui
     ui.wait_for_screen("attract")
     ui.started()
@@ -155,7 +157,12 @@ def test_a_long_name_shows_its_beginning_on_two_lines(kiosk_ui: KioskDriver) -> 
     ui.screenshot("long-name")
     assert name.text.startswith("White wine"), name.text
     assert name.text == name.full_text or name.text.endswith(ELLIPSIS)
-    row = name.parent.parent
-    assert isinstance(row, CartRow)
+    row = name.parent
+    while not isinstance(row, CartRow):
+        row = row.parent
     assert name.texture_size[1] <= row.height  # it fits its row: nothing above or below
     assert name.texture_size[1] < name.font_size * 3  # two lines at most
+    assert "18+" not in name.text  # the age is a badge beside the name, not words in it
+    badges = [w for w in row.walk() if getattr(w, "text", None) == "18+"]
+    assert len(badges) == 1 and badges[0].width > 0 and badges[0].height > 0
+    assert ui.shows("Staff will check your age before you pay.")

@@ -378,6 +378,15 @@ def test_scanning_an_item_plays_its_sound() -> None:
     assert not step(shopping(MILK), removed).item_added
 
 
+def test_the_first_age_restricted_item_says_at_once_that_staff_will_check_at_pay() -> None:
+    said = step(shopping(MILK), shopping(MILK, WINE)).message
+    assert said == Message("Staff will check your age before you pay.", error=False)
+    assert step(None, shopping(WINE)).message == said
+    assert step(shopping(WINE), shopping(WINE, MILK)).message is None  # said once
+    assert step(shopping(WINE), shopping(WINE, WINE)).message is None
+    assert step(None, shopping(MILK)).message is None
+
+
 def test_a_declined_card_is_explained_and_a_cancel_is_not() -> None:
     declined = step(paying(MILK), run(paying(MILK), PaymentDeclined(at=at(2), code="x")))
     assert declined.explaining_decline and declined.message is None

@@ -625,6 +625,8 @@ class KioskApp(App):
         )
         self._explaining_decline = step.explaining_decline
         self._left_payment = step.left_payment
+        if step.item_added:  # the last scan's message is done with (before this step's own)
+            self._clear_message()
         if step.message is not None:
             self._say(step.message)
         if step.end_recovery:
@@ -637,7 +639,6 @@ class KioskApp(App):
             self.idle_countdown = 0
         if step.item_added:
             self.sounds.play("scan_ok")
-            self._clear_message()
         if notice.checkout.state is CheckoutState.PAID and (
             before is None or before.checkout.state is not CheckoutState.PAID
         ):  # the cart's drawing is done: its freed heap goes back to the system

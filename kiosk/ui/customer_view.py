@@ -533,6 +533,8 @@ def session_step(
         explaining_decline = False
     end_thank_you = state is not CheckoutState.ATTRACT
     items_before = item_count(before.checkout) if before is not None else 0
+    if message is None and _age_check_ahead(before, now):
+        message = Message(tr("Staff will check your age before you pay."), error=False)
     return SessionStep(
         explaining_decline=explaining_decline,
         left_payment=left_payment,
@@ -548,6 +550,15 @@ def session_step(
         item_added=item_count(checkout) > items_before
         and state in (CheckoutState.SHOPPING, CheckoutState.IDLE_PROMPT),
     )
+
+
+def _age_check_ahead(before: SessionChanged | None, now: SessionChanged) -> bool:
+    """True when the step added the cart's first age-restricted item (not yet approved):
+    the customer learns at once that staff will check their age at Pay."""
+    checkout = now.checkout
+    if checkout.cart.max_min_age is None or checkout.age_approved_by is not None:
+        return False
+    return before is None or before.checkout.cart.max_min_age is None
 
 
 def reaction_to(notice: Notice, tr: Translator, *, screen: str, staff_login: bool) -> Reaction:
