@@ -130,6 +130,24 @@ def test_an_age_restricted_item_waits_for_staff_who_approve_it_with_their_pin(
     assert sale_id in approvals[0][2]
 
 
+def test_a_message_of_the_cart_stays_with_the_cart(kiosk_ui: KioskDriver) -> None:
+    ui = kiosk_ui
+    ui.wait_for_screen("attract")
+    ui.started()
+    ui.scan(MINERAL_WATER)
+    ui.wait_for_screen("shopping")
+    ui.scan("4006381333932")  # a wrong check digit
+    unreadable = "That barcode could not be read. Please scan it again."
+    ui.wait_for(lambda: ui.shows(unreadable), "the rejected-scan message")
+    ui.scan(unknown_item())
+    ui.wait_for_screen("needs_attendant")
+    assert ui.shows("This item is not in our catalog")
+    assert not ui.shows(unreadable) and ui.app.message == ""
+    ui.tap_text("Continue without this item")
+    ui.wait_for_screen("shopping")
+    assert not ui.shows(unreadable)  # nor does it come back with the cart
+
+
 def test_an_unknown_item_is_left_out_of_the_cart_once_staff_decide_so_in_the_staff_menu(
     kiosk_ui: KioskDriver,
 ) -> None:

@@ -217,6 +217,8 @@ class KioskApp(App):
         self._thanking = False
         self._thank_you_event: Any = None
         self._message_event: Any = None
+        self._message_screen: str | None = None
+        """The screen the message on show belongs to (``None``: the next one shown)."""
         self._scanner_down = False
         self._payments_down: str | None = None
         self._printer_trouble: str | None = None
@@ -628,7 +630,7 @@ class KioskApp(App):
         if step.item_added:  # the last scan's message is done with (before this step's own)
             self._clear_message()
         if step.message is not None:
-            self._say(step.message)
+            self._say(step.message, next_screen=True)
         if step.end_recovery:
             self.recovery = ""  # the attendant screen (with the staff PIN pad) takes over
         if step.end_thank_you:
@@ -751,15 +753,19 @@ class KioskApp(App):
         self.banners = list(view.banners)
         return view
 
-    def _say(self, message: Message) -> None:
+    def _say(self, message: Message, *, next_screen: bool = False) -> None:
+        """Show ``message`` for `MESSAGE_S` on the screen on show, or with ``next_screen`` on
+        the one this session step leads to; another screen never shows it."""
         self.message = message.text
         self.message_is_error = message.error
+        self._message_screen = None if next_screen else self.current_screen
         if self._message_event is not None:
             self._message_event.cancel()
         self._message_event = Clock.schedule_once(lambda _dt: self._clear_message(), MESSAGE_S)
 
     def _clear_message(self) -> None:
         self.message = ""
+        self._message_screen = None
         if self._message_event is not None:
             self._message_event.cancel()
             self._message_event = None
@@ -778,6 +784,12 @@ class KioskApp(App):
                 prompt.open(animation=False)
             elif not view.idle_prompt and prompt.parent is not None:
                 prompt.dismiss(animation=False)
+        if self.message:  # a message belongs to its screen ("could not be read" is not
+            # shown under "not in our catalog" or on the help screen)
+            if self._message_screen is None:
+                self._message_screen = name
+            elif self._message_screen != name:
+                self._clear_message()
         self._add_screen(name)
         if self.root.screens.current != name:
             log.info("screen %s -> %s", self.root.screens.current, name)
