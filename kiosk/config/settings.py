@@ -10,7 +10,8 @@ walk of :mod:`kiosk.config.tables`) so a typo cannot pass silently. Only ``kiosk
 settings are stored. Secrets are never part of these tables (see :mod:`kiosk.config.secrets`).
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: the annotations are made with the classes, so
+# the settings walk reads them as they are instead of parsing ninety strings at every start.
 
 import zoneinfo
 from dataclasses import field
@@ -689,7 +690,7 @@ class Settings(SettingsTable):
             max_cart_total_minor=int(total_minor),
         )
 
-    def checkout_timers(self) -> CheckoutTimers:
+    def checkout_timers(self) -> "CheckoutTimers":
         """Return the checkout's timers from the ``[timeouts]`` table (seconds)."""
         from kiosk.core.checkout_events import CheckoutTimers  # not needed to load a config
 

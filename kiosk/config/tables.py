@@ -24,6 +24,7 @@ values given; defaults are trusted. The annotations are resolved once per class,
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -109,21 +110,25 @@ class InvalidSettings(ValueError):
         super().__init__(f"{table.__name__}: {listed}")
 
 
-@dataclass(frozen=True)
 class Check:
     """Annotation marker: ``function`` checks (and may convert) the field's value."""
 
-    function: Callable[[Any], Any]
+    __slots__ = ("function",)  # a plain class: a dataclass costs 1 ms at every start
+
+    def __init__(self, function: Callable[[Any], Any]) -> None:
+        self.function = function
 
 
-@dataclass(frozen=True)
 class Tagged:
     """Annotation marker on a union of tables: the value of key ``key`` picks the table from
     ``tables``; a table without that key gets ``default``."""
 
-    key: str
-    tables: Mapping[str, type[SettingsTable]]
-    default: str
+    __slots__ = ("default", "key", "tables")
+
+    def __init__(self, key: str, tables: Mapping[str, type[SettingsTable]], default: str) -> None:
+        self.key = key
+        self.tables = tables
+        self.default = default
 
 
 @dataclass_transform(
@@ -382,12 +387,16 @@ def _shape(hint: Any) -> _Shape:
 # --- walking a table ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
 class _Field:
-    name: str
-    shape: _Shape
-    default: Any
-    factory: Callable[[], Any] | None
+    __slots__ = ("default", "factory", "name", "shape")
+
+    def __init__(
+        self, name: str, shape: _Shape, default: Any, factory: Callable[[], Any] | None
+    ) -> None:
+        self.name = name
+        self.shape = shape
+        self.default = default
+        self.factory = factory
 
     @property
     def required(self) -> bool:
@@ -417,7 +426,11 @@ def _names(table: type[SettingsTable]) -> frozenset[str]:
 
 
 def _resolve(table: type[SettingsTable]) -> tuple[_Field, ...]:
-    hints = typing.get_type_hints(table, include_extras=True)
+    hints: dict[str, Any] = {}
+    for owner in reversed(table.__mro__):
+        hints.update(inspect.get_annotations(owner))
+    if any(isinstance(hint, str) for hint in hints.values()):  # `from __future__ import ...`
+        hints = typing.get_type_hints(table, include_extras=True)
     found = []
     for field in dataclasses.fields(table):  # type: ignore[arg-type]  # a dataclass by now
         missing = dataclasses.MISSING
