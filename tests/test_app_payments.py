@@ -366,6 +366,7 @@ def test_a_refund_prints_its_slip_from_the_same_receipt_model(shop: Shop) -> Non
 
 STRIPE_LOADED_AFTER_START = """
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from kiosk.app import Kiosk

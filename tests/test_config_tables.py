@@ -306,6 +306,8 @@ def test_unchecked_builds_a_table_no_file_could_hold() -> None:
     odd = Box.unchecked(size=100)
 
     assert (odd.size, odd.lid) == (100, Lid())
+    with pytest.raises(TypeError):
+        Box.unchecked(lid=Lid())
 
 
 def test_as_mapping_is_json_safe_and_reads_back() -> None:

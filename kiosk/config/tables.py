@@ -195,10 +195,15 @@ class SettingsTable:
     def unchecked(cls, **values: Any) -> Self:
         """Build this table from ``values`` already checked, without checking them again (the
         walk builds every table so; a test may want a value no file could hold). Keys left
-        out take their defaults."""
+        out take their defaults; a required key left out is a ``TypeError``."""
         table = object.__new__(cls)
         for spec in _fields(cls):
-            value = values[spec.name] if spec.name in values else spec.default_value()
+            if spec.name in values:
+                value = values[spec.name]
+            elif spec.required:
+                raise TypeError(f"{cls.__name__}.unchecked() needs {spec.name}")
+            else:
+                value = spec.default_value()
             object.__setattr__(table, spec.name, value)
         return table
 
