@@ -24,6 +24,7 @@ import statistics
 import tempfile
 import time
 import tty
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -78,8 +79,8 @@ class FacadeRun:
 
     def __init__(self, data_dir: Path) -> None:
         settings = demo_settings(data_dir)
-        scanner = settings.scanner.model_copy(update={"double_scan_window_ms": 0})
-        self.settings = settings.model_copy(update={"scanner": scanner})
+        scanner = replace(settings.scanner, double_scan_window_ms=0)
+        self.settings = replace(settings, scanner=scanner)
         db = open_database(Path(self.settings.state_dir) / "kiosk.db")
         prepare_demo(db, self.settings, now=datetime.now(UTC), work_dir=data_dir)
         db.close()

@@ -16,6 +16,7 @@ import sqlite3
 import stat
 from collections.abc import Callable
 from concurrent.futures import Future
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -67,8 +68,8 @@ def demo_shop_settings(tmp_path: Path) -> Settings:
     db = open_database(Path(settings.state_dir) / "kiosk.db")
     prepare_demo(db, settings, now=datetime(2026, 11, 1, tzinfo=UTC), work_dir=tmp_path)
     db.close()
-    stripe = settings.stripe.model_copy(update={"poll_interval_ms": 100})
-    return settings.model_copy(update={"stripe": stripe})
+    stripe = replace(settings.stripe, poll_interval_ms=100)
+    return replace(settings, stripe=stripe)
 
 
 class Answers:

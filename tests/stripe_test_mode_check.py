@@ -16,14 +16,14 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import stripe
-from pydantic import SecretStr
 
 from kiosk.app import Kiosk
-from kiosk.config import Secrets, demo_settings
+from kiosk.config import Secrets, SecretStr, demo_settings
 from kiosk.core.checkout_events import CheckoutState
 from kiosk.main_queue import MainQueue
 from kiosk.sim.demo_shop import prepare_demo
@@ -58,10 +58,10 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="kiosk-stripe-check-") as tmp:
         base = demo_settings(Path(tmp) / "state")
-        stripe_settings = base.stripe.model_copy(update={
-            "api_base": API_BASE, "reader_id": reader.id, "location_id": location.id,
-        })
-        settings = base.model_copy(update={"stripe": stripe_settings})
+        stripe_settings = replace(
+            base.stripe, api_base=API_BASE, reader_id=reader.id, location_id=location.id
+        )
+        settings = replace(base, stripe=stripe_settings)
         db = open_database(Path(settings.state_dir) / "kiosk.db")
         prepare_demo(db, settings, now=datetime.now(UTC), work_dir=Path(tmp))
         db.close()

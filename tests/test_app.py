@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -409,10 +410,8 @@ def test_a_cart_whose_tax_class_is_no_longer_configured_is_not_restored(
     first.kiosk.scan(BEER)  # tax class "standard"
     first.settle()
     first.kiosk.close()
-    only_reduced = settings.tax.model_copy(
-        update={"classes": {"reduced": settings.tax.classes["reduced"]}}
-    )
-    changed = settings.model_copy(update={"tax": only_reduced})
+    only_reduced = replace(settings.tax, classes={"reduced": settings.tax.classes["reduced"]})
+    changed = replace(settings, tax=only_reduced)
 
     second = Harness(changed, clock)
     try:

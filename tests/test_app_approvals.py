@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -241,8 +242,8 @@ def test_a_sale_with_a_priced_item_is_paid_and_printed_like_any_other(
     tmp_path: Path, clock: Clock
 ) -> None:
     base = demo(tmp_path)
-    stripe = base.stripe.model_copy(update={"poll_interval_ms": 100})
-    paying = Lane(base.model_copy(update={"stripe": stripe}), clock, card_payments=True)
+    stripe = replace(base.stripe, poll_interval_ms=100)
+    paying = Lane(replace(base, stripe=stripe), clock, card_payments=True)
     try:
         emulator, printer = paying.kiosk.stripe_emulator, paying.kiosk.virtual_printer
         assert emulator is not None and printer is not None
@@ -298,8 +299,8 @@ def test_an_overridden_limit_puts_the_quantity_past_it_and_the_limit_holds_after
     tmp_path: Path, clock: Clock
 ) -> None:
     base = demo(tmp_path)
-    limits = base.limits.model_copy(update={"max_quantity_per_line": 3})
-    strict = Lane(base.model_copy(update={"limits": limits}), clock)
+    limits = replace(base.limits, max_quantity_per_line=3)
+    strict = Lane(replace(base, limits=limits), clock)
     try:
         strict.kiosk.scan(WATER)
         (line,) = strict.kiosk.checkout.cart.lines

@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -54,8 +55,8 @@ def settings(tmp_path: Path) -> Settings:
     db = open_database(Path(base.state_dir) / "kiosk.db")
     prepare_demo(db, base, now=datetime(2026, 11, 1, tzinfo=UTC), work_dir=tmp_path)
     db.close()
-    stripe = base.stripe.model_copy(update={"poll_interval_ms": 100})
-    return base.model_copy(update={"stripe": stripe})
+    stripe = replace(base.stripe, poll_interval_ms=100)
+    return replace(base, stripe=stripe)
 
 
 class Shop:
@@ -215,10 +216,10 @@ def test_the_payment_probe_reports_card_payments_available(shop: Shop) -> None:
 def test_without_a_stripe_key_card_payments_are_off_and_pay_says_so(
     settings: Settings, clock: Clock
 ) -> None:
-    real = settings.stripe.model_copy(
-        update={"api_base": "https://api.stripe.com", "reader_id": "tmr_FDOt2wlRZEdpd7"}
+    real = replace(
+        settings.stripe, api_base="https://api.stripe.com", reader_id="tmr_FDOt2wlRZEdpd7"
     )
-    shop = Shop(settings.model_copy(update={"stripe": real}), clock)
+    shop = Shop(replace(settings, stripe=real), clock)
     try:
         assert shop.kiosk.payments_available == (False, "no_stripe_key")
         shop.kiosk.scan(JUICE)
@@ -251,11 +252,11 @@ def test_a_total_below_the_card_minimum_is_refused_before_anything_is_sent(shop:
 def test_with_block_sales_set_no_sale_starts_while_card_payments_are_unavailable(
     settings: Settings, clock: Clock
 ) -> None:
-    blocked = settings.stripe.model_copy(update={
-        "api_base": "https://api.stripe.com", "reader_id": "tmr_FDOt2wlRZEdpd7",
-        "block_sales_when_unavailable": True,
-    })
-    shop = Shop(settings.model_copy(update={"stripe": blocked}), clock)
+    blocked = replace(
+        settings.stripe, api_base="https://api.stripe.com", reader_id="tmr_FDOt2wlRZEdpd7",
+        block_sales_when_unavailable=True,
+    )
+    shop = Shop(replace(settings, stripe=blocked), clock)
     try:
         shop.kiosk.scan(JUICE)
         assert shop.state() is CheckoutState.ATTRACT
@@ -270,8 +271,8 @@ def test_with_block_sales_set_no_sale_starts_while_card_payments_are_unavailable
 def test_an_authorisation_that_outlasts_its_wait_keeps_the_sale_locked_until_it_is_settled(
     settings: Settings, clock: Clock
 ) -> None:
-    slow = settings.timeouts.model_copy(update={"authorisation_wait_s": 5})
-    shop = Shop(settings.model_copy(update={"timeouts": slow}), clock)
+    slow = replace(settings.timeouts, authorisation_wait_s=5)
+    shop = Shop(replace(settings, timeouts=slow), clock)
     try:
         shop.emulator.customer("tap", after_s=0.05, auth_delay_s=6.0)
         shop.kiosk.scan(JUICE)
@@ -365,6 +366,7 @@ def test_a_refund_prints_its_slip_from_the_same_receipt_model(shop: Shop) -> Non
 
 STRIPE_LOADED_AFTER_START = """
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from kiosk.app import Kiosk
@@ -375,8 +377,8 @@ from kiosk.store.db import open_database
 
 state, api_base, reader_id = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
 demo = demo_settings(state)
-stripe = demo.stripe.model_copy(update={"api_base": api_base, "reader_id": reader_id})
-settings = demo.model_copy(update={"stripe": stripe})
+stripe = replace(demo.stripe, api_base=api_base, reader_id=reader_id)
+settings = replace(demo, stripe=stripe)
 db = open_database(state / "kiosk.db")
 prepare_demo(db, settings, now=datetime(2026, 11, 1, tzinfo=UTC), work_dir=state.parent)
 db.close()

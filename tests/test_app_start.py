@@ -10,6 +10,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -97,8 +98,8 @@ def settings(tmp_path: Path) -> Settings:
     db = open_database(Path(base.state_dir) / "kiosk.db")
     prepare_demo(db, base, now=datetime(2026, 11, 1, tzinfo=UTC), work_dir=tmp_path)
     db.close()
-    stripe = base.stripe.model_copy(update={"poll_interval_ms": 100})
-    return base.model_copy(update={"stripe": stripe})
+    stripe = replace(base.stripe, poll_interval_ms=100)
+    return replace(base, stripe=stripe)
 
 
 @pytest.fixture
@@ -420,8 +421,8 @@ def test_a_payment_recovery_cannot_settle_keeps_customers_out_until_staff_check_
     settings: Settings, clock: Clock, lanes: list[Lane]
 ) -> None:
     sale_id = stop_mid_payment(settings, clock)
-    timeouts = settings.timeouts.model_copy(update={"recovery_s": 5})
-    lane = Lane(settings.model_copy(update={"timeouts": timeouts}), clock)
+    timeouts = replace(settings.timeouts, recovery_s=5)
+    lane = Lane(replace(settings, timeouts=timeouts), clock)
     lanes.append(lane)
 
     def on_notice(notice: Notice) -> None:

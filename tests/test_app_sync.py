@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from hq_support import HQProcess, start_hq
-from pydantic import SecretStr
 from stdnum import ean
 
 from kiosk.app import Kiosk
-from kiosk.config import Secrets, Settings, demo_settings
+from kiosk.config import Secrets, SecretStr, Settings, demo_settings
 from kiosk.config.settings import CatalogSettings
 from kiosk.core.checkout_events import CheckoutState
 from kiosk.main_queue import MainQueue
@@ -36,8 +36,8 @@ def shop_settings(tmp_path: Path, backoffice_url: str) -> Settings:
     db = open_database(Path(base.state_dir) / "kiosk.db")
     prepare_demo(db, base, now=datetime(2026, 11, 1, tzinfo=UTC), work_dir=tmp_path)
     db.close()
-    stripe = base.stripe.model_copy(update={"poll_interval_ms": 100})
-    return base.model_copy(update={"stripe": stripe})
+    stripe = replace(base.stripe, poll_interval_ms=100)
+    return replace(base, stripe=stripe)
 
 
 class Shop:
@@ -152,7 +152,7 @@ def test_the_running_kiosk_takes_its_catalog_from_the_back_office_and_sells_from
     tmp_path: Path, hq: HQProcess, caplog: pytest.LogCaptureFixture
 ) -> None:
     base = shop_settings(tmp_path, hq.url)
-    settings = base.model_copy(update={"catalog": CatalogSettings(source="backoffice")})
+    settings = replace(base, catalog=CatalogSettings(source="backoffice"))
     tea = "0" + "400638133400" + ean.calc_check_digit("400638133400")
     with hq.store() as store:
         store.replace_catalog("EUR", [{

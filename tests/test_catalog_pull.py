@@ -10,6 +10,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -65,7 +66,7 @@ def settings_for(
     tmp_path: Path, hq: HQProcess, source: Literal["csv", "backoffice"] = "backoffice"
 ) -> Settings:
     settings = demo_settings(tmp_path / "state", backoffice_url=hq.url)
-    return settings.model_copy(update={"catalog": CatalogSettings(source=source)})
+    return replace(settings, catalog=CatalogSettings(source=source))
 
 
 class Kiosk:
@@ -322,7 +323,7 @@ class Trickle:
 
 def trickle_shop(tmp_path: Path, server: Trickle) -> Kiosk:
     settings = demo_settings(tmp_path / "state", backoffice_url=server.url)
-    settings = settings.model_copy(update={"catalog": CatalogSettings(source="backoffice")})
+    settings = replace(settings, catalog=CatalogSettings(source="backoffice"))
     shop = Kiosk(settings, "kiosk-token")
     shop.client.timeout = httpx.Timeout(1.0)
     return shop

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -27,9 +28,9 @@ def test_the_ereceipt_address_holds_the_sales_uuid_on_the_back_office(tmp_path: 
 
 def test_the_ereceipt_address_follows_the_configured_template(tmp_path: Path) -> None:
     settings = demo_settings(tmp_path, backoffice_url="https://office.example.com")
-    backoffice = settings.backoffice.model_copy(
-        update={"receipt_url_template": "{base_url}/receipts?sale={sale_id}&v=2"})
-    settings = settings.model_copy(update={"backoffice": backoffice})
+    backoffice = replace(
+        settings.backoffice, receipt_url_template="{base_url}/receipts?sale={sale_id}&v=2")
+    settings = replace(settings, backoffice=backoffice)
     assert ereceipt_url(settings, SALE_ID) == (
         f"https://office.example.com/receipts?sale={SALE_ID}&v=2")
 

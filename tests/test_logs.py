@@ -16,9 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
 
-from kiosk.config import Secrets
+from kiosk.config import Secrets, SecretStr
 from kiosk.logs import (
     CARD,
     REDACTED,

@@ -479,13 +479,11 @@ def test_a_network_printer_that_never_answers_is_offline_not_printed(tmp_path: P
     silent.listen()  # accepts connections, never reads, never answers
     try:
         host, port = silent.getsockname()
-        network = demo_settings(tmp_path).model_dump()["printer"]
+        network = demo_settings(tmp_path).as_mapping()["printer"]
         network.update({"transport": "network", "host": host, "port": port})
         from kiosk.config.settings import NetworkPrinterSettings
 
-        printer = open_printer(NetworkPrinterSettings(**{
-            k: v for k, v in network.items() if k in NetworkPrinterSettings.model_fields
-        }), timeout_s=0.3)
+        printer = open_printer(NetworkPrinterSettings.from_mapping(network), timeout_s=0.3)
         assert printer is not None
         assert printer.status(timeout_s=0.3) is PrinterStatus.OFFLINE
         with pytest.raises(PrinterError) as failed:

@@ -7,7 +7,7 @@ printer saves what it prints (raw bytes, text and a PNG) and has fault injection
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -181,8 +181,7 @@ def test_the_ruler_is_exactly_one_line_of_the_paper(
     tmp_path: Path, paper_mm: int, columns: int
 ) -> None:
     base = demo_settings(tmp_path / "state")
-    settings = base.model_copy(update={
-        "printer": base.printer.model_copy(update={"paper_width_mm": paper_mm})})
+    settings = replace(base, printer=replace(base.printer, paper_width_mm=paper_mm))
 
     text = render_text(page_bytes(settings, at_local=NOW, status="ready"))
 
@@ -193,8 +192,7 @@ def test_the_ruler_is_exactly_one_line_of_the_paper(
 
 def test_a_code_page_without_the_euro_sign_spells_the_currency_out(tmp_path: Path) -> None:
     base = demo_settings(tmp_path / "state")
-    settings = base.model_copy(update={
-        "printer": base.printer.model_copy(update={"code_page": "CP437"})})
+    settings = replace(base, printer=replace(base.printer, code_page="CP437"))
 
     text = render_text(page_bytes(settings, at_local=NOW, status="ready"))
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -171,8 +172,8 @@ def test_a_german_shop_prints_money_and_dates_in_its_locale(
     db: Database, tmp_path: Path
 ) -> None:
     base = demo_settings(tmp_path / "de")
-    shop = base.shop.model_copy(update={"locale": "de_DE", "time_zone": "Europe/Berlin"})
-    receipt = receipt_for_sale(db, SALE_ID, base.model_copy(update={"shop": shop}))
+    shop = replace(base.shop, locale="de_DE", time_zone="Europe/Berlin")
+    receipt = receipt_for_sale(db, SALE_ID, replace(base, shop=shop))
     text = render_text(receipt, width_chars=48)
     assert "26.11.2026, 13:00:00" in text
     assert "32,98\u00a0€" in text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 
@@ -123,7 +124,7 @@ def test_secrets_never_show_their_values(tmp_path: Path) -> None:
     directory = credentials(tmp_path, stripe_api_key=CANARY)
     secrets = load_secrets({"KIOSK_BACKOFFICE_TOKEN": TOKEN_CANARY}, credentials_dir=directory)
 
-    for shown in (repr(secrets), str(secrets), f"{secrets}", repr(secrets.model_dump())):
+    for shown in (repr(secrets), str(secrets), f"{secrets}", repr(dataclasses.asdict(secrets))):
         assert "CANARY" not in shown
     assert "**********" in repr(secrets)
 

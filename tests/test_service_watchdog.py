@@ -19,11 +19,10 @@ from pathlib import Path
 
 import pytest
 from notify_support import NotifySocket
-from pydantic import SecretStr
 from sqlite_utils import Database
 
 from kiosk.app import Kiosk
-from kiosk.config import Secrets, Settings, demo_settings
+from kiosk.config import Secrets, SecretStr, Settings, demo_settings
 from kiosk.config.settings import SerialPrinterSettings
 from kiosk.devices.printer import SERIAL_WRITE_TIMEOUT_S, build_transport
 from kiosk.devices.scanner import ScannerState

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -105,8 +105,8 @@ def stick(tmp_path: Path) -> Path:
 @pytest.fixture
 def settings(tmp_path: Path, stick: Path) -> Settings:
     base = demo_shop_settings(tmp_path)
-    catalog = base.catalog.model_copy(update={"usb_mount_path": stick})
-    return base.model_copy(update={"catalog": catalog})
+    catalog = replace(base.catalog, usb_mount_path=stick)
+    return replace(base, catalog=catalog)
 
 
 @pytest.fixture
@@ -479,10 +479,9 @@ def test_tax_classes_are_offered_with_their_labels(shop: StaffShop) -> None:
 def test_a_tax_class_without_a_label_is_offered_as_its_rate(
     settings: Settings, clock: Clock
 ) -> None:
-    classes = {code: tax_class.model_copy(update={"label": ""})
+    classes = {code: replace(tax_class, label="")
                for code, tax_class in settings.tax.classes.items()}
-    unlabelled = settings.model_copy(
-        update={"tax": settings.tax.model_copy(update={"classes": classes})})
+    unlabelled = replace(settings, tax=replace(settings.tax, classes=classes))
     shop = StaffShop(unlabelled, clock)
     try:
         assert shop.staff.tax_classes == [("standard", "23 %"), ("reduced", "13.5 %")]

@@ -21,7 +21,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,11 +29,10 @@ from typing import Any
 import pytest
 from cli_support import clean_environment
 from hq_support import HQProcess, refund_event, sale_paid_event, start_hq
-from pydantic import SecretStr
 from sqlite_utils import Database
 
 from kiosk.app import Kiosk
-from kiosk.config import Secrets, Settings, demo_settings
+from kiosk.config import Secrets, SecretStr, Settings, demo_settings
 from kiosk.core.checkout_events import CheckoutState
 from kiosk.main_queue import MainQueue
 from kiosk.sim.demo_shop import prepare_demo
@@ -349,8 +348,8 @@ def shop_settings(tmp_path: Path, backoffice_url: str) -> Settings:
     db = open_database(Path(base.state_dir) / "kiosk.db")
     prepare_demo(db, base, now=datetime(2026, 11, 1, tzinfo=UTC), work_dir=tmp_path)
     db.close()
-    stripe = base.stripe.model_copy(update={"poll_interval_ms": 100})
-    return base.model_copy(update={"stripe": stripe})
+    stripe = replace(base.stripe, poll_interval_ms=100)
+    return replace(base, stripe=stripe)
 
 
 def trouble(records: list[logging.LogRecord]) -> list[str]:

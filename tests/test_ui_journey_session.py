@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -48,12 +49,10 @@ def kiosk_ui_without_stripe_key(
     data_dir = tmp_path / "kiosk"
     data_dir.mkdir()
     settings, _demo = prepared_demo(data_dir)
-    stripe = settings.stripe.model_copy(
-        update={"api_base": "https://api.stripe.com", "reader_id": "tmr_configured"}
-    )
+    stripe = replace(settings.stripe, api_base="https://api.stripe.com", reader_id="tmr_configured")
     yield from run_kiosk_ui(
         tmp_path, request.node.name, request.param,
-        settings=settings.model_copy(update={"stripe": stripe}),
+        settings=replace(settings, stripe=stripe),
     )
 
 

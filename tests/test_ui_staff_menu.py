@@ -12,6 +12,7 @@ window does with the menu's kiosk-wide changes (closed, the first language, leav
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -57,8 +58,8 @@ def low_limit_ui(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Kio
     data_dir = tmp_path / "kiosk"
     data_dir.mkdir()
     settings, _demo = prepared_demo(data_dir)
-    limits = settings.limits.model_copy(update={"max_quantity_per_line": LOW_LIMIT})
-    low = settings.model_copy(update={"limits": limits})
+    limits = replace(settings.limits, max_quantity_per_line=LOW_LIMIT)
+    low = replace(settings, limits=limits)
     yield from run_kiosk_ui(tmp_path, request.node.name, request.param, settings=low)
 
 

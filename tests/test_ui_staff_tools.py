@@ -13,6 +13,7 @@ import shutil
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -468,8 +469,7 @@ def test_a_manager_imports_a_catalog_from_the_usb_stick(
     stick.mkdir()
     _settings, demo = prepared_demo(data_dir)
     base = demo_settings(data_dir)
-    settings = base.model_copy(
-        update={"catalog": base.catalog.model_copy(update={"usb_mount_path": stick})})
+    settings = replace(base, catalog=replace(base.catalog, usb_mount_path=stick))
     with demo_kiosk(data_dir, request.node.name, "800x480", settings, demo=demo) as ui:
         ui.kiosk.staff._require_mount = False  # a test cannot mount a stick: a plain folder
         ui.wait_for_screen("attract")
@@ -507,8 +507,7 @@ def test_two_taps_on_import_import_the_catalog_once(
         shutil.copyfileobj(sample, copy)
     _settings, demo = prepared_demo(data_dir)
     base = demo_settings(data_dir)
-    settings = base.model_copy(
-        update={"catalog": base.catalog.model_copy(update={"usb_mount_path": stick})})
+    settings = replace(base, catalog=replace(base.catalog, usb_mount_path=stick))
     with demo_kiosk(data_dir, request.node.name, "1280x800", settings, demo=demo) as ui:
         ui.kiosk.staff._require_mount = False  # a test cannot mount a stick: a plain folder
         ui.wait_for_screen("attract")

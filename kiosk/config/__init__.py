@@ -10,7 +10,13 @@ from kiosk.config.demo import demo_mapping, demo_settings
 from kiosk.config.descriptions import setting_description
 from kiosk.config.errors import ConfigError
 from kiosk.config.loading import DEFAULT_CONFIG_PATH, load_settings, settings_from_mapping
-from kiosk.config.secrets import BACKOFFICE_TOKEN, STRIPE_API_KEY, Secrets, load_secrets
+from kiosk.config.secrets import (
+    BACKOFFICE_TOKEN,
+    STRIPE_API_KEY,
+    Secrets,
+    SecretStr,
+    load_secrets,
+)
 from kiosk.config.settings import (
     BackofficeSettings,
     BarcodeSettings,
@@ -54,6 +60,7 @@ __all__ = [
     "PrinterSettings",
     "RetentionSettings",
     "ScannerSettings",
+    "SecretStr",
     "Secrets",
     "SerialPrinterSettings",
     "Settings",

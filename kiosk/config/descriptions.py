@@ -1,9 +1,8 @@
 """What each setting means: the docstring written under it in ``kiosk.config.settings``.
 
-The settings models keep their field docstrings in the source only: pydantic could copy them
-into ``Field.description`` (``use_attribute_docstrings``), but that reads and parses the
-source of every model at import, a tenth of a second of every start before the first frame.
-They are read here instead, once per model, when a message or a test needs them.
+The settings tables keep their field docstrings in the source only: reading and parsing the
+source of every table at import would cost a tenth of a second of every start before the
+first frame. They are read here instead, once per table, when a message or a test needs them.
 """
 
 from __future__ import annotations
@@ -13,18 +12,14 @@ import functools
 import inspect
 import itertools
 import textwrap
+from dataclasses import is_dataclass
 
-from pydantic import BaseModel
 
-
-def setting_description(model: type[BaseModel], name: str) -> str:
-    """The description of setting ``name`` of ``model`` (its ``Field(description=...)``, or
-    the docstring under it, also in a base class); ``""`` when it has none."""
-    field = model.model_fields.get(name)
-    if field is not None and field.description:
-        return field.description
-    for owner in model.__mro__:
-        if isinstance(owner, type) and issubclass(owner, BaseModel) and owner is not BaseModel:
+def setting_description(table: type, name: str) -> str:
+    """The description of setting ``name`` of the settings table ``table`` (the docstring
+    under it, also in a base class); ``""`` when it has none."""
+    for owner in table.__mro__:
+        if is_dataclass(owner):
             found = _attribute_docstrings(owner).get(name)
             if found:
                 return found
@@ -32,10 +27,10 @@ def setting_description(model: type[BaseModel], name: str) -> str:
 
 
 @functools.cache
-def _attribute_docstrings(model: type[BaseModel]) -> dict[str, str]:
-    """Each annotated attribute of ``model``'s own class body with the string right under it."""
+def _attribute_docstrings(table: type) -> dict[str, str]:
+    """Each annotated attribute of ``table``'s own class body with the string right under it."""
     try:
-        source = textwrap.dedent(inspect.getsource(model))
+        source = textwrap.dedent(inspect.getsource(table))
     except (OSError, TypeError):  # no source (a frozen build): no descriptions
         return {}
     body = next(

@@ -13,16 +13,16 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-
-from pydantic import ValidationError
 
 from kiosk.config.errors import ConfigError, problem_line
 from kiosk.config.reporting import config_error
 from kiosk.config.secrets import BACKOFFICE_TOKEN, STRIPE_API_KEY, SecretSource
 from kiosk.config.settings import Settings
+from kiosk.config.tables import InvalidSettings
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +50,8 @@ def load_settings(path: Path, environ: Mapping[str, str] | None = None) -> Setti
                 "expected an absolute directory from systemd's StateDirectory=",
                 key="$STATE_DIRECTORY",
             )
-        paths = settings.paths.model_copy(update={"state_dir": Path(state_directory)})
-        settings = settings.model_copy(update={"paths": paths})
+        paths = replace(settings.paths, state_dir=Path(state_directory))
+        settings = replace(settings, paths=paths)
     log.info("settings for kiosk %s read from %s", settings.kiosk_id, path)
     return settings
 
@@ -60,8 +60,8 @@ def settings_from_mapping(data: Mapping[str, Any], path: Path | str | None = Non
     """Validate already-parsed TOML data into :class:`Settings`; ``path`` names it in errors."""
     _refuse_secrets(data, path)
     try:
-        return Settings.model_validate(dict(data))
-    except ValidationError as error:
+        return Settings.from_mapping(data)
+    except InvalidSettings as error:
         raise config_error(error, path) from None
 
 

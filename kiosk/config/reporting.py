@@ -1,4 +1,4 @@
-"""Word pydantic's validation errors for a shop owner, as one :class:`ConfigError`.
+"""Word the problems the settings walk found for a shop owner, as one :class:`ConfigError`.
 
 Each problem becomes ``FILE: dotted.key = VALUE: what is wrong / expected``; the first bad key
 is the error's ``key``, and up to :data:`MAX_LISTED` problems are listed in the message.
@@ -13,15 +13,12 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, get_args, get_origin
 
-from pydantic import BaseModel, ValidationError
-from pydantic_core import ErrorDetails
-
+from kiosk.config import tables
 from kiosk.config.descriptions import setting_description
 from kiosk.config.errors import ConfigError, problem_line
-from kiosk.config.settings import PRINTER_TRANSPORTS, PrinterSettingsBase, Settings
-from kiosk.config.values import BAD_KEY, BAD_VALUE
+from kiosk.config.settings import PRINTER_TRANSPORTS, PrinterSettingsBase
+from kiosk.config.tables import InvalidSettings, SettingsTable
 
 MAX_LISTED = 5
 """The most problems one message lists; the rest are counted."""
@@ -40,9 +37,9 @@ class Problem:
     problem: str
 
 
-def config_error(error: ValidationError, path: Path | str | None) -> ConfigError:
-    """Return the ``ConfigError`` for a failed validation of :class:`Settings` from ``path``."""
-    problems = [explain(details) for details in error.errors(include_url=False)]
+def config_error(error: InvalidSettings, path: Path | str | None) -> ConfigError:
+    """Return the ``ConfigError`` for a failed check of :class:`Settings` from ``path``."""
+    problems = [explain(found) for found in error.problems]
     first = problems[0]
     more = [
         problem_line(path, problem.key, problem.shown_value, problem.problem)
@@ -55,35 +52,34 @@ def config_error(error: ValidationError, path: Path | str | None) -> ConfigError
     )
 
 
-def explain(details: ErrorDetails) -> Problem:
-    """Word one pydantic error about :class:`Settings` input as a :class:`Problem`."""
-    kind = details["type"]
-    context: dict[str, Any] = dict(details.get("ctx") or {})
-    location = tuple(details["loc"])
-    given = details.get("input")
-    if kind == BAD_VALUE:
-        key, _ = _place(location)
-        hidden = context.get("hide_value") or location[-1:] == ("[key]",)
-        shown = None if hidden else shown_value(given)
-        return Problem(key, shown, str(context["expected"]))
-    if kind == BAD_KEY:
-        key, _ = _place(location + tuple(context["at"]))
-        shown = shown_value(context["value"]) if "value" in context else None
-        return Problem(key, shown, str(context["problem"]))
-    key, table = _place(location)
-    if kind == "missing":
-        return Problem(key, None, _missing(table, location))
-    if kind == "extra_forbidden":
-        return Problem(key, None, _unknown(table, str(location[-1])))
-    if kind == "union_tag_invalid":
-        key = f"{key}.transport"
-        expected = str(context.get("expected_tags", "")).replace("'", '"')
-        return Problem(key, shown_value(context.get("tag")), f"expected one of {expected}")
-    if kind in ("model_type", "model_attributes_type", "dict_type"):
-        return Problem(key, shown_value(given), "expected a table")
-    if kind in ("tuple_type", "list_type"):
-        return Problem(key, shown_value(given), "expected an array, such as [...]")
-    return Problem(key, shown_value(given), str(details["msg"]))
+def explain(found: tables.Problem) -> Problem:
+    """Word one problem the settings walk found as a :class:`Problem`."""
+    key = dotted_key(found.at)
+    shown = None if found.value is tables.NO_VALUE else shown_value(found.value)
+    if found.kind in (tables.BAD_VALUE, tables.BAD_KEY):
+        return Problem(key, None if found.hide_value else shown, found.detail)
+    if found.kind == tables.MISSING:
+        return Problem(key, None, _missing(found.table, str(found.at[-1])))
+    if found.kind == tables.UNKNOWN_KEY:
+        return Problem(key, None, _unknown(found.table, str(found.at[-1])))
+    if found.kind == tables.BAD_TAG:
+        expected = ", ".join(f'"{choice}"' for choice in found.choices)
+        return Problem(key, shown, f"expected one of {expected}")
+    if found.kind == tables.NOT_A_TABLE:
+        return Problem(key, shown, "expected a table")
+    return Problem(key, shown, "expected an array, such as [...]")
+
+
+def dotted_key(at: tuple[str | int, ...]) -> str:
+    """The key at location ``at`` as the file writes it: ``barcodes.variable_measure[1].value``
+    (keys that are not bare are quoted)."""
+    key = ""
+    for part in at:
+        if isinstance(part, int):
+            key += f"[{part}]"
+        else:
+            key += ("." if key else "") + _key_text(part)
+    return key
 
 
 def shown_value(value: object) -> str | None:
@@ -113,68 +109,14 @@ def _toml(value: object) -> str | None:
     return None
 
 
-def _place(location: tuple[Any, ...]) -> tuple[str, type[BaseModel] | None]:
-    """Return the dotted key of a pydantic location and the table model holding its last key.
-
-    Array indexes show as ``[0]``; the printer's transport tag, which pydantic puts in the
-    location, is left out because it is not a key of the file.
-    """
-    key = ""
-    model: type[BaseModel] | None = Settings
-    table: type[BaseModel] | None = Settings
-    expecting = "field"
-    item_model: type[BaseModel] | None = None
-    for part in location:
-        if part == "[key]":
-            continue
-        if expecting == "tag":
-            model = PRINTER_TRANSPORTS.get(str(part))
-            expecting = "field"
-            continue
-        if expecting == "item":
-            key += f"[{part}]" if isinstance(part, int) else "." + _key_text(str(part))
-            model = item_model
-            expecting = "field"
-            continue
-        table = model
-        key = f"{key}.{_key_text(str(part))}" if key else _key_text(str(part))
-        field = (
-            model.model_fields.get(part) if model is not None and isinstance(part, str) else None
-        )
-        if field is None:
-            model = None
-            continue
-        annotation = field.annotation
-        if field.discriminator is not None:
-            expecting = "tag"
-        elif get_origin(annotation) in (tuple, list, dict):
-            item_model = _model_inside(annotation)
-            expecting = "item"
-        else:
-            model = _model_inside(annotation)
-    return key, table
-
-
 def _key_text(part: str) -> str:
     return part if _BARE_KEY.match(part) else json.dumps(part, ensure_ascii=False)
 
 
-def _model_inside(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for argument in get_args(annotation):
-        found = _model_inside(argument)
-        if found is not None:
-            return found
-    return None
-
-
-def _missing(table: type[BaseModel] | None, location: tuple[Any, ...]) -> str:
-    name = str(location[-1])
-    field = table.model_fields.get(name) if table is not None else None
-    if table is None or field is None:
+def _missing(table: type[SettingsTable] | None, name: str) -> str:
+    if table is None or name not in tables.field_names(table):
         return "required key is missing"
-    what = "table" if _model_inside(field.annotation) is not None else "key"
+    what = "table" if tables.holds_tables(table, name) else "key"
     description = _first_clause(setting_description(table, name))
     return (
         f"required {what} is missing ({description})"
@@ -190,19 +132,19 @@ def _first_clause(description: str) -> str:
     return clause
 
 
-def _unknown(table: type[BaseModel] | None, name: str) -> str:
+def _unknown(table: type[SettingsTable] | None, name: str) -> str:
     if table is None:
         return "unknown key"
     if issubclass(table, PrinterSettingsBase):
         users = [
             transport
-            for transport, model in PRINTER_TRANSPORTS.items()
-            if name in model.model_fields
+            for transport, printer in PRINTER_TRANSPORTS.items()
+            if name in tables.field_names(printer)
         ]
         if users:
             listed = " or ".join(f'"{transport}"' for transport in users)
             return f"unknown key for this printer; it is only used with transport = {listed}"
-    known = sorted(table.model_fields)
+    known = sorted(tables.field_names(table))
     close = difflib.get_close_matches(name, known, n=1, cutoff=0.6) or [
         # a key written without its unit suffix, such as "card_wait" for "card_wait_s"
         candidate

@@ -4,8 +4,8 @@ Secrets never come from ``kiosk.toml`` or the repository. Each is read from a sy
 credential first (the file ``$CREDENTIALS_DIRECTORY/<credential>``, set up with
 ``LoadCredential=``), else from an environment variable. A credential wins because it is the
 safer channel: it is not inherited by child processes nor shown by ``systemctl show``.
-Values are held as ``SecretStr``: ``repr``/``str`` show ``**********``, and nothing here logs
-or reports a value.
+Values are held as :class:`SecretStr`: ``repr``/``str`` show ``**********``, and nothing here
+logs or reports a value.
 """
 
 from __future__ import annotations
@@ -14,12 +14,42 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-
-from pydantic import BaseModel, ConfigDict, SecretStr
+from typing import Final
 
 from kiosk.config.errors import ConfigError
 
 log = logging.getLogger(__name__)
+
+_HIDDEN: Final = "**********"
+
+
+class SecretStr:
+    """A secret text that never shows its value: ``repr``, ``str`` and formatting give
+    ``**********``. Read it with :meth:`get_secret_value` at the point of use only."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def get_secret_value(self) -> str:
+        """The secret itself."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"SecretStr('{_HIDDEN}')"
+
+    def __str__(self) -> str:
+        return _HIDDEN
+
+    def __format__(self, spec: str) -> str:
+        return format(_HIDDEN, spec)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SecretStr) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
 
 
 @dataclass(frozen=True)
@@ -40,13 +70,12 @@ BACKOFFICE_TOKEN = SecretSource(
 """The bearer token the kiosk presents to the back office."""
 
 
-class Secrets(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class Secrets:
     """The secrets the kiosk needs; either may be ``None`` when not configured.
 
     Read a value with ``secrets.stripe_api_key.get_secret_value()`` at the point of use only.
     """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     stripe_api_key: SecretStr | None = None
     """The Stripe API key, or ``None`` (the embedded emulator needs none)."""

@@ -1,8 +1,9 @@
 """Checks for single values of the settings file, each failing with the shop owner's wording.
 
-Every check is a plain function ``value -> value`` used as a pydantic ``BeforeValidator``.
-A failing check raises a ``PydanticCustomError`` of type :data:`BAD_VALUE` whose context holds
-the ``expected`` phrase; :mod:`kiosk.config.reporting` turns it into a ``ConfigError`` line.
+Every check is a plain function ``value -> value`` used as a :class:`~kiosk.config.tables.Check`
+in the annotations of :mod:`kiosk.config.settings`. A failing check raises
+:class:`~kiosk.config.tables.BadValue` holding the ``expected`` phrase;
+:mod:`kiosk.config.reporting` turns it into a ``ConfigError`` line.
 Checks are strict about types: TOML ``true`` is not a number and ``9600.0`` is not a whole
 number. Decimal numbers never pass through ``float``: the loader parses TOML floats as
 ``Decimal`` and strings such as ``"7.5"`` are accepted too.
@@ -21,38 +22,39 @@ from urllib.parse import urlsplit
 
 from babel import Locale, UnknownLocaleError
 from babel.numbers import list_currencies
-from pydantic_core import PydanticCustomError
 
-BAD_VALUE = "kiosk_bad_value"
-"""pydantic error type of a value that failed one of these checks."""
+from kiosk.config.tables import NO_VALUE, BadKey, BadValue
 
-BAD_KEY = "kiosk_bad_key"
-"""pydantic error type raised by a table-level check that points at one of its keys."""
-
-_NO_VALUE: Any = object()
 _DECIMAL_TEXT = re.compile(r"^[+-]?[0-9]+(\.[0-9]+)?$")
 _LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
-def bad_value(expected: str, *, hide_value: bool = False) -> PydanticCustomError:
+def bad_value(expected: str, *, hide_value: bool = False) -> BadValue:
     """Return the error for a value that is not what ``expected`` ("expected ...") describes.
 
     ``hide_value`` keeps the value out of the message (a URL carrying a password, say).
     """
-    return PydanticCustomError(
-        BAD_VALUE, "{expected}", {"expected": expected, "hide_value": hide_value}
-    )
+    return BadValue(expected, hide_value=hide_value)
 
 
-def bad_key(at: tuple[str | int, ...], problem: str, value: Any = _NO_VALUE) -> PydanticCustomError:
+def bad_key(at: tuple[str | int, ...], problem: str, value: Any = NO_VALUE) -> BadKey:
     """Return the error a table-level check raises about its key ``at`` (relative to the table).
 
     ``value``, when given, is shown in the message next to the key.
     """
-    context: dict[str, Any] = {"at": at, "problem": problem}
-    if value is not _NO_VALUE:
-        context["value"] = value
-    return PydanticCustomError(BAD_KEY, "{problem}", context)
+    return BadKey(at, problem, value)
+
+
+def at_least_one(expected: str) -> Callable[[tuple[Any, ...]], tuple[Any, ...]]:
+    """Check that an array (already checked item by item) is not empty; ``expected`` says
+    what it should hold, such as ``'expected at least one prefix, such as ["20"]'``."""
+
+    def check(items: tuple[Any, ...]) -> tuple[Any, ...]:
+        if not items:
+            raise bad_value(expected)
+        return items
+
+    return check
 
 
 def _is_whole(value: object) -> TypeGuard[int]:

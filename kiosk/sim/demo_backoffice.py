@@ -13,9 +13,7 @@ import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pydantic import SecretStr
-
-from kiosk.config import Secrets
+from kiosk.config import Secrets, SecretStr
 from kiosk.hq.server import BackOfficeServer, make_server
 from kiosk.hq.storage import HQStore
 from kiosk.hq.stores import open_store

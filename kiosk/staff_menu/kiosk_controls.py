@@ -152,7 +152,7 @@ class KioskControls:
                 return path.read_text(encoding="utf-8")
             except OSError as error:
                 return f"# {path} cannot be read: {error}"
-        shown = self._host.settings.model_dump(mode="json")
+        shown = self._host.settings.as_mapping()
         return "# settings in effect (no config file)\n" + json.dumps(shown, indent=2)
 
     # ------------------------------------------------------------ restart and power
