@@ -33,7 +33,7 @@ import serial
 
 from kiosk.app import Kiosk
 from kiosk.config import demo_settings
-from kiosk.core.checkout_events import CheckoutState
+from kiosk.core.checkout_states import CheckoutState
 from kiosk.main_queue import MainQueue
 from kiosk.notices import Notice, SessionChanged
 from kiosk.sim.demo_shop import prepare_demo

@@ -440,7 +440,7 @@ class KioskSale:
         say(SCAN_STEADY, f"{statistics.median(times):.3f}", self.steady[-1].path)
 
     def _pay_step(self) -> bool:
-        from kiosk.core.checkout_events import CheckoutState
+        from kiosk.core.checkout_states import CheckoutState
 
         kiosk = self.kiosk
         state = kiosk.checkout.state

@@ -39,10 +39,8 @@ from kiosk.core.checkout_events import (
     STAFF_DECISION_REASONS,
     AttendantApproved,
     AttendantDismissed,
-    AttendantReason,
     BackToCartPressed,
     CancelSale,
-    CheckoutState,
     CustomerActive,
     Event,
     HelpRequested,
@@ -54,24 +52,22 @@ from kiosk.core.checkout_events import (
     LineVoided,
     PaymentCancelled,
     PaymentDeclined,
-    PaymentPhase,
     PaymentPhaseChanged,
     PaymentSucceeded,
     PaymentUnresolved,
     PayPressed,
     QuantityChanged,
-    ReceiptChoice,
     ReceiptChosen,
     SaleStarted,
     SessionEnded,
     SessionFinished,
     Tick,
 )
+from kiosk.core.checkout_states import AttendantReason, CheckoutState, PaymentPhase, ReceiptChoice
 from kiosk.core.tax import Totals
 from kiosk.devices.scanner import ScannerState
 from kiosk.notices import (
     CartRefused,
-    KioskRefusal,
     Notice,
     PaymentsAvailability,
     ScannerStateChanged,
@@ -80,6 +76,7 @@ from kiosk.notices import (
     StoreTrouble,
 )
 from kiosk.payments.cards import DEMO_CARD_DEFAULT, card_minimum_minor, demo_card_number
+from kiosk.refusals import KioskRefusal
 from kiosk.sale_writer import SaleWriter
 from kiosk.scanner_connection import ScannerConnection
 from kiosk.scanner_connection import scanner_options as scanner_options  # kiosk.cli.scanner

@@ -15,14 +15,13 @@ from collections.abc import Callable, Sequence
 from typing import TextIO
 
 from kiosk.app import Kiosk
-from kiosk.core.checkout_events import CheckoutState, PaymentPhase, ReceiptChoice
+from kiosk.core.checkout_states import CheckoutState, PaymentPhase, ReceiptChoice
 from kiosk.core.money import format_money
 from kiosk.main_queue import MainQueue
 from kiosk.notices import (
     AttendantCalled,
     CartRefused,
     IdlePromptShown,
-    KioskRefusal,
     Notice,
     PaymentRecovery,
     PaymentsAvailability,
@@ -36,6 +35,7 @@ from kiosk.notices import (
     StoreTrouble,
 )
 from kiosk.receipts.ereceipt import ereceipt_url
+from kiosk.refusals import KioskRefusal
 
 HELP = """Commands:
   <barcode>          scan it (for example 4006381333931)

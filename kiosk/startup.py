@@ -32,11 +32,11 @@ from kiosk.config import ConfigError, Secrets, Settings, load_secrets
 from kiosk.core.barcodes import load_check_tables
 from kiosk.core.cart import Cart, CartLine
 from kiosk.core.checkout import Checkout
-from kiosk.core.checkout_events import CheckoutTimers, Event, PaymentCheckNeeded, PaymentPhase
+from kiosk.core.checkout_events import CheckoutTimers, Event, PaymentCheckNeeded
+from kiosk.core.checkout_states import PaymentPhase
 from kiosk.core.open_sales import choose_open_sale
 from kiosk.core.shop_rules import CartLimits, TaxPolicy
 from kiosk.notices import (
-    KioskRefusal,
     Notice,
     PaymentRecovery,
     PaymentsAvailability,
@@ -44,6 +44,7 @@ from kiosk.notices import (
     ReceiptUnavailable,
 )
 from kiosk.receipts.ereceipt import ereceipt_url
+from kiosk.refusals import KioskRefusal
 from kiosk.store.db import StoreError, open_database
 from kiosk.store.products import ProductCatalog
 from kiosk.store.sales import OpenSale, SaleBook

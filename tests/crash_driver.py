@@ -37,7 +37,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from kiosk.core.cart import CartLine
-from kiosk.core.checkout_events import PaymentPhase
+from kiosk.core.checkout_states import PaymentPhase
 from kiosk.core.shop_rules import TaxClass, TaxPolicy
 from kiosk.core.tax import TaxableLine, compute_totals
 from kiosk.payments import crashpoints

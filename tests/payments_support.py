@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from sqlite_utils import Database
 
-from kiosk.core.checkout_events import PaymentPhase
+from kiosk.core.checkout_states import PaymentPhase
 from kiosk.payments.provider import ReaderCart, ReaderCartLine
 from kiosk.payments.settings import PaymentSettings
 from kiosk.payments.stripe.api import build_client

@@ -24,7 +24,7 @@ import stripe
 
 from kiosk.app import Kiosk
 from kiosk.config import Secrets, SecretStr, demo_settings
-from kiosk.core.checkout_events import CheckoutState
+from kiosk.core.checkout_states import CheckoutState
 from kiosk.main_queue import MainQueue
 from kiosk.sim.demo_shop import prepare_demo
 from kiosk.store.db import open_database

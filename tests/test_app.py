@@ -12,19 +12,19 @@ import pytest
 
 from kiosk.app import Kiosk
 from kiosk.config import Settings, demo_settings
-from kiosk.core.checkout_events import AttendantReason, CheckoutState
+from kiosk.core.checkout_states import AttendantReason, CheckoutState
 from kiosk.core.money import format_money
 from kiosk.main_queue import MainQueue
 from kiosk.notices import (
     AttendantCalled,
     IdlePromptShown,
-    KioskRefusal,
     Notice,
     ScanRejected,
     SessionChanged,
     StaffChecked,
     StoreTrouble,
 )
+from kiosk.refusals import KioskRefusal
 from kiosk.sim.demo_shop import DEMO_STAFF, in_store_code, prepare_demo
 from kiosk.store.db import open_database
 

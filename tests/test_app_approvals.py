@@ -14,14 +14,11 @@ import pytest
 
 from kiosk.app import Kiosk
 from kiosk.config import Settings, demo_settings
-from kiosk.core.checkout_events import (
-    UNLISTED_ITEM_NAME,
-    AttendantReason,
-    CheckoutState,
-    ReceiptChoice,
-)
+from kiosk.core.checkout_events import UNLISTED_ITEM_NAME
+from kiosk.core.checkout_states import AttendantReason, CheckoutState, ReceiptChoice
 from kiosk.main_queue import MainQueue
-from kiosk.notices import CartRefused, KioskRefusal, Notice, StaffChecked, StoreTrouble
+from kiosk.notices import CartRefused, Notice, StaffChecked, StoreTrouble
+from kiosk.refusals import KioskRefusal
 from kiosk.sim.demo_shop import DEMO_STAFF, in_store_code, prepare_demo
 from kiosk.store.db import open_database
 from kiosk.store.staff import StaffRoster

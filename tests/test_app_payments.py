@@ -16,7 +16,7 @@ import pytest
 
 from kiosk.app import Kiosk
 from kiosk.config import Settings, demo_settings
-from kiosk.core.checkout_events import CheckoutState, ReceiptChoice
+from kiosk.core.checkout_states import CheckoutState, ReceiptChoice
 from kiosk.main_queue import MainQueue
 from kiosk.notices import (
     AttendantCalled,

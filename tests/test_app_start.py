@@ -18,10 +18,11 @@ import pytest
 
 from kiosk.app import Kiosk, StartReport
 from kiosk.config import Settings, demo_settings
-from kiosk.core.checkout_events import AttendantReason, CheckoutState, ReceiptChoice
+from kiosk.core.checkout_states import AttendantReason, CheckoutState, ReceiptChoice
 from kiosk.main_queue import MainQueue
-from kiosk.notices import CartRefused, KioskRefusal, Notice, PaymentRecovery, SessionChanged
+from kiosk.notices import CartRefused, Notice, PaymentRecovery, SessionChanged
 from kiosk.payments.cards import DEMO_CARDS
+from kiosk.refusals import KioskRefusal
 from kiosk.sim.demo_shop import DEMO_STAFF, prepare_demo
 from kiosk.sim.stripe_emulator import StripeEmulator
 from kiosk.sim.stripe_emulator.faults import Fault

@@ -20,7 +20,7 @@ from stdnum import ean
 from kiosk.app import Kiosk
 from kiosk.config import Secrets, SecretStr, Settings, demo_settings
 from kiosk.config.settings import CatalogSettings
-from kiosk.core.checkout_events import CheckoutState
+from kiosk.core.checkout_states import CheckoutState
 from kiosk.main_queue import MainQueue
 from kiosk.sim.demo_shop import prepare_demo
 from kiosk.sim.stripe_emulator import StripeEmulator

@@ -15,17 +15,14 @@ from kiosk.core.cart import Cart, CartLine, CartOutcome
 from kiosk.core.catalog import Product, plu_code
 from kiosk.core.checkout import Checkout
 from kiosk.core.checkout_events import (
-    AbandonReason,
     ApprovalGiven,
     AttendantApproved,
     AttendantDismissed,
-    AttendantReason,
     BackToCartPressed,
     CallAttendant,
     CancelSale,
     CancelWaitingPayment,
     CartChanged,
-    CheckoutState,
     CheckoutTimers,
     CustomerActive,
     Effect,
@@ -36,14 +33,11 @@ from kiosk.core.checkout_events import (
     PaymentCancelled,
     PaymentCheckNeeded,
     PaymentDeclined,
-    PaymentPhase,
     PaymentPhaseChanged,
     PaymentSucceeded,
     PayPressed,
     QuantityChanged,
-    ReceiptChoice,
     ReceiptChosen,
-    Refusal,
     Refused,
     SaleAbandoned,
     SalePaid,
@@ -53,6 +47,14 @@ from kiosk.core.checkout_events import (
     ShowIdlePrompt,
     StartPayment,
     Tick,
+)
+from kiosk.core.checkout_states import (
+    AbandonReason,
+    AttendantReason,
+    CheckoutState,
+    PaymentPhase,
+    ReceiptChoice,
+    Refusal,
 )
 from kiosk.core.shop_rules import (
     CartLimits,

@@ -20,12 +20,10 @@ from kiosk.core.checkout_events import (
     ApprovalGiven,
     AttendantApproved,
     AttendantDismissed,
-    AttendantReason,
     BackToCartPressed,
     CallAttendant,
     CancelSale,
     CartChanged,
-    CheckoutState,
     CheckoutTimers,
     Effect,
     Event,
@@ -40,12 +38,12 @@ from kiosk.core.checkout_events import (
     PaymentSucceeded,
     PayPressed,
     QuantityChanged,
-    Refusal,
     Refused,
     RefusedItem,
     StartPayment,
     Tick,
 )
+from kiosk.core.checkout_states import AttendantReason, CheckoutState, Refusal
 from kiosk.core.shop_rules import CartLimits, TaxClass, TaxMode, TaxPolicy
 
 POLICY = TaxPolicy(

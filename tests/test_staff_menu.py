@@ -41,7 +41,7 @@ from staff_support import (
 from stdnum import ean
 
 from kiosk.config import Settings
-from kiosk.core.checkout_events import AttendantReason, CheckoutState, PaymentPhase, ReceiptChoice
+from kiosk.core.checkout_states import AttendantReason, CheckoutState, PaymentPhase, ReceiptChoice
 from kiosk.core.pins import PinOutcome
 from kiosk.devices.usb_stick import MAX_CATALOG_BYTES
 from kiosk.notices import (

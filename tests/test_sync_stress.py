@@ -33,7 +33,7 @@ from sqlite_utils import Database
 
 from kiosk.app import Kiosk
 from kiosk.config import Secrets, SecretStr, Settings, demo_settings
-from kiosk.core.checkout_events import CheckoutState
+from kiosk.core.checkout_states import CheckoutState
 from kiosk.main_queue import MainQueue
 from kiosk.sim.demo_shop import prepare_demo
 from kiosk.sim.stripe_emulator import StripeEmulator

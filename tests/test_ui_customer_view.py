@@ -18,9 +18,7 @@ from kiosk.core.barcodes import parse_scan
 from kiosk.core.catalog import Product
 from kiosk.core.checkout import Checkout
 from kiosk.core.checkout_events import (
-    AttendantReason,
     BackToCartPressed,
-    CheckoutState,
     CheckoutTimers,
     Event,
     ItemScanned,
@@ -28,7 +26,6 @@ from kiosk.core.checkout_events import (
     PaymentCancelled,
     PaymentCheckNeeded,
     PaymentDeclined,
-    PaymentPhase,
     PaymentPhaseChanged,
     PaymentSucceeded,
     PaymentUnresolved,
@@ -36,16 +33,17 @@ from kiosk.core.checkout_events import (
     QuantityChanged,
     Tick,
 )
+from kiosk.core.checkout_states import AttendantReason, CheckoutState, PaymentPhase
 from kiosk.core.shop_rules import CartLimits, ScanRules, TaxClass, TaxMode, TaxPolicy
 from kiosk.notices import (
     AttendantCalled,
     CartRefused,
-    KioskRefusal,
     ScanRejected,
     SessionChanged,
     StaffChecked,
     StoreTrouble,
 )
+from kiosk.refusals import KioskRefusal
 from kiosk.ui.customer_view import (
     LANGUAGE_RESET_S,
     THANK_YOU_TOUCH_GRACE_S,

@@ -10,7 +10,7 @@ import pytest
 from kivy.tests.common import UnitTestTouch
 from ui_support import MINERAL_WATER, ORANGE_JUICE, KioskDriver, run_kiosk_ui
 
-from kiosk.core.checkout_events import CheckoutState
+from kiosk.core.checkout_states import CheckoutState
 
 
 @pytest.fixture

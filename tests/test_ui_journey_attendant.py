@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from ui_support import MINERAL_WATER, SIZES, KioskDriver, barcode_of, run_kiosk_ui
 
-from kiosk.core.checkout_events import AttendantReason, CheckoutState
+from kiosk.core.checkout_states import AttendantReason, CheckoutState
 from kiosk.sim.demo_shop import demo_barcodes
 
 LAGER = barcode_of("Lager beer")

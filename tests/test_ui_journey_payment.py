@@ -25,7 +25,7 @@ from ui_support import (
     run_kiosk_ui,
 )
 
-from kiosk.core.checkout_events import CheckoutState, PaymentPhase
+from kiosk.core.checkout_states import CheckoutState, PaymentPhase
 from kiosk.sim.stripe_emulator import StripeEmulator
 
 APPROVED_CARD = "4242424242424242"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from ui_support import MINERAL_WATER, ORANGE_JUICE, SIZES, KioskDriver, run_kiosk_ui
 
-from kiosk.core.checkout_events import CheckoutState
+from kiosk.core.checkout_states import CheckoutState
 
 
 @pytest.fixture(params=list(SIZES))

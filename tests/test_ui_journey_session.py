@@ -24,7 +24,7 @@ from ui_support import (
     run_kiosk_ui,
 )
 
-from kiosk.core.checkout_events import CheckoutState
+from kiosk.core.checkout_states import CheckoutState
 from kiosk.ui.screens.shopping import START_OVER_MIN_GAP_S
 
 SCANNER_BANNER = "The scanner is not connected. Staff has been told."

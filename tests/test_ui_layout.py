@@ -40,7 +40,7 @@ from kivy.uix.widget import Widget
 
 # isort: on
 
-from kiosk.core.checkout_events import AttendantReason, CheckoutState
+from kiosk.core.checkout_states import AttendantReason, CheckoutState
 from kiosk.ui import theme
 from kiosk.ui.demo_info import DemoInfo
 from kiosk.ui.kivy_setup import configure_kivy

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.core.checkout_events import CheckoutState
+from kiosk.core.checkout_states import CheckoutState
 from kiosk.ui.navigation import CUSTOMER_SCREENS, SCREENS, STAFF_SCREENS, View, screen_for
 
 KV_FOLDER = Path(__file__).resolve().parents[1] / "kiosk" / "ui" / "kv"

@@ -29,7 +29,7 @@ from ui_support import (
     run_kiosk_ui,
 )
 
-from kiosk.core.checkout_events import AttendantReason, CheckoutState
+from kiosk.core.checkout_states import AttendantReason, CheckoutState
 from kiosk.sim.demo_shop import demo_barcodes
 from kiosk.staff_menu import EXIT_RESTART
 from kiosk.store.staff import MAX_WRONG_PINS

@@ -24,7 +24,7 @@ from kiosk.cli.common import (
     settings_or_exit,
 )
 from kiosk.config import ConfigError, Settings, load_secrets
-from kiosk.core.checkout_events import PaymentPhase
+from kiosk.core.checkout_states import PaymentPhase
 from kiosk.payments.provider import ProviderUnavailable
 from kiosk.payments.registry import build_provider
 from kiosk.payments.reports import ReconcileReport

@@ -158,148 +158,54 @@ from datetime import datetime
 
 from kiosk.core.cart import Cart, CartOutcome
 from kiosk.core.catalog import Product
-from kiosk.core.checkout_events import (
-    _CUSTOMER_EVENTS,
-    AbandonReason,
-)
-from kiosk.core.checkout_events import (
-    STAFF_DECISION_REASONS as STAFF_DECISION_REASONS,
-)
-from kiosk.core.checkout_events import (
-    UNLISTED_ITEM_NAME as UNLISTED_ITEM_NAME,
-)
-from kiosk.core.checkout_events import (
-    ApprovalGiven as ApprovalGiven,
-)
-from kiosk.core.checkout_events import (
-    AttendantApproved as AttendantApproved,
-)
-from kiosk.core.checkout_events import (
-    AttendantDismissed as AttendantDismissed,
-)
-from kiosk.core.checkout_events import (
-    AttendantReason as AttendantReason,
-)
-from kiosk.core.checkout_events import (
-    BackToCartPressed as BackToCartPressed,
-)
-from kiosk.core.checkout_events import (
-    CallAttendant as CallAttendant,
-)
-from kiosk.core.checkout_events import (
-    CancelSale as CancelSale,
-)
-from kiosk.core.checkout_events import (
-    CancelWaitingPayment as CancelWaitingPayment,
-)
-from kiosk.core.checkout_events import (
-    CartChanged as CartChanged,
-)
-from kiosk.core.checkout_events import (
-    CheckoutState as CheckoutState,
-)
-from kiosk.core.checkout_events import (
-    CheckoutTimers as CheckoutTimers,
-)
-from kiosk.core.checkout_events import (
-    CustomerActive as CustomerActive,
-)
-from kiosk.core.checkout_events import (
-    Detail as Detail,
-)
-from kiosk.core.checkout_events import (
-    Effect as Effect,
-)
-from kiosk.core.checkout_events import (
-    Event as Event,
-)
-from kiosk.core.checkout_events import (
-    HelpRequested as HelpRequested,
-)
-from kiosk.core.checkout_events import (
-    ItemLeftOut as ItemLeftOut,
-)
-from kiosk.core.checkout_events import (
-    ItemPriced as ItemPriced,
-)
-from kiosk.core.checkout_events import (
-    ItemScanned as ItemScanned,
-)
-from kiosk.core.checkout_events import (
-    LimitOverridden as LimitOverridden,
-)
-from kiosk.core.checkout_events import (
-    LineRemoved as LineRemoved,
-)
-from kiosk.core.checkout_events import (
-    LineVoided as LineVoided,
-)
-from kiosk.core.checkout_events import (
-    PaymentCancelled as PaymentCancelled,
-)
-from kiosk.core.checkout_events import (
-    PaymentCheckNeeded as PaymentCheckNeeded,
-)
-from kiosk.core.checkout_events import (
-    PaymentDeclined as PaymentDeclined,
-)
-from kiosk.core.checkout_events import (
-    PaymentPhase as PaymentPhase,
-)
-from kiosk.core.checkout_events import (
-    PaymentPhaseChanged as PaymentPhaseChanged,
-)
-from kiosk.core.checkout_events import (
-    PaymentSucceeded as PaymentSucceeded,
-)
-from kiosk.core.checkout_events import (
-    PaymentUnresolved as PaymentUnresolved,
-)
-from kiosk.core.checkout_events import (
-    PayPressed as PayPressed,
-)
-from kiosk.core.checkout_events import (
-    QuantityChanged as QuantityChanged,
-)
-from kiosk.core.checkout_events import (
-    ReceiptChoice as ReceiptChoice,
-)
-from kiosk.core.checkout_events import (
-    ReceiptChosen as ReceiptChosen,
-)
-from kiosk.core.checkout_events import (
-    Refusal as Refusal,
-)
-from kiosk.core.checkout_events import (
-    Refused as Refused,
-)
-from kiosk.core.checkout_events import (
-    RefusedItem as RefusedItem,
-)
-from kiosk.core.checkout_events import (
-    SaleAbandoned as SaleAbandoned,
-)
-from kiosk.core.checkout_events import (
-    SalePaid as SalePaid,
-)
-from kiosk.core.checkout_events import (
-    SaleStarted as SaleStarted,
-)
-from kiosk.core.checkout_events import (
-    SessionEnded as SessionEnded,
-)
-from kiosk.core.checkout_events import (
-    SessionFinished as SessionFinished,
-)
-from kiosk.core.checkout_events import (
-    ShowIdlePrompt as ShowIdlePrompt,
-)
-from kiosk.core.checkout_events import (
-    StartPayment as StartPayment,
-)
-from kiosk.core.checkout_events import (
-    Tick as Tick,
-)
+from kiosk.core.checkout_events import _CUSTOMER_EVENTS
+from kiosk.core.checkout_events import STAFF_DECISION_REASONS as STAFF_DECISION_REASONS
+from kiosk.core.checkout_events import UNLISTED_ITEM_NAME as UNLISTED_ITEM_NAME
+from kiosk.core.checkout_events import ApprovalGiven as ApprovalGiven
+from kiosk.core.checkout_events import AttendantApproved as AttendantApproved
+from kiosk.core.checkout_events import AttendantDismissed as AttendantDismissed
+from kiosk.core.checkout_events import BackToCartPressed as BackToCartPressed
+from kiosk.core.checkout_events import CallAttendant as CallAttendant
+from kiosk.core.checkout_events import CancelSale as CancelSale
+from kiosk.core.checkout_events import CancelWaitingPayment as CancelWaitingPayment
+from kiosk.core.checkout_events import CartChanged as CartChanged
+from kiosk.core.checkout_events import CheckoutTimers as CheckoutTimers
+from kiosk.core.checkout_events import CustomerActive as CustomerActive
+from kiosk.core.checkout_events import Detail as Detail
+from kiosk.core.checkout_events import Effect as Effect
+from kiosk.core.checkout_events import Event as Event
+from kiosk.core.checkout_events import HelpRequested as HelpRequested
+from kiosk.core.checkout_events import ItemLeftOut as ItemLeftOut
+from kiosk.core.checkout_events import ItemPriced as ItemPriced
+from kiosk.core.checkout_events import ItemScanned as ItemScanned
+from kiosk.core.checkout_events import LimitOverridden as LimitOverridden
+from kiosk.core.checkout_events import LineRemoved as LineRemoved
+from kiosk.core.checkout_events import LineVoided as LineVoided
+from kiosk.core.checkout_events import PaymentCancelled as PaymentCancelled
+from kiosk.core.checkout_events import PaymentCheckNeeded as PaymentCheckNeeded
+from kiosk.core.checkout_events import PaymentDeclined as PaymentDeclined
+from kiosk.core.checkout_events import PaymentPhaseChanged as PaymentPhaseChanged
+from kiosk.core.checkout_events import PaymentSucceeded as PaymentSucceeded
+from kiosk.core.checkout_events import PaymentUnresolved as PaymentUnresolved
+from kiosk.core.checkout_events import PayPressed as PayPressed
+from kiosk.core.checkout_events import QuantityChanged as QuantityChanged
+from kiosk.core.checkout_events import ReceiptChosen as ReceiptChosen
+from kiosk.core.checkout_events import Refused as Refused
+from kiosk.core.checkout_events import RefusedItem as RefusedItem
+from kiosk.core.checkout_events import SaleAbandoned as SaleAbandoned
+from kiosk.core.checkout_events import SalePaid as SalePaid
+from kiosk.core.checkout_events import SaleStarted as SaleStarted
+from kiosk.core.checkout_events import SessionEnded as SessionEnded
+from kiosk.core.checkout_events import SessionFinished as SessionFinished
+from kiosk.core.checkout_events import ShowIdlePrompt as ShowIdlePrompt
+from kiosk.core.checkout_events import StartPayment as StartPayment
+from kiosk.core.checkout_events import Tick as Tick
+from kiosk.core.checkout_states import AbandonReason
+from kiosk.core.checkout_states import AttendantReason as AttendantReason
+from kiosk.core.checkout_states import CheckoutState as CheckoutState
+from kiosk.core.checkout_states import PaymentPhase as PaymentPhase
+from kiosk.core.checkout_states import ReceiptChoice as ReceiptChoice
+from kiosk.core.checkout_states import Refusal as Refusal
 from kiosk.core.shop_rules import CartLimits, TaxPolicy
 from kiosk.core.tax import TaxError, Totals
 

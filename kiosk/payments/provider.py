@@ -21,7 +21,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from kiosk.core.cart import CartLine
-from kiosk.core.checkout_events import PaymentPhase
+from kiosk.core.checkout_states import PaymentPhase
 from kiosk.core.tax import Totals
 from kiosk.payments.refunds import RefundResult
 from kiosk.payments.reports import ReconcileReport, RecoveryReport

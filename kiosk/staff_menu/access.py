@@ -9,7 +9,7 @@ screen, and closes when one takes the screen.
 
 from __future__ import annotations
 
-from kiosk.core.checkout_events import CheckoutState, Refusal
+from kiosk.core.checkout_states import CheckoutState, Refusal
 from kiosk.notices import Notice, SessionChanged, StaffChecked
 from kiosk.staff_menu.host import MenuHost
 from kiosk.staff_menu.pin_check import check_staff_pin, staff_checked

@@ -39,7 +39,7 @@ from kivy.properties import (
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 from kiosk.config import Settings
-from kiosk.core.checkout_events import CheckoutState, ReceiptChoice
+from kiosk.core.checkout_states import CheckoutState, ReceiptChoice
 from kiosk.notices import (
     AppExitRequested,
     AttendantCalled,

@@ -22,20 +22,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from kiosk.core.checkout import Checkout
-from kiosk.core.checkout_events import AttendantReason, CheckoutState, PaymentPhase
-from kiosk.notices import (
-    AttendantCalled,
-    CartRefused,
-    KioskRefusal,
-    Notice,
-    ScanRejected,
-    SessionChanged,
-    StaffChecked,
-)
+from kiosk.core.checkout_states import AttendantReason, CheckoutState, PaymentPhase
+from kiosk.refusals import KioskRefusal
 from kiosk.ui.i18n import N_, Translator
 from kiosk.ui.navigation import STAFF_SCREENS, View, screen_for
+
+if TYPE_CHECKING:  # the attract screen's first frame needs none of the checkout's dataclasses
+    from kiosk.core.checkout import Checkout
+    from kiosk.notices import Notice, SessionChanged, StaffChecked
 
 DECLINES_WITH_OWN_WORDS = frozenset({
     "insufficient_funds", "expired_card", "incorrect_pin", "pin_try_exceeded",
@@ -565,6 +561,8 @@ def reaction_to(notice: Notice, tr: Translator, *, screen: str, staff_login: boo
     """What a refused scan, a refused request or an attendant call makes the customer hear
     and read on ``screen`` (``staff_login``: the staff PIN pad is up); nothing for other
     notices."""
+    from kiosk.notices import AttendantCalled, CartRefused, ScanRejected  # a facade exists now
+
     if isinstance(notice, ScanRejected):
         return Reaction(
             sound="scan_rejected",

@@ -27,7 +27,7 @@ from babel import Locale
 from babel.numbers import format_decimal
 
 from kiosk.core.money import currency_exponent, format_money
-from kiosk.notices import KioskRefusal
+from kiosk.refusals import KioskRefusal
 from kiosk.resources import asset
 
 log = logging.getLogger(__name__)

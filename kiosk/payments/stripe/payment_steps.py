@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from kiosk.core.checkout_events import PaymentPhase
+from kiosk.core.checkout_states import PaymentPhase
 from kiosk.payments import attempts
 from kiosk.payments.attempts import PaymentAttempt, SaleNotPayable
 from kiosk.payments.outcomes import CANCELLING_OUTCOMES, Outcome

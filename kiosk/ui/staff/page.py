@@ -8,12 +8,13 @@ facade's ``kiosk.staff_menu.StaffMenu``), never through storage or devices direc
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kivy.app import App
 from kivy.uix.boxlayout import BoxLayout
 
-from kiosk.notices import Notice
+if TYPE_CHECKING:  # the notices load with the facade, after the first frame
+    from kiosk.notices import Notice
 
 
 class StaffPage(BoxLayout):

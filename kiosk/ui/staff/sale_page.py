@@ -23,7 +23,7 @@ from kivy.properties import (
 from kivy.uix.boxlayout import BoxLayout
 
 from kiosk.core.checkout import Checkout
-from kiosk.core.checkout_events import AttendantReason, CheckoutState
+from kiosk.core.checkout_states import AttendantReason, CheckoutState
 from kiosk.notices import CartRefused, Notice, SessionChanged, StaffActionDone
 from kiosk.ui.i18n import N_
 from kiosk.ui.staff.page import StaffPage

@@ -14,18 +14,20 @@ from __future__ import annotations
 import functools
 import importlib
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kivy.app import App
 from kivy.factory import Factory
 from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
-from kiosk.notices import InspectionRecorded, Notice
 from kiosk.ui.i18n import N_
 from kiosk.ui.staff import PAGES
 from kiosk.ui.staff.page import StaffPage
 from kiosk.ui.widgets.basic import TouchButton
+
+if TYPE_CHECKING:  # the notices load with the facade, after the first frame
+    from kiosk.notices import Notice
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +138,8 @@ class StaffMenuScreen(Screen):
 
     def on_notice(self, notice: Notice) -> None:
         """A facade notice while the menu is open: to the page on show."""
+        from kiosk.notices import InspectionRecorded  # loaded with the facade
+
         if isinstance(notice, InspectionRecorded):
             self.refresh_inspection()
         page = self.page
