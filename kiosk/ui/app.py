@@ -40,26 +40,6 @@ from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 from kiosk.config import Settings
 from kiosk.core.checkout_states import CheckoutState, ReceiptChoice
-from kiosk.notices import (
-    AppExitRequested,
-    AttendantCalled,
-    CartRefused,
-    IdlePromptShown,
-    KioskClosedChanged,
-    Notice,
-    PaymentRecovery,
-    PaymentsAvailability,
-    ReceiptPrinted,
-    ReceiptUnavailable,
-    RuntimeSettingChanged,
-    SaleEnded,
-    ScannerStateChanged,
-    ScanRejected,
-    SessionChanged,
-    StaffChecked,
-    StaffMenuChanged,
-    StoreTrouble,
-)
 from kiosk.receipts.ereceipt import ereceipt_url, qr_png
 from kiosk.service.memory import give_back_freed_memory_soon
 from kiosk.ui import theme
@@ -91,8 +71,19 @@ from kiosk.ui.widgets.idle_prompt import IdlePrompt
 from kiosk.ui.widgets.money_pad import MoneyPad  # noqa: F401  (kv classes register on import)
 from kiosk.ui.widgets.pin_pad import PinPad  # noqa: F401
 
-if TYPE_CHECKING:  # the facade's modules load after the first frame (``make_kiosk``)
+if TYPE_CHECKING:  # the facade's modules load after the first frame (``make_kiosk``),
+    # and with them the notices (and the checkout's dataclasses they carry)
     from kiosk.app import Kiosk
+    from kiosk.notices import (
+        AttendantCalled,
+        CartRefused,
+        Notice,
+        ReceiptUnavailable,
+        SaleEnded,
+        ScanRejected,
+        SessionChanged,
+        StaffMenuChanged,
+    )
 
 log = logging.getLogger(__name__)
 
@@ -557,6 +548,13 @@ class KioskApp(App):
     # -------------------------------------------------------------------------- notices
 
     def _on_notice(self, notice: Notice) -> None:
+        from kiosk.notices import (  # loaded with the facade, which sends them
+            AppExitRequested,
+            KioskClosedChanged,
+            RuntimeSettingChanged,
+            StaffMenuChanged,
+        )
+
         self._on_customer_notice(notice)
         if isinstance(notice, StaffMenuChanged):
             self._on_staff_menu(notice)
@@ -573,6 +571,22 @@ class KioskApp(App):
             self.root.screens.get_screen("staff_menu").on_notice(notice)
 
     def _on_customer_notice(self, notice: Notice) -> None:
+        from kiosk.notices import (  # loaded with the facade, which sends them
+            AttendantCalled,
+            CartRefused,
+            IdlePromptShown,
+            PaymentRecovery,
+            PaymentsAvailability,
+            ReceiptPrinted,
+            ReceiptUnavailable,
+            SaleEnded,
+            ScannerStateChanged,
+            ScanRejected,
+            SessionChanged,
+            StaffChecked,
+            StoreTrouble,
+        )
+
         if isinstance(notice, SessionChanged):
             self._on_session(notice)
         elif isinstance(notice, (ScanRejected, CartRefused, AttendantCalled)):
@@ -614,6 +628,8 @@ class KioskApp(App):
             self._say(reaction.message)
         if reaction.staff_message is not None:
             self.staff_message = reaction.staff_message
+        from kiosk.notices import AttendantCalled  # loaded with the facade
+
         if isinstance(notice, AttendantCalled):
             log.info("attendant called: %s (sale %s)", notice.reason, notice.sale_id)
             self.dispatch("on_attendant_called", notice.reason.value, notice.sale_id)
