@@ -62,6 +62,7 @@ from kiosk.ui.screen_building import (
     BUILT_AFTER_FIRST_FRAME,
     add_screen,
     load_demo_kv,
+    load_idle_prompt_kv,
     load_kv,
 )
 from kiosk.ui.sounds import Sounds
@@ -249,7 +250,6 @@ class KioskApp(App):
             load_demo_kv()
             root.demo_box.add_widget(DemoPanel())
         self.bind(banners=root.show_banners)
-        self._idle_prompt = IdlePrompt()
         Window.clearcolor = self.colours["background"]
         Window.bind(size=self._on_window_size)
         self._on_window_size(Window, Window.size)
@@ -794,6 +794,9 @@ class KioskApp(App):
         if self._staff_login and not view.staff_login:  # a card payment took over
             self._staff_login = False
             self._forget_staff_login_timer()
+        if view.idle_prompt and self._idle_prompt is None:  # built the first time it shows
+            load_idle_prompt_kv()
+            self._idle_prompt = IdlePrompt()
         prompt = self._idle_prompt
         if prompt is not None:  # never over the staff screens: staff are at the kiosk
             if view.idle_prompt and prompt.parent is None:
