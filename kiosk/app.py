@@ -153,6 +153,7 @@ class Kiosk:
         self._clock = clock
         self._new_sale_id = new_sale_id
         self._card_payments = card_payments
+        self._cards_load_after_scans = False  # see _refuses_sales_without_cards
         self._receipts = receipts
         self._receipt_desk: ReceiptDesk | None = None
         self._relay: OutboxRelay | None = None
@@ -195,29 +196,17 @@ class Kiosk:
     def _menu_host(self) -> MenuHost:
         """What the staff menu may use of the kiosk (``kiosk.staff_menu.host``)."""
         return MenuHost(
-            settings=self.settings,
-            config_path=self.config_path,
-            tax_policy=self._policy,
-            scan_rules=self._scan_rules,
-            clock=self._clock,
-            post=self._post,
-            emit=self._emit,
-            listen=self.listen,
-            stop_listening=self._listeners.remove,
-            refused_before_start=self._refused_before_start,
-            write=self._write,
-            submit=lambda job: self._store().submit(job),
-            when_done=self._when_done,
-            read_connection=lambda: self._reader,
-            product_catalog=self._product_catalog,
-            checkout=lambda: self.checkout,
-            decisions=self,
+            settings=self.settings, config_path=self.config_path, tax_policy=self._policy,
+            scan_rules=self._scan_rules, clock=self._clock, post=self._post, emit=self._emit,
+            listen=self.listen, stop_listening=self._listeners.remove,
+            refused_before_start=self._refused_before_start, write=self._write,
+            submit=lambda job: self._store().submit(job), when_done=self._when_done,
+            read_connection=lambda: self._reader, product_catalog=self._product_catalog,
+            checkout=lambda: self.checkout, decisions=self,
             scanner_state=lambda: self.scanner_state.value,
-            receipt_desk=lambda: self.receipt_desk,
-            card_payments=lambda: self.payment_service,
+            receipt_desk=lambda: self.receipt_desk, card_payments=lambda: self.payment_service,
             payments_available=lambda: self.payments_available,
-            sync_status=self.sync_status,
-            sync_now=self.sync_now,
+            sync_status=self.sync_status, sync_now=self.sync_now,
         )
 
     # ----------------------------------------------------------------------- lifecycle
@@ -241,7 +230,8 @@ class Kiosk:
         on_failed: Callable[[BaseException], None] | None = None,
         on_taking_scans: Callable[[], None] | None = None,
     ) -> None:
-        """Start as `start` does, without blocking: returns at once (call it on the main thread).
+        """Start as `start` does, without blocking: returns at once (call it on the main thread,
+        or on the thread that built the facade before the main thread uses it).
 
         The slow steps run on a thread (`kiosk.startup`); notices and the session reach the
         main thread through ``post_to_main``. `starting` is true meanwhile. Once the store is
@@ -275,6 +265,12 @@ class Kiosk:
             self._payments = provider
             if self._card_options.demo_cards:
                 provider.set_demo_card(self._demo_card)
+
+    def _refuses_sales_without_cards(self) -> bool:
+        """True when the card provider refuses new sales while card payments are unavailable
+        (known to be False, without loading its modules, while a start loads the payment side
+        after taking scans: `kiosk.startup` starts a provider that refuses first)."""
+        return not self._cards_load_after_scans and self._card_options.block_sales_when_unavailable
 
     @cached_property
     def _card_options(self) -> ProviderOptions:
@@ -482,8 +478,8 @@ class Kiosk:
         at = self._clock()
         if (
             self._checkout.state is CheckoutState.ATTRACT
-            and self._card_options.block_sales_when_unavailable
             and not self._payments_available[0]
+            and self._refuses_sales_without_cards()
         ):
             self._emit(CartRefused(KioskRefusal.PAYMENTS_UNAVAILABLE))
             return
