@@ -297,13 +297,15 @@ class KioskApp(App):
         log.info("first screen drawn: %s", self.current_screen)
         if self._on_first_frame is not None:
             self._on_first_frame(self.current_screen)
-        self._after_first_frame()
+        # In the next tick: the frame is on screen then (the swap follows this event, and a
+        # thread importing beside it would delay it).
+        Clock.schedule_once(lambda _dt: self._after_first_frame())
 
     def _after_first_frame(self) -> None:
-        """Build and start the facade on its thread, from the moment the first frame goes to
-        the screen (the time its imports need). `BUILT_AFTER_FIRST_FRAME` are built once the
-        kiosk takes scans (a scan kept meanwhile builds the shopping screen as it shows it):
-        built meanwhile, they would slow down the opening of the store (Python's lock)."""
+        """Build and start the facade on its thread, the main thread free meanwhile (frames,
+        touches). `BUILT_AFTER_FIRST_FRAME` are built once the kiosk takes scans (a scan kept
+        meanwhile builds the shopping screen as it shows it): built meanwhile, they would slow
+        down the opening of the store (Python's lock)."""
         if self._started_facade:
             return
         self._started_facade = True

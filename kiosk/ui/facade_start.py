@@ -2,10 +2,10 @@
 
 Drawing the first screen needs none of the facade's modules (``kiosk.app``: sqlite-utils, the
 staff menu, the store...). They load on a thread of their own that `FacadeStart.begin` starts
-as the first frame is handed to the window: while the main thread swaps that frame to the
-screen (tens of milliseconds, without Python's lock) the thread imports the facade, builds it
+in the tick after the first frame (once that frame is on screen: a thread importing while it
+is swapped to the screen would delay it): the thread imports the facade, builds it
 (``make_kiosk``), listens to it and starts it (``Kiosk.start_in_background``: the store opens
-on the start thread). The main thread meanwhile builds the screen a first scan shows.
+on the start thread), while the main thread draws and answers touches.
 
 The main thread reaches the facade through `FacadeStart.kiosk`: it waits for the thread there
 if the thread is not done yet (the facade is handed over only once it listens and starts, so
