@@ -68,7 +68,6 @@ from kiosk.core.checkout_events import (
     Tick,
 )
 from kiosk.core.tax import Totals
-from kiosk.devices.scanner import ScannerState
 from kiosk.notices import (
     CartRefused,
     KioskRefusal,
@@ -91,6 +90,7 @@ from kiosk.store.staff import PinCheck
 from kiosk.store.worker import StoreWorker
 
 if TYPE_CHECKING:  # loaded on the start-up thread, after the first screen is drawn
+    from kiosk.devices.scanner import ScannerState
     from kiosk.payments.provider import CardProvider, ProviderOptions
     from kiosk.receipts.jobs import ReceiptDesk
     from kiosk.sim.stripe_emulator import StripeEmulator
