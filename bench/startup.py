@@ -18,7 +18,8 @@ first (untimed), as installing the wheel does:
   Once the attract screen is drawn (``on_first_frame``) it prints ``first-frame attract``.
   ``EARLY_SCAN_S`` (50 ms) after that frame it scans one item (through the virtual
   scanner's pty if it is open, else through the facade, which keeps it until it takes
-  scans) and times it to the new cart line, or reports it lost (refused while starting).
+  scans) and times it, from when it was due (a step the busy main thread runs late does
+  not hide the wait), to the new cart line, or reports it lost (refused while starting).
   Once the kiosk is ready it scans the other items one at a time through the pty, each
   timed (the steady state: their median), pays,
   waits for the PAID state, draws a few frames, reads ``VmRSS`` and stops;
@@ -375,7 +376,11 @@ class KioskSale:
         return scan
 
     def _send_early(self) -> None:
+        # Timed from when the scan was due, not from when this step ran: a customer's scan
+        # does not wait for the main loop, so a step that runs late (the main thread busy
+        # building the facade or a screen) is part of the scan's latency, not before it.
         self.early = self._send(self.barcodes.pop(0))
+        self.early.sent_at = min(self.early.sent_at, self.early_at)
 
     def _on_notice(self, notice: Any) -> None:
         scan = self.pending

@@ -65,7 +65,6 @@ from kiosk.core.checkout_events import (
 )
 from kiosk.core.checkout_states import AttendantReason, CheckoutState, PaymentPhase, ReceiptChoice
 from kiosk.core.tax import Totals
-from kiosk.devices.scanner import ScannerState
 from kiosk.notices import (
     CartRefused,
     Notice,
@@ -80,19 +79,21 @@ from kiosk.refusals import KioskRefusal
 from kiosk.sale_writer import SaleWriter
 from kiosk.scanner_connection import ScannerConnection
 from kiosk.scanner_connection import scanner_options as scanner_options  # kiosk.cli.scanner
-from kiosk.staff_menu import MenuHost, StaffMenu, check_staff_pin, staff_checked
+from kiosk.staff_on_demand import StaffMenuOnDemand
 from kiosk.startup import START_STORE_TIMEOUT_S, MainThreadSteps, StartReport
 from kiosk.startup import VIRTUAL_PRINTER_FOLDER as VIRTUAL_PRINTER_FOLDER  # kiosk.cli.receipt
 from kiosk.store.products import CatalogRowError, ProductCatalog
-from kiosk.store.staff import PinCheck
 from kiosk.store.worker import StoreWorker
 
 if TYPE_CHECKING:  # loaded on the start-up thread, after the first screen is drawn
+    from kiosk.devices.scanner import ScannerState
     from kiosk.payments.provider import CardProvider, ProviderOptions
     from kiosk.receipts.jobs import ReceiptDesk
     from kiosk.sim.stripe_emulator import StripeEmulator
     from kiosk.sim.virtual_printer import VirtualPrinter
     from kiosk.sim.virtual_scanner import VirtualScanner
+    from kiosk.staff_menu import MenuHost, StaffMenu
+    from kiosk.store.staff import PinCheck
     from kiosk.sync.relay import OutboxRelay, SyncStatus
 
 log = logging.getLogger(__name__)
@@ -123,12 +124,12 @@ class Kiosk:
     Clock.schedule_once(lambda _dt: f())``; headless: ``MainQueue.post``). ``clock`` returns an
     aware UTC datetime; tests inject their own. With ``receipts`` the receipt desk prints on
     ``[printer]`` (the virtual printer of ``kiosk.sim`` for ``"virtual"``). With
-    ``card_payments`` the payment service is
-    built from ``[stripe]`` at ``start()`` (``secrets`` default to the environment and systemd
-    credentials); without it, or with no key or reader configured, Pay reports
-    ``card_payments_unavailable`` and keeps the cart. With ``[backoffice] url`` and a
-    back-office token, an outbox relay thread sends paid sales, refunds and audit rows to the
-    back office (``kiosk.sync.relay``); without them the kiosk sells the same and keeps them.
+    ``card_payments`` the payment service is built from ``[stripe]`` at ``start()``
+    (``secrets`` default to the environment and systemd credentials); without it, or with no
+    key or reader configured, Pay reports ``card_payments_unavailable`` and keeps the cart.
+    With ``[backoffice] url`` and a back-office token, an outbox relay thread sends paid
+    sales, refunds and audit rows to the back office (``kiosk.sync.relay``); without them the
+    kiosk sells the same and keeps them.
     """
 
     def __init__(
@@ -150,6 +151,7 @@ class Kiosk:
         self._clock = clock
         self._new_sale_id = new_sale_id
         self._card_payments = card_payments
+        self._cards_load_after_scans = False  # see _refuses_sales_without_cards
         self._receipts = receipts
         self._receipt_desk: ReceiptDesk | None = None
         self._relay: OutboxRelay | None = None
@@ -183,38 +185,32 @@ class Kiosk:
         self._closing = False
         self._demo_card = DEMO_CARD_DEFAULT
         self._demo_lock = threading.Lock()
-        self.config_path = config_path
-        """The config file the settings were read from (the staff menu shows it), if any."""
-        self._staff_host = self._menu_host()
-        self.staff = StaffMenu(self._staff_host)
-        """The staff maintenance menu (``kiosk.staff_menu``)."""
+        self.config_path = config_path  # the config file read, if any (the staff menu shows it)
+        self._staff = StaffMenuOnDemand(
+            self._menu_host, lambda: self._reader, settings.shop.languages)
+
+    @property
+    def staff(self) -> StaffMenu:
+        """The staff maintenance menu (``kiosk.staff_menu``), built on first use (the UI: once
+        the kiosk takes scans): see ``kiosk.staff_on_demand``."""
+        return self._staff.menu
 
     def _menu_host(self) -> MenuHost:
         """What the staff menu may use of the kiosk (``kiosk.staff_menu.host``)."""
+        from kiosk.staff_menu import MenuHost
+
         return MenuHost(
-            settings=self.settings,
-            config_path=self.config_path,
-            tax_policy=self._policy,
-            scan_rules=self._scan_rules,
-            clock=self._clock,
-            post=self._post,
-            emit=self._emit,
-            listen=self.listen,
-            stop_listening=self._listeners.remove,
-            refused_before_start=self._refused_before_start,
-            write=self._write,
-            submit=lambda job: self._store().submit(job),
-            when_done=self._when_done,
-            read_connection=lambda: self._reader,
-            product_catalog=self._product_catalog,
-            checkout=lambda: self.checkout,
-            decisions=self,
+            settings=self.settings, config_path=self.config_path, tax_policy=self._policy,
+            scan_rules=self._scan_rules, clock=self._clock, post=self._post, emit=self._emit,
+            listen=self.listen, stop_listening=self._listeners.remove,
+            refused_before_start=self._refused_before_start, write=self._write,
+            submit=lambda job: self._store().submit(job), when_done=self._when_done,
+            read_connection=lambda: self._reader, product_catalog=self._product_catalog,
+            checkout=lambda: self.checkout, decisions=self,
             scanner_state=lambda: self.scanner_state.value,
-            receipt_desk=lambda: self.receipt_desk,
-            card_payments=lambda: self.payment_service,
+            receipt_desk=lambda: self.receipt_desk, card_payments=lambda: self.payment_service,
             payments_available=lambda: self.payments_available,
-            sync_status=self.sync_status,
-            sync_now=self.sync_now,
+            sync_status=self.sync_status, sync_now=self.sync_now,
         )
 
     # ----------------------------------------------------------------------- lifecycle
@@ -238,7 +234,8 @@ class Kiosk:
         on_failed: Callable[[BaseException], None] | None = None,
         on_taking_scans: Callable[[], None] | None = None,
     ) -> None:
-        """Start as `start` does, without blocking: returns at once (call it on the main thread).
+        """Start as `start` does, without blocking: returns at once (call it on the main thread,
+        or on the thread that built the facade before the main thread uses it).
 
         The slow steps run on a thread (`kiosk.startup`); notices and the session reach the
         main thread through ``post_to_main``. `starting` is true meanwhile. Once the store is
@@ -273,6 +270,11 @@ class Kiosk:
             if self._card_options.demo_cards:
                 provider.set_demo_card(self._demo_card)
 
+    def _refuses_sales_without_cards(self) -> bool:
+        """True when the card provider refuses new sales without card payments (False, known
+        without its modules, while a start loads it after taking scans: such one starts first)."""
+        return not self._cards_load_after_scans and self._card_options.block_sales_when_unavailable
+
     @cached_property
     def _card_options(self) -> ProviderOptions:
         """What the facade needs to know of the configured card provider."""
@@ -285,14 +287,11 @@ class Kiosk:
     def set_demo_card(self, kind: str) -> None:
         """Demo only: the embedded emulator's simulated customer taps the card ``kind`` (a key
         of ``DEMO_CARDS``: approved, declined, insufficient_funds) `DEMO_TAP_AFTER_S` seconds
-        after each payment starts, from the next payment on.
-
-        The emulator saves the choice with an fsync, so it is applied on the store worker, in
-        order before any later payment. Chosen while the kiosk is starting, it is applied once
-        the emulator runs. Raises ``ValueError`` for an unknown kind and ``RuntimeError`` when
-        card payments do not run on the embedded emulator (``[stripe] api_base`` is not
-        ``"embedded"``, or the kiosk was made without card payments).
-        """
+        after each payment starts, from the next payment on (applied on the store worker, in
+        order before any later payment; chosen while starting, once the emulator runs).
+        Raises ``ValueError`` for an unknown kind and ``RuntimeError`` when card payments do
+        not run on the embedded emulator (``[stripe] api_base`` is not ``"embedded"``, or the
+        kiosk was made without card payments)."""
         demo_card_number(kind)
         if not (self._card_payments and self._card_options.demo_cards):
             raise RuntimeError(
@@ -310,13 +309,11 @@ class Kiosk:
         return self._demo_card
 
     def connect_scanner(self, port: str | None = None) -> str:
-        """Start reading the barcode scanner; return the path it opens.
-
-        ``port`` overrides ``[scanner] port``. ``"virtual"`` starts the virtual scanner of
-        ``kiosk.sim`` (a pseudo-terminal other programs can write frames to) and opens it like
-        a real one. Frames and connection changes reach the main thread through
-        ``post_to_main``; while the scanner is unplugged the kiosk keeps running and retries.
-        """
+        """Start reading the barcode scanner; return the path it opens. ``port`` overrides
+        ``[scanner] port``; ``"virtual"`` starts the virtual scanner of ``kiosk.sim`` (a
+        pseudo-terminal other programs can write frames to) and opens it like a real one.
+        Frames and connection changes reach the main thread through ``post_to_main``; while
+        the scanner is unplugged the kiosk keeps running and retries."""
         return self._scanner.connect(port)
 
     @property
@@ -368,11 +365,9 @@ class Kiosk:
         return self._checkout.totals()
 
     def heartbeats(self) -> dict[str, float]:
-        """``time.monotonic()`` of each worker's last loop turn, for the watchdog.
-
-        "sync" is there whenever sync was started (until `close`), also after its thread
-        ended on its own: its last heartbeat then goes stale, so the watchdog sees a dead
-        sync thread instead of none."""
+        """``time.monotonic()`` of each worker's last loop turn, for the watchdog. "sync" is
+        there whenever sync was started (until `close`), also after its thread ended on its
+        own: its last heartbeat then goes stale, so the watchdog sees a dead sync thread."""
         beats = {"store": self._worker.heartbeat} if self._worker else {}
         scanner_beat = self._scanner.heartbeat
         if scanner_beat is not None:
@@ -470,17 +465,17 @@ class Kiosk:
             if refusal is not None:
                 self._emit(CartRefused(refusal))
             return
-        if self.staff.session is not None:
+        if self._staff.session_open():
             self.staff.scanner_test_read(raw)
             return
-        if self._checkout.state is CheckoutState.ATTRACT and self.staff.closed:
+        if self._checkout.state is CheckoutState.ATTRACT and self._staff.closed():
             self._emit(CartRefused(KioskRefusal.KIOSK_CLOSED))
             return
         at = self._clock()
         if (
             self._checkout.state is CheckoutState.ATTRACT
-            and self._card_options.block_sales_when_unavailable
             and not self._payments_available[0]
+            and self._refuses_sales_without_cards()
         ):
             self._emit(CartRefused(KioskRefusal.PAYMENTS_UNAVAILABLE))
             return
@@ -592,10 +587,11 @@ class Kiosk:
         if self._starting or self._catalog is None:
             return
         self._sales.retry(self._checkout.sale_id, self._checkout.cart)
-        if self.staff.session is not None:
+        if self._staff.session_open():
             # Staff are at the kiosk: the customer's sale does not time out behind the menu.
             self._dispatch(CustomerActive(at=self._clock()))
-        self.staff.tick()
+        if self._staff.built is not None:
+            self._staff.built.tick()
         self._dispatch(Tick(at=self._clock()))
 
     # ------------------------------------------------------------------- staff at the kiosk
@@ -614,12 +610,16 @@ class Kiosk:
         # The answer applies to the call staff answered, not to whatever is on screen when the
         # worker replies (the customer may have cancelled and started again meanwhile).
         call = (self._checkout.sale_id, self._checkout.attendant_reason)
-        check_staff_pin(self._staff_host, staff_number, pin,
+        from kiosk.staff_menu import check_staff_pin
+
+        check_staff_pin(self._staff.host, staff_number, pin,
                         lambda check: self._on_staff_checked(staff_number, check, call))
 
     def _on_staff_checked(
         self, staff_number: int, check: PinCheck, call: tuple[str | None, AttendantReason | None]
     ) -> None:
+        from kiosk.staff_menu import staff_checked
+
         self._emit(staff_checked(staff_number, check))
         reason = self._checkout.attendant_reason
         if not check.ok or reason is None:

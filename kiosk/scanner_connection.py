@@ -3,7 +3,9 @@
 `ScannerConnection` starts the serial driver (``kiosk.devices.scanner``) on ``[scanner] port``,
 or on the virtual scanner of ``kiosk.sim`` for ``"virtual"``, and hands every frame and every
 change of the connection to the main thread through ``post_to_main``. While the scanner is
-unplugged the driver keeps retrying and the kiosk keeps running.
+unplugged the driver keeps retrying and the kiosk keeps running. The driver's modules
+(pyserial, the serial link) load when the scanner is first connected or its state first asked:
+the facade is built without them, after the first frame, on the way to the first scan.
 """
 
 from __future__ import annotations
@@ -13,9 +15,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kiosk.config import Settings
-from kiosk.devices.scanner import ScannerOptions, ScannerState, SerialScanner
 
-if TYPE_CHECKING:  # the virtual scanner is loaded only when it is chosen
+if TYPE_CHECKING:  # the driver loads when connected, the virtual scanner only when chosen
+    from kiosk.devices.scanner import ScannerOptions, ScannerState, SerialScanner
     from kiosk.sim.virtual_scanner import VirtualScanner
 
 VIRTUAL_SCANNER_LINK = "virtual-scanner"
@@ -24,6 +26,8 @@ VIRTUAL_SCANNER_LINK = "virtual-scanner"
 
 def scanner_options(settings: Settings, port: str) -> ScannerOptions:
     """The driver's options from the ``[scanner]`` table, opening ``port``."""
+    from kiosk.devices.scanner import ScannerOptions
+
     config = settings.scanner
     return ScannerOptions(
         port=port,
@@ -57,12 +61,22 @@ class ScannerConnection:
         self._on_state_change = on_state_change
         self._scanner: SerialScanner | None = None
         self._virtual_scanner: VirtualScanner | None = None
-        self.state = ScannerState.STOPPED
-        """The scanner's connection as last reported on the main thread."""
+        self._state: ScannerState | None = None
+
+    @property
+    def state(self) -> ScannerState:
+        """The scanner's connection as last reported on the main thread (stopped until then)."""
+        if self._state is None:
+            from kiosk.devices.scanner import ScannerState
+
+            return ScannerState.STOPPED
+        return self._state
 
     def connect(self, port: str | None = None) -> str:
         """Start reading the scanner (stopping one already read); return the path it opens.
         ``port`` overrides ``[scanner] port``; ``"virtual"`` starts the virtual scanner."""
+        from kiosk.devices.scanner import SerialScanner
+
         self.stop()
         path = port or self._settings.scanner.port
         if path == "virtual":
@@ -102,5 +116,5 @@ class ScannerConnection:
 
     def _changed(self, state: ScannerState) -> None:
         if state != self.state:
-            self.state = state
+            self._state = state
             self._on_state_change(state)

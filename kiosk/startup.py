@@ -4,8 +4,9 @@ A start opens the store worker (the database's integrity check), reads the open 
 closes those a customer will not get back (`kiosk.core.open_sales` decides which), then
 `open_for_scans` opens the main thread's reader connection, restores the session (the cart kept,
 or the sale paid while the kiosk restarted) and takes scans (`EarlyScans`: those that came
-earlier first). The payment side (with payment recovery), the receipt desk and sync start after
-that, on the same thread, and `finish_on_main` ends the start. Only a sale left with an
+earlier first). The payment side (with payment recovery), the receipt desk and sync start once
+it has run (their imports would compete with the main thread for Python's lock), on the same
+thread, and `finish_on_main` ends the start. Only a sale left with an
 unfinished card payment changes the order: payment recovery runs before any cart is restored
 (it may record the sale paid or hand it back to its customer). `start_off_main` runs the slow
 steps on whichever thread starts the kiosk; `close_services` stops everything in reverse order.
@@ -211,6 +212,7 @@ class StartingKiosk(Protocol):
     _checkout: Checkout
     _sale_number: int | None
     _card_payments: bool
+    _cards_load_after_scans: bool
     _receipts: bool
     _closing: bool
     _starting: bool
@@ -366,15 +368,21 @@ def start_off_main(
     load_check_tables()  # python-stdnum, while the store worker checks the database
     main.check()
     payments_first = kiosk._card_payments and _payments_first(kiosk, timeout_s)
+    # Sales are not refused for want of card payments (or the payment side would start
+    # first): the first scans need not load the provider's modules to know it.
+    kiosk._cards_load_after_scans = kiosk._card_payments and not payments_first
     recovery = _start_payments(kiosk, main, timeout_s) if payments_first else None
     if not kiosk._card_payments:  # told before anyone scans, as when there is no key
         main.run(lambda: kiosk._on_payments_available(False, no_cards_reason))
     main.check()
     found = _settle_open_sales(kiosk, recovery, timeout_s)
-    main.run(lambda: open_for_scans(kiosk, found, on_taking_scans))
+    # The rest waits until the kiosk takes scans (the kept ones in the cart): loading the
+    # payment side, python-escpos and httpx beside the main thread would slow it down.
+    main.run_and_wait(lambda: open_for_scans(kiosk, found, on_taking_scans))
     if kiosk._card_payments and not payments_first:
         main.check()
         found = _recover_late(kiosk, found, _start_payments(kiosk, main, timeout_s), timeout_s)
+        kiosk._cards_load_after_scans = False
     main.check()
     if kiosk._receipts:
         start_receipts(kiosk)

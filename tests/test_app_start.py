@@ -29,6 +29,7 @@ from kiosk.sim.stripe_emulator.faults import Fault
 from kiosk.store.db import DatabaseCorrupt, open_database
 
 JUICE = b"5012345001012\r\n"  # Orange juice 1 l, 1.89
+WATER = b"4006381333931\r\n"  # Mineral water still 1.5 l, 0.49
 WAIT_S = 20.0
 """A guard against hanging, not a timing assertion."""
 
@@ -307,6 +308,43 @@ def test_a_scan_before_the_start_has_begun_is_kept_and_lands_in_the_cart(
     lane.until_started()
     assert lane.kiosk.checkout.state is CheckoutState.SHOPPING
     assert len(lane.kiosk.checkout.cart.lines) == 1
+
+
+def test_scans_sent_before_the_store_is_ready_land_in_order_before_card_payments_start(
+    settings: Settings, clock: Clock, lanes: list[Lane]
+) -> None:
+    lane = Lane(settings, clock)
+    lanes.append(lane)
+    payment_side_when_in_cart: list[object] = []
+
+    def on_notice(notice: Notice) -> None:
+        if isinstance(notice, SessionChanged) and notice.checkout.cart.lines:
+            payment_side_when_in_cart.append(lane.kiosk.payment_service)
+
+    lane.kiosk.listen(on_notice)
+    lane.start_in_background()
+    lane.kiosk.scan(JUICE)  # nothing posted to the main thread has run: both are kept
+    lane.kiosk.scan(WATER)
+    # The start thread waits for the main thread to take scans (nothing ran on it yet)
+    # before it loads the payment side: it has not started it a while later.
+    time.sleep(0.5)
+    assert lane.kiosk.payment_service is None
+    lane.until(lambda: len(payment_side_when_in_cart) >= 2)  # later: the sale's number
+
+    # Both in the cart, in the order scanned, before the payment side was even loaded: it
+    # starts once the kiosk takes scans (its imports would slow the first scans down).
+    assert payment_side_when_in_cart[:2] == [None, None]
+    sale_id = lane.kiosk.checkout.sale_id
+    codes = ["05012345001012", "04006381333931"]  # as GTIN-14
+    assert [line.code for line in lane.kiosk.checkout.cart.lines] == codes
+    lane.until_started()
+    assert lane.kiosk.payment_service is not None
+    assert lane.refusals() == []
+    lane.kiosk.wait_for_writes(WAIT_S)
+    assert lane.rows(
+        "SELECT position, code, quantity FROM sale_lines WHERE sale_id = ? ORDER BY position",
+        sale_id,
+    ) == [(1, codes[0], 1), (2, codes[1], 1)]
 
 
 def test_the_restored_cart_arrives_with_a_session_change_before_on_started(

@@ -600,6 +600,29 @@ def test_a_manager_closes_the_kiosk_and_it_stays_closed_after_a_restart(
         second.close()
 
 
+def test_a_kiosk_closed_before_a_restart_refuses_a_scan_before_its_staff_menu_is_built(
+    settings: Settings, clock: Clock
+) -> None:
+    first = StaffShop(settings, clock)
+    try:
+        first.log_in(MANAGER, MANAGER_PIN)
+        first.staff.set_closed(True)
+        first.settle()
+    finally:
+        first.close()
+
+    second = StaffShop(settings, clock)
+    try:
+        # Nothing has asked for the staff menu yet (it is built on first use): the scan asks
+        # the store whether staff closed the kiosk.
+        second.kiosk.scan(WATER)
+        assert [refused.code for refused in second.of(CartRefused)] == ["kiosk_closed"]
+        assert second.kiosk.checkout.sale_id is None
+        assert second.staff.closed
+    finally:
+        second.close()
+
+
 @pytest.mark.parametrize("leave", ["restart_app", "leave_app"])
 def test_the_app_is_not_left_while_a_sale_is_open(shop: StaffShop, leave: str) -> None:
     shop.kiosk.scan(WATER)

@@ -67,7 +67,10 @@ def open_database(
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        db = Database(path)
+        # No sqlite-utils plugins: finding them reads every installed package's metadata
+        # (tens of milliseconds on the start's critical path), and the kiosk's connections
+        # take no code from whatever else happens to be installed.
+        db = Database(path, execute_plugins=False)
     except sqlite3.OperationalError as exc:
         raise StoreError(f"Cannot open the kiosk database {path}: {exc}") from exc
     except sqlite3.DatabaseError as exc:

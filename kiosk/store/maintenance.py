@@ -85,7 +85,7 @@ def check_database(path: Path) -> DatabaseReport:
     wal = path.with_name(path.name + "-wal")
     wal_size = wal.stat().st_size if wal.exists() else 0
     try:
-        db = Database(path)
+        db = Database(path, execute_plugins=False)  # as open_database: no plugins
     except sqlite3.DatabaseError as exc:
         return DatabaseReport(path=path, integrity=[str(exc)], journal_mode=None,
                               size_bytes=size, wal_size_bytes=wal_size)

@@ -56,6 +56,7 @@ from kiosk.ui.customer_view import (
     touch_ends_thank_you,
 )
 from kiosk.ui.demo_info import DemoInfo
+from kiosk.ui.facade_start import FacadeStart
 from kiosk.ui.i18n import LANGUAGES, Translator, first_language, language_of
 from kiosk.ui.kivy_setup import REFERENCE_SIZE
 from kiosk.ui.screen_building import (
@@ -183,10 +184,10 @@ class KioskApp(App):
         ``kiosk``, ``make_kiosk()`` builds the facade after the first frame (or when first
         used), so drawing the first screen does not load the facade's modules."""
         super().__init__(**kwargs)
-        if kiosk is None and make_kiosk is None:
-            raise ValueError("KioskApp needs a kiosk or make_kiosk")
-        self._kiosk = kiosk
-        self._make_kiosk = make_kiosk
+        self._facade = FacadeStart(
+            kiosk, make_kiosk, made=lambda made: made.listen(self._on_notice),
+            start=self._start_facade,
+        )
         self.settings = settings
         self.default_language = language_of(settings.shop.locale)
         self.tr = Translator(self.default_language, settings.shop.locale, settings.shop.currency)
@@ -228,12 +229,9 @@ class KioskApp(App):
 
     @property
     def kiosk(self) -> Kiosk:
-        """The facade (built by ``make_kiosk`` on first use, listened to from then on)."""
-        if self._kiosk is None:
-            assert self._make_kiosk is not None
-            self._kiosk = self._make_kiosk()
-            self._kiosk.listen(self._on_notice)
-        return self._kiosk
+        """The facade (built by ``make_kiosk`` on a thread from the first frame on, or here on
+        first use; listened to from then on): see ``kiosk.ui.facade_start``."""
+        return self._facade.kiosk
 
     # ------------------------------------------------------------------------ lifecycle
 
@@ -257,8 +255,8 @@ class KioskApp(App):
 
     def on_start(self) -> None:
         """Listen to the facade, start it in the background and the once-a-second tick."""
-        if self._kiosk is not None:
-            self._kiosk.listen(self._on_notice)
+        if self._facade.given is not None:
+            self._facade.given.listen(self._on_notice)
         Window.bind(on_touch_down=self._on_any_touch)
         Window.bind(on_flip=self._on_flip)
         Clock.schedule_interval(self._tick, 1.0)
@@ -282,8 +280,9 @@ class KioskApp(App):
         if self._start_event is not None:
             self._start_event.cancel()
         self._forget_staff_login_timer()
-        if self._kiosk is not None:
-            self._kiosk.close()
+        kiosk = self._facade.built()
+        if kiosk is not None:
+            kiosk.close()
 
     def open_settings(self, *_args: Any) -> bool:
         """Never open Kivy's settings panel (F1 or the menu key on a plugged-in keyboard)."""
@@ -298,18 +297,25 @@ class KioskApp(App):
         log.info("first screen drawn: %s", self.current_screen)
         if self._on_first_frame is not None:
             self._on_first_frame(self.current_screen)
+        # In the next tick: the frame is on screen then (the swap follows this event, and a
+        # thread importing beside it would delay it).
         Clock.schedule_once(lambda _dt: self._after_first_frame())
 
     def _after_first_frame(self) -> None:
+        """Build and start the facade on its thread, the main thread free meanwhile (frames,
+        touches). `BUILT_AFTER_FIRST_FRAME` are built once the kiosk takes scans (a scan kept
+        meanwhile builds the shopping screen as it shows it): built meanwhile, they would slow
+        down the opening of the store (Python's lock)."""
         if self._started_facade:
             return
         self._started_facade = True
         if self._start_event is not None:
             self._start_event.cancel()
-        self.kiosk.start_in_background(
-            on_failed=self._on_failed, on_taking_scans=self._on_taking_scans
-        )
-        self._build_soon(BUILT_AFTER_FIRST_FRAME)  # the others when first shown
+        self._facade.begin()
+
+    def _start_facade(self, kiosk: Kiosk) -> None:
+        """Start the facade in the background (on the thread that built it, if any)."""
+        kiosk.start_in_background(on_failed=self._on_failed, on_taking_scans=self._on_taking_scans)
 
     def _build_soon(self, names: tuple[str, ...]) -> None:
         """Build the screens ``names`` one per tick, so the start's steps and a first scan
@@ -325,6 +331,7 @@ class KioskApp(App):
         add_screen(manager or self.root.screens, name)
 
     def _on_taking_scans(self) -> None:
+        self._build_soon(BUILT_AFTER_FIRST_FRAME)  # those built already are skipped
         self._apply_runtime_settings()
         try:
             self.kiosk.connect_scanner()

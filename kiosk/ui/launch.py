@@ -2,12 +2,12 @@
 
 Kivy reads its configuration when its window module is first imported, so this module
 imports nothing of Kivy at the top: ``run_touchscreen`` configures Kivy first, then imports
-the app. The facade (``kiosk.app``, with sqlite-utils and the staff menu) is built by the app
-after its first frame (``make_kiosk``): drawing the attract screen needs only Kivy, the
-configuration and the customer view-model. SIGTERM (systemd stopping the service) stops the
-app on the main loop, which closes the facade: pending writes finish and the open cart stays
-for the next start. A manager who restarts or leaves the app from the staff menu stops it the
-same way; ``run_touchscreen`` then returns the exit code they asked for
+the app. The facade (``kiosk.app``, with sqlite-utils) is built by the app on a thread after
+its first frame (``make_kiosk``, ``kiosk.ui.facade_start``): drawing the attract screen needs
+only Kivy, the configuration and the customer view-model. SIGTERM (systemd stopping the
+service) stops the app on the main loop, which closes the facade: pending writes finish and
+the open cart stays for the next start. A manager who restarts or leaves the app from the
+staff menu stops it the same way; ``run_touchscreen`` then returns the exit code they asked for
 (``kiosk.staff_menu.EXIT_RESTART`` or ``EXIT_LEFT_BY_STAFF``), which ``kiosk run`` exits with
 so systemd knows what to do.
 
