@@ -46,7 +46,6 @@ from kiosk.ui import theme
 from kiosk.ui.customer_view import (
     THANK_YOU_QR_S,
     CustomerView,
-    Message,
     Situation,
     customer_view,
     language_expired,
@@ -66,6 +65,7 @@ from kiosk.ui.screen_building import (
     load_idle_prompt_kv,
     load_kv,
 )
+from kiosk.ui.screen_message import ScreenMessage
 from kiosk.ui.sounds import Sounds
 from kiosk.ui.widgets.basic import KioskRoot  # also registers the kv classes it defines
 from kiosk.ui.widgets.demo_panel import DemoPanel
@@ -88,9 +88,6 @@ if TYPE_CHECKING:  # the facade's modules load after the first frame (``make_kio
     )
 
 log = logging.getLogger(__name__)
-
-MESSAGE_S = 6.0
-"""How long a short message (a refused scan, a refused change) stays on screen, seconds."""
 
 THANK_YOU_S = 6.0
 """How long the thank-you screen stays before the attract screen, seconds (longer with a QR
@@ -209,9 +206,7 @@ class KioskApp(App):
         self._explaining_decline = False
         self._thanking = False
         self._thank_you_event: Any = None
-        self._message_event: Any = None
-        self._message_screen: str | None = None
-        """The screen the message on show belongs to (``None``: the next one shown)."""
+        self._message = ScreenMessage(self._put_message)
         self._scanner_down = False
         self._payments_down: str | None = None
         self._printer_trouble: str | None = None
@@ -555,74 +550,55 @@ class KioskApp(App):
     # -------------------------------------------------------------------------- notices
 
     def _on_notice(self, notice: Notice) -> None:
-        from kiosk.notices import (  # loaded with the facade, which sends them
-            AppExitRequested,
-            KioskClosedChanged,
-            RuntimeSettingChanged,
-            StaffMenuChanged,
-        )
+        from kiosk import notices as sent  # loaded with the facade, which sends them
 
         self._on_customer_notice(notice)
-        if isinstance(notice, StaffMenuChanged):
+        if isinstance(notice, sent.StaffMenuChanged):
             self._on_staff_menu(notice)
-        elif isinstance(notice, KioskClosedChanged):
+        elif isinstance(notice, sent.KioskClosedChanged):
             self.set_closed(notice.closed)
-        elif isinstance(notice, RuntimeSettingChanged):
+        elif isinstance(notice, sent.RuntimeSettingChanged):
             self._apply_setting(notice.key, notice.value)
-        elif isinstance(notice, AppExitRequested):
+        elif isinstance(notice, sent.AppExitRequested):
             log.info("a staff member asked the app to exit with code %d", notice.code)
             self.exit_code = notice.code
             Clock.schedule_once(lambda _dt: self.stop())
             return
-        if self.staff_open and not isinstance(notice, StaffMenuChanged):
+        if self.staff_open and not isinstance(notice, sent.StaffMenuChanged):
             self.root.screens.get_screen("staff_menu").on_notice(notice)
 
     def _on_customer_notice(self, notice: Notice) -> None:
-        from kiosk.notices import (  # loaded with the facade, which sends them
-            AttendantCalled,
-            CartRefused,
-            IdlePromptShown,
-            PaymentRecovery,
-            PaymentsAvailability,
-            ReceiptPrinted,
-            ReceiptUnavailable,
-            SaleEnded,
-            ScannerStateChanged,
-            ScanRejected,
-            SessionChanged,
-            StaffChecked,
-            StoreTrouble,
-        )
+        from kiosk import notices as sent  # loaded with the facade, which sends them
 
-        if isinstance(notice, SessionChanged):
+        if isinstance(notice, sent.SessionChanged):
             self._on_session(notice)
-        elif isinstance(notice, (ScanRejected, CartRefused, AttendantCalled)):
+        elif isinstance(notice, (sent.ScanRejected, sent.CartRefused, sent.AttendantCalled)):
             self._react(notice)
-        elif isinstance(notice, IdlePromptShown):
+        elif isinstance(notice, sent.IdlePromptShown):
             self.idle_countdown = int(self.settings.timeouts.idle_abandon_after_s)
-        elif isinstance(notice, StaffChecked):
+        elif isinstance(notice, sent.StaffChecked):
             self.staff_message = staff_check_text(
                 notice, self.tr, lambda at: self.local_time(at, seconds=True)
             )
-        elif isinstance(notice, SaleEnded):
+        elif isinstance(notice, sent.SaleEnded):
             self._on_sale_ended(notice)
-        elif isinstance(notice, ScannerStateChanged):
+        elif isinstance(notice, sent.ScannerStateChanged):
             self._scanner_down = notice.state == "disconnected"
             self._refresh()
-        elif isinstance(notice, PaymentsAvailability):
+        elif isinstance(notice, sent.PaymentsAvailability):
             self._payments_down = None if notice.available else notice.reason
             self._refresh()
-        elif isinstance(notice, PaymentRecovery):
+        elif isinstance(notice, sent.PaymentRecovery):
             self.recovery = "" if notice.state == "settled" else notice.state
             self._show()
-        elif isinstance(notice, ReceiptPrinted):
+        elif isinstance(notice, sent.ReceiptPrinted):
             self._printer_trouble = None
             if notice.sale_id == self._ended_sale:
                 self.receipt_status = "printed"
             self._refresh()
-        elif isinstance(notice, ReceiptUnavailable):
+        elif isinstance(notice, sent.ReceiptUnavailable):
             self._on_receipt_unavailable(notice)
-        elif isinstance(notice, StoreTrouble):
+        elif isinstance(notice, sent.StoreTrouble):
             log.warning("store trouble: %s", notice.detail)
 
     def _react(self, notice: ScanRejected | CartRefused | AttendantCalled) -> None:
@@ -632,7 +608,7 @@ class KioskApp(App):
         if reaction.sound is not None:
             self.sounds.play(reaction.sound)
         if reaction.message is not None:
-            self._say(reaction.message)
+            self._message.say(reaction.message, self.current_screen)
         if reaction.staff_message is not None:
             self.staff_message = reaction.staff_message
         from kiosk.notices import AttendantCalled  # loaded with the facade
@@ -651,9 +627,9 @@ class KioskApp(App):
         self._explaining_decline = step.explaining_decline
         self._left_payment = step.left_payment
         if step.item_added:  # the last scan's message is done with (before this step's own)
-            self._clear_message()
+            self._message.clear()
         if step.message is not None:
-            self._say(step.message, next_screen=True)
+            self._message.say(step.message, None)  # for the screen this step leads to
         if step.end_recovery:
             self.recovery = ""  # the attendant screen (with the staff PIN pad) takes over
         if step.end_thank_you:
@@ -776,22 +752,9 @@ class KioskApp(App):
         self.banners = list(view.banners)
         return view
 
-    def _say(self, message: Message, *, next_screen: bool = False) -> None:
-        """Show ``message`` for `MESSAGE_S` on the screen on show, or with ``next_screen`` on
-        the one this session step leads to; another screen never shows it."""
-        self.message = message.text
-        self.message_is_error = message.error
-        self._message_screen = None if next_screen else self.current_screen
-        if self._message_event is not None:
-            self._message_event.cancel()
-        self._message_event = Clock.schedule_once(lambda _dt: self._clear_message(), MESSAGE_S)
-
-    def _clear_message(self) -> None:
-        self.message = ""
-        self._message_screen = None
-        if self._message_event is not None:
-            self._message_event.cancel()
-            self._message_event = None
+    def _put_message(self, text: str, error: bool) -> None:
+        self.message = text
+        self.message_is_error = error
 
     def _show(self) -> None:
         view = self._refresh()
@@ -810,12 +773,7 @@ class KioskApp(App):
                 prompt.open(animation=False)
             elif not view.idle_prompt and prompt.parent is not None:
                 prompt.dismiss(animation=False)
-        if self.message:  # a message belongs to its screen ("could not be read" is not
-            # shown under "not in our catalog" or on the help screen)
-            if self._message_screen is None:
-                self._message_screen = name
-            elif self._message_screen != name:
-                self._clear_message()
+        self._message.screen_shown(name)  # a message belongs to its screen
         self._add_screen(name)
         if self.root.screens.current != name:
             log.info("screen %s -> %s", self.root.screens.current, name)
