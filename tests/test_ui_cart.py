@@ -104,13 +104,20 @@ def test_a_long_name_is_cut_at_its_end_with_an_ellipsis_to_fit_two_lines() -> No
 # --- on screen, at 1280x800 and 800x480 ------------------------------------------------------
 
 
-def test_every_scan_of_a_12_item_basket_shows_its_line_marked(kiosk_ui: KioskDriver) -> None:
-    ui = kiosk_ui
+def scan_basket(ui: KioskDriver, items: int) -> Iterator[int]:
+    """Scan ``items`` different items one at a time, from the attract screen; yield the count
+    of cart lines after each has landed."""
     ui.wait_for_screen("attract")
     ui.started()
-    for count, code in enumerate(plain_barcodes(12), start=1):
+    for count, code in enumerate(plain_barcodes(items), start=1):
         ui.scan(code)
         ui.wait_for(lambda n=count: len(ui.app.cart_rows) == n, f"{count} cart lines")
+        yield count
+
+
+def test_every_scan_of_a_12_item_basket_shows_its_line_marked(kiosk_ui: KioskDriver) -> None:
+    ui = kiosk_ui
+    for count in scan_basket(ui, 12):
         newest = ui.app.cart_rows[-1]["line_id"]
         shown = shown_rows(ui)
         assert newest in shown, f"line {count} is out of sight: {sorted(shown)}"
@@ -127,11 +134,7 @@ def test_every_scan_of_a_12_item_basket_shows_its_line_marked(kiosk_ui: KioskDri
 
 def test_a_finger_drags_the_cart(kiosk_ui: KioskDriver) -> None:
     ui = kiosk_ui
-    ui.wait_for_screen("attract")
-    ui.started()
-    for count, code in enumerate(plain_barcodes(12), start=1):
-        ui.scan(code)
-        ui.wait_for(lambda n=count: len(ui.app.cart_rows) == n, f"{count} cart lines")
+    assert list(scan_basket(ui, 12))[-1] == 12
     view = cart_view(ui)
     ui.wait_for(lambda: view.scroll_y < 0.05, "the cart at its newest line")
     first = ui.app.cart_rows[0]["line_id"]

@@ -89,7 +89,7 @@ class ShoppingScreen(Screen):
         app = App.get_running_app()
         if app is not None:  # none while an app stops (a screen built late is never shown)
             self._rows = list(app.cart_rows)
-            app.bind(cart_rows=self._on_cart_rows)
+            app.bind(cart_rows=self._on_cart_rows, on_stop=self._stop_marking)
 
     def _on_cart_rows(self, _app: object, rows: list[dict[str, Any]]) -> None:
         index = changed_line(self._rows, rows)
@@ -110,6 +110,13 @@ class ShoppingScreen(Screen):
             return
         row_height = rows.height / count  # every CartRow has the same height (the kv)
         cart.scroll_y = scroll_y_showing(index, count, row_height, cart.height, cart.scroll_y)
+
+    def _stop_marking(self, *_args: object) -> None:
+        """The app stops: no timer of this screen outlives it (a mark fading later would
+        redraw the list of a stopped app)."""
+        if self._fresh_event is not None:
+            self._fresh_event.cancel()
+            self._fresh_event = None
 
     def _forget_fresh(self, *_args: object) -> None:
         self.fresh_line = -1
