@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.config.errors import ConfigError, problem_line
-from kiosk.config.reporting import config_error
 from kiosk.config.secrets import BACKOFFICE_TOKEN, STRIPE_API_KEY, SecretSource
 from kiosk.config.settings import Settings
 from kiosk.config.tables import InvalidSettings
@@ -62,6 +61,8 @@ def settings_from_mapping(data: Mapping[str, Any], path: Path | str | None = Non
     try:
         return Settings.from_mapping(data)
     except InvalidSettings as error:
+        from kiosk.config.reporting import config_error  # wording problems: only on a bad file
+
         raise config_error(error, path) from None
 
 

@@ -8,7 +8,6 @@ the QR code.
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 from kiosk.config import Settings
@@ -20,6 +19,8 @@ def ereceipt_url(settings: Settings, sale_id: str) -> str | None:
     not a UUID (a sale number must never end up in the address)."""
     if not settings.backoffice.url:
         return None
+    import uuid  # here: the window imports this module before its first frame
+
     canonical = str(uuid.UUID(sale_id))
     return settings.backoffice.receipt_url(canonical) or None
 
