@@ -611,9 +611,9 @@ class KioskApp(App):
             self._message.say(reaction.message, self.current_screen)
         if reaction.staff_message is not None:
             self.staff_message = reaction.staff_message
-        from kiosk.notices import AttendantCalled  # loaded with the facade
+        from kiosk import notices as sent  # loaded with the facade, which sends them
 
-        if isinstance(notice, AttendantCalled):
+        if isinstance(notice, sent.AttendantCalled):
             log.info("attendant called: %s (sale %s)", notice.reason, notice.sale_id)
             self.dispatch("on_attendant_called", notice.reason.value, notice.sale_id)
 

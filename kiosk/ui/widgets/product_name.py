@@ -65,19 +65,26 @@ class ProductName(Label):
                int(self.line_limit))
         fitted = _fitted.get(key)
         if fitted is None:
-            fitted = fit_to_lines(self.full_text, self._lines_of, int(self.line_limit))
+            fitted = fit_to_lines(self.full_text, self._measure(), int(self.line_limit))
             if len(_fitted) >= _FITS_REMEMBERED:
                 _fitted.clear()
             _fitted[key] = fitted
         self.text = fitted
 
-    def _lines_of(self, text: str) -> int:
-        """How many lines ``text`` takes at this width, in this font (Kivy's layout)."""
-        if self.width <= 1:
-            return 1
+    def _measure(self) -> Callable[[str], int]:
+        """How many lines a text takes at this width, in this font (Kivy's layout); one line's
+        height is measured once per fit, not once per try."""
         options = {"font_size": self.font_size, "bold": self.bold, "font_name": self.font_name}
+        width = self.width
         one_line = CoreLabel(text="Ag", **options)
         one_line.refresh()
-        laid_out = CoreLabel(text=text, text_size=(self.width, None), **options)
-        laid_out.refresh()
-        return max(1, round(laid_out.texture.height / max(1, one_line.texture.height)))
+        line_height = max(1, one_line.texture.height)
+
+        def lines_of(text: str) -> int:
+            if width <= 1:
+                return 1
+            laid_out = CoreLabel(text=text, text_size=(width, None), **options)
+            laid_out.refresh()
+            return max(1, round(laid_out.texture.height / line_height))
+
+        return lines_of
