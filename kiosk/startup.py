@@ -52,6 +52,7 @@ from kiosk.store.sales import OpenSale, SaleBook
 from kiosk.store.worker import StoreWorker
 
 if TYPE_CHECKING:  # loaded on the start-up thread, after the first screen is drawn
+    from kiosk.devices.printer import ReceiptPrinter
     from kiosk.payments.provider import CardProvider, ProviderOptions
     from kiosk.payments.reports import RecoveryReport
     from kiosk.receipts.jobs import ReceiptDesk
@@ -544,22 +545,28 @@ def finish_on_main(kiosk: StartingKiosk, found: StartFound) -> StartReport:
 
 def start_receipts(kiosk: StartingKiosk) -> None:
     """Start the receipt desk (it first settles jobs a power cut left half printed)."""
-    # Imported here, on the start-up thread: python-escpos takes a noticeable part of a
-    # second to load, and the first screen should not wait for it.
-    from kiosk.devices.printer import open_printer
+    # The desk's modules load here, on the start-up thread; python-escpos (the driver, with
+    # Pillow, qrcode and python-barcode) only when the first receipt or status needs it.
     from kiosk.receipts.jobs import ReceiptDesk
-    from kiosk.sim.virtual_printer import VirtualPrinter
 
     config = kiosk.settings.printer
     address = None
     if config.transport == "virtual":
+        from kiosk.sim.virtual_printer import VirtualPrinter
+
         folder = Path(kiosk.settings.state_dir) / VIRTUAL_PRINTER_FOLDER
         kiosk._virtual_printer = VirtualPrinter(folder)
         address = kiosk._virtual_printer.start()
+
+    def printer() -> ReceiptPrinter | None:
+        from kiosk.devices.printer import open_printer
+
+        return open_printer(config, virtual_address=address)
+
     kiosk._receipt_desk = ReceiptDesk(
         store=kiosk._store(),
         settings=kiosk.settings,
-        printer=lambda: open_printer(config, virtual_address=address),
+        printer=printer,
         events=ReceiptReports(kiosk),
         clock=kiosk._clock,
     )

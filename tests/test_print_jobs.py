@@ -472,7 +472,7 @@ def test_a_network_printer_that_never_answers_is_offline_not_printed(tmp_path: P
     import socket
 
     from kiosk.config import demo_settings
-    from kiosk.devices.printer import PrinterError, PrinterStatus
+    from kiosk.devices.printer_status import PrinterError, PrinterStatus
 
     silent = socket.socket()
     silent.bind(("127.0.0.1", 0))

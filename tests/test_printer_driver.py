@@ -17,13 +17,8 @@ from kiosk.config.settings import (
     UsbPrinterSettings,
     VirtualPrinterSettings,
 )
-from kiosk.devices.printer import (
-    PrinterError,
-    PrinterStatus,
-    ReceiptPrinter,
-    build_transport,
-    open_printer,
-)
+from kiosk.devices.printer import ReceiptPrinter, build_transport, open_printer
+from kiosk.devices.printer_status import PrinterError, PrinterStatus
 from kiosk.sim.virtual_printer import VirtualPrinter
 
 RECEIPT = b"\x1b@Corner Shop\nBread   2.10\n" + b"x" * 3000 + b"\n\x1dVA\x00"

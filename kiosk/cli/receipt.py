@@ -29,7 +29,8 @@ from kiosk.cli.common import (
 from kiosk.config import Settings
 from kiosk.core.receipt import Receipt
 from kiosk.core.timestamps import utc_now_iso
-from kiosk.devices.printer import PrinterError, PrinterStatus, open_printer
+from kiosk.devices.printer import open_printer
+from kiosk.devices.printer_status import PrinterError, PrinterStatus
 from kiosk.receipts.jobs import receipt_bytes, record_copy_done, record_copy_started
 from kiosk.receipts.text_render import columns_for, render_text
 from kiosk.store.db import open_database

@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from kiosk.devices.escpos_cache import import_escpos
+from kiosk.devices.printer_status import PrinterError, PrinterStatus
 
 import_escpos()  # before its names: escpos reads its printer database when it is imported
 from escpos.printer import File, Network, Serial, Usb  # noqa: E402
@@ -48,39 +48,6 @@ BIT_COVER_OPEN = 0x04
 BIT_PAPER_END_STOP = 0x20
 BIT_ERROR = 0x40
 BITS_PAPER_END = 0x60
-
-
-class PrinterStatus(StrEnum):
-    """What the printer said about itself."""
-
-    READY = "ready"
-    """Online with paper."""
-    OFFLINE = "offline"
-    """Offline, switched off or unreachable."""
-    PAPER_OUT = "paper_out"
-    """The paper roll is empty."""
-    COVER_OPEN = "cover_open"
-    """The paper cover is open."""
-    ERROR = "error"
-    """The printer reports an error (cutter jam, head too hot...)."""
-    UNKNOWN = "unknown"
-    """The transport cannot answer DLE EOT (a file, some USB printers)."""
-
-
-class PrinterError(Exception):
-    """A job could not be printed.
-
-    ``status`` is what the printer reported (or OFFLINE when it could not be reached);
-    ``mid_job`` is True when some bytes may already have been printed (the connection was
-    lost during the job or the printer stopped afterwards), so the customer may hold half a
-    receipt.
-    """
-
-    def __init__(self, status: PrinterStatus, *, mid_job: bool, detail: str = "") -> None:
-        self.status = status
-        self.mid_job = mid_job
-        where = "during the job" if mid_job else "before printing"
-        super().__init__(f"printer {status.value} {where}" + (f": {detail}" if detail else ""))
 
 
 Transport = Any

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING
 import serial
 
 from kiosk.config.settings import PrinterSettings
-from kiosk.devices.printer import PrinterStatus, open_printer
+from kiosk.devices.printer import open_printer
+from kiosk.devices.printer_status import PrinterStatus
 from kiosk.doctor.result import CheckResult, failed, passed, warned
 
 if TYPE_CHECKING:

@@ -37,21 +37,21 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlite_utils import Database
 
 from kiosk.config import Settings
 from kiosk.core.receipt import Receipt
 from kiosk.core.timestamps import parse_utc_iso, utc_now_iso
-from kiosk.devices.printer import PrinterError, PrinterStatus, ReceiptPrinter
-from kiosk.receipts import printer_test_page
-from kiosk.receipts.escpos_render import render_escpos
-from kiosk.receipts.preview import shipped_logo
+from kiosk.devices.printer_status import PrinterError, PrinterStatus
 from kiosk.store import audit
 from kiosk.store.db import immediate_transaction
 from kiosk.store.receipts import receipt_for_sale, refund_slip_for
 from kiosk.store.worker import StoreWorker
+
+if TYPE_CHECKING:  # the driver loads python-escpos: see `receipt_bytes`
+    from kiosk.devices.printer import ReceiptPrinter
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +96,11 @@ class UnprintedReceipt:
 def receipt_bytes(receipt: Receipt, settings: Settings) -> bytes:
     """The ESC/POS bytes of ``receipt`` for the configured printer (paper width, code page,
     the shipped logo if any)."""
+    # python-escpos (with Pillow, qrcode and python-barcode, about 5 MiB) loads with the first
+    # receipt printed, not with the kiosk: many sales end without one.
+    from kiosk.receipts.escpos_render import render_escpos
+    from kiosk.receipts.preview import shipped_logo
+
     printer = settings.printer
     return render_escpos(receipt, paper_width_mm=printer.paper_width_mm,
                          code_page=printer.code_page, logo=shipped_logo())
@@ -405,6 +410,8 @@ class ReceiptDesk:
         status = self._printer_status()
         if status not in (PrinterStatus.READY, PrinterStatus.UNKNOWN):
             return status
+        from kiosk.receipts import printer_test_page
+
         at_local = self._clock().astimezone(self._settings.shop.zone())
         data = printer_test_page.page_bytes(self._settings, at_local=at_local, status=status)
         try:
