@@ -191,9 +191,13 @@ class Kiosk:
 
     @property
     def staff(self) -> StaffMenu:
-        """The staff maintenance menu (``kiosk.staff_menu``), built on first use (the UI: once
-        the kiosk takes scans): see ``kiosk.staff_on_demand``."""
+        """The staff menu (``kiosk.staff_menu``), built on first use (``kiosk.staff_on_demand``)."""
         return self._staff.menu
+
+    @property
+    def staff_settings(self) -> StaffMenuOnDemand:
+        """What staff set at this kiosk (closed, runtime settings), read without the menu."""
+        return self._staff
 
     def _menu_host(self) -> MenuHost:
         """What the staff menu may use of the kiosk (``kiosk.staff_menu.host``)."""
@@ -607,8 +611,7 @@ class Kiosk:
         """
         if self._refused_before_start():
             return
-        # The answer applies to the call staff answered, not to whatever is on screen when the
-        # worker replies (the customer may have cancelled and started again meanwhile).
+        # The answer applies to the call staff answered (the customer may have started again).
         call = (self._checkout.sale_id, self._checkout.attendant_reason)
         from kiosk.staff_menu import check_staff_pin
 

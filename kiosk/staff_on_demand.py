@@ -2,10 +2,11 @@
 
 The staff menu's modules (``kiosk.staff_menu``: sign-in, the sales report, the device tests,
 the kiosk controls) are a good part of the facade's import, which lies between the first frame
-and the first scan. `StaffMenuOnDemand` builds the menu on first use (the touchscreen: once the
-kiosk takes scans) and answers the two questions a scan asks before then without it: is a staff
-session open (no menu, no session) and have staff closed the kiosk (read from the store as the
-menu reads it: only the menu changes it, and once built it answers).
+and the first scan. `StaffMenuOnDemand` builds the menu on first use (a staff member signing in, a
+PIN checked, a staff page opened) and answers what the customer's screens and a scan ask
+before then without it: is a staff session open (no menu, no session), have staff closed the
+kiosk, and the runtime settings staff changed (read from the store as the menu reads them: only
+the menu changes them, and once built it answers).
 """
 
 from __future__ import annotations
@@ -73,3 +74,13 @@ class StaffMenuOnDemand:
             return False
         settings = RuntimeSettings(reader, languages=self._languages)
         return bool(settings.get(KIOSK_CLOSED))
+
+    def runtime_values(self) -> dict[str, object]:
+        """The value of every setting staff may change at the kiosk, as stored (read without
+        building the menu; ``{}`` before the kiosk has started)."""
+        if self._menu is not None:
+            return {key: value for key, _what, value in self._menu.runtime_settings()}
+        reader = self._reader()
+        if reader is None:
+            return {}
+        return dict(RuntimeSettings(reader, languages=self._languages).values())

@@ -41,7 +41,6 @@ from kivy.uix.screenmanager import NoTransition, ScreenManager
 from kiosk.config import Settings
 from kiosk.core.checkout_states import CheckoutState, ReceiptChoice
 from kiosk.receipts.ereceipt import ereceipt_url, qr_png
-from kiosk.service.memory import give_back_freed_memory_soon
 from kiosk.ui import theme
 from kiosk.ui.customer_view import (
     THANK_YOU_QR_S,
@@ -58,6 +57,7 @@ from kiosk.ui.demo_info import DemoInfo
 from kiosk.ui.facade_start import FacadeStart
 from kiosk.ui.i18n import LANGUAGES, Translator, first_language, language_of
 from kiosk.ui.kivy_setup import REFERENCE_SIZE
+from kiosk.ui.memory_moments import give_back_once_switched
 from kiosk.ui.screen_building import (
     BUILT_AFTER_FIRST_FRAME,
     add_screen,
@@ -68,10 +68,7 @@ from kiosk.ui.screen_building import (
 from kiosk.ui.screen_message import ScreenMessage
 from kiosk.ui.sounds import Sounds
 from kiosk.ui.widgets.basic import KioskRoot  # also registers the kv classes it defines
-from kiosk.ui.widgets.demo_panel import DemoPanel
 from kiosk.ui.widgets.idle_prompt import IdlePrompt
-from kiosk.ui.widgets.money_pad import MoneyPad  # noqa: F401  (kv classes register on import)
-from kiosk.ui.widgets.pin_pad import PinPad  # noqa: F401
 
 if TYPE_CHECKING:  # the facade's modules load after the first frame (``make_kiosk``),
     # and with them the notices (and the checkout's dataclasses they carry)
@@ -241,6 +238,8 @@ class KioskApp(App):
         self._add_screen("attract", manager)
         if self.demo:
             load_demo_kv()
+            from kiosk.ui.widgets.demo_panel import DemoPanel
+
             root.demo_box.add_widget(DemoPanel())
         self.bind(banners=root.show_banners)
         Window.clearcolor = self.colours["background"]
@@ -513,8 +512,9 @@ class KioskApp(App):
 
     def _apply_runtime_settings(self) -> None:
         """The settings staff changed at the kiosk, as stored (closed, the first language)."""
-        self.closed = self.kiosk.staff.closed
-        for key, _description, value in self.kiosk.staff.runtime_settings():
+        stored = self.kiosk.staff_settings  # read without building the staff menu
+        self.closed = stored.closed()
+        for key, value in stored.runtime_values().items():
             if key in ("sound.volume", "shop.default_language"):
                 self._apply_setting(key, value)
         self._show()
@@ -640,11 +640,11 @@ class KioskApp(App):
             self.idle_countdown = 0
         if step.item_added:
             self.sounds.play("scan_ok")
+        self._show()
         if notice.checkout.state is CheckoutState.PAID and (
             before is None or before.checkout.state is not CheckoutState.PAID
         ):  # the cart's drawing is done: its freed heap goes back to the system
-            give_back_freed_memory_soon("sale paid")
-        self._show()
+            give_back_once_switched(self.root.screens, "sale paid")
 
     def _on_sale_ended(self, notice: SaleEnded) -> None:
         self._ended_sale = notice.sale_id

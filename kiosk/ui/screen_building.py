@@ -18,7 +18,6 @@ from kivy.uix.screenmanager import ScreenManager
 from kiosk.ui.navigation import CUSTOMER_SCREENS, STAFF_SCREENS
 from kiosk.ui.screens import screen_classes
 from kiosk.ui.staff import STAFF_KV
-from kiosk.ui.staff.shell import StaffLoginScreen, StaffMenuScreen
 
 KV_FOLDER = Path(__file__).parent / "kv"
 
@@ -60,17 +59,27 @@ def load_demo_kv() -> None:
     _load("demo_panel")
 
 
+def _load_pin_pad() -> None:
+    """The PIN pad's widget classes and rules (the staff screens and `PIN_PAD_SCREENS`)."""
+    from kiosk.ui.widgets.pin_pad import PinPad  # noqa: F401  (registers its kv classes)
+
+    _load("pin_pad")
+
+
 def load_screen_kv(name: str) -> None:
     """Load the rules of the customer screen ``name`` (and the PIN pad's, if it shows one)."""
     if name in PIN_PAD_SCREENS:
-        _load("pin_pad")
+        _load_pin_pad()
     _load(name)
 
 
 def load_staff_kv() -> None:
     """Load the staff screens' ``.kv`` files once, when a staff screen is first built (they
     use customer widgets: those rules load first)."""
-    _load("pin_pad", *CUSTOMER_SCREENS, "money_pad", "staff_menu", *STAFF_KV)
+    from kiosk.ui.widgets.money_pad import MoneyPad  # noqa: F401  (registers its kv classes)
+
+    _load_pin_pad()
+    _load(*CUSTOMER_SCREENS, "money_pad", "staff_menu", *STAFF_KV)
 
 
 def add_screen(manager: ScreenManager, name: str) -> None:
@@ -79,8 +88,10 @@ def add_screen(manager: ScreenManager, name: str) -> None:
         return
     if name in STAFF_SCREENS:
         load_staff_kv()
+        from kiosk.ui.staff.shell import StaffLoginScreen, StaffMenuScreen
+
+        classes = {"staff_login": StaffLoginScreen, "staff_menu": StaffMenuScreen}
     else:
         load_screen_kv(name)
-    classes = {**screen_classes(), "staff_login": StaffLoginScreen,
-               "staff_menu": StaffMenuScreen}
+        classes = screen_classes()
     manager.add_widget(classes[name](name=name))
