@@ -14,13 +14,14 @@ from decimal import Decimal
 
 import pytest
 
-from kiosk.core.barcodes import parse_scan
+from kiosk.core.barcodes import check_digit, parse_scan
 from kiosk.core.catalog import Product
 from kiosk.core.checkout import Checkout
 from kiosk.core.checkout_events import (
     BackToCartPressed,
     CheckoutTimers,
     Event,
+    HelpRequested,
     ItemScanned,
     LineRemoved,
     PaymentCancelled,
@@ -191,7 +192,27 @@ def test_an_age_check_shows_the_needs_attendant_screen_with_its_reason() -> None
         withdraw_text="Back to the cart",
         withdraw_shown=True,
         staff_hint="Staff: enter your number and PIN to approve the age check.",
+        subject="Red wine",
     )
+
+
+def test_the_needs_attendant_screen_names_the_item_the_call_is_about() -> None:
+    unknown = ItemScanned(at=at(1), scan=parse_scan(b"4006381333931\r", ScanRules()),
+                          product=None, new_sale_id=SALE)
+    assert view(run(shopping(MILK), unknown)).attendant.subject == "Barcode 4006381333931"
+    too_many = run(shopping(MILK), QuantityChanged(at=at(1), line_id=1, quantity=10))
+    assert too_many.attendant_reason is AttendantReason.LIMIT_REACHED
+    assert view(too_many).attendant.subject == "Milk 1 l: 10 items"
+    assert view(too_many, tr=DE).attendant.subject == DE.ntr(
+        "{name}: {n} item", "{name}: {n} items", 10, name="Milk 1 l")
+    bases = [f"059012341230{digit}" for digit in "0123"]
+    many_restricted = [replace(WINE, code=base + check_digit(base), name=f"Wine {base[-1]}")
+                       for base in bases]
+    age_check = run(shopping(MILK, *many_restricted), PayPressed(at=at(1)))
+    assert view(age_check).attendant.subject == "Wine 0, Wine 1 and 2 more"
+    help_call = run(shopping(MILK), HelpRequested(at=at(1)))
+    assert help_call.attendant_reason is AttendantReason.HELP
+    assert view(help_call).attendant.subject == ""
 
 
 @pytest.mark.parametrize("reason", [*AttendantReason, None], ids=str)

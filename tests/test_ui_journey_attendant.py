@@ -52,7 +52,7 @@ def wrong_pin_for(pin: str) -> str:
 
 def type_on_pin_pad(ui: KioskDriver, staff_number: int, pin: str) -> None:
     """Tap the staff number, Next, the PIN digits and OK on the needs-attendant PIN pad."""
-    pad = ui.find("pin_pad", "needs_attendant")
+    pad = ui.attendant_pin_pad()
     keys = {
         str(key.key): key for key in pad.walk(restrict=True)
         if isinstance(getattr(key, "key", None), str) and key.key
@@ -65,6 +65,43 @@ def type_on_pin_pad(ui: KioskDriver, staff_number: int, pin: str) -> None:
         ui.tap(keys[digit])
     assert pad.pin_length == len(pin)
     ui.tap(keys["ok"])
+
+
+def assert_staff_pad_hidden(ui: KioskDriver) -> None:
+    """The staff PIN pad takes no room and no touches until staff touch "Staff"."""
+    panel = ui.find("staff_panel")
+    assert panel.width == 0 and panel.opacity == 0 and panel.disabled
+    assert ui.find("reason_title").width > ui.app.root.width * 0.8  # the customer's words
+
+
+def test_the_staff_pin_pad_shows_on_staff_s_touch_and_hides_again_without_one(
+    kiosk_ui: KioskDriver,
+) -> None:
+    ui = kiosk_ui
+    ui.app.staff_login_s = 1.0
+    ui.wait_for_screen("attract")
+    ui.started()
+    ui.scan(unknown_item())
+    ui.wait_for_screen("needs_attendant")
+    assert_staff_pad_hidden(ui)
+    pad = ui.attendant_pin_pad()
+    panel = ui.find("staff_panel")
+    assert panel.opacity == 1 and not panel.disabled and panel.width > 0
+    assert ui.screen == "needs_attendant"  # answered here, not on the staff login screen
+    assert ui.shows("Staff: enter your number and PIN to price the item or leave it out.")
+    ui.screenshot("staff-pad")
+    ui.tap(next(key for key in pad.walk(restrict=True) if getattr(key, "key", None) == "1"))
+    ui.wait_for(lambda: not ui.app.attendant_pad_shown,
+                "the PIN pad hidden again after a second without a touch")
+    assert_staff_pad_hidden(ui)
+    assert pad.stage == "number" and not pad.number_text, "what was typed is forgotten"
+    assert ui.find("staff_button").text == "Staff"
+    ui.app.staff_login_s = 30.0
+    ui.attendant_pin_pad()
+    assert ui.find("staff_button").text == "Staff menu"  # the staff menu, one touch on
+    ui.tap(ui.find("staff_button"))
+    ui.wait_for_screen("staff_login")
+    assert not ui.app.attendant_pad_shown
 
 
 def read_database(ui: KioskDriver, sql: str, *args: Any) -> list[tuple[Any, ...]]:
@@ -96,6 +133,8 @@ def test_an_age_restricted_item_waits_for_staff_who_approve_it_with_their_pin(
     assert ui.kiosk.checkout.attendant_reason is AttendantReason.AGE_CHECK
     assert ui.shows("An age check is needed")
     assert ui.shows("Staff is on the way.")
+    assert ui.find("subject").text == "Lager beer 0.5 l"  # the item in question, named
+    assert_staff_pad_hidden(ui)
     ui.screenshot("age-check")
 
     number, pin = demo_attendant(ui)
@@ -163,6 +202,8 @@ def test_an_unknown_item_is_left_out_of_the_cart_once_staff_decide_so_in_the_sta
     assert ui.kiosk.checkout.attendant_reason is AttendantReason.UNKNOWN_ITEM
     assert ui.shows("This item is not in our catalog")
     assert ui.shows("It has not been added to your cart.")
+    assert ui.find("subject").text == f"Barcode {unknown_item()}"
+    assert_staff_pad_hidden(ui)
     ui.screenshot("unknown-item")
 
     number, pin = demo_attendant(ui)

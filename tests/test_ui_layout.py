@@ -174,8 +174,9 @@ def visit_every_screen(visit: Visit, look: Callable[[str], None]) -> list[str]:
     """Take the kiosk through every screen a customer can see; ``look(name)`` at each one.
 
     The walk: attract, the staff PIN pad behind the corner button, checking (start-up
-    recovery), closed, a cart of 3 items, the idle prompt, an unknown item (staff's PIN opens
-    the staff menu, where they leave it out), the card screen while the customer never taps,
+    recovery), closed, a cart of 3 items, the idle prompt, an unknown item (staff touch "Staff"
+    for its PIN pad, where their PIN opens the staff menu, where they leave it out), the card
+    screen while the customer never taps,
     approved after a second try, the receipt choice, thank you. Returns the names looked at,
     in order.
     """
@@ -232,6 +233,8 @@ def visit_every_screen(visit: Visit, look: Callable[[str], None]) -> list[str]:
     ui.wait_for_screen("needs_attendant")
     assert ui.kiosk.checkout.attendant_reason is AttendantReason.UNKNOWN_ITEM
     at("needs_attendant")
+    ui.tap(ui.find("staff_button"))  # staff answer the call on the PIN pad it shows
+    at("needs_attendant_staff")
     number, pin = visit.manager()
     for key in str(number):
         ui.tap_text(key)
@@ -270,7 +273,7 @@ def visit_every_screen(visit: Visit, look: Callable[[str], None]) -> list[str]:
 
 EVERY_SCREEN = [
     "attract", "staff_login", "checking", "closed", "shopping", "idle_prompt",
-    "needs_attendant", "staff_menu", "payment", "paid", "thank_you",
+    "needs_attendant", "needs_attendant_staff", "staff_menu", "payment", "paid", "thank_you",
 ]
 
 

@@ -254,7 +254,7 @@ def test_an_unknown_item_is_priced_on_the_money_pad_and_added_to_the_cart(
     ui.scan(unknown_item())
     ui.wait_for_screen("needs_attendant")
     number, pin = ui.demo_staff("attendant")
-    ui.type_on_pin_pad(ui.find("pin_pad", "needs_attendant"), number, pin)
+    ui.type_on_pin_pad(ui.attendant_pin_pad(), number, pin)
     ui.wait_for_screen("staff_menu")
     page = menu(ui).page
     assert menu(ui).page_name == "sale"
@@ -302,7 +302,7 @@ def test_a_limit_call_is_allowed_and_the_quantity_goes_past_the_limit(
     ui.wait_for_screen("needs_attendant")
     assert ui.kiosk.checkout.attendant_reason is AttendantReason.LIMIT_REACHED
     number, pin = ui.demo_staff("attendant")
-    ui.type_on_pin_pad(ui.find("pin_pad", "needs_attendant"), number, pin)
+    ui.type_on_pin_pad(ui.attendant_pin_pad(), number, pin)
     ui.wait_for_screen("staff_menu")
     assert ui.shows("Over this kiosk's limit")
     ui.screenshot("limit")

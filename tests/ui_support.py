@@ -271,10 +271,22 @@ class KioskDriver:
         for key in keys:
             self.tap(buttons[key])
 
+    def attendant_pin_pad(self) -> Widget:
+        """On the needs-attendant screen: touch "Staff" in the top bar, as staff do, and
+        return the PIN pad that shows (it is hidden from customers until then; once it shows,
+        the button opens the staff menu instead)."""
+        assert self.screen == "needs_attendant", self.screen
+        if not self.app.attendant_pad_shown:
+            self.tap(self.find("staff_button"))
+        assert self.app.attendant_pad_shown, "the staff PIN pad did not show"
+        return self.find("pin_pad", "needs_attendant")
+
     def log_in_as(self, role: str, *, pin: str | None = None) -> None:
         """Open the staff menu as the demo ``role`` through the corner button (``pin``: type
         this PIN instead of the right one, and do not wait for the menu)."""
         self.tap(self.find("staff_button"))
+        if self.screen == "needs_attendant":  # its own PIN pad first, the menu one touch on
+            self.tap(self.find("staff_button"))
         self.wait_for_screen("staff_login")
         number, right_pin = self.demo_staff(role)
         self.type_on_pin_pad(self.find("pin_pad", "staff_login"), number, pin or right_pin)

@@ -151,6 +151,8 @@ class KioskApp(App):
     staff_message = StringProperty("")
     staff_open = BooleanProperty(False)
     """A staff session is open: the staff menu is on screen."""
+    attendant_pad_shown = BooleanProperty(False)
+    """Staff touched "Staff" on the needs-attendant screen: its PIN pad shows."""
     staff_name = StringProperty("")
     staff_role = StringProperty("")
     """``attendant`` or ``manager`` while the staff menu is open."""

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from kiosk.core.checkout_states import AttendantReason, CheckoutState, PaymentPhase
 from kiosk.refusals import KioskRefusal
+from kiosk.ui.attendant_subject import attendant_subject
 from kiosk.ui.i18n import N_, Translator
 from kiosk.ui.navigation import STAFF_SCREENS, View, screen_for
 
@@ -218,6 +219,8 @@ class AttendantView:
     withdraw_text: str
     withdraw_shown: bool
     staff_hint: str
+    subject: str = ""
+    """The item the call is about (`kiosk.ui.attendant_subject`), or ``""``."""
 
 
 @dataclass(frozen=True)
@@ -328,7 +331,10 @@ def customer_view(
         payment=payment_view(
             session.checkout if session is not None else None, situation, tr
         ),
-        attendant=attendant_view(reason.value if reason is not None else "", tr),
+        attendant=attendant_view(
+            reason.value if reason is not None else "", tr,
+            attendant_subject(session.checkout, tr) if session is not None else "",
+        ),
         checking=checking_board(situation.recovery, tr),
         closed=closed_board(situation.start_failed, tr),
         thank_you=thank_you_board(situation.receipt_status, situation.qr_shown, tr),
@@ -410,14 +416,16 @@ def payment_view(
     )
 
 
-def attendant_view(reason: str, tr: Translator) -> AttendantView:
-    """The needs-attendant screen for ``reason`` (an ``AttendantReason`` value, or ``""``)."""
+def attendant_view(reason: str, tr: Translator, subject: str = "") -> AttendantView:
+    """The needs-attendant screen for ``reason`` (an ``AttendantReason`` value, or ``""``),
+    naming ``subject`` (the item the call is about, if any)."""
     return AttendantView(
         title=tr(ATTENDANT_TITLES.get(reason, OTHER_ATTENDANT_TITLE)),
         body=tr(ATTENDANT_BODIES[reason]) if reason in ATTENDANT_BODIES else "",
         withdraw_text=tr(WITHDRAW_TEXTS.get(reason, OTHER_WITHDRAW_TEXT)),
         withdraw_shown=reason != AttendantReason.PAYMENT_CHECK,
         staff_hint=tr(STAFF_HINTS.get(reason, OTHER_STAFF_HINT)),
+        subject=subject,
     )
 
 
