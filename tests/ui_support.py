@@ -328,6 +328,11 @@ class KioskDriver:
         """Stop the app (closes the facade) and clear the window for the next test."""
         self.app.stop()
         self.pump(0.05)
+        # Kivy's App.stop removes the window's children while iterating over them, so of two
+        # left (an idle prompt still open over the root) it removes one: the stopped app's
+        # screens would stay in the window under the next test's.
+        for leftover in list(Window.children):
+            Window.remove_widget(leftover)
         # Kivy's kv name ``app`` is a proxy that caches the running app. Widgets removed from
         # the window while the app stops re-read it after its on_stop reset, caching the
         # stopped app again; the next test's screens would then read the old app.
