@@ -344,6 +344,15 @@ class KioskDriver:
         recycled_rows._cache_count = 0
 
 
+def texts_in(widget: Widget) -> list[str]:
+    """Every non-empty text shown in ``widget`` (e.g. a question over the window, which
+    ``KioskDriver.texts`` does not see: it is not in the root)."""
+    return [
+        str(w.text) for w in widget.walk(restrict=True)
+        if isinstance(getattr(w, "text", None), str) and w.text and w.opacity > 0
+    ]
+
+
 def _resize_window(size: tuple[int, int]) -> None:
     """Give the window ``size`` and wait until SDL has applied it (before building a screen)."""
     Window.size = size
