@@ -34,6 +34,7 @@ from kiosk import startup
 from kiosk.checkout_work import CheckoutWork
 from kiosk.config import Secrets, Settings
 from kiosk.core.barcodes import BarcodeError, parse_scan
+from kiosk.core.cart import CartLine
 from kiosk.core.checkout import Checkout
 from kiosk.core.checkout_events import (
     STAFF_DECISION_REASONS,
@@ -48,6 +49,7 @@ from kiosk.core.checkout_events import (
     ItemPriced,
     ItemScanned,
     LimitOverridden,
+    LinePutBack,
     LineRemoved,
     LineVoided,
     PaymentCancelled,
@@ -519,6 +521,12 @@ class Kiosk:
             return
         self._dispatch(LineRemoved(at=self._clock(), line_id=line_id))
 
+    def put_back_line(self, sale_id: str, line: CartLine) -> None:
+        """Undo a removal: ``line`` (as it was in the cart) goes back into sale ``sale_id``,
+        ignored once that sale has moved on or with the line back already."""
+        if not self._refused_before_scans():
+            self._dispatch(LinePutBack(at=self._clock(), sale_id=sale_id, line=line))
+
     def pay(self) -> None:
         """The customer pressed Pay: age check first if needed, then the card payment.
 
@@ -664,9 +672,7 @@ class Kiosk:
         unknown-item or weighed-item call: one line at ``unit_price_minor`` (minor units, one
         item) in ``tax_class``. A bad price, an unknown tax class, a broken limit or no such
         call is refused (``CartRefused``) and the call stays as it was."""
-        if self._refused_before_start():
-            return
-        if not self._signed_in(staff_number):
+        if self._refused_before_start() or not self._signed_in(staff_number):
             return
         self._dispatch(
             ItemPriced(
@@ -681,9 +687,7 @@ class Kiosk:
     def override_limit(self, staff_number: int) -> None:
         """Staff member ``staff_number`` lets the scan or quantity change a limit refused
         through, past the cart's limits this once (refused ``no_call`` without such a call)."""
-        if self._refused_before_start():
-            return
-        if not self._signed_in(staff_number):
+        if self._refused_before_start() or not self._signed_in(staff_number):
             return
         self._dispatch(LimitOverridden(at=self._clock(), staff_number=str(staff_number)))
         self.staff.settle_call_session()
@@ -692,9 +696,7 @@ class Kiosk:
         """Staff member ``staff_number`` removes line ``line_id`` for the customer (refused while
         a payment is in progress or after it). Voiding the last line an open call is about (the
         last age-restricted line of an age check...) closes the call."""
-        if self._refused_before_start():
-            return
-        if not self._signed_in(staff_number):
+        if self._refused_before_start() or not self._signed_in(staff_number):
             return
         self._dispatch(
             LineVoided(at=self._clock(), staff_number=str(staff_number), line_id=line_id)
@@ -704,9 +706,7 @@ class Kiosk:
     def leave_out(self, staff_number: int) -> None:
         """Staff member ``staff_number`` closes an unknown-item, weighed-item or limit call with
         the item left out of the cart (refused ``no_call`` without such a call)."""
-        if self._refused_before_start():
-            return
-        if not self._signed_in(staff_number):
+        if self._refused_before_start() or not self._signed_in(staff_number):
             return
         self._dispatch(ItemLeftOut(at=self._clock(), staff_number=str(staff_number)))
         self.staff.settle_call_session()

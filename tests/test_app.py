@@ -137,6 +137,29 @@ def test_quantity_changes_and_removals_are_stored(shop: Harness) -> None:
     ]
 
 
+def test_an_undone_removal_is_stored_with_the_line_as_it_was(shop: Harness) -> None:
+    shop.kiosk.scan(BEER)
+    shop.kiosk.scan(WATER)
+    shop.kiosk.set_quantity(1, 3)
+    shop.settle()
+    stored = "SELECT position, name, quantity, line_total_minor, min_age FROM sale_lines ORDER BY 1"
+    before = shop.rows(stored)
+    sale_id = shop.kiosk.checkout.sale_id
+    assert sale_id is not None
+    beer = shop.kiosk.checkout.cart.lines[0]
+    shop.kiosk.remove_line(beer.line_id)
+    shop.settle()
+    assert len(shop.rows(stored)) == 1
+    shop.kiosk.put_back_line(sale_id, beer)
+    shop.settle()
+    assert shop.rows(stored) == before == [
+        (1, "Lager beer 0.5 l", 3, 357, 18), (2, "Mineral water still 1.5 l", 1, 49, None)
+    ]
+    shop.kiosk.put_back_line(sale_id, beer)  # a second Undo
+    shop.settle()
+    assert shop.rows(stored) == before
+
+
 def test_a_garbled_frame_is_rejected_with_its_reason_and_changes_nothing(shop: Harness) -> None:
     shop.kiosk.scan(WATER)
     shop.kiosk.scan(b"4006381333932\r\n")  # wrong check digit

@@ -245,6 +245,41 @@ def test_removing_a_missing_line_is_reported() -> None:
     assert cart.remove_line(7) == (cart, CartOutcome.LINE_NOT_FOUND)
 
 
+def test_a_removed_line_is_put_back_exactly_as_it_was_in_its_place() -> None:
+    cart = added(added(added(Cart(), scan_of(MILK), MILK), scan_of(WINE), WINE),
+                 weight_scan(750), HAM)  # fmt: skip
+    cart, _ = cart.change_quantity(2, 3)
+    wine = cart.line(2)
+    assert wine is not None
+    removed, _ = cart.remove_line(2)
+    back, outcome = removed.put_back(wine)
+    assert outcome is CartOutcome.PUT_BACK and outcome.changed_cart
+    assert back == cart  # the same line (quantity, price, age) between the same neighbours
+    assert back.max_min_age == 18
+    assert added(back, scan_of(BREAD), BREAD).lines[-1].line_id == 4  # no id given twice
+
+
+def test_a_line_is_not_put_back_twice_nor_into_a_cart_that_never_had_it() -> None:
+    cart = added(added(Cart(), scan_of(MILK), MILK), scan_of(BREAD), BREAD)
+    bread = cart.line(2)
+    assert bread is not None
+    assert cart.put_back(bread) == (cart, CartOutcome.LINE_IN_CART)
+    stranger = CartLine(9, BREAD.code, "Bread", 1, 250, None, "reduced", None, 250)
+    assert cart.put_back(stranger) == (cart, CartOutcome.LINE_NOT_FOUND)
+
+
+def test_putting_a_line_back_keeps_to_the_limits_the_rest_of_the_cart_grew_into() -> None:
+    limits = CartLimits(max_quantity_per_line=10, max_lines=2, max_cart_total_minor=1100)
+    cart = added(added(Cart(limits=limits), scan_of(MILK), MILK), scan_of(BREAD), BREAD)
+    bread = cart.line(2)
+    assert bread is not None
+    removed, _ = cart.remove_line(2)
+    grown, _ = removed.change_quantity(1, 7)  # 903 of 1100
+    assert grown.put_back(bread) == (grown, CartOutcome.LIMIT_CART_TOTAL)
+    full = added(removed, scan_of(WINE), WINE)
+    assert full.put_back(bread) == (full, CartOutcome.LIMIT_LINES)
+
+
 def test_the_cart_totals_come_from_the_tax_rules() -> None:
     cart = added(added(Cart(), scan_of(WINE), WINE), weight_scan(1000), HAM)
     totals = cart.totals(POLICY)

@@ -29,6 +29,7 @@ from kiosk.core.checkout_events import (
     Event,
     HelpRequested,
     ItemScanned,
+    LinePutBack,
     LineRemoved,
     PaymentCancelled,
     PaymentCheckNeeded,
@@ -330,6 +331,67 @@ def test_a_bad_quantity_or_missing_line_is_refused_in_place() -> None:
     machine, effects = machine.handle(LineRemoved(at=at(3), line_id=9))
     assert effects == [Refused(CartOutcome.LINE_NOT_FOUND)]
     assert machine.cart == before.cart
+
+
+def removed(machine: Checkout, line_id: int, seconds: float = 3) -> tuple[Checkout, CartLine]:
+    """``machine`` after the customer removed line ``line_id``, and the line as it was."""
+    line = machine.cart.line(line_id)
+    assert line is not None
+    after, _ = machine.handle(LineRemoved(at=at(seconds), line_id=line_id))
+    return after, line
+
+
+def test_an_undone_removal_puts_the_line_back_and_saves_the_cart() -> None:
+    before, _ = shopping(MILK, WINE, BREAD).handle(QuantityChanged(at=at(2), line_id=2, quantity=2))
+    machine, wine = removed(before, 2)
+    machine, effects = machine.handle(LinePutBack(at=at(4), sale_id=SALE, line=wine))
+    assert machine.cart == before.cart
+    assert effects == [CartChanged(SALE, machine.cart, 2)]
+    assert machine.last_outcome is CartOutcome.PUT_BACK
+    assert machine.totals() == before.totals()
+    machine, effects = machine.handle(PayPressed(at=at(5)))  # the wine still needs its check
+    assert effects == [CallAttendant(AttendantReason.AGE_CHECK, SALE)]
+
+
+def test_an_undo_on_the_idle_prompt_is_the_customer_back() -> None:
+    machine, milk = removed(shopping(MILK, BREAD), 1)
+    idle, effects = machine.handle(Tick(at=at(3 + TIMERS.idle_prompt_after_s)))
+    assert idle.state is CheckoutState.IDLE_PROMPT and effects == [ShowIdlePrompt()]
+    machine, effects = idle.handle(LinePutBack(at=at(70), sale_id=SALE, line=milk))
+    assert machine.state is CheckoutState.SHOPPING
+    assert [line.line_id for line in machine.cart.lines] == [1, 2]
+
+
+def test_an_undo_after_the_sale_moved_on_does_nothing() -> None:
+    def changes_nothing(machine: Checkout, event: LinePutBack) -> None:
+        after, effects = machine.handle(event)  # at most a touch that restarts a timer
+        assert effects == []
+        assert (after.state, after.sale_id, after.cart) == (
+            machine.state, machine.sale_id, machine.cart
+        )
+
+    machine, milk = removed(shopping(MILK, BREAD), 1)
+    undo = LinePutBack(at=at(9), sale_id=SALE, line=milk)
+    twice, _ = machine.handle(undo)
+    changes_nothing(twice, undo)  # a second Undo: the line is back already
+    paying_now, _ = machine.handle(PayPressed(at=at(4)))
+    changes_nothing(paying_now, undo)
+    paid, _ = paying_now.handle(PaymentSucceeded(at=at(5)))
+    changes_nothing(paid, undo)
+    gone, _ = machine.handle(CancelSale(at=at(4)))
+    changes_nothing(gone, undo)
+    next_sale, _ = run(gone, scanned(MILK, 5, sale=OTHER_SALE))
+    changes_nothing(next_sale, undo)
+    # its line 1 is another milk: never two lines with one id
+    changes_nothing(next_sale, LinePutBack(at=at(9), sale_id=OTHER_SALE, line=milk))
+
+
+def test_an_undo_past_a_limit_is_refused_in_place_without_calling_staff() -> None:
+    machine, bread = removed(shopping(MILK, BREAD), 2)
+    machine, _ = run(machine, scanned(WINE, 4), scanned(WHISKY, 5))  # the third line of 3
+    after, effects = machine.handle(LinePutBack(at=at(6), sale_id=SALE, line=bread))
+    assert effects == [Refused(CartOutcome.LIMIT_LINES)]
+    assert (after.state, after.cart) == (CheckoutState.SHOPPING, machine.cart)
 
 
 # --------------------------------------------------------------------------- paying
@@ -791,6 +853,7 @@ class CheckoutInAnyOrder(RuleBasedStateMachine):
         self.asked: dict[str, int] = {}
         self.paid_sales: set[str] = set()
         self.scans = 0
+        self.removed: tuple[str, CartLine] | None = None
 
     def new_sale_id(self) -> str:
         """A fresh id for every scan, as the facade makes a UUID for each."""
@@ -851,7 +914,16 @@ class CheckoutInAnyOrder(RuleBasedStateMachine):
 
     @rule(line_id=st.integers(0, 5))
     def remove_a_line(self, line_id: int) -> None:
+        line = self.machine.cart.line(line_id)
+        if line is not None and self.machine.sale_id is not None:
+            self.removed = (self.machine.sale_id, line)
         self.send(LineRemoved(at=self.later(1), line_id=line_id))
+
+    @rule()
+    def undo_the_last_removal(self) -> None:
+        if self.removed is not None:
+            sale_id, line = self.removed
+            self.send(LinePutBack(at=self.later(1), sale_id=sale_id, line=line))
 
     @rule()
     def press_pay(self) -> None:
@@ -914,6 +986,8 @@ class CheckoutInAnyOrder(RuleBasedStateMachine):
     @invariant()
     def the_machine_is_consistent(self) -> None:
         machine = self.machine
+        ids = [line.line_id for line in machine.cart.lines]
+        assert ids == sorted(set(ids))  # scan order, never two lines with one id
         if machine.state is CheckoutState.PAYING:
             assert not machine.cart.is_empty
             assert machine.payment_pending

@@ -19,10 +19,12 @@ from kiosk.core.catalog import Product
 from kiosk.core.checkout import Checkout
 from kiosk.core.checkout_events import (
     BackToCartPressed,
+    CancelSale,
     CheckoutTimers,
     Event,
     HelpRequested,
     ItemScanned,
+    LinePutBack,
     LineRemoved,
     PaymentCancelled,
     PaymentCheckNeeded,
@@ -65,6 +67,7 @@ from kiosk.ui.customer_view import (
     touch_ends_thank_you,
 )
 from kiosk.ui.i18n import Translator
+from kiosk.ui.undo_offer import offer_lasts, removal, removed_now
 
 POLICY = TaxPolicy(
     {"standard": TaxClass("standard", Decimal("0.20")),
@@ -525,3 +528,34 @@ def test_a_language_chosen_and_left_on_the_attract_screen_expires() -> None:
     assert not language_expired("attract", "de", "en", LANGUAGE_RESET_S - 1)
     assert not language_expired("attract", "en", "en", later)
     assert not language_expired("shopping", "de", "en", later), "a sale keeps its language"
+
+
+# --- Undo after Remove (kiosk.ui.undo_offer) ------------------------------------------------
+
+
+def test_a_removal_offers_to_put_back_the_line_as_it_was() -> None:
+    before = run(shopping(MILK, WINE), QuantityChanged(at=at(1), line_id=2, quantity=3))
+    offer = removal(before, 2)
+    assert offer is not None
+    assert (offer.sale_id, offer.line) == (SALE, before.cart.line(2))
+    assert not removed_now(offer, before)  # offered before the removal, shown after it
+    after = run(before, LineRemoved(at=at(2), line_id=2))
+    assert removed_now(offer, after) and offer_lasts(offer, after)
+    assert offer_lasts(offer, run(after, QuantityChanged(at=at(3), line_id=1, quantity=2)))
+    assert removal(before, 9) is None  # no such line
+    assert removal(paying(MILK), 1) is None  # a locked cart removes nothing
+
+
+def test_the_undo_offer_ends_with_a_scan_the_cart_closing_the_sale_or_the_line_back() -> None:
+    before = shopping(MILK, WINE)
+    offer = removal(before, 1)
+    assert offer is not None
+    after = run(before, LineRemoved(at=at(2), line_id=1))
+    assert not offer_lasts(offer, run(after, scanned(WINE)))  # counted up by a scan
+    assert not offer_lasts(offer, run(after, scanned(MILK)))  # a new line by a scan
+    assert not offer_lasts(offer, run(after, PayPressed(at=at(3))))  # age check: not open
+    assert not offer_lasts(offer, run(after, CancelSale(at=at(3))))
+    back = run(after, LinePutBack(at=at(3), sale_id=SALE, line=offer.line))
+    assert back.cart == before.cart and not offer_lasts(offer, back)
+    idle = run(after, Tick(at=at(2 + TIMERS.idle_prompt_after_s)))
+    assert idle.state is CheckoutState.IDLE_PROMPT and offer_lasts(offer, idle)

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 from kivy.tests.common import UnitTestTouch
-from ui_support import MINERAL_WATER, ORANGE_JUICE, KioskDriver, run_kiosk_ui
+from ui_support import MINERAL_WATER, ORANGE_JUICE, KioskDriver, run_kiosk_ui, texts_in
 
 from kiosk.core.checkout_states import CheckoutState
+from kiosk.ui.widgets.start_over import open_question
 
 
 @pytest.fixture
@@ -68,10 +69,15 @@ def test_a_double_tap_on_start_over_asks_and_keeps_the_cart(ui: KioskDriver) -> 
     start_over = ui.find("start_over", "shopping")
     x, y = start_over.to_window(*start_over.center)
     ui.tap(start_over)
+    question = open_question()
+    assert question is not None
+    yes = question.ids.confirm_start_over_button
+    second_tap_at(ui, *yes.to_window(*yes.center))  # even right on "Yes, start over"
     second_tap_at(ui, x, y)
     assert ui.screen == "shopping"
     assert len(ui.app.cart_rows) == 2
-    assert ui.shows("Tap again to empty the cart")
+    assert open_question() is question
+    assert "Empty the cart and start over?" in texts_in(question)
 
 
 def test_a_double_tap_on_the_receipt_choice_still_shows_the_thank_you_screen(

@@ -22,10 +22,11 @@ from ui_support import (
     artifact_folder,
     prepared_demo,
     run_kiosk_ui,
+    texts_in,
 )
 
 from kiosk.core.checkout_states import CheckoutState
-from kiosk.ui.screens.shopping import START_OVER_MIN_GAP_S
+from kiosk.ui.widgets.start_over import START_OVER_MIN_GAP_S, open_question
 
 SCANNER_BANNER = "The scanner is not connected. Staff has been told."
 PAYMENTS_BANNER = (
@@ -200,10 +201,12 @@ def test_a_customer_who_chooses_german_sees_german_words_and_prices_for_one_sale
     )
     ui.screenshot("cart-german")
 
-    start_over = ui.find("start_over", "shopping")
-    ui.tap(start_over)
-    ui.pump(START_OVER_MIN_GAP_S)  # a confirmation, not a double tap
-    ui.tap(start_over)  # "Tap again to empty the cart"
+    ui.tap(ui.find("start_over", "shopping"))
+    question = open_question()
+    assert question is not None
+    assert "Warenkorb leeren und neu beginnen?" in texts_in(question)
+    ui.pump(START_OVER_MIN_GAP_S)  # an answer, not a double tap
+    ui.tap(question.ids.confirm_start_over_button)  # "Ja, neu beginnen"
     ui.wait_for_screen("attract")
     ui.wait_for(lambda: ui.shows("Scan an item to start."), "English for the next customer")
     assert ui.app.language == "en"

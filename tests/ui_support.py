@@ -340,6 +340,11 @@ class KioskDriver:
         """Stop the app (closes the facade) and clear the window for the next test."""
         self.app.stop()
         self.pump(0.05)
+        # Kivy's App.stop removes the window's children while iterating over them, so of two
+        # left (an idle prompt still open over the root) it removes one: the stopped app's
+        # screens would stay in the window under the next test's.
+        for leftover in list(Window.children):
+            Window.remove_widget(leftover)
         # Kivy's kv name ``app`` is a proxy that caches the running app. Widgets removed from
         # the window while the app stops re-read it after its on_stop reset, caching the
         # stopped app again; the next test's screens would then read the old app.
@@ -349,6 +354,15 @@ class KioskDriver:
         # words) must not be handed to the next test's app.
         recycled_rows._cached_views.clear()
         recycled_rows._cache_count = 0
+
+
+def texts_in(widget: Widget) -> list[str]:
+    """Every non-empty text shown in ``widget`` (e.g. a question over the window, which
+    ``KioskDriver.texts`` does not see: it is not in the root)."""
+    return [
+        str(w.text) for w in widget.walk(restrict=True)
+        if isinstance(getattr(w, "text", None), str) and w.text and w.opacity > 0
+    ]
 
 
 def _resize_window(size: tuple[int, int]) -> None:

@@ -42,20 +42,22 @@ class CartOutcome(StrEnum):
     """What happened to a cart operation. Refusals leave the cart unchanged.
 
     Success: ``ADDED`` (a new line), ``QUANTITY_INCREASED`` (a repeat scan), ``QUANTITY_CHANGED``,
-    ``REMOVED``.
+    ``REMOVED``, ``PUT_BACK`` (a removed line back as it was: the customer's Undo).
     Sent to an attendant: ``ITEM_NOT_FOUND`` (no product for the scan),
     ``WEIGHED_ITEM_NEEDS_SCALE`` (a product sold by weight scanned without a weight, or with a
     weight but no price per kilogram), ``LIMIT_QUANTITY_PER_LINE``, ``LIMIT_LINES``,
     ``LIMIT_CART_TOTAL``.
     Refused in place: ``LINE_NOT_FOUND``, ``BAD_QUANTITY`` (below 1), ``QUANTITY_FIXED`` (the
     quantity of a weighed or variable-measure line is always 1), ``CART_LOCKED`` (used by the
-    checkout while the cart cannot change, e.g. during payment).
+    checkout while the cart cannot change, e.g. during payment), ``LINE_IN_CART`` (a line to put
+    back is in the cart already).
     """
 
     ADDED = "added"
     QUANTITY_INCREASED = "quantity_increased"
     QUANTITY_CHANGED = "quantity_changed"
     REMOVED = "removed"
+    PUT_BACK = "put_back"
     ITEM_NOT_FOUND = "item_not_found"
     WEIGHED_ITEM_NEEDS_SCALE = "weighed_item_needs_scale"
     LIMIT_QUANTITY_PER_LINE = "limit_quantity_per_line"
@@ -65,6 +67,7 @@ class CartOutcome(StrEnum):
     BAD_QUANTITY = "bad_quantity"
     QUANTITY_FIXED = "quantity_fixed"
     CART_LOCKED = "cart_locked"
+    LINE_IN_CART = "line_in_cart"
 
     @property
     def changed_cart(self) -> bool:
@@ -83,6 +86,7 @@ _CHANGING_OUTCOMES = frozenset(
         CartOutcome.QUANTITY_INCREASED,
         CartOutcome.QUANTITY_CHANGED,
         CartOutcome.REMOVED,
+        CartOutcome.PUT_BACK,
     }
 )
 _LIMIT_OUTCOMES = frozenset(
@@ -275,6 +279,26 @@ class Cart:
             return self, CartOutcome.LINE_NOT_FOUND
         lines = tuple(line for line in self.lines if line.line_id != line_id)
         return replace(self, lines=lines), CartOutcome.REMOVED
+
+    def put_back(self, line: CartLine) -> tuple[Cart, CartOutcome]:
+        """Put a removed ``line`` back exactly as it was (its id, quantity, price, weight, tax
+        class and minimum age) in its place in scan order (``PUT_BACK``).
+
+        Refused with ``LINE_IN_CART`` when the cart has a line with its id, ``LINE_NOT_FOUND``
+        for an id this cart never gave out, and by ``max_lines`` and ``max_cart_total_minor``
+        (the rest of the cart may have grown since). The line's quantity is not checked again:
+        it was in the cart with it (perhaps by a staff override).
+        """
+        if self.line(line.line_id) is not None:
+            return self, CartOutcome.LINE_IN_CART
+        if not 0 < line.line_id < self.next_line_id:
+            return self, CartOutcome.LINE_NOT_FOUND
+        if len(self.lines) >= self.limits.max_lines:
+            return self, CartOutcome.LIMIT_LINES
+        if self.amount_minor + line.amount_minor > self.limits.max_cart_total_minor:
+            return self, CartOutcome.LIMIT_CART_TOTAL
+        lines = tuple(sorted((*self.lines, line), key=lambda each: each.line_id))
+        return replace(self, lines=lines), CartOutcome.PUT_BACK
 
     def _add_line(
         self, product: Product, *, unit_price_minor: int, weight_g: int | None, amount_minor: int

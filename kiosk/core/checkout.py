@@ -36,7 +36,7 @@ only when that scan starts a sale) and never raises on any event in any state.
     ATTRACT        HelpRequested                         NEEDS_ATTENDANT  CallAttendant(help)
     ATTRACT        PaymentCheckNeeded                    NEEDS_ATTENDANT  CallAttendant(pay...)
     SHOPPING       ItemScanned, QuantityChanged,         SHOPPING         CartChanged or Refused
-                   LineRemoved
+                   LineRemoved, LinePutBack (same sale)
     SHOPPING       scan or change refused: unknown,      NEEDS_ATTENDANT  CallAttendant(reason)
                    weighed, limit
     SHOPPING       PayPressed, empty cart                SHOPPING         (none)
@@ -129,6 +129,10 @@ Rules:
 * PayPressed with an empty cart does nothing. Otherwise: PAYING (waiting_for_card) and
   ``StartPayment(total)``. A cart whose total is zero or less cannot be paid by card:
   ``Refused(NOTHING_TO_PAY)``.
+* ``LinePutBack`` (the customer's Undo of a removal) puts the removed line back as it was, in
+  its place; the cart's limits apply (refused in place, no call). Once the sale has moved on
+  (another sale, a state other than SHOPPING or IDLE_PROMPT) or with the line back already, it
+  is ignored: no effects.
 * Customer cart changes while NEEDS_ATTENDANT, PAYING or PAID are refused:
   ``Refused(CART_LOCKED)``.
   Other cart refusals (``LINE_NOT_FOUND``, ``BAD_QUANTITY``, ``QUANTITY_FIXED``) are reported the
@@ -179,6 +183,7 @@ from kiosk.core.checkout_events import ItemLeftOut as ItemLeftOut
 from kiosk.core.checkout_events import ItemPriced as ItemPriced
 from kiosk.core.checkout_events import ItemScanned as ItemScanned
 from kiosk.core.checkout_events import LimitOverridden as LimitOverridden
+from kiosk.core.checkout_events import LinePutBack as LinePutBack
 from kiosk.core.checkout_events import LineRemoved as LineRemoved
 from kiosk.core.checkout_events import LineVoided as LineVoided
 from kiosk.core.checkout_events import PaymentCancelled as PaymentCancelled
@@ -363,6 +368,8 @@ class Checkout:
             return machine._on_cart_change(event.line_id, event.quantity)
         if isinstance(event, LineRemoved):
             return machine._on_cart_change(event.line_id, None)
+        if isinstance(event, LinePutBack):
+            return machine._on_put_back(event)
         if isinstance(event, PayPressed):
             return machine._on_pay(event.at)
         if isinstance(event, BackToCartPressed):
@@ -451,6 +458,16 @@ class Checkout:
             cart, outcome = self.cart.change_quantity(line_id, quantity)
             refused = RefusedItem(line_id=line_id, quantity=quantity)
         return self._after_cart_operation(cart, outcome, [], refused)
+
+    def _on_put_back(self, event: LinePutBack) -> tuple[Checkout, list[Effect]]:
+        if self.state is not CheckoutState.SHOPPING or event.sale_id != self.sale_id:
+            return self, []  # the sale has moved on: nothing to undo
+        cart, outcome = self.cart.put_back(event.line)
+        if outcome.is_limit:  # the rest of the cart grew meanwhile: said in place, no call
+            return replace(self, last_outcome=outcome), [Refused(outcome)]
+        if not outcome.changed_cart:
+            return self, []  # back already (a second Undo), or never a line of this cart
+        return self._after_cart_operation(cart, outcome, [], None)
 
     def _after_cart_operation(
         self,

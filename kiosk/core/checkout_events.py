@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from kiosk.core.barcodes import Scan
-from kiosk.core.cart import Cart, CartOutcome
+from kiosk.core.cart import Cart, CartLine, CartOutcome
 from kiosk.core.catalog import Product
 from kiosk.core.checkout_states import (
     AbandonReason,
@@ -102,6 +102,16 @@ class LineRemoved:
 
     at: datetime
     line_id: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class LinePutBack:
+    """The customer undid the removal of ``line`` from sale ``sale_id``: the line goes back
+    as it was (ignored once that sale has moved on, see ``kiosk.core.checkout``)."""
+
+    at: datetime
+    sale_id: str
+    line: CartLine
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -267,6 +277,7 @@ Event = (
     ItemScanned
     | QuantityChanged
     | LineRemoved
+    | LinePutBack
     | PayPressed
     | BackToCartPressed
     | AttendantApproved
@@ -294,6 +305,7 @@ _CUSTOMER_EVENTS = (
     ItemScanned,
     QuantityChanged,
     LineRemoved,
+    LinePutBack,
     PayPressed,
     BackToCartPressed,
     HelpRequested,

@@ -77,6 +77,7 @@ TEXT_PAIRS: tuple[tuple[str, str], ...] = (
     ("accent", "background"),
     ("danger", "surface"),
     ("text_muted", "surface_alt"),
+    ("surface", "text"),
 )
 """Every (text colour, background colour) pair of ``Palette`` field names the UI puts text on.
 

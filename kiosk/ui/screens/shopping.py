@@ -2,12 +2,13 @@
 
 After every scan the line it added or counted up is scrolled into view and marked for
 `FRESH_MARK_S` (`changed_line` finds it by comparing the cart before and after); a finger
-drags the cart.
+drags the cart. A removed line can be put back for a few seconds ("Removed: <name>  [Undo]",
+see ``kiosk.ui.undo_offer``). Start over asks once (``kiosk.ui.widgets.start_over``, the same
+question as on the idle prompt).
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -17,12 +18,9 @@ from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.screenmanager import Screen
 
+from kiosk.ui.undo_offer import UNDO_S, RemovedLine, offer_lasts, removal, removed_now
 from kiosk.ui.widgets.product_name import ProductName  # noqa: F401  (kv class, registers on import)
 
-START_OVER_CONFIRM_S = 5.0
-"""How long "Start over" waits for the confirming second tap, seconds."""
-START_OVER_MIN_GAP_S = 0.6
-"""A confirming tap must come at least this long after the first (not a double tap)."""
 FRESH_MARK_S = 2.0
 """How long the line a scan added or counted up stays marked, seconds."""
 
@@ -72,26 +70,47 @@ class CartRow(BoxLayout):
     fresh = BooleanProperty(False)
     """The line the last scan added or counted up (marked for `FRESH_MARK_S`)."""
 
+    def remove(self) -> None:
+        """Remove: the line goes, and the screen offers to undo it."""
+        screen = self._screen()
+        if screen is not None:
+            screen.remove_line(self.line_id)
+
+    def count_down(self) -> None:
+        """"-": one item fewer; a line of one goes as Remove does (with its Undo)."""
+        screen = self._screen()
+        if screen is not None:
+            screen.count_down(self.line_id, self.quantity)
+
+    def _screen(self) -> ShoppingScreen | None:
+        holder = self.parent
+        while holder is not None and not isinstance(holder, ShoppingScreen):
+            holder = holder.parent
+        return holder
+
 
 class ShoppingScreen(Screen):
-    """``kv/shopping.kv``; "Start over" asks for a second tap before emptying the cart."""
+    """``kv/shopping.kv``: the cart, with Undo for a few seconds after a removal."""
 
-    confirming_start_over = BooleanProperty(False)
     fresh_line = NumericProperty(-1)
     """The ``line_id`` of the line marked as just scanned (-1: none)."""
+    undo_name = StringProperty("")
+    """The name of the line the Undo offer would put back ("": no offer on show)."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._confirm_event: Any = None
-        self._asked_at = 0.0
         self._fresh_event: Any = None
+        self._undo: RemovedLine | None = None
+        self._undo_event: Any = None
         self._rows: list[dict[str, Any]] = []
         app = App.get_running_app()
         if app is not None:  # none while an app stops (a screen built late is never shown)
             self._rows = list(app.cart_rows)
-            app.bind(cart_rows=self._on_cart_rows, on_stop=self._stop_marking)
+            app.bind(cart_rows=self._on_cart_rows, on_stop=self._stop_timers)
 
-    def _on_cart_rows(self, _app: object, rows: list[dict[str, Any]]) -> None:
+    def _on_cart_rows(self, app: Any, rows: list[dict[str, Any]]) -> None:
+        if self._undo is not None and not offer_lasts(self._undo, app.kiosk.checkout):
+            self.end_undo()  # a scan, the sale's end...: the offer is over
         index = changed_line(self._rows, rows)
         self._rows = list(rows)
         if index is None:
@@ -111,35 +130,59 @@ class ShoppingScreen(Screen):
         row_height = rows.height / count  # every CartRow has the same height (the kv)
         cart.scroll_y = scroll_y_showing(index, count, row_height, cart.height, cart.scroll_y)
 
-    def _stop_marking(self, *_args: object) -> None:
+    def _stop_timers(self, *_args: object) -> None:
         """The app stops: no timer of this screen outlives it (a mark fading later would
         redraw the list of a stopped app)."""
         if self._fresh_event is not None:
             self._fresh_event.cancel()
             self._fresh_event = None
+        self.end_undo()
 
     def _forget_fresh(self, *_args: object) -> None:
         self.fresh_line = -1
         self._fresh_event = None
 
-    def start_over(self) -> None:
-        """First tap: ask to confirm. Second tap within a few seconds: cancel the sale."""
-        if not self.confirming_start_over:
-            self.confirming_start_over = True
-            self._asked_at = time.monotonic()
-            self._confirm_event = Clock.schedule_once(self._forget_confirm, START_OVER_CONFIRM_S)
-            return
-        if time.monotonic() - self._asked_at < START_OVER_MIN_GAP_S:
-            return  # the second tap of a double tap is not a confirmation
-        self._forget_confirm()
-        App.get_running_app().start_over()
+    # ---------------------------------------------------------------- removal and Undo
 
-    def _forget_confirm(self, *_args: object) -> None:
-        self.confirming_start_over = False
-        if self._confirm_event is not None:
-            self._confirm_event.cancel()
-            self._confirm_event = None
+    def remove_line(self, line_id: int) -> None:
+        """Take line ``line_id`` out of the cart and offer its Undo for `UNDO_S` seconds."""
+        app = App.get_running_app()
+        offer = removal(app.kiosk.checkout, line_id)
+        app.remove_line(line_id)
+        if offer is None or not removed_now(offer, app.kiosk.checkout):
+            return  # nothing was removed (the cart could not change): nothing to undo
+        self.end_undo()  # one offer at a time: the newest removal's
+        self._undo = offer
+        self.undo_name = offer.line.name
+        self._undo_event = Clock.schedule_once(lambda _dt: self.end_undo(), UNDO_S)
+
+    def count_down(self, line_id: int, quantity: int) -> None:
+        """"-" on line ``line_id`` of ``quantity`` items: one fewer, or the line removed."""
+        if quantity <= 1:
+            self.remove_line(line_id)
+        else:
+            App.get_running_app().change_quantity(line_id, -1)
+
+    def undo_removal(self) -> None:
+        """Undo: the removed line goes back as it was (nothing once the offer has ended)."""
+        offer = self._undo
+        self.end_undo()
+        if offer is not None:
+            App.get_running_app().kiosk.put_back_line(offer.sale_id, offer.line)
+
+    def end_undo(self) -> None:
+        """The Undo offer ends (its time is up, Pay, a scan, the screen left, a new sale)."""
+        self._undo = None
+        self.undo_name = ""
+        if self._undo_event is not None:
+            self._undo_event.cancel()
+            self._undo_event = None
+
+    def pay(self) -> None:
+        """Pay: the Undo offer ends there."""
+        self.end_undo()
+        App.get_running_app().pay()
 
     def on_leave(self, *_args: object) -> None:
-        """A pending confirmation never carries over to the next visit."""
-        self._forget_confirm()
+        """An Undo offer never carries over to the next visit."""
+        self.end_undo()
