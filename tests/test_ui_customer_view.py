@@ -11,9 +11,11 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import get_args, get_type_hints
 
 import pytest
 
+from kiosk.config import DisplaySettings
 from kiosk.core.barcodes import parse_scan
 from kiosk.core.catalog import Product
 from kiosk.core.checkout import Checkout
@@ -46,6 +48,7 @@ from kiosk.notices import (
 from kiosk.refusals import KioskRefusal
 from kiosk.ui.customer_view import (
     LANGUAGE_RESET_S,
+    READER_POSITIONS,
     THANK_YOU_TOUCH_GRACE_S,
     AttendantView,
     CartLine,
@@ -241,15 +244,51 @@ def test_paying_follows_the_readers_phase() -> None:
     waiting = view(checkout)
     assert waiting.screen == "payment"
     assert waiting.payment.mode == "waiting" and waiting.payment.pending
-    assert waiting.payment.status == "Tap, insert or swipe your card on the reader."
-    assert waiting.payment.detail.startswith("The reader is next to the screen.")
+    assert waiting.payment.status == "Tap or insert your card on the reader to your right."
+    assert waiting.payment.detail == "Follow the instructions on the reader."
     assert waiting.payment.buttons_shown and not waiting.payment.retry_shown
-    assert not waiting.payment.busy
+    assert not waiting.payment.busy and waiting.payment.cue_shown
     authorising = run(checkout, PaymentPhaseChanged(at=at(2), phase=PaymentPhase.AUTHORISING))
     shown = view(authorising).payment
     assert shown.mode == "authorising" and shown.busy
     assert shown.status.startswith("Approving your payment")
     assert shown.detail == "" and not shown.buttons_shown, "no way back while authorising"
+    assert not shown.cue_shown, "the wheel turns in the cue's place"
+
+
+@pytest.mark.parametrize(
+    ("position", "arrow", "english", "german"),
+    [
+        ("left", "arrow_back", "Tap or insert your card on the reader to your left.",
+         "Halten Sie Ihre Karte an das Kartenterminal links von Ihnen, oder stecken Sie sie ein."),
+        ("right", "arrow_forward", "Tap or insert your card on the reader to your right.",
+         "Halten Sie Ihre Karte an das Kartenterminal rechts von Ihnen, oder stecken Sie sie "
+         "ein."),
+        ("below", "arrow_downward", "Tap or insert your card on the reader below the screen.",
+         "Halten Sie Ihre Karte an das Kartenterminal unter dem Bildschirm, oder stecken Sie "
+         "sie ein."),
+    ],
+)
+def test_the_card_screen_points_to_where_the_reader_stands_and_names_the_place(
+    position: str, arrow: str, english: str, german: str
+) -> None:
+    where = Situation(reader_position=position)
+    shown = view(paying(MILK), where).payment
+    assert (shown.reader_position, shown.reader_arrow) == (position, arrow)
+    assert shown.cue_shown and shown.status == english
+    in_german = view(paying(MILK), where, DE).payment
+    assert in_german.status == german
+    assert in_german.detail == "Folgen Sie den Anweisungen auf dem Kartenterminal."
+    declined = view(run(paying(MILK), PaymentDeclined(at=at(2), code="card_declined")),
+                    replace(where, explaining_decline=True)).payment
+    assert not declined.cue_shown and declined.status == "Payment not completed"
+
+
+def test_every_reader_position_of_the_settings_has_its_words_and_arrow() -> None:
+    allowed = get_args(get_args(get_type_hints(DisplaySettings, include_extras=True)
+                                ["reader_position"])[0])
+    assert set(allowed) == set(READER_POSITIONS)
+    assert DisplaySettings().reader_position == Situation().reader_position == "right"
 
 
 def test_a_payment_in_doubt_is_checked_and_offers_no_other_card() -> None:

@@ -724,6 +724,7 @@ class KioskApp(App):
             payment_code=self.payment_code,
             receipt_status=self.receipt_status,
             qr_shown=bool(self.qr_source),
+            reader_position=self.settings.display.reader_position,
             languages=self.offered_languages,
         )
 

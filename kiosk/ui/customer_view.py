@@ -72,13 +72,25 @@ LANGUAGE_SWITCH_SCREENS = frozenset(CUSTOMER_SCREENS) - {"attract"}
 """The customer screens whose top bar offers the other languages (the attract screen lists
 them all in its own body)."""
 
+READER_POSITIONS = ("left", "right", "below")
+"""Where the card reader stands, as the customer facing the screen sees it
+(``[display] reader_position``)."""
+READER_PROMPTS = {
+    "left": N_("Tap or insert your card on the reader to your left."),
+    "right": N_("Tap or insert your card on the reader to your right."),
+    "below": N_("Tap or insert your card on the reader below the screen."),
+}
+"""The payment screen's headline while the reader waits for a card, naming where it is."""
+READER_ARROWS = {"left": "arrow_back", "right": "arrow_forward", "below": "arrow_downward"}
+"""The icon (``kiosk.ui.icons``) beside the contactless cue that points at the reader."""
+
 PAYMENT_STATUS = {
-    "waiting": N_("Tap, insert or swipe your card on the reader."),
     "authorising": N_("Approving your payment. Please keep your card at the reader."),
     "checking": N_("We are checking your payment with the bank. Staff is on the way."),
     "declined": N_("Payment not completed"),
 }
-"""The payment screen's headline in each mode."""
+"""The payment screen's headline in each mode but waiting (that one names where the reader
+is: ``READER_PROMPTS``)."""
 
 ATTENDANT_TITLES = {
     "unknown_item": N_("This item is not in our catalog"),
@@ -176,6 +188,7 @@ class Situation:
     ``payment_code`` are what the payment screen showed last: they stay while no payment is
     on screen. ``receipt_status`` is the paid sale's receipt (``printing``, ``printed``,
     ``unavailable`` or ``""``) and ``qr_shown`` says its QR e-receipt is on the thank-you screen.
+    ``reader_position`` is where the card reader stands (one of ``READER_POSITIONS``);
     ``languages`` are the shop's languages in the order it offers them (keys of ``LANGUAGES``).
     """
 
@@ -195,6 +208,7 @@ class Situation:
     payment_code: str = ""
     receipt_status: str = ""
     qr_shown: bool = False
+    reader_position: str = "right"
     languages: tuple[str, ...] = ()
 
 
@@ -220,7 +234,9 @@ class PaymentView:
     still complete (``pending``: Pay and the staff button are held back). ``status`` is the
     headline, ``detail`` the sentence under it; ``busy`` turns the wheel; ``buttons_shown``
     shows "Back to the cart" (and the row "Try another card" sits in), ``retry_shown`` shows
-    "Try another card"."""
+    "Try another card". While the reader waits for a card (``cue_shown``) the contactless cue
+    shows with an arrow beside it (``reader_arrow``, an icon name) pointing where the reader
+    is (``reader_position``: on the reader's side of the cue; right of it for below)."""
 
     mode: str
     code: str
@@ -231,6 +247,9 @@ class PaymentView:
     busy: bool = False
     buttons_shown: bool = False
     retry_shown: bool = False
+    cue_shown: bool = False
+    reader_position: str = "right"
+    reader_arrow: str = READER_ARROWS["right"]
 
 
 @dataclass(frozen=True)
@@ -435,10 +454,13 @@ def payment_view(
         if checkout is not None:
             code = checkout.payment_code or ""
     retry_possible = code not in NOT_ABOUT_THE_CARD
+    position = situation.reader_position
+    status = tr(PAYMENT_STATUS[mode]) if mode in PAYMENT_STATUS else ""
     if mode == "declined":
         detail = decline_text(code, tr)
     elif mode == "waiting":
-        detail = tr("The reader is next to the screen. Follow the instructions on it.")
+        status = tr(READER_PROMPTS[position])
+        detail = tr("Follow the instructions on the reader.")
     else:
         detail = ""
     return PaymentView(
@@ -446,11 +468,14 @@ def payment_view(
         code=code,
         retry_possible=retry_possible,
         pending=checkout.payment_pending if checkout is not None else False,
-        status=tr(PAYMENT_STATUS[mode]) if mode in PAYMENT_STATUS else "",
+        status=status,
         detail=detail,
         busy=mode in ("authorising", "checking"),
         buttons_shown=mode in ("waiting", "declined"),
         retry_shown=mode == "declined" and retry_possible,
+        cue_shown=mode == "waiting",
+        reader_position=position,
+        reader_arrow=READER_ARROWS[position],
     )
 
 
