@@ -127,10 +127,19 @@ def test_a_file_with_only_the_kiosk_id_and_the_shop_loads_with_defaults(tmp_path
     assert settings.scanner.port == "virtual"
     assert settings.stripe.api_base == "embedded"
     assert settings.payments.provider == "stripe"  # a file without [payments] keeps Stripe
+    assert settings.display.reader_position == "right"
     assert settings.backoffice.url == ""
     assert settings.timeouts.payment_idle_s == 120
     assert settings.state_dir == Path("/var/lib/kiosk")
     assert settings.tax_policy().classes == {}
+
+
+@pytest.mark.parametrize("position", ["left", "right", "below"])
+def test_the_card_reader_stands_left_or_right_of_the_screen_or_below_it(
+    tmp_path: Path, position: str
+) -> None:
+    path = write_config(tmp_path, with_value("display.reader_position", position))
+    assert load_settings(path, environ={}).display.reader_position == position
 
 
 def test_the_example_file_loads_cleanly(tmp_path: Path) -> None:
@@ -204,7 +213,7 @@ def test_every_setting_is_documented() -> None:
         if not setting_description(model, name)
     ]
 
-    assert len(models) == 24  # Settings, 15 tables, 6 printers, a tax class, a barcode layout
+    assert len(models) == 25  # Settings, 16 tables, 6 printers, a tax class, a barcode layout
     assert undocumented == []
 
 
@@ -451,6 +460,8 @@ BAD_VALUES: list[tuple[str, Any, str, str]] = [
     ("stripe.reader_id", "reader-1", '"reader-1"', '"tmr_"'),
     ("stripe.capture", "later", '"later"', '"automatic", "manual"'),
     ("payments.provider", "sumup", '"sumup"', '"stripe"'),
+    ("display.reader_position", "above", '"above"', 'one of "left", "right", "below"'),
+    ("display.reader_position", "Left", '"Left"', 'one of "left", "right", "below"'),
     ("backoffice.url", "ftp://example.com", '"ftp://example.com"', "https://"),
     ("backoffice.receipt_url_template", "{base_url}/r/{id}", '"{base_url}/r/{id}"', "{sale_id}"),
     ("catalog.source", "erp", '"erp"', '"csv", "backoffice"'),

@@ -11,9 +11,11 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import get_args, get_type_hints
 
 import pytest
 
+from kiosk.config import DisplaySettings
 from kiosk.core.barcodes import check_digit, parse_scan
 from kiosk.core.catalog import Product
 from kiosk.core.checkout import Checkout
@@ -49,6 +51,7 @@ from kiosk.notices import (
 from kiosk.refusals import KioskRefusal
 from kiosk.ui.customer_view import (
     LANGUAGE_RESET_S,
+    READER_POSITIONS,
     THANK_YOU_TOUCH_GRACE_S,
     AttendantView,
     CartLine,
@@ -60,6 +63,7 @@ from kiosk.ui.customer_view import (
     attendant_view,
     customer_view,
     decline_text,
+    language_choices,
     language_expired,
     reaction_to,
     session_step,
@@ -264,15 +268,51 @@ def test_paying_follows_the_readers_phase() -> None:
     waiting = view(checkout)
     assert waiting.screen == "payment"
     assert waiting.payment.mode == "waiting" and waiting.payment.pending
-    assert waiting.payment.status == "Tap, insert or swipe your card on the reader."
-    assert waiting.payment.detail.startswith("The reader is next to the screen.")
+    assert waiting.payment.status == "Tap or insert your card on the reader to your right."
+    assert waiting.payment.detail == "Follow the instructions on the reader."
     assert waiting.payment.buttons_shown and not waiting.payment.retry_shown
-    assert not waiting.payment.busy
+    assert not waiting.payment.busy and waiting.payment.cue_shown
     authorising = run(checkout, PaymentPhaseChanged(at=at(2), phase=PaymentPhase.AUTHORISING))
     shown = view(authorising).payment
     assert shown.mode == "authorising" and shown.busy
     assert shown.status.startswith("Approving your payment")
     assert shown.detail == "" and not shown.buttons_shown, "no way back while authorising"
+    assert not shown.cue_shown, "the wheel turns in the cue's place"
+
+
+@pytest.mark.parametrize(
+    ("position", "arrow", "english", "german"),
+    [
+        ("left", "arrow_back", "Tap or insert your card on the reader to your left.",
+         "Halten Sie Ihre Karte an das Kartenterminal links von Ihnen, oder stecken Sie sie ein."),
+        ("right", "arrow_forward", "Tap or insert your card on the reader to your right.",
+         "Halten Sie Ihre Karte an das Kartenterminal rechts von Ihnen, oder stecken Sie sie "
+         "ein."),
+        ("below", "arrow_downward", "Tap or insert your card on the reader below the screen.",
+         "Halten Sie Ihre Karte an das Kartenterminal unter dem Bildschirm, oder stecken Sie "
+         "sie ein."),
+    ],
+)
+def test_the_card_screen_points_to_where_the_reader_stands_and_names_the_place(
+    position: str, arrow: str, english: str, german: str
+) -> None:
+    where = Situation(reader_position=position)
+    shown = view(paying(MILK), where).payment
+    assert (shown.reader_position, shown.reader_arrow) == (position, arrow)
+    assert shown.cue_shown and shown.status == english
+    in_german = view(paying(MILK), where, DE).payment
+    assert in_german.status == german
+    assert in_german.detail == "Folgen Sie den Anweisungen auf dem Kartenterminal."
+    declined = view(run(paying(MILK), PaymentDeclined(at=at(2), code="card_declined")),
+                    replace(where, explaining_decline=True)).payment
+    assert not declined.cue_shown and declined.status == "Payment not completed"
+
+
+def test_every_reader_position_of_the_settings_has_its_words_and_arrow() -> None:
+    allowed = get_args(get_args(get_type_hints(DisplaySettings, include_extras=True)
+                                ["reader_position"])[0])
+    assert set(allowed) == set(READER_POSITIONS)
+    assert DisplaySettings().reader_position == Situation().reader_position == "right"
 
 
 def test_a_payment_in_doubt_is_checked_and_offers_no_other_card() -> None:
@@ -381,6 +421,65 @@ def test_with_a_back_office_the_printer_banner_offers_a_qr_code() -> None:
     assert shown.banners == (("warning", EN(
         "The receipt printer needs attention. Receipts are available as a QR code or from staff."
     )),)
+
+
+SHOP_LANGUAGES = ("en", "de")
+
+
+def test_the_top_bar_offers_the_other_languages_on_the_cart() -> None:
+    shopping_now = Situation(languages=SHOP_LANGUAGES)
+    assert view(shopping(MILK), shopping_now).language_choices == (("de", "Deutsch"),)
+    assert view(shopping(MILK), shopping_now, DE).language_choices == (("en", "English"),)
+
+
+@pytest.mark.parametrize("screen", ["shopping", "needs_attendant", "payment", "paid",
+                                    "thank_you", "closed", "checking"])
+def test_every_customer_screen_but_the_attract_screen_offers_the_languages(screen: str) -> None:
+    for state in (CheckoutState.ATTRACT, CheckoutState.SHOPPING, CheckoutState.PAID):
+        assert language_choices(screen, state, SHOP_LANGUAGES, "en") == (("de", "Deutsch"),)
+
+
+def test_no_language_switch_on_the_attract_screen_nor_for_staff_nor_in_a_one_language_shop(
+) -> None:
+    assert language_choices("attract", CheckoutState.ATTRACT, SHOP_LANGUAGES, "en") == ()
+    for staff_screen in ("staff_login", "staff_menu"):
+        assert language_choices(staff_screen, CheckoutState.SHOPPING, SHOP_LANGUAGES, "en") == ()
+    assert language_choices("shopping", CheckoutState.SHOPPING, ("en",), "en") == ()
+    assert view(None, Situation(languages=SHOP_LANGUAGES)).language_choices == ()
+    staff = view(shopping(MILK), Situation(languages=SHOP_LANGUAGES, staff_menu=True))
+    assert staff.screen == "staff_menu" and staff.language_choices == ()
+
+
+def test_no_language_switch_while_a_card_is_being_read() -> None:
+    languages = Situation(languages=SHOP_LANGUAGES)
+    waiting = paying(MILK)
+    authorising = run(waiting, PaymentPhaseChanged(at=at(2), phase=PaymentPhase.AUTHORISING))
+    in_doubt = run(waiting, PaymentUnresolved(at=at(2), code="outcome_unknown"))
+    for checkout in (waiting, authorising, in_doubt):
+        shown = view(checkout, languages)
+        assert shown.screen == "payment" and shown.language_choices == ()
+    declined = run(waiting, PaymentDeclined(at=at(2), code="card_declined"))
+    explained = view(declined, replace(languages, explaining_decline=True))
+    assert explained.screen == "payment", "the decline is explained: no card is being read"
+    assert explained.language_choices == (("de", "Deutsch"),)
+    paid = view(run(waiting, PaymentSucceeded(at=at(3))), languages)
+    assert paid.screen == "paid" and paid.language_choices == (("de", "Deutsch"),)
+
+
+def test_a_message_on_show_is_said_again_in_the_new_language() -> None:
+    rejected = reaction_to(ScanRejected("bad_check_digit"), EN, screen="shopping",
+                           staff_login=False).message
+    assert rejected is not None
+    again = rejected.in_language(DE)
+    assert again.text == DE("That barcode could not be read. Please scan it again.")
+    assert again.text != rejected.text and again.error
+    assert again.in_language(EN).text == rejected.text
+    call = reaction_to(AttendantCalled(AttendantReason.HELP, SALE), EN, screen="payment",
+                       staff_login=False).message
+    assert call is not None and call.in_language(DE) == Message(DE.say("help"), error=False)
+    unknown = Message.for_code(EN, "no_such_code")
+    assert unknown.in_language(DE).text == DE.say("no_such_code")
+    assert Message("Just words").in_language(DE) == Message("Just words"), "no msgid: as said"
 
 
 def test_banners_follow_the_language() -> None:
@@ -525,6 +624,8 @@ def test_a_touch_ends_the_thank_you_screen_but_not_a_double_tap_nor_a_qr_code() 
 def test_a_language_chosen_and_left_on_the_attract_screen_expires() -> None:
     later = LANGUAGE_RESET_S + 1
     assert language_expired("attract", "de", "en", later)
+    assert language_expired("closed", "de", "en", later), "chosen on the closed screen"
+    assert not language_expired("paid", "de", "en", later), "ends with the thank-you screen"
     assert not language_expired("attract", "de", "en", LANGUAGE_RESET_S - 1)
     assert not language_expired("attract", "en", "en", later)
     assert not language_expired("shopping", "de", "en", later), "a sale keeps its language"

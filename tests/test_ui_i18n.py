@@ -20,6 +20,7 @@ from kiosk.ui.i18n import (
     LANGUAGES,
     N_,
     Translator,
+    offered_languages,
 )
 
 NBSP = "\xa0"
@@ -109,6 +110,13 @@ def test_ntr_writes_the_count_with_the_digit_grouping_of_the_language() -> None:
 
 def test_n_marks_a_message_without_changing_it() -> None:
     assert N_("Pay") == "Pay"
+
+
+def test_the_shop_offers_its_configured_languages_that_the_screens_speak_in_its_order() -> None:
+    assert offered_languages(["de", "en"], "en_GB") == ("de", "en")
+    assert offered_languages(["de_CH", "de-AT", "fr", "en"], "de_CH") == ("de", "en")
+    assert offered_languages(["fr"], "de_DE") == ("de",), "none spoken: the locale's language"
+    assert offered_languages([], "en_GB") == ("en",)
 
 
 def test_an_unknown_language_is_refused_with_the_known_ones_named() -> None:

@@ -29,7 +29,7 @@ from kiosk.core.checkout_states import CheckoutState, PaymentPhase
 from kiosk.sim.stripe_emulator import StripeEmulator
 
 APPROVED_CARD = "4242424242424242"
-WAITING_WORDS = "Tap, insert or swipe your card on the reader."
+WAITING_WORDS = "Tap or insert your card on the reader to your right."
 AUTHORISING_WORDS = "Approving your payment"
 CHECKING_WORDS = "Checking the last payment..."
 

@@ -34,7 +34,7 @@ def test_a_customer_scans_two_items_pays_by_card_and_gets_a_printed_receipt(
     ui.screenshot("cart")
     ui.tap(ui.find("pay_button"))
     ui.wait_for_screen("payment")
-    assert ui.shows("Tap, insert or swipe your card on the reader.")
+    assert ui.shows("Tap or insert your card on the reader to your right.")
     ui.screenshot("payment-waiting")
     ui.wait_for_screen("paid")
     assert ui.shows("Payment approved")

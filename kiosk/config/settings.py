@@ -381,6 +381,17 @@ PRINTER_TRANSPORTS: dict[str, type[PrinterSettingsBase]] = {
 """The printer table for each ``transport`` value."""
 
 
+class DisplaySettings(SettingsTable):
+    """``[display]``: the touchscreen and what stands around it."""
+
+    reader_position: Annotated[
+        Literal["left", "right", "below"], Check(values.one_of("left", "right", "below"))
+    ] = "right"
+    """Where the card reader is, seen by the customer facing the screen: "left" or "right"
+    of it, or "below" it. The card screen points there with an arrow and names the place
+    ("the reader to your right")."""
+
+
 class PaymentsSettings(SettingsTable):
     """``[payments]``: which card provider takes card payments."""
 
@@ -598,6 +609,9 @@ class Settings(SettingsTable):
         PrinterSettings, Tagged("transport", PRINTER_TRANSPORTS, default="virtual")
     ] = field(default_factory=VirtualPrinterSettings)
     """The receipt printer; its keys depend on ``transport``."""
+
+    display: DisplaySettings = field(default_factory=DisplaySettings)
+    """The touchscreen: where the card reader stands beside it."""
 
     payments: PaymentsSettings = field(default_factory=PaymentsSettings)
     """Which card provider runs."""

@@ -55,7 +55,7 @@ from kiosk.ui.customer_view import (
 )
 from kiosk.ui.demo_info import DemoInfo
 from kiosk.ui.facade_start import FacadeStart
-from kiosk.ui.i18n import LANGUAGES, Translator, first_language, language_of
+from kiosk.ui.i18n import Translator, first_language, language_of, offered_languages
 from kiosk.ui.kivy_setup import REFERENCE_SIZE
 from kiosk.ui.memory_moments import give_back_once_switched
 from kiosk.ui.screen_building import (
@@ -103,9 +103,11 @@ def kivy_post(callback: Callable[[], None]) -> None:
 class KioskApp(App):
     """The touchscreen kiosk on a started-or-starting ``Kiosk`` facade."""
 
-    tr: Any = ObjectProperty(None)
-    """The Translator of the current language; kv: ``app.tr("Pay")``."""
+    tr: Any = ObjectProperty(None, rebind=True)
+    """The Translator of the current language; kv: ``app.tr("Pay")`` (``rebind``: also
+    ``app.tr.ntr(...)`` follows a language switch)."""
     language = StringProperty("en")
+    language_choices = ListProperty([])
     scale = NumericProperty(1.0)
     body_sp = NumericProperty(sp(theme.BODY_SP))
     small_sp = NumericProperty(sp(theme.SMALL_SP))
@@ -138,7 +140,6 @@ class KioskApp(App):
     thank_you_view: Any = ObjectProperty(None, rebind=True)
     payment_code = StringProperty("")
     payment_pending = BooleanProperty(False)
-    retry_possible = BooleanProperty(True)
     recovery = StringProperty("")
     closed = BooleanProperty(False)
     start_failed = BooleanProperty(False)
@@ -186,6 +187,7 @@ class KioskApp(App):
         )
         self.settings = settings
         self.default_language = language_of(settings.shop.locale)
+        self.offered_languages = offered_languages(settings.shop.languages, settings.shop.locale)
         self.tr = Translator(self.default_language, settings.shop.locale, settings.shop.currency)
         self.language = self.default_language
         self.shop_name = settings.shop.name
@@ -364,13 +366,9 @@ class KioskApp(App):
             return
         self.tr = Translator(language, self.settings.shop.locale, self.settings.shop.currency)
         self.language = language
+        self._message.retell(self.tr)
         if self._refresh().state is not CheckoutState.IDLE_PROMPT and self._session is not None:
             self.idle_countdown = 0
-
-    @property
-    def languages(self) -> list[tuple[str, str]]:
-        """The languages offered on the attract screen, as (code, endonym)."""
-        return list(LANGUAGES.items())
 
     # ------------------------------------------------------------------- customer actions
 
@@ -728,6 +726,8 @@ class KioskApp(App):
             payment_code=self.payment_code,
             receipt_status=self.receipt_status,
             qr_shown=bool(self.qr_source),
+            reader_position=self.settings.display.reader_position,
+            languages=self.offered_languages,
         )
 
     def _refresh(self) -> CustomerView:
@@ -744,7 +744,6 @@ class KioskApp(App):
         self.attendant_reason = view.attendant_reason
         self.payment_mode = view.payment.mode
         self.payment_code = view.payment.code
-        self.retry_possible = view.payment.retry_possible
         self.payment_pending = view.payment.pending
         self.payment_view = view.payment
         self.attendant_view = view.attendant
@@ -752,6 +751,7 @@ class KioskApp(App):
         self.closed_view = view.closed
         self.thank_you_view = view.thank_you
         self.banners = list(view.banners)
+        self.language_choices = list(view.language_choices)
         return view
 
     def _put_message(self, text: str, error: bool) -> None:

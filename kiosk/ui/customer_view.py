@@ -20,15 +20,15 @@ the way ``kiosk.ui.navigation`` is.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from kiosk.core.checkout_states import AttendantReason, CheckoutState, PaymentPhase
 from kiosk.refusals import KioskRefusal
 from kiosk.ui.attendant_subject import attendant_subject
-from kiosk.ui.i18n import N_, Translator
-from kiosk.ui.navigation import STAFF_SCREENS, View, screen_for
+from kiosk.ui.i18n import FACADE_MESSAGES, GENERIC_MESSAGE, LANGUAGES, N_, Translator
+from kiosk.ui.navigation import CUSTOMER_SCREENS, STAFF_SCREENS, View, screen_for
 
 if TYPE_CHECKING:  # the attract screen's first frame needs none of the checkout's dataclasses
     from kiosk.core.checkout import Checkout
@@ -65,15 +65,33 @@ THANK_YOU_QR_S = 30.0
 THANK_YOU_TOUCH_GRACE_S = 1.0
 """Touches this soon after the receipt choice do not end the thank-you screen (a double tap)."""
 LANGUAGE_RESET_S = 60.0
-"""Seconds without a touch on the attract screen before it returns to the shop's language."""
+"""Seconds without a touch on a screen without a sale (attract, closed, checking) before it
+returns to the shop's language."""
+NO_SALE_SCREENS = frozenset({"attract", "closed", "checking"})
+"""Customer screens that belong to no sale: a language left there expires."""
+LANGUAGE_SWITCH_SCREENS = frozenset(CUSTOMER_SCREENS) - {"attract"}
+"""The customer screens whose top bar offers the other languages (the attract screen lists
+them all in its own body)."""
+
+READER_POSITIONS = ("left", "right", "below")
+"""Where the card reader stands, as the customer facing the screen sees it
+(``[display] reader_position``)."""
+READER_PROMPTS = {
+    "left": N_("Tap or insert your card on the reader to your left."),
+    "right": N_("Tap or insert your card on the reader to your right."),
+    "below": N_("Tap or insert your card on the reader below the screen."),
+}
+"""The payment screen's headline while the reader waits for a card, naming where it is."""
+READER_ARROWS = {"left": "arrow_back", "right": "arrow_forward", "below": "arrow_downward"}
+"""The icon (``kiosk.ui.icons``) beside the contactless cue that points at the reader."""
 
 PAYMENT_STATUS = {
-    "waiting": N_("Tap, insert or swipe your card on the reader."),
     "authorising": N_("Approving your payment. Please keep your card at the reader."),
     "checking": N_("We are checking your payment with the bank. Staff is on the way."),
     "declined": N_("Payment not completed"),
 }
-"""The payment screen's headline in each mode."""
+"""The payment screen's headline in each mode but waiting (that one names where the reader
+is: ``READER_PROMPTS``)."""
 
 ATTENDANT_TITLES = {
     "unknown_item": N_("This item is not in our catalog"),
@@ -134,10 +152,28 @@ RECEIPT_TEXTS = {
 
 @dataclass(frozen=True)
 class Message:
-    """A short sentence on the customer's screen (cleared after a while by the app)."""
+    """A short sentence on the customer's screen (cleared after a while by the app).
+
+    ``msgid`` is the untranslated sentence (``""``: none), so a language switch can say it
+    again in the new language (``in_language``); two messages that read the same are equal."""
 
     text: str
     error: bool = True
+    msgid: str = field(default="", compare=False)
+
+    @classmethod
+    def of(cls, tr: Translator, msgid: str, *, error: bool = True) -> Message:
+        """The sentence ``msgid`` in ``tr``'s language."""
+        return cls(tr(msgid), error, msgid)
+
+    @classmethod
+    def for_code(cls, tr: Translator, code: str, *, error: bool = True) -> Message:
+        """The sentence for facade code ``code`` (``Translator.say``) in ``tr``'s language."""
+        return cls(tr.say(code), error, FACADE_MESSAGES.get(code, GENERIC_MESSAGE))
+
+    def in_language(self, tr: Translator) -> Message:
+        """The same message in ``tr``'s language (unchanged without a ``msgid``)."""
+        return Message(tr(self.msgid), self.error, self.msgid) if self.msgid else self
 
 
 @dataclass(frozen=True)
@@ -153,6 +189,8 @@ class Situation:
     ``payment_code`` are what the payment screen showed last: they stay while no payment is
     on screen. ``receipt_status`` is the paid sale's receipt (``printing``, ``printed``,
     ``unavailable`` or ``""``) and ``qr_shown`` says its QR e-receipt is on the thank-you screen.
+    ``reader_position`` is where the card reader stands (one of ``READER_POSITIONS``);
+    ``languages`` are the shop's languages in the order it offers them (keys of ``LANGUAGES``).
     """
 
     recovery: str = ""
@@ -171,6 +209,8 @@ class Situation:
     payment_code: str = ""
     receipt_status: str = ""
     qr_shown: bool = False
+    reader_position: str = "right"
+    languages: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -195,7 +235,9 @@ class PaymentView:
     still complete (``pending``: Pay and the staff button are held back). ``status`` is the
     headline, ``detail`` the sentence under it; ``busy`` turns the wheel; ``buttons_shown``
     shows "Back to the cart" (and the row "Try another card" sits in), ``retry_shown`` shows
-    "Try another card"."""
+    "Try another card". While the reader waits for a card (``cue_shown``) the contactless cue
+    shows with an arrow beside it (``reader_arrow``, an icon name) pointing where the reader
+    is (``reader_position``: on the reader's side of the cue; right of it for below)."""
 
     mode: str
     code: str
@@ -206,6 +248,9 @@ class PaymentView:
     busy: bool = False
     buttons_shown: bool = False
     retry_shown: bool = False
+    cue_shown: bool = False
+    reader_position: str = "right"
+    reader_arrow: str = READER_ARROWS["right"]
 
 
 @dataclass(frozen=True)
@@ -245,6 +290,9 @@ class CustomerView:
     thank-you board's ``body`` says where the receipt is); ``banners`` ((role, words), most
     important first) above every screen. ``idle_prompt``: "are you still there?" is up.
     ``staff_login``: the staff PIN pad stays up (a card payment closes it).
+    ``language_choices``: the languages the top bar offers, as (code, own name), the current
+    one left out; empty where it offers none (the attract screen, staff screens, a card being
+    read, a shop of one language).
     """
 
     screen: str
@@ -265,6 +313,7 @@ class CustomerView:
     banners: tuple[tuple[str, str], ...]
     idle_prompt: bool
     staff_login: bool
+    language_choices: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -341,7 +390,21 @@ def customer_view(
         banners=banners(situation, tr),
         idle_prompt=state is CheckoutState.IDLE_PROMPT and screen not in STAFF_SCREENS,
         staff_login=situation.staff_login and screen == "staff_login",
+        language_choices=language_choices(screen, state, situation.languages, tr.language),
     )
+
+
+def language_choices(
+    screen: str, state: CheckoutState, languages: tuple[str, ...], current: str
+) -> tuple[tuple[str, str], ...]:
+    """The languages the top bar offers on ``screen`` in ``state``: the shop's ``languages``
+    but the ``current`` one, as (code, own name). None on the attract screen (it lists them
+    itself), on staff screens, and while a card is being read (``PAYING``: the reader waits
+    for, reads or authorises a card; a decline being explained offers them again)."""
+    if screen not in LANGUAGE_SWITCH_SCREENS or state is CheckoutState.PAYING:
+        return ()
+    return tuple((code, LANGUAGES[code]) for code in languages
+                 if code != current and code in LANGUAGES)
 
 
 def cart_lines(checkout: Checkout, tr: Translator) -> tuple[CartLine, ...]:
@@ -397,10 +460,13 @@ def payment_view(
         if checkout is not None:
             code = checkout.payment_code or ""
     retry_possible = code not in NOT_ABOUT_THE_CARD
+    position = situation.reader_position
+    status = tr(PAYMENT_STATUS[mode]) if mode in PAYMENT_STATUS else ""
     if mode == "declined":
         detail = decline_text(code, tr)
     elif mode == "waiting":
-        detail = tr("The reader is next to the screen. Follow the instructions on it.")
+        status = tr(READER_PROMPTS[position])
+        detail = tr("Follow the instructions on the reader.")
     else:
         detail = ""
     return PaymentView(
@@ -408,11 +474,14 @@ def payment_view(
         code=code,
         retry_possible=retry_possible,
         pending=checkout.payment_pending if checkout is not None else False,
-        status=tr(PAYMENT_STATUS[mode]) if mode in PAYMENT_STATUS else "",
+        status=status,
         detail=detail,
         busy=mode in ("authorising", "checking"),
         buttons_shown=mode in ("waiting", "declined"),
         retry_shown=mode == "declined" and retry_possible,
+        cue_shown=mode == "waiting",
+        reader_position=position,
+        reader_arrow=READER_ARROWS[position],
     )
 
 
@@ -527,9 +596,9 @@ def session_step(
             and not left_payment
             and before.checkout.payment_phase is PaymentPhase.WAITING_FOR_CARD
         ):  # the reader waited too long for a card: say why the cart is back
-            message = Message(
-                tr("The card payment was stopped because no card was presented. "
-                   "Press Pay to try again."),
+            message = Message.of(
+                tr, N_("The card payment was stopped because no card was presented. "
+                       "Press Pay to try again."),
                 error=False,
             )
         left_payment = False
@@ -538,7 +607,7 @@ def session_step(
     end_thank_you = state is not CheckoutState.ATTRACT
     items_before = item_count(before.checkout) if before is not None else 0
     if message is None and _age_check_ahead(before, now):
-        message = Message(tr("Staff will check your age before you pay."), error=False)
+        message = Message.of(tr, N_("Staff will check your age before you pay."), error=False)
     return SessionStep(
         explaining_decline=explaining_decline,
         left_payment=left_payment,
@@ -574,19 +643,19 @@ def reaction_to(notice: Notice, tr: Translator, *, screen: str, staff_login: boo
     if isinstance(notice, ScanRejected):
         return Reaction(
             sound="scan_rejected",
-            message=Message(tr("That barcode could not be read. Please scan it again.")),
+            message=Message.of(tr, N_("That barcode could not be read. Please scan it again.")),
         )
     if isinstance(notice, AttendantCalled):
         return Reaction(
             sound="scan_rejected" if notice.reason in ITEM_CALLS else None,
             # the payment screen stays: say that staff are coming
-            message=Message(tr.say(notice.reason.value), error=False)
+            message=Message.for_code(tr, notice.reason.value, error=False)
             if screen == "payment" else None,
         )
     if isinstance(notice, CartRefused):
         return Reaction(
             sound="scan_rejected",
-            message=Message(tr.say(notice.code)),
+            message=Message.for_code(tr, notice.code),
             staff_message=tr.say(notice.code)
             if staff_login and notice.code in NOT_STARTED else None,
         )
@@ -619,6 +688,8 @@ def touch_ends_thank_you(thanking: bool, qr_shown: bool, since_thanks_s: float) 
 
 
 def language_expired(screen: str, language: str, default_language: str, idle_s: float) -> bool:
-    """Someone chose a language on the attract screen and walked away ``idle_s`` ago: past
-    ``LANGUAGE_RESET_S`` the next customer starts in the shop's language."""
-    return screen == "attract" and language != default_language and idle_s > LANGUAGE_RESET_S
+    """Someone chose a language on a screen without a sale (``NO_SALE_SCREENS``) and walked
+    away ``idle_s`` ago: past ``LANGUAGE_RESET_S`` the next customer starts in the shop's
+    language. A sale keeps its language until it ends (the app resets it then)."""
+    return (screen in NO_SALE_SCREENS and language != default_language
+            and idle_s > LANGUAGE_RESET_S)

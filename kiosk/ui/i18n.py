@@ -126,6 +126,18 @@ def first_language(chosen: str, configured: Sequence[str], locale: str) -> str:
     return language_of(locale)
 
 
+def offered_languages(configured: Sequence[str], locale: str) -> tuple[str, ...]:
+    """The languages a customer can choose, in the shop's order: each of its ``configured``
+    languages (``[shop] languages``, ``"de_CH"`` counts as ``"de"``) the screens speak, once;
+    the language of ``locale`` when they speak none of them."""
+    offered: list[str] = []
+    for candidate in configured:
+        code = candidate.replace("-", "_").split("_")[0].lower()
+        if code in LANGUAGES and code not in offered:
+            offered.append(code)
+    return tuple(offered) or (language_of(locale),)
+
+
 @functools.cache
 def _catalog(language: str) -> gettext.GNUTranslations:
     """The compiled catalog of ``language``, read once per process."""

@@ -26,6 +26,7 @@ CODEPOINTS = {
     "arrow_back": 0xE5C4,
     "arrow_forward": 0xE5C8,
     "arrow_downward": 0xE5DB,
+    "language": 0xE894,
 }
 """The icons the screens use, by the font's name for them."""
 

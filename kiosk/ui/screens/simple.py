@@ -9,23 +9,26 @@ from __future__ import annotations
 from kivy.app import App
 from kivy.uix.screenmanager import Screen
 
+from kiosk.ui.i18n import LANGUAGES
 from kiosk.ui.widgets.basic import TouchButton
 
 
 class AttractScreen(Screen):
-    """Waiting for a customer: ``kv/attract.kv``, plus one button per language."""
+    """Waiting for a customer: ``kv/attract.kv``, plus one button per language of the shop."""
 
     def on_kv_post(self, _base_widget: object) -> None:
-        """Add a button for each language the kiosk speaks, named in that language."""
+        """Add a button for each language the shop offers (``[shop] languages``), named in
+        that language."""
         app = App.get_running_app()
         row = self.ids.languages
-        for code, endonym in app.languages:
-            button = TouchButton(text=endonym)
+        codes = app.offered_languages
+        for code in codes:
+            button = TouchButton(text=LANGUAGES[code])
             button.bind(on_release=lambda _button, code=code: app.set_language(code))
             row.add_widget(button)
 
         def mark_chosen(*_args: object) -> None:
-            for button, (code, _name) in zip(reversed(row.children), app.languages, strict=True):
+            for button, code in zip(reversed(row.children), codes, strict=True):
                 button.role = "accent" if code == app.language else "neutral"
 
         app.bind(language=mark_chosen)
