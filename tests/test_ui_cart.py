@@ -15,7 +15,13 @@ from ui_support import SIZES, KioskDriver, barcode_of, run_kiosk_ui
 
 from kiosk.resources import asset_text
 from kiosk.sim.demo_shop import SAMPLE_CATALOG
-from kiosk.ui.screens.shopping import CartRow, changed_line, scroll_y_showing
+from kiosk.ui.screens.shopping import (
+    CartRow,
+    changed_line,
+    fits_beside_totals,
+    last_scanned,
+    scroll_y_showing,
+)
 from kiosk.ui.widgets.product_name import ELLIPSIS, ProductName, fit_to_lines
 
 LONG_NAME = "White wine Grüner Veltliner 0.75 l"
@@ -115,6 +121,32 @@ def scan_basket(ui: KioskDriver, items: int) -> Iterator[int]:
         yield count
 
 
+def test_the_column_beside_the_cart_shows_the_last_item_scanned_until_it_goes() -> None:
+    one = {"line_id": 1, "quantity": 1, "name": "Milk"}
+    two = {"line_id": 2, "quantity": 1, "name": "Bread"}
+    assert last_scanned({}, [one], 0) == one
+    assert last_scanned(one, [one, two], 1) == two
+    two_more = {**two, "quantity": 3}
+    assert last_scanned(two, [one, two_more], None) == two_more  # its quantity changed
+    assert last_scanned(two, [one], None) == {}  # removed
+    assert last_scanned(one, [], None) == {}  # the cart emptied
+    assert last_scanned({}, [one], None) == {}
+
+
+def test_the_last_item_shows_only_where_the_column_has_room_for_it() -> None:
+    assert fits_beside_totals(300, [100, 80], 10, 90, 4)
+    assert not fits_beside_totals(300, [100, 80], 10, 100, 4)
+
+
+def assert_column_holds_its_content(ui: KioskDriver) -> None:
+    """The column beside the cart holds everything in it: nothing spills over its top."""
+    panel = ui.find("side_panel", "shopping")
+    heights = [child.height for child in panel.children]
+    content = sum(heights) + panel.spacing * (len(heights) - 1) + panel.padding[1] \
+        + panel.padding[3]
+    assert content <= panel.height + 1, (content, panel.height)
+
+
 def test_every_scan_of_a_12_item_basket_shows_its_line_marked(kiosk_ui: KioskDriver) -> None:
     ui = kiosk_ui
     for count in scan_basket(ui, 12):
@@ -123,11 +155,19 @@ def test_every_scan_of_a_12_item_basket_shows_its_line_marked(kiosk_ui: KioskDri
         assert newest in shown, f"line {count} is out of sight: {sorted(shown)}"
         assert shown[newest].fresh, f"line {count} is not marked"
         assert [row.line_id for row in shown.values() if row.fresh] == [newest]
+        ui.frames(2)
+        assert_column_holds_its_content(ui)
+        if ui.app.root.width >= 1280:  # room for it beside the totals (the demo strip too)
+            assert ui.find("last_item", "shopping").height > 0
+        assert ui.find("last_name", "shopping").full_text == ui.app.cart_rows[-1]["name"]
+        assert ui.find("last_amount", "shopping").text == ui.app.cart_rows[-1]["amount"]
     assert cart_view(ui).scroll_y < 0.05  # the view followed the basket down
     ui.screenshot("cart-12-items")
     ui.scan(plain_barcodes(1)[0])  # the first item again: its line counts up, back at the top
     ui.wait_for(lambda: ui.app.cart_rows[0]["quantity"] == 2, "the first line counted up")
     assert ui.app.cart_rows[0]["line_id"] in shown_rows(ui)
+    assert ui.find("last_name", "shopping").full_text == ui.app.cart_rows[0]["name"]
+    assert ui.find("last_detail", "shopping").text == ui.app.cart_rows[0]["detail"] != ""
     ui.pump(2.2)  # the mark fades after two seconds
     assert not any(row.fresh for row in shown_rows(ui).values())
 
@@ -154,7 +194,7 @@ def test_a_long_age_restricted_name_shows_its_beginning_a_badge_and_the_age_chec
     ui.scan(barcode_of(LONG_NAME))
     ui.wait_for(lambda: len(ui.app.cart_rows) == 1, "the wine in the cart")
     ui.wait_for_screen("shopping")
-    names = [w for w in cart_view(ui).walk() if isinstance(w, ProductName)]
+    names = [w for w in cart_view(ui).walk(restrict=True) if isinstance(w, ProductName)]
     assert len(names) == 1
     name = names[0]
     ui.screenshot("long-name")
@@ -166,6 +206,12 @@ def test_a_long_age_restricted_name_shows_its_beginning_a_badge_and_the_age_chec
     assert name.texture_size[1] <= row.height  # it fits its row: nothing above or below
     assert name.texture_size[1] < name.font_size * 3  # two lines at most
     assert "18+" not in name.text  # the age is a badge beside the name, not words in it
-    badges = [w for w in row.walk() if getattr(w, "text", None) == "18+"]
+    badges = [w for w in row.walk(restrict=True) if getattr(w, "text", None) == "18+"]
     assert len(badges) == 1 and badges[0].width > 0 and badges[0].height > 0
+    ui.frames(2)
+    assert_column_holds_its_content(ui)
+    column = ui.find("last_item", "shopping")  # beside the cart, large, with its badge too
+    assert [w for w in column.walk(restrict=True) if getattr(w, "text", None) == "18+"]
+    screen = ui.app.root.screens.get_screen("shopping")
+    assert (column.height > 0) is screen.last_item_fits
     assert ui.shows("Staff will check your age before you pay.")

@@ -39,6 +39,28 @@ def changed_line(
     return found
 
 
+def last_scanned(
+    shown: Mapping[str, Any], after: Sequence[Mapping[str, Any]], index: int | None
+) -> dict[str, Any]:
+    """The line the column beside the cart shows large: the one at ``index`` of ``after``
+    (new, or counted up), else ``shown`` as it is now in ``after`` (its quantity changed), or
+    ``{}`` once that line is gone (removed, the cart emptied)."""
+    if index is not None:
+        return dict(after[index])
+    for row in after:
+        if shown and row["line_id"] == shown["line_id"]:
+            return dict(row)
+    return {}
+
+
+def fits_beside_totals(
+    room: float, others: Sequence[float], spacing: float, needed: float, children: int
+) -> bool:
+    """True when a column ``room`` high holds its ``others`` (heights) and ``needed`` more,
+    with ``spacing`` between each of its ``children``."""
+    return sum(others) + spacing * max(0, children - 1) + needed <= room
+
+
 def scroll_y_showing(index: int, count: int, row_height: float, view_height: float,
                      scroll_y: float) -> float:
     """The ``scroll_y`` (1 top, 0 bottom) that shows row ``index`` of ``count`` rows of
@@ -96,6 +118,14 @@ class ShoppingScreen(Screen):
     """The ``line_id`` of the line marked as just scanned (-1: none)."""
     undo_name = StringProperty("")
     """The name of the line the Undo offer would put back ("": no offer on show)."""
+    last_item_name = StringProperty("")
+    """The last item scanned or counted up, shown large beside the cart (`last_scanned`):
+    its name ("": none), its line's amount and detail ("2 x €1.29") and its age badge."""
+    last_item_amount = StringProperty("")
+    last_item_detail = StringProperty("")
+    last_item_age_restricted = BooleanProperty(False)
+    last_item_fits = BooleanProperty(True)
+    """The column beside the cart has room for the last item (`fits_beside_totals`)."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -103,16 +133,23 @@ class ShoppingScreen(Screen):
         self._undo: RemovedLine | None = None
         self._undo_event: Any = None
         self._rows: list[dict[str, Any]] = []
+        self._last_item: dict[str, Any] = {}
         app = App.get_running_app()
         if app is not None:  # none while an app stops (a screen built late is never shown)
             self._rows = list(app.cart_rows)
+            # built as the first line shows (a scan while the kiosk started): that line is it
+            self._show_last_item(dict(self._rows[-1]) if self._rows else {})
             app.bind(cart_rows=self._on_cart_rows, on_stop=self._stop_timers)
+        fit = Clock.create_trigger(self._fit_last_item)
+        self.ids.side_panel.bind(height=fit)
+        self.ids.last_item.bind(minimum_height=fit)
 
     def _on_cart_rows(self, app: Any, rows: list[dict[str, Any]]) -> None:
         if self._undo is not None and not offer_lasts(self._undo, app.kiosk.checkout):
             self.end_undo()  # a scan, the sale's end...: the offer is over
         index = changed_line(self._rows, rows)
         self._rows = list(rows)
+        self._show_last_item(last_scanned(self._last_item, rows, index))
         if index is None:
             return
         self.fresh_line = rows[index]["line_id"]
@@ -121,6 +158,24 @@ class ShoppingScreen(Screen):
         self._fresh_event = Clock.schedule_once(self._forget_fresh, FRESH_MARK_S)
         # after the list has laid out its new rows (next frame)
         Clock.schedule_once(lambda _dt: self._show_line(index, len(rows)))
+
+    def _show_last_item(self, row: dict[str, Any]) -> None:
+        self._last_item = row
+        self.last_item_name = str(row.get("name", ""))
+        self.last_item_amount = str(row.get("amount", ""))
+        self.last_item_detail = str(row.get("detail", ""))
+        self.last_item_age_restricted = bool(row.get("age_restricted", False))
+
+    def _fit_last_item(self, *_args: object) -> None:
+        panel, block = self.ids.side_panel, self.ids.last_item
+        if panel.size_hint_y is None:  # portrait: the column grows, the cart gives way
+            self.last_item_fits = True
+            return
+        others = [child.height for child in panel.children if child not in (
+            block, self.ids.last_item_rule, self.ids.side_spacer)]
+        self.last_item_fits = fits_beside_totals(
+            panel.height - panel.padding[1] - panel.padding[3], others, panel.spacing,
+            block.minimum_height + self.ids.last_item_rule.height, len(panel.children))
 
     def _show_line(self, index: int, count: int) -> None:
         cart = self.ids.cart
