@@ -74,6 +74,12 @@ def layout_problems(ui: KioskDriver, name: str) -> list[str]:
     ]
 
 
+def cart_buttons(ui: KioskDriver, widget_id: str) -> list[Widget]:
+    """The cart rows' buttons of kv id ``widget_id`` (one per row on show)."""
+    rows = ui.find("cart", "shopping").children[0].children
+    return [row.ids[widget_id] for row in rows]
+
+
 def button_of(ui: KioskDriver) -> Widget:
     """The top bar's accessibility button."""
     return ui.find("accessibility_button")
@@ -103,6 +109,11 @@ def test_high_contrast_from_the_cart_changes_the_whole_window_and_ends_with_the_
     turn_on_high_contrast(ui)
     assert ui.app.modes == Modes(high_contrast=True)
     assert tuple(Window.clearcolor) == HIGH_CONTRAST["background"]
+    pay_button, remove_button = ui.find("pay_button"), cart_buttons(ui, "remove_button")[0]
+    assert list(pay_button.fill) == list(HIGH_CONTRAST["accent"]), "buttons follow the palette"
+    assert list(pay_button.color) == list(HIGH_CONTRAST["on_accent"])
+    assert list(remove_button.fill) == list(HIGH_CONTRAST["surface_alt"])
+    assert list(remove_button.color) == list(HIGH_CONTRAST["text"])
     ui.screenshot("shopping-high-contrast")
     problems += layout_problems(ui, "shopping")
 
