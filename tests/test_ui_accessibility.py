@@ -173,3 +173,26 @@ def test_the_panel_closes_when_the_screen_changes_and_a_touch_beside_it_closes_i
     ui.tap(ui.find("header"))  # the top bar, beside the panel
     ui.wait_for(lambda: panel.parent is None, "a touch beside the panel to close it")
     assert dict(ui.app.colours) == NORMAL, "closing changes no mode"
+
+
+def test_in_german_the_button_and_the_panel_speak_german_and_fit(kiosk_ui: KioskDriver) -> None:
+    ui = kiosk_ui
+    ui.wait_for_screen("attract")
+    ui.started()
+    ui.tap_text("Deutsch")
+    ui.wait_for(lambda: ui.app.language == "de", "German")
+    ui.scan(MINERAL_WATER)
+    ui.wait_for_screen("shopping")
+    button = button_of(ui)
+    assert "Bedienhilfen" in button.text
+    width, height = button.texture_size
+    assert height < button.font_size * 1.6 and width <= button.width, "one line, not cut"
+    panel = open_panel(ui)
+    words = texts_in(panel)
+    assert {"Bedienhilfen", "Hoher Kontrast", "Aus", "Fertig"} <= set(words), words
+    ui.tap(panel.switches[0].ids.switch)
+    ui.wait_for(lambda: dict(ui.app.colours) == HIGH_CONTRAST, "the high-contrast palette")
+    assert any("Ein" in word for word in texts_in(panel))
+    problems = layout_problems(ui, "panel")
+    ui.screenshot("panel-german-high-contrast")
+    assert not problems, "\n".join(problems)
