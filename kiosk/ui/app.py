@@ -54,6 +54,7 @@ from kiosk.ui.facade_start import FacadeStart
 from kiosk.ui.i18n import Translator, first_language, language_of, offered_languages
 from kiosk.ui.kivy_setup import REFERENCE_SIZE
 from kiosk.ui.memory_moments import give_back_once_switched
+from kiosk.ui.modes_on_screen import apply_modes
 from kiosk.ui.screen_building import (
     BUILT_AFTER_FIRST_FRAME,
     add_screen,
@@ -63,7 +64,6 @@ from kiosk.ui.screen_building import (
 )
 from kiosk.ui.screen_message import ScreenMessage
 from kiosk.ui.sounds import Sounds
-from kiosk.ui.widgets.accessibility_button import apply_modes
 from kiosk.ui.widgets.basic import KioskRoot  # also registers the kv classes it defines
 from kiosk.ui.widgets.idle_prompt import IdlePrompt
 

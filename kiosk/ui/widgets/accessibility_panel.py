@@ -21,7 +21,7 @@ from kivy.uix.modalview import ModalView
 
 from kiosk.ui.accessibility import MODE_ROWS
 from kiosk.ui.icons import register_icon_font
-from kiosk.ui.widgets.accessibility_button import apply_modes
+from kiosk.ui.modes_on_screen import apply_modes
 
 RULES = Path(__file__).resolve().parent.parent / "kv" / "accessibility_panel.kv"
 """The panel's looks, loaded the first time it opens (not for the first frame)."""
