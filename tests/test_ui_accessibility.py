@@ -27,6 +27,7 @@ from test_ui_layout import small_buttons, small_text, visible_widgets
 from kiosk.core.checkout_states import CheckoutState
 from kiosk.ui import theme
 from kiosk.ui.accessibility import SHOP_DEFAULTS, Modes, colours_of
+from kiosk.ui.customer_view import LANGUAGE_RESET_S
 from kiosk.ui.widgets.accessibility_panel import AccessibilityPanel
 
 
@@ -155,6 +156,20 @@ def test_a_customer_who_walks_away_leaves_the_next_one_the_shops_palette(
     ui.advance(timeouts.idle_abandon_after_s + 1)
     ui.wait_for_screen("attract")
     assert ui.kiosk.checkout.state is CheckoutState.ATTRACT
+    ui.wait_for(lambda: dict(ui.app.colours) == NORMAL, "the shop's palette back")
+    assert ui.app.modes == SHOP_DEFAULTS
+
+
+def test_high_contrast_left_on_the_attract_screen_expires_like_a_language(
+    kiosk_ui: KioskDriver,
+) -> None:
+    ui = kiosk_ui
+    ui.wait_for_screen("attract")
+    ui.started()
+    turn_on_high_contrast(ui)
+    ui.pump(1.2)  # a tick or so: a minute has not passed, the mode stays
+    assert dict(ui.app.colours) == HIGH_CONTRAST
+    ui.app._touched_at -= LANGUAGE_RESET_S  # nobody touched the screen for a minute
     ui.wait_for(lambda: dict(ui.app.colours) == NORMAL, "the shop's palette back")
     assert ui.app.modes == SHOP_DEFAULTS
 
