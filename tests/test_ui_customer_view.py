@@ -466,6 +466,25 @@ def test_no_language_switch_while_a_card_is_being_read() -> None:
     assert paid.screen == "paid" and paid.language_choices == (("de", "Deutsch"),)
 
 
+def test_the_accessibility_button_shows_on_customer_screens_but_never_while_a_card_is_read(
+) -> None:
+    assert view(None).accessibility_offered, "the attract screen offers it"
+    assert view(shopping(MILK)).accessibility_offered
+    assert view(None, Situation(closed=True)).accessibility_offered
+    waiting = paying(MILK)
+    authorising = run(waiting, PaymentPhaseChanged(at=at(2), phase=PaymentPhase.AUTHORISING))
+    for checkout in (waiting, authorising):
+        shown = view(checkout)
+        assert shown.screen == "payment" and not shown.accessibility_offered
+    declined = run(waiting, PaymentDeclined(at=at(2), code="card_declined"))
+    assert view(declined, Situation(explaining_decline=True)).accessibility_offered
+    assert view(run(waiting, PaymentSucceeded(at=at(3)))).accessibility_offered, "paid"
+    staff = view(shopping(MILK), Situation(staff_menu=True))
+    assert staff.screen == "staff_menu" and not staff.accessibility_offered
+    login = view(shopping(MILK), Situation(staff_login=True))
+    assert login.screen == "staff_login" and not login.accessibility_offered
+
+
 def test_a_message_on_show_is_said_again_in_the_new_language() -> None:
     rejected = reaction_to(ScanRejected("bad_check_digit"), EN, screen="shopping",
                            staff_login=False).message

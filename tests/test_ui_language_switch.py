@@ -26,7 +26,7 @@ from kiosk.core.checkout_states import CheckoutState
 
 BAD_CHECK_DIGIT = "4006381333932"
 """Mineral water's barcode with a wrong check digit: the scan is refused with a message."""
-TOP_BAR_BUTTONS = ("staff_button", "help_button")
+TOP_BAR_BUTTONS = ("accessibility_button", "staff_button", "help_button")
 
 
 @pytest.fixture(params=list(SIZES))

@@ -42,8 +42,10 @@ from kivy.uix.widget import Widget
 
 from kiosk.core.checkout_states import AttendantReason, CheckoutState
 from kiosk.ui import theme
+from kiosk.ui.accessibility import SHOP_DEFAULTS, Modes, colours_of
 from kiosk.ui.demo_info import DemoInfo
 from kiosk.ui.kivy_setup import configure_kivy
+from kiosk.ui.modes_on_screen import apply_modes
 from kiosk.ui.navigation import CUSTOMER_SCREENS
 from kiosk.ui.screens import class_name, screen_classes
 from kiosk.ui.widgets.demo_panel import DemoPanel
@@ -277,14 +279,21 @@ EVERY_SCREEN = [
 ]
 
 
+@pytest.mark.parametrize("modes", [SHOP_DEFAULTS, Modes(high_contrast=True)],
+                         ids=["normal", "high-contrast"])
 def test_every_screen_has_readable_text_and_buttons_big_enough_for_a_finger(
-    demo_kiosk: Visit,
+    demo_kiosk: Visit, modes: Modes
 ) -> None:
     ui = demo_kiosk.ui
     problems: list[str] = []
     totals_checked: list[str] = []
+    ui.wait_for_screen("attract")
+    apply_modes(ui.app, modes)  # the panel's switch does this (tests/test_ui_accessibility.py)
 
     def look(name: str) -> None:
+        assert dict(ui.app.colours) == colours_of(modes), f"{name}: the palette changed"
+        if modes != SHOP_DEFAULTS:
+            ui.screenshot(name.replace("_", "-"))
         widgets = visible_widgets()
         assert any(isinstance(w, Label) and w.text for w in widgets), f"{name} shows no words"
         problems.extend(f"{name}: small text: {w}" for w in small_text(widgets, sp(24)))
@@ -312,6 +321,7 @@ def test_every_screen_has_readable_text_and_buttons_big_enough_for_a_finger(
     assert seen == EVERY_SCREEN
     assert totals_checked == ["shopping", "payment", "paid"]
     assert not problems, "\n".join(problems)
+    assert ui.app.modes == SHOP_DEFAULTS, "the sale ended: the next customer finds the defaults"
 
 
 def test_the_top_bar_buttons_keep_their_word_on_one_line_in_every_language(

@@ -7,20 +7,57 @@ import dataclasses
 import pytest
 
 from kiosk.ui import theme
-from kiosk.ui.theme import TEXT_PAIRS, THEME, Palette, contrast_ratio, rgba
+from kiosk.ui.theme import (
+    HIGH_CONTRAST,
+    TEXT_PAIRS,
+    THEME,
+    TINTED_TEXT,
+    Palette,
+    blend,
+    contrast_ratio,
+    rgba,
+)
 
 WCAG_BODY_TEXT = 4.5
+WCAG_AAA_TEXT = 7.0
+PALETTES = {"normal": (THEME, WCAG_BODY_TEXT), "high contrast": (HIGH_CONTRAST, WCAG_AAA_TEXT)}
+"""Each palette and the contrast its text must reach: 4.5:1 (WCAG AA) in the shop's palette,
+7:1 (WCAG AAA) in the high-contrast mode's."""
 
 
-def test_every_colour_pair_the_ui_puts_text_on_has_at_least_4_5_to_1_contrast() -> None:
-    too_faint = [
-        f"{foreground} {getattr(THEME, foreground)} on {background} "
-        f"{getattr(THEME, background)}: "
-        f"{contrast_ratio(getattr(THEME, foreground), getattr(THEME, background)):.2f}:1"
-        for foreground, background in TEXT_PAIRS
-        if contrast_ratio(getattr(THEME, foreground), getattr(THEME, background)) < WCAG_BODY_TEXT
+def pairs_on_screen(palette: Palette) -> list[tuple[str, str, str, str]]:
+    """Every (text name, background name, text colour, background colour) the screens show:
+    `TEXT_PAIRS`, and the text on tints of `TINTED_TEXT` with the tint blended in."""
+    plain = [
+        (fg, bg, getattr(palette, fg), getattr(palette, bg)) for fg, bg in TEXT_PAIRS
     ]
-    assert too_faint == [], "text colour pairs below 4.5:1:\n" + "\n".join(too_faint)
+    tinted = [
+        (fg, f"{tint} at {alpha:.0%} over {base}", getattr(palette, fg),
+         blend(getattr(palette, tint), alpha, getattr(palette, base)))
+        for fg, tint, alpha, base in TINTED_TEXT
+    ]
+    return plain + tinted
+
+
+@pytest.mark.parametrize("name", list(PALETTES))
+def test_every_text_on_screen_meets_its_palettes_contrast_minimum(name: str) -> None:
+    palette, minimum = PALETTES[name]
+    too_faint = [
+        f"{fg} {fg_colour} on {bg} {bg_colour}: {contrast_ratio(fg_colour, bg_colour):.2f}:1"
+        for fg, bg, fg_colour, bg_colour in pairs_on_screen(palette)
+        if contrast_ratio(fg_colour, bg_colour) < minimum
+    ]
+    assert too_faint == [], f"{name}: text below {minimum}:1:\n" + "\n".join(too_faint)
+
+
+def test_the_tints_name_real_palette_colours_and_blend_as_drawn() -> None:
+    fields = {field.name for field in dataclasses.fields(Palette)}
+    for fg, tint, alpha, base in TINTED_TEXT:
+        assert {fg, tint, base} <= fields
+        assert 0.0 < alpha < 1.0
+    assert blend("#FFFFFF", 0.5, "#000000") == "#808080"
+    assert blend("#1D4ED8", 0.0, "#E9EDF2") == "#E9EDF2"
+    assert blend("#1D4ED8", 1.0, "#E9EDF2") == "#1D4ED8"
 
 
 def test_the_text_pairs_name_real_palette_colours_and_cover_every_on_colour() -> None:
@@ -31,9 +68,10 @@ def test_the_text_pairs_name_real_palette_colours_and_cover_every_on_colour() ->
     assert {(name, name.removeprefix("on_")) for name in on_colours} <= set(TEXT_PAIRS)
 
 
-def test_every_palette_colour_is_a_six_digit_hex_colour() -> None:
+@pytest.mark.parametrize("palette", [THEME, HIGH_CONTRAST])
+def test_every_palette_colour_is_a_six_digit_hex_colour(palette: Palette) -> None:
     for field in dataclasses.fields(Palette):
-        value = getattr(THEME, field.name)
+        value = getattr(palette, field.name)
         red, green, blue, alpha = rgba(value)
         assert all(0.0 <= part <= 1.0 for part in (red, green, blue)), field.name
         assert alpha == 1.0

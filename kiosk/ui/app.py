@@ -1,17 +1,12 @@
 """The Kivy application: one window, the customer screens, and the facade behind them.
 
-``KioskApp`` owns the widgets and nothing else: every decision is the facade's
-(``kiosk.app.Kiosk``, with its staff menu ``Kiosk.staff``), the checkout state machine's, or
-the customer view-model's (``kiosk.ui.customer_view``). Notices from the facade arrive on the
-main thread (``kivy_post`` hands the facade ``Clock.schedule_once``); the app hands them to
-the view-model's pure functions and copies the resulting ``CustomerView`` into the properties
-the ``.kv`` files bind to (``cart_rows``, ``total_text``, ``banners``...) and shows its
-screen. The timers stay here: messages, the thank-you screen, the staff PIN pad, the
-language reset. Staff reach their menu through the corner button's PIN pad (``staff_login``)
-or a PIN at an attendant call; while the menu is open its screen (``kiosk.ui.staff.shell``)
-hands every notice to the page it shows. Words come from ``app.tr`` (a ``Translator``):
-replacing it on a language switch re-evaluates every ``app.tr(...)`` in the ``.kv`` files, so
-the whole window changes language at once.
+``KioskApp`` owns the widgets; every decision is the facade's (``kiosk.app.Kiosk``, staff menu
+``Kiosk.staff``), the checkout machine's or the view-model's (``kiosk.ui.customer_view``).
+Notices arrive on the main thread (``kivy_post``); the resulting ``CustomerView`` is copied into
+the properties the ``.kv`` files bind to. The timers stay here (messages, thank-you, staff PIN
+pad, the language and modes reset). Staff reach their menu through the corner button's PIN pad
+or a PIN at an attendant call. Replacing ``app.tr`` (a ``Translator``) on a language switch, or
+``app.colours`` for a mode (``kiosk.ui.accessibility``), changes the whole window at once.
 """
 
 from __future__ import annotations
@@ -42,6 +37,7 @@ from kiosk.config import Settings
 from kiosk.core.checkout_states import CheckoutState, ReceiptChoice
 from kiosk.receipts.ereceipt import ereceipt_url, qr_png
 from kiosk.ui import theme
+from kiosk.ui.accessibility import SHOP_DEFAULTS, colours_of, modes_expired
 from kiosk.ui.customer_view import (
     THANK_YOU_QR_S,
     CustomerView,
@@ -58,6 +54,7 @@ from kiosk.ui.facade_start import FacadeStart
 from kiosk.ui.i18n import Translator, first_language, language_of, offered_languages
 from kiosk.ui.kivy_setup import REFERENCE_SIZE
 from kiosk.ui.memory_moments import give_back_once_switched
+from kiosk.ui.modes_on_screen import apply_modes
 from kiosk.ui.screen_building import (
     BUILT_AFTER_FIRST_FRAME,
     add_screen,
@@ -159,6 +156,8 @@ class KioskApp(App):
     """``attendant`` or ``manager`` while the staff menu is open."""
     current_screen = StringProperty("attract")
     colours = DictProperty({})
+    modes: Any = ObjectProperty(SHOP_DEFAULTS)  # kiosk.ui.accessibility.Modes
+    accessibility_offered = BooleanProperty(False)
 
     __events__ = ("on_attendant_called",)
 
@@ -199,9 +198,7 @@ class KioskApp(App):
         self.exit_code = 0
         """The process's exit code once the app stops: 0, or the code of a staff member's
         ``AppExitRequested`` (restart the app, leave it)."""
-        self.colours = {
-            name: theme.rgba(value) for name, value in asdict(theme.THEME).items()
-        }
+        self.colours = colours_of(SHOP_DEFAULTS)
         self._on_first_frame = on_first_frame
         self._session: SessionChanged | None = None
         self._explaining_decline = False
@@ -702,8 +699,9 @@ class KioskApp(App):
             self._show()
 
     def _reset_language(self) -> None:
-        """A session ends in the shop's language: the next customer starts there."""
+        """A session ends in the shop's language and modes: the next customer starts there."""
         self.set_language(self.default_language)
+        apply_modes(self, SHOP_DEFAULTS)
 
     # ------------------------------------------------------------------------- drawing
 
@@ -752,6 +750,7 @@ class KioskApp(App):
         self.thank_you_view = view.thank_you
         self.banners = list(view.banners)
         self.language_choices = list(view.language_choices)
+        self.accessibility_offered = view.accessibility_offered
         return view
 
     def _put_message(self, text: str, error: bool) -> None:
@@ -784,8 +783,9 @@ class KioskApp(App):
 
     def _tick(self, _dt: float) -> None:
         self.kiosk.tick()
-        if language_expired(self.current_screen, self.language, self.default_language,
-                            time.monotonic() - self._touched_at):
+        idle_s = time.monotonic() - self._touched_at
+        if language_expired(self.current_screen, self.language, self.default_language, idle_s
+                            ) or modes_expired(self.current_screen, self.modes, idle_s):
             self._reset_language()
         if self.idle_countdown > 0:
             self.idle_countdown -= 1

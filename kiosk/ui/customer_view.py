@@ -292,7 +292,8 @@ class CustomerView:
     ``staff_login``: the staff PIN pad stays up (a card payment closes it).
     ``language_choices``: the languages the top bar offers, as (code, own name), the current
     one left out; empty where it offers none (the attract screen, staff screens, a card being
-    read, a shop of one language).
+    read, a shop of one language). ``accessibility_offered``: the top bar's accessibility
+    button shows (every customer screen, but while a card is read).
     """
 
     screen: str
@@ -314,6 +315,7 @@ class CustomerView:
     idle_prompt: bool
     staff_login: bool
     language_choices: tuple[tuple[str, str], ...] = ()
+    accessibility_offered: bool = False
 
 
 @dataclass(frozen=True)
@@ -391,6 +393,7 @@ def customer_view(
         idle_prompt=state is CheckoutState.IDLE_PROMPT and screen not in STAFF_SCREENS,
         staff_login=situation.staff_login and screen == "staff_login",
         language_choices=language_choices(screen, state, situation.languages, tr.language),
+        accessibility_offered=screen in CUSTOMER_SCREENS and state is not CheckoutState.PAYING,
     )
 
 

@@ -27,6 +27,9 @@ CODEPOINTS = {
     "arrow_forward": 0xE5C8,
     "arrow_downward": 0xE5DB,
     "language": 0xE894,
+    "accessibility_new": 0xE92C,
+    "contrast": 0xEB37,
+    "check": 0xE5CA,
 }
 """The icons the screens use, by the font's name for them."""
 

@@ -46,6 +46,7 @@ def _load(*names: str) -> None:
 
 def load_kv() -> None:
     """Load the rules of the first frame (the others load with their first screen)."""
+    from kiosk.ui.widgets.accessibility_button import AccessibilityButton  # noqa: F401
     from kiosk.ui.widgets.language_switch import LanguageSwitch  # noqa: F401  (the top bar's)
 
     _load(*FIRST_FRAME_KV)

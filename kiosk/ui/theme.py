@@ -4,7 +4,9 @@ A calm light theme for a shop floor: a neutral grey-white background, white card
 text, one strong blue accent reserved for the Pay button and other primary actions, green for
 success, amber for warnings and red for errors and declined cards. Every pair of colours the UI
 puts text on is listed in ``TEXT_PAIRS``, and the tests hold each of them to the WCAG 2.x
-contrast minimum for body text (4.5:1).
+contrast minimum for body text (4.5:1). ``HIGH_CONTRAST`` is the accessibility mode's palette
+(white and light colours on black, borders drawn in white): every pair of ``TEXT_PAIRS`` and
+``TINTED_TEXT`` meets WCAG AAA there (7:1).
 
 Sizes are given at the 1280x800 reference screen; the UI scales them down on smaller screens.
 This module imports no kivy: the ``.kv`` files reach it through the app (``rgba`` turns a hex
@@ -64,6 +66,26 @@ THEME = Palette(
 )
 """The palette the kiosk uses."""
 
+HIGH_CONTRAST = Palette(
+    background="#000000",
+    surface="#1C1C1C",
+    surface_alt="#303030",
+    text="#FFFFFF",
+    text_muted="#E6E6E6",
+    accent="#FFE033",
+    on_accent="#000000",
+    success="#4EE07A",
+    on_success="#000000",
+    warning="#FFB347",
+    on_warning="#000000",
+    danger="#FFA8A8",
+    on_danger="#000000",
+    outline="#FFFFFF",
+)
+"""The high-contrast mode's palette (``kiosk.ui.accessibility``): light on black, a yellow
+accent, every text pair at least 7:1 (WCAG AAA); outlines in white, so every button and the
+panels' dividers stand out from the black."""
+
 TEXT_PAIRS: tuple[tuple[str, str], ...] = (
     ("text", "background"),
     ("text", "surface"),
@@ -78,11 +100,30 @@ TEXT_PAIRS: tuple[tuple[str, str], ...] = (
     ("danger", "surface"),
     ("text_muted", "surface_alt"),
     ("surface", "text"),
+    ("accent", "surface"),
+    ("danger", "background"),
+    ("danger", "surface_alt"),
+    ("success", "background"),
 )
 """Every (text colour, background colour) pair of ``Palette`` field names the UI puts text on.
 
-Add a pair here before using a new combination on a screen: the tests check its contrast.
+Add a pair here before using a new combination on a screen: the tests check its contrast
+(4.5:1 in ``THEME``, 7:1 in ``HIGH_CONTRAST``). Where each is used: text, text_muted on the
+background, the panels (surface) and every other cart or staff row (surface_alt); on_X on
+buttons, badges, banners and messages filled with X; accent on the background (the attract
+screen's call to scan, the item an attendant call is about) and in panels (the accessibility
+panel's mode that is on); danger (errors) on the background, in panels and on staff rows;
+success on the background (the paid screen); surface on text (the Undo bar).
 """
+
+TINTED_TEXT: tuple[tuple[str, str, float, str], ...] = (
+    ("text", "accent", 0.14, "surface"),
+    ("text", "accent", 0.14, "surface_alt"),
+    ("text_muted", "accent", 0.14, "surface"),
+    ("text_muted", "accent", 0.14, "surface_alt"),
+)
+"""Text on a tint: (text colour, tint colour, the tint's alpha, the colour under the tint).
+The cart's freshly scanned line is tinted with the accent at 14 % (``kv/shopping.kv``)."""
 
 # Sizes at the 1280x800 reference screen. dp: density-independent pixels; sp: dp scaled by
 # the user's font scale. Customers stand at arm's length, some without their glasses.
@@ -119,6 +160,15 @@ def contrast_ratio(foreground: str, background: str) -> float:
         (_relative_luminance(foreground), _relative_luminance(background)), reverse=True
     )
     return (lighter + 0.05) / (darker + 0.05)
+
+
+def blend(top: str, alpha: float, base: str) -> str:
+    """The ``"#RRGGBB"`` colour seen where ``top`` is drawn at ``alpha`` (0..1) over ``base``."""
+    mixed = (
+        round(alpha * upper + (1 - alpha) * lower)
+        for upper, lower in zip(_channels(top), _channels(base), strict=True)
+    )
+    return "#" + "".join(f"{part:02X}" for part in mixed)
 
 
 def _relative_luminance(hex_colour: str) -> float:

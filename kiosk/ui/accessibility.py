@@ -1,0 +1,78 @@
+"""The customer's accessibility modes: which are on, what they change, and when they end.
+
+A customer turns modes on from the accessibility button in the top bar (its panel lists
+`MODE_ROWS`, one row per mode that works; later modes, such as larger text, reach mode and
+audio guidance, join as rows when they do). ``Modes`` says which are on; the shop's defaults
+(`SHOP_DEFAULTS`: all off) come back when the sale ends (after the thank-you screen), when it is
+abandoned (the walk-away timeout, Start over) and, as a language does, after
+``LANGUAGE_RESET_S`` without a touch on a screen without a sale (`modes_expired`): the next
+customer never inherits someone else's modes. High contrast swaps the palette
+(``kiosk.ui.theme.HIGH_CONTRAST``) for the whole window at once (`colours_of`).
+
+Nothing here imports kivy: ``kiosk.ui.widgets.accessibility_button`` puts modes on screen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+
+from kiosk.ui import theme
+from kiosk.ui.customer_view import LANGUAGE_RESET_S, NO_SALE_SCREENS
+from kiosk.ui.i18n import N_
+
+
+@dataclass(frozen=True)
+class Modes:
+    """The accessibility modes on for the current customer (all off: the shop's defaults)."""
+
+    high_contrast: bool = False
+    """Light text on black, WCAG AAA (7:1) for every text (``theme.HIGH_CONTRAST``)."""
+
+    def toggled(self, mode: str) -> Modes:
+        """These modes with ``mode`` (a `ModeRow.mode`) switched; ``KeyError`` for a name that
+        is no mode."""
+        if mode not in {row.mode for row in MODE_ROWS}:
+            raise KeyError(mode)
+        return replace(self, **{mode: not getattr(self, mode)})
+
+
+@dataclass(frozen=True)
+class ModeRow:
+    """One row of the accessibility panel: the ``Modes`` field it switches, its icon (a name
+    of ``kiosk.ui.icons.CODEPOINTS``), its name and a sentence on what it does (msgids)."""
+
+    mode: str
+    icon: str
+    name: str
+    description: str
+
+
+MODE_ROWS: tuple[ModeRow, ...] = (
+    ModeRow(
+        mode="high_contrast",
+        icon="contrast",
+        name=N_("High contrast"),
+        description=N_("White text on black, for easier reading."),
+    ),
+)
+"""The panel's rows, top to bottom: only modes that work."""
+
+SHOP_DEFAULTS = Modes()
+"""Every mode off: how each customer finds the kiosk."""
+
+
+def palette_of(modes: Modes) -> theme.Palette:
+    """The palette the window shows in ``modes``."""
+    return theme.HIGH_CONTRAST if modes.high_contrast else theme.THEME
+
+
+def colours_of(modes: Modes) -> dict[str, tuple[float, float, float, float]]:
+    """``app.colours`` for ``modes``: each palette colour by name, as Kivy's rgba."""
+    return {name: theme.rgba(value) for name, value in asdict(palette_of(modes)).items()}
+
+
+def modes_expired(screen: str, modes: Modes, idle_s: float) -> bool:
+    """Someone turned modes on on a screen without a sale (``NO_SALE_SCREENS``) and walked
+    away ``idle_s`` ago: past ``LANGUAGE_RESET_S`` the shop's defaults return (as the language
+    does). A sale keeps its modes until it ends (the app resets them then)."""
+    return screen in NO_SALE_SCREENS and modes != SHOP_DEFAULTS and idle_s > LANGUAGE_RESET_S

@@ -1,0 +1,25 @@
+"""The accessibility modes put on screen: the one way ``app.modes`` changes.
+
+`apply_modes` changes the app's ``modes``, its ``colours`` (every ``.kv`` rule reads
+``app.colours[...]``) and the window's clear colour together, so the whole window switches at
+once. The decisions (which modes, their palette, when they end) are
+``kiosk.ui.accessibility``'s.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kivy.core.window import Window
+
+from kiosk.ui.accessibility import Modes, colours_of
+
+
+def apply_modes(app: Any, modes: Modes) -> None:
+    """Put ``modes`` on screen: ``app.modes``, ``app.colours`` and the window's background;
+    nothing happens when they are on already."""
+    if modes == app.modes:
+        return
+    app.modes = modes
+    app.colours = colours_of(modes)
+    Window.clearcolor = app.colours["background"]
