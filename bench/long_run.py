@@ -125,6 +125,22 @@ def plain_items(count: int = ITEMS_PER_SALE) -> list[tuple[str, str]]:
     return items
 
 
+@dataclass(frozen=True)
+class Plan:
+    """What a run does: ``sales`` sales, a sample every ``every`` sales, growth counted from
+    the first sample at or after ``warm_up`` sales; ``trace``: say what grew (tracemalloc)."""
+
+    sales: int = SALES
+    every: int = SAMPLE_EVERY
+    warm_up: int = WARM_UP_SALES
+    trace: bool = False
+
+    def arguments(self) -> list[str]:
+        """The plan as this script's options."""
+        return [f"--sales={self.sales}", f"--every={self.every}", f"--warm-up={self.warm_up}",
+                *(["--trace"] if self.trace else [])]
+
+
 Wait = Callable[[], bool]
 """A condition the shopper waits for, checked once a frame."""
 
@@ -134,13 +150,14 @@ class Shopper:
     (a script of taps and waits: see the module docstring); reports a sample every
     ``every`` sales and stops the app at the end."""
 
-    def __init__(self, sales: int, every: int, *, trace: bool) -> None:
+    def __init__(self, sales: int, every: int, warm_up: int, *, trace: bool) -> None:
         from kivy.app import App
         from kivy.clock import Clock
 
         self.app: Any = App.get_running_app()
         self.sales = sales
         self.every = every
+        self.warm_up = warm_up
         self.trace = trace
         self.items = plain_items()
         self.started = time.monotonic()
@@ -183,6 +200,7 @@ class Shopper:
     def _script(self) -> Iterator[Wait]:
         yield from self._until("the kiosk to start", self._ready)
         yield from self._frames(SETTLE_FRAMES)
+        self._sample(0)
         for number in range(1, self.sales + 1):
             yield from self._sale("qr" if number % 2 else "print")
             if number % self.every == 0 or number == self.sales:
@@ -275,7 +293,7 @@ class Shopper:
         }))
         if not self.trace:
             return
-        if self.traced is None and sales >= WARM_UP_SALES:
+        if self.traced is None and sales >= self.warm_up:
             self.traced = traced_state()
         elif self.traced is not None and sales == self.sales:
             say(TRACE, json.dumps(growth_since(self.traced, traced_state())))
@@ -360,8 +378,7 @@ def growth_since(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any
     }
 
 
-def run_kiosk_child(data_dir: Path, stripe_url: str, reader_id: str, sales: int, every: int,
-                    *, trace: bool) -> None:
+def run_kiosk_child(data_dir: Path, stripe_url: str, reader_id: str, plan: Plan) -> None:
     """The kiosk: the demo shop with its back office in-process, card payments through the
     emulator at ``stripe_url``; sells ``sales`` times through the screens."""
     from kiosk.config import Secrets, SecretStr, demo_mapping, settings_from_mapping
@@ -369,7 +386,7 @@ def run_kiosk_child(data_dir: Path, stripe_url: str, reader_id: str, sales: int,
     from kiosk.sim.demo_shop import demo_barcodes
     from kiosk.ui.launch import DemoInfo, run_touchscreen
 
-    if trace:
+    if plan.trace:
         import tracemalloc
 
         tracemalloc.start(8)
@@ -389,7 +406,9 @@ def run_kiosk_child(data_dir: Path, stripe_url: str, reader_id: str, sales: int,
     try:
         code = run_touchscreen(
             settings, kiosk_mode=False, demo=demo, size=WINDOW_SIZE, secrets=secrets,
-            on_first_frame=lambda _screen: shopper.append(Shopper(sales, every, trace=trace)),
+            on_first_frame=lambda _screen: shopper.append(
+                Shopper(plan.sales, plan.every, plan.warm_up, trace=plan.trace)
+            ),
         )
     finally:
         backoffice.stop()
@@ -507,21 +526,21 @@ class Emulator:
             self.process.stdout.close()
 
 
-def run_kiosk(work: Path, emulator: Emulator, sales: int, every: int, *, trace: bool,
-              progress: Callable[[Sample], None]) -> tuple[list[Sample], dict[str, Any] | None]:
-    """Run the kiosk child for ``sales`` sales; return its samples (and with ``trace`` what
+def run_kiosk(work: Path, emulator: Emulator, plan: Plan, progress: Callable[[Sample], None]
+              ) -> tuple[list[Sample], dict[str, Any] | None]:
+    """Run the kiosk child as ``plan`` says; return its samples (and with ``plan.trace`` what
     grew). ``progress`` sees each sample as it arrives."""
     data_dir = work / "demo"
     data_dir.mkdir()
     arguments = ["kiosk", "--data-dir", str(data_dir), "--stripe-url", emulator.url,
-                 "--reader-id", emulator.reader_id, "--sales", str(sales), "--every", str(every)]
+                 "--reader-id", emulator.reader_id, *plan.arguments()]
     stderr_path = work / "kiosk.stderr"
     samples: list[Sample] = []
     traced: dict[str, Any] | None = None
     finished = False
     with stderr_path.open("w") as stderr:
         child = subprocess.Popen(
-            child_command(*arguments, *(["--trace"] if trace else [])), stdout=subprocess.PIPE,
+            child_command(*arguments), stdout=subprocess.PIPE,
             stderr=stderr, text=True, env=child_environment(work),
         )
         assert child.stdout is not None
@@ -551,47 +570,54 @@ def slope_per_sale(points: list[tuple[float, float]]) -> float | None:
     return sum((x - mean_x) * (y - mean_y) for x, y in points) / spread
 
 
-def figures_of(samples: list[Sample], sales: int, every: int) -> dict[str, Any]:
-    """The run's figures: the curve, the growth after warm-up (memory, descriptors), the
-    growth per sale after warm-up (the kiosk's and the emulator's) and the verdict."""
-    warm = [sample for sample in samples if sample.sales >= WARM_UP_SALES]
-    first, last = (warm[0], warm[-1]) if warm else (samples[0], samples[-1])
-    kiosk_slope = slope_per_sale([(s.sales, s.rss_mib * 1024) for s in warm])
-    emulator_slope = slope_per_sale([(s.sales, s.emulator_rss_mib * 1024) for s in warm])
+def figures_of(samples: list[Sample], plan: Plan) -> dict[str, Any]:
+    """The run's figures: the curve, the growth after warm-up (memory, descriptors,
+    threads), the growth per sale after warm-up (least squares: the kiosk's resident set, C
+    heap, SQLite and Python blocks, and the emulator's resident set), the growth per sale
+    during warm-up, and the verdict."""
+    start = samples[0]
+    warm = [sample for sample in samples if sample.sales >= plan.warm_up] or [start]
+    first, last = warm[0], warm[-1]
+
+    def per_sale(value: Callable[[Sample], float]) -> float | None:
+        return slope_per_sale([(sample.sales, value(sample)) for sample in warm])
+
     growth = last.rss_mib - first.rss_mib
     fd_growth = last.fds - first.fds
     return {
-        "sales": sales,
-        "every": every,
-        "warm_up_sales": WARM_UP_SALES,
+        "sales": plan.sales,
+        "every": plan.every,
+        "warm_up_sales": first.sales,
         "samples": [asdict(sample) for sample in samples],
         "growth_after_warm_up_mib": growth,
         "fd_growth_after_warm_up": fd_growth,
         "thread_growth_after_warm_up": last.threads - first.threads,
-        "kib_per_sale_after_warm_up": kiosk_slope,
-        "emulator_kib_per_sale_after_warm_up": emulator_slope,
-        "first_sales_kib_per_sale": (first.rss_mib - samples[0].rss_mib) * 1024
-        / max(1, first.sales - samples[0].sales) if samples[0] is not first else None,
+        "kib_per_sale_after_warm_up": per_sale(lambda sample: sample.rss_mib * 1024),
+        "heap_kib_per_sale_after_warm_up": per_sale(lambda sample: sample.heap_in_use_mib * 1024),
+        "sqlite_kib_per_sale_after_warm_up": per_sale(lambda sample: sample.sqlite_mib * 1024),
+        "python_blocks_per_sale_after_warm_up": per_sale(lambda sample: sample.python_blocks),
+        "emulator_kib_per_sale_after_warm_up": per_sale(
+            lambda sample: sample.emulator_rss_mib * 1024
+        ),
+        "warm_up_kib_per_sale": (first.rss_mib - start.rss_mib) * 1024 / first.sales
+        if first.sales else None,
         "seconds_per_sale": last.elapsed_s / max(1, last.sales),
         "target_growth_mib": TARGET_GROWTH_MIB,
         "within_target": growth < TARGET_GROWTH_MIB and fd_growth <= 0,
-        "measured_after_warm_up": bool(warm) and warm[0] is not warm[-1],
     }
 
 
-def run(sales: int, every: int, *, trace: bool = False,
-        progress: Callable[[Sample], None] = lambda _sample: None) -> dict[str, Any]:
-    """Start the emulator and the kiosk, sell ``sales`` times; return the figures."""
+def run(plan: Plan, progress: Callable[[Sample], None] = lambda _sample: None) -> dict[str, Any]:
+    """Start the emulator and the kiosk, sell as ``plan`` says; return the figures."""
     with tempfile.TemporaryDirectory(prefix="kiosk-long-run-") as tmp:
         work = Path(tmp)
         emulator = Emulator(work)
         try:
-            samples, traced = run_kiosk(work, emulator, sales, every, trace=trace,
-                                        progress=progress)
+            samples, traced = run_kiosk(work, emulator, plan, progress)
         finally:
             emulator.stop()
             shutil.rmtree(work / "demo", ignore_errors=True)
-    figures = figures_of(samples, sales, every)
+    figures = figures_of(samples, plan)
     if traced is not None:
         figures["trace"] = traced
     return figures
@@ -615,35 +641,47 @@ def print_header(sales: int) -> None:
 
 def print_figures(figures: dict[str, Any]) -> None:
     """The figures under the curve: the growth after warm-up against the target, per sale
-    beside the emulator's (which keeps every object by design), and ``--trace``'s tables."""
-    def kib(value: float | None) -> str:
+    beside the emulator's (which keeps every object by design) and the warm-up's, and
+    ``--trace``'s tables."""
+    def kib(key: str) -> str:
+        value = figures[key]
         return "n/a" if value is None else f"{value:.1f} KiB"
 
     verdict = "met" if figures["within_target"] else "MISSED"
-    print(f"after the first {figures['warm_up_sales']} sales: memory "
+    print(f"from sale {figures['warm_up_sales']} to sale {figures['sales']}: memory "
           f"{figures['growth_after_warm_up_mib']:+.1f} MiB (target < "
           f"{figures['target_growth_mib']:.0f}), descriptors "
           f"{figures['fd_growth_after_warm_up']:+d} (target 0), threads "
           f"{figures['thread_growth_after_warm_up']:+d}: {verdict}")
-    print(f"per sale after warm-up: kiosk {kib(figures['kib_per_sale_after_warm_up'])}, "
-          f"Stripe emulator {kib(figures['emulator_kib_per_sale_after_warm_up'])}; "
-          f"first sales {kib(figures['first_sales_kib_per_sale'])} a sale; "
-          f"{figures['seconds_per_sale']:.2f} s a sale")
-    trace = figures.get("trace")
-    if trace:
-        print("memory by kind (MiB, at the first sample after warm-up -> at the end):")
-        for name, (before, after) in trace["kinds"].items():
-            print(f"  {name:<22}{before / 1048576:>9.1f} ->{after / 1048576:>7.1f}"
-                  f"  ({(after - before) / 1048576:+.1f})")
-        print("grown since warm-up (tracemalloc, by traceback):")
-        for line in trace["allocations"]:
-            where = " <- ".join(reversed(line["at"][-4:]))  # the allocating line first
-            print(f"  {line['kib']:>9.1f} KiB {line['count']:>+7d}  {where}")
-        print("live objects grown, by type:")
-        for name, grown in trace["types"]:
-            print(f"  {grown:>+8d}  {name}")
-        print(f"Kivy caches (before, after): {trace['caches']}")
-        print(f"threads: {trace['threads'][0]} -> {trace['threads'][1]}")
+    blocks = figures["python_blocks_per_sale_after_warm_up"]
+    print(f"per sale after warm-up (least squares): kiosk {kib('kib_per_sale_after_warm_up')} "
+          f"(C heap {kib('heap_kib_per_sale_after_warm_up')}, of which SQLite "
+          f"{kib('sqlite_kib_per_sale_after_warm_up')}; Python blocks "
+          f"{'n/a' if blocks is None else f'{blocks:+.1f}'}), Stripe emulator "
+          f"{kib('emulator_kib_per_sale_after_warm_up')}; during warm-up "
+          f"{kib('warm_up_kib_per_sale')}; {figures['seconds_per_sale']:.2f} s a sale")
+    if figures.get("trace"):
+        print_trace(figures["trace"])
+
+
+def print_trace(trace: dict[str, Any]) -> None:
+    """``--trace``'s tables: memory by kind, allocations and objects grown, caches, threads."""
+    print("memory by kind (MiB, at the first sample after warm-up -> at the end):")
+    for name, (before, after) in trace["kinds"].items():
+        print(f"  {name:<22}{before / MIB:>9.1f} ->{after / MIB:>7.1f}"
+              f"  ({(after - before) / MIB:+.1f})")
+    print("grown since warm-up (tracemalloc, by traceback):")
+    for line in trace["allocations"]:
+        where = " <- ".join(reversed(line["at"][-4:]))  # the allocating line first
+        print(f"  {line['kib']:>9.1f} KiB {line['count']:>+7d}  {where}")
+    print("live objects grown, by type:")
+    for name, grown in trace["types"]:
+        print(f"  {grown:>+8d}  {name}")
+    print(f"Kivy caches (before, after): {trace['caches']}")
+    print(f"threads: {trace['threads'][0]} -> {trace['threads'][1]}")
+    opened = sorted(set(trace["fds"][1]) - set(trace["fds"][0]))
+    closed = sorted(set(trace["fds"][0]) - set(trace["fds"][1]))
+    print(f"descriptors opened: {opened}; closed: {closed}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -652,6 +690,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sales", type=int, default=SALES, help="sales to make")
     parser.add_argument("--every", type=int, default=SAMPLE_EVERY,
                         help="sales between two samples")
+    parser.add_argument("--warm-up", type=int, default=WARM_UP_SALES,
+                        help="sales before the growth is counted")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--trace", action="store_true",
                         help="trace the kiosk's allocations and say what grew after warm-up")
@@ -660,22 +700,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stripe-url", default="", help=argparse.SUPPRESS)
     parser.add_argument("--reader-id", default="", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    plan = Plan(sales=args.sales, every=args.every, warm_up=args.warm_up, trace=args.trace)
     if args.child == "stripe":
         run_stripe_child()
         return 0
     if args.child == "kiosk":
-        run_kiosk_child(args.data_dir, args.stripe_url, args.reader_id, args.sales, args.every,
-                        trace=args.trace)
+        run_kiosk_child(args.data_dir, args.stripe_url, args.reader_id, plan)
         return 0
-    if args.sales < 1 or args.every < 1:
-        parser.error("--sales and --every must be at least 1")
+    if args.sales < 1 or args.every < 1 or args.warm_up < 0:
+        parser.error("--sales and --every must be at least 1, --warm-up at least 0")
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         parser.error("needs a display: run it under xvfb-run -a")
     if args.json:
-        print(json.dumps(run(args.sales, args.every, trace=args.trace)))
+        print(json.dumps(run(plan)))
         return 0
     print_header(args.sales)
-    print_figures(run(args.sales, args.every, trace=args.trace, progress=print_sample))
+    print_figures(run(plan, progress=print_sample))
     return 0
 
 
