@@ -139,11 +139,15 @@ class Plan:
     every: int = SAMPLE_EVERY
     warm_up: int = WARM_UP_SALES
     trace: bool = False
+    emulator_in_kiosk: bool = False
+    """The demo's embedded emulator in the kiosk's process (as ``kiosk demo`` runs it, its
+    customer tapping 2 s after each payment starts) instead of one in its own process."""
 
     def arguments(self) -> list[str]:
         """The plan as this script's options."""
         return [f"--sales={self.sales}", f"--every={self.every}", f"--warm-up={self.warm_up}",
-                *(["--trace"] if self.trace else [])]
+                *(["--trace"] if self.trace else []),
+                *(["--emulator-in-kiosk"] if self.emulator_in_kiosk else [])]
 
 
 Wait = Callable[[], bool]
@@ -385,7 +389,8 @@ def growth_since(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any
 
 def run_kiosk_child(data_dir: Path, stripe_url: str, reader_id: str, plan: Plan) -> None:
     """The kiosk: the demo shop with its back office in-process, card payments through the
-    emulator at ``stripe_url``; sells ``sales`` times through the screens."""
+    emulator at ``stripe_url`` (none: the demo's own, embedded); sells through the screens
+    as ``plan`` says."""
     from kiosk.config import Secrets, SecretStr, demo_mapping, settings_from_mapping
     from kiosk.sim.demo_backoffice import DemoBackOffice
     from kiosk.sim.demo_shop import demo_barcodes
@@ -398,10 +403,11 @@ def run_kiosk_child(data_dir: Path, stripe_url: str, reader_id: str, plan: Plan)
     report = prepare_demo_data(data_dir)
     backoffice = DemoBackOffice(data_dir, "demo")
     shop = demo_mapping(data_dir, backoffice.url)
-    shop["stripe"] = {**shop["stripe"], "api_base": stripe_url, "reader_id": reader_id,
-                      "poll_interval_ms": POLL_INTERVAL_MS}
+    shop["stripe"] = {**shop["stripe"], "poll_interval_ms": POLL_INTERVAL_MS}
+    if stripe_url:
+        shop["stripe"].update(api_base=stripe_url, reader_id=reader_id)
     settings = settings_from_mapping(shop, "long-run benchmark settings")
-    secrets = Secrets(stripe_api_key=SecretStr(EMULATOR_API_KEY),
+    secrets = Secrets(stripe_api_key=SecretStr(EMULATOR_API_KEY) if stripe_url else None,
                       backoffice_token=backoffice.secrets.backoffice_token)
     demo = DemoInfo(
         barcodes=tuple(demo_barcodes()),
@@ -454,7 +460,7 @@ class Sample:
     """The kiosk after ``sales`` sales: resident memory (MiB), open descriptors, threads, the
     seconds since its first frame, the C heap in use (glibc's ``mallinfo2``: Python's objects,
     Kivy's and SDL's buffers, SQLite...) and SQLite's share of it (MiB), Python's allocated
-    blocks; and the emulator's resident memory (MiB)."""
+    blocks; and the emulator's resident memory (MiB; ``None`` when it runs in the kiosk)."""
 
     sales: int
     rss_mib: float
@@ -464,7 +470,7 @@ class Sample:
     heap_in_use_mib: float
     sqlite_mib: float
     python_blocks: int
-    emulator_rss_mib: float
+    emulator_rss_mib: float | None
 
 
 def child_environment(work: Path) -> dict[str, str]:
@@ -531,14 +537,16 @@ class Emulator:
             self.process.stdout.close()
 
 
-def run_kiosk(work: Path, emulator: Emulator, plan: Plan, progress: Callable[[Sample], None]
-              ) -> tuple[list[Sample], dict[str, Any] | None]:
-    """Run the kiosk child as ``plan`` says; return its samples (and with ``plan.trace`` what
-    grew). ``progress`` sees each sample as it arrives."""
+def run_kiosk(work: Path, emulator: Emulator | None, plan: Plan,
+              progress: Callable[[Sample], None]) -> tuple[list[Sample], dict[str, Any] | None]:
+    """Run the kiosk child as ``plan`` says, on ``emulator`` (``None``: the demo's embedded
+    one); return its samples (and with ``plan.trace`` what grew). ``progress`` sees each
+    sample as it arrives."""
     data_dir = work / "demo"
     data_dir.mkdir()
-    arguments = ["kiosk", "--data-dir", str(data_dir), "--stripe-url", emulator.url,
-                 "--reader-id", emulator.reader_id, *plan.arguments()]
+    arguments = ["kiosk", "--data-dir", str(data_dir), *plan.arguments()]
+    if emulator is not None:
+        arguments += ["--stripe-url", emulator.url, "--reader-id", emulator.reader_id]
     stderr_path = work / "kiosk.stderr"
     samples: list[Sample] = []
     traced: dict[str, Any] | None = None
@@ -552,7 +560,10 @@ def run_kiosk(work: Path, emulator: Emulator, plan: Plan, progress: Callable[[Sa
         for line in child.stdout:
             word, _, rest = line.strip().partition(" ")
             if word == SAMPLE:
-                samples.append(Sample(**json.loads(rest), emulator_rss_mib=emulator.rss_mib()))
+                samples.append(Sample(
+                    **json.loads(rest),
+                    emulator_rss_mib=None if emulator is None else emulator.rss_mib(),
+                ))
                 progress(samples[-1])
             elif word == TRACE:
                 traced = json.loads(rest)
@@ -584,8 +595,9 @@ def figures_of(samples: list[Sample], plan: Plan) -> dict[str, Any]:
     warm = [sample for sample in samples if sample.sales >= plan.warm_up] or [start]
     first, last = warm[0], warm[-1]
 
-    def per_sale(value: Callable[[Sample], float]) -> float | None:
-        return slope_per_sale([(sample.sales, value(sample)) for sample in warm])
+    def per_sale(value: Callable[[Sample], float | None]) -> float | None:
+        points = [(sample.sales, value(sample)) for sample in warm]
+        return slope_per_sale([(x, y) for x, y in points if y is not None])
 
     growth = last.rss_mib - first.rss_mib
     fd_growth = last.fds - first.fds
@@ -602,8 +614,10 @@ def figures_of(samples: list[Sample], plan: Plan) -> dict[str, Any]:
         "sqlite_kib_per_sale_after_warm_up": per_sale(lambda sample: sample.sqlite_mib * 1024),
         "python_blocks_per_sale_after_warm_up": per_sale(lambda sample: sample.python_blocks),
         "emulator_kib_per_sale_after_warm_up": per_sale(
-            lambda sample: sample.emulator_rss_mib * 1024
+            lambda sample: None if sample.emulator_rss_mib is None
+            else sample.emulator_rss_mib * 1024
         ),
+        "emulator_in_kiosk": plan.emulator_in_kiosk,
         "warm_up_kib_per_sale": (first.rss_mib - start.rss_mib) * 1024 / first.sales
         if first.sales else None,
         "seconds_per_sale": last.elapsed_s / max(1, last.sales),
@@ -616,11 +630,12 @@ def run(plan: Plan, progress: Callable[[Sample], None] = lambda _sample: None) -
     """Start the emulator and the kiosk, sell as ``plan`` says; return the figures."""
     with tempfile.TemporaryDirectory(prefix="kiosk-long-run-") as tmp:
         work = Path(tmp)
-        emulator = Emulator(work)
+        emulator = None if plan.emulator_in_kiosk else Emulator(work)
         try:
             samples, traced = run_kiosk(work, emulator, plan, progress)
         finally:
-            emulator.stop()
+            if emulator is not None:
+                emulator.stop()
             shutil.rmtree(work / "demo", ignore_errors=True)
     figures = figures_of(samples, plan)
     if traced is not None:
@@ -632,7 +647,8 @@ def print_sample(sample: Sample) -> None:
     """One line of the curve."""
     print(f"{sample.sales:>7}{sample.rss_mib:>11.1f}{sample.fds:>6}{sample.threads:>9}"
           f"{sample.heap_in_use_mib:>10.1f}{sample.sqlite_mib:>8.1f}"
-          f"{sample.python_blocks:>10}{sample.elapsed_s:>9.0f}{sample.emulator_rss_mib:>10.1f}",
+          f"{sample.python_blocks:>10}{sample.elapsed_s:>9.0f}"
+          f"{'-' if sample.emulator_rss_mib is None else f'{sample.emulator_rss_mib:.1f}':>10}",
           flush=True)
 
 
@@ -700,12 +716,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--trace", action="store_true",
                         help="trace the kiosk's allocations and say what grew after warm-up")
+    parser.add_argument("--emulator-in-kiosk", action="store_true",
+                        help="the demo's embedded Stripe emulator in the kiosk's process, as "
+                        "kiosk demo runs it (slower: its customer taps 2 s after Pay)")
     parser.add_argument("--child", choices=("kiosk", "stripe"), help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--stripe-url", default="", help=argparse.SUPPRESS)
     parser.add_argument("--reader-id", default="", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    plan = Plan(sales=args.sales, every=args.every, warm_up=args.warm_up, trace=args.trace)
+    plan = Plan(sales=args.sales, every=args.every, warm_up=args.warm_up, trace=args.trace,
+                emulator_in_kiosk=args.emulator_in_kiosk)
     if args.child == "stripe":
         run_stripe_child()
         return 0
