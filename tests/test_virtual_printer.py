@@ -131,3 +131,22 @@ def test_a_printer_dying_mid_job_saves_the_cut_off_part_as_partial(tmp_path: Pat
         virtual.stop()
     assert job.partial
     assert job.raw == b"0123456789"
+
+
+def test_a_printer_printing_all_day_keeps_only_its_newest_jobs_in_memory_and_on_disk(
+    tmp_path: Path,
+) -> None:
+    virtual = VirtualPrinter(tmp_path / "printed", kept=3)
+    virtual.start()
+    try:
+        for number in range(1, 8):
+            with socket.create_connection(virtual.address, timeout=5) as client:
+                client.sendall(f"receipt {number}\n".encode())
+            virtual.wait_for_jobs(number, timeout_s=5)
+    finally:
+        virtual.stop()
+    assert virtual.printed == 7
+    assert [job.number for job in virtual.jobs] == [5, 6, 7]
+    assert [job.raw for job in virtual.jobs] == [b"receipt 5\n", b"receipt 6\n", b"receipt 7\n"]
+    files = sorted(path.name for path in (tmp_path / "printed").iterdir())
+    assert files == [f"{number}.{kind}" for number in (5, 6, 7) for kind in ("bin", "png", "txt")]

@@ -8,6 +8,18 @@ end). ``malloc_trim(0)`` hands those free pages back; it runs on its own short-l
 (a foreign call releases the GIL, so no Python thread waits for it) when a sale is paid and
 once the kiosk has started. Where the C library has no ``malloc_trim`` (musl, macOS) nothing
 happens.
+
+Large blocks get a mapping of their own (`keep_large_blocks_mapped`, at the start of the
+touchscreen). glibc serves a block of 128 KiB or more with its own ``mmap``, returned to the
+system when freed, but each time such a block is freed it raises that threshold to the
+block's size (up to 32 MiB), so from then on blocks of that size come from the heap. A
+buffer that is built and freed again and again while it grows (the demo's embedded Stripe
+emulator writes its whole state as one JSON text after every change) then leaves a hole a
+little too small for the next one each time, and the heap grows with every sale: about
+270 KiB a sale in the demo (`bench/long_run.py --emulator-in-kiosk`), 25 KiB with the
+threshold fixed. ``mallopt(M_MMAP_THRESHOLD, ...)`` fixes it (and turns off glibc's
+adjusting of its trim threshold too); a block of that size then costs an ``mmap`` and a
+``munmap``, a few microseconds against the time spent filling it.
 """
 
 from __future__ import annotations
@@ -20,6 +32,11 @@ import threading
 from collections.abc import Callable
 
 log = logging.getLogger(__name__)
+
+M_MMAP_THRESHOLD = -3
+"""glibc's ``mallopt`` parameter number for the mmap threshold (``<malloc.h>``)."""
+LARGE_BLOCK_BYTES = 128 * 1024
+"""Blocks from this size up get their own mapping: glibc's default before it adjusts it."""
 
 
 @functools.cache
@@ -39,6 +56,22 @@ def _malloc_trim() -> Callable[[int], int] | None:
     trim.restype = ctypes.c_int
     function: Callable[[int], int] = trim
     return function
+
+
+def keep_large_blocks_mapped(threshold: int = LARGE_BLOCK_BYTES) -> bool:
+    """From now on, have the C library serve every block of ``threshold`` bytes or more with
+    a mapping of its own, handed back to the system when it is freed (see the module
+    docstring); return False where it cannot (no glibc ``mallopt``)."""
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return False
+    try:
+        mallopt = ctypes.CDLL(name).mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    mallopt.restype = ctypes.c_int
+    return bool(mallopt(M_MMAP_THRESHOLD, threshold))
 
 
 def resident_kib() -> int | None:

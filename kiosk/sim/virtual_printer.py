@@ -3,7 +3,9 @@
 Selected by ``[printer] transport = "virtual"``. It listens on TCP like a network printer on
 port 9100 (tests use port 0), serves one connection at a time, and treats everything one
 connection sends as one job: when the client closes, the job's raw bytes are saved as
-``folder/<n>.bin`` with a text rendering ``<n>.txt`` and a PNG preview ``<n>.png``.
+``folder/<n>.bin`` with a text rendering ``<n>.txt`` and a PNG preview ``<n>.png``. Only the
+newest ``kept`` jobs (`KEPT_JOBS`) stay, in ``jobs`` and as files: a demo that prints all day
+long grows neither its memory nor its folder.
 
 The real-time status requests DLE EOT n (n = 1 printer, 2 offline cause, 4 paper sensor) are
 answered inline with the bit values of the ESC/POS spec (the ones python-escpos's
@@ -36,6 +38,9 @@ CODE_PAGES = {0: "cp437", 2: "cp850", 16: "cp1252", 19: "cp858"}
 
 _BASE = 0x12  # bits 1 and 4 are fixed to 1 in every DLE EOT answer
 
+KEPT_JOBS = 50
+"""Jobs a virtual printer keeps by default (in memory and as files); older ones go."""
+
 
 @dataclass(frozen=True)
 class PrintedJob:
@@ -52,9 +57,15 @@ class PrintedJob:
 class VirtualPrinter:
     """A loopback network printer saving each job in ``folder``; see the module docstring."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, *, kept: int = KEPT_JOBS) -> None:
+        if kept < 1:
+            raise ValueError("a virtual printer keeps at least one job")
         self.folder = folder
+        self.kept = kept
         self.jobs: list[PrintedJob] = []
+        """The newest ``kept`` jobs, oldest first."""
+        self.printed = 0
+        """Jobs saved since the printer was made (also those no longer kept)."""
         self.address: tuple[str, int] = ("", 0)
         self._lock = threading.Condition()
         self._offline = False
@@ -95,9 +106,10 @@ class VirtualPrinter:
             self._server = None
 
     def wait_for_jobs(self, count: int, timeout_s: float) -> list[PrintedJob]:
-        """Wait up to ``timeout_s`` seconds until ``count`` jobs are saved; return all jobs."""
+        """Wait up to ``timeout_s`` seconds until ``count`` jobs are saved; return the jobs
+        kept."""
         with self._lock:
-            self._lock.wait_for(lambda: len(self.jobs) >= count, timeout=timeout_s)
+            self._lock.wait_for(lambda: self.printed >= count, timeout=timeout_s)
             return list(self.jobs)
 
     # -- faults
@@ -201,15 +213,19 @@ class VirtualPrinter:
 
     def _save(self, raw: bytes, *, partial: bool) -> None:
         with self._lock:
-            number = len(self.jobs) + 1
+            number = self.printed + 1
         stem = self.folder / str(number)
         text = render_text(raw)
         stem.with_suffix(".bin").write_bytes(raw)
         stem.with_suffix(".txt").write_text(text, encoding="utf-8")
         png = stem.with_suffix(".png")
         render_png(text, png)
+        for suffix in (".bin", ".txt", ".png"):  # the job no longer kept
+            (self.folder / f"{number - self.kept}{suffix}").unlink(missing_ok=True)
         with self._lock:
             self.jobs.append(PrintedJob(number, raw, text, png, partial))
+            del self.jobs[:-self.kept]
+            self.printed = number
             self._lock.notify_all()
         log.info(
             "virtual printer saved job %d (%d bytes%s)",

@@ -54,8 +54,10 @@ def run_touchscreen(
     ``size`` pixels (``kiosk demo``). ``secrets`` default to the environment and systemd
     credentials (the demo hands over its back office's token).
     """
+    from kiosk.service.memory import keep_large_blocks_mapped
     from kiosk.ui.kivy_setup import configure_kivy
 
+    keep_large_blocks_mapped()  # before Kivy, so a day of sales does not grow the heap
     configure_kivy(kiosk_mode=kiosk_mode, size=size)
     from kivy.clock import Clock
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from kivy.lang import Builder
 from kivy.uix.screenmanager import ScreenManager
 
+from kiosk.ui.kivy_fixes import steady_scroll_bars
 from kiosk.ui.navigation import CUSTOMER_SCREENS, STAFF_SCREENS
 from kiosk.ui.screens import screen_classes
 from kiosk.ui.staff import STAFF_KV
@@ -45,10 +46,12 @@ def _load(*names: str) -> None:
 
 
 def load_kv() -> None:
-    """Load the rules of the first frame (the others load with their first screen)."""
+    """Load the rules of the first frame (the others load with their first screen), after
+    mending Kivy's ScrollView before any rule builds one (`steady_scroll_bars`)."""
     from kiosk.ui.widgets.accessibility_button import AccessibilityButton  # noqa: F401
     from kiosk.ui.widgets.language_switch import LanguageSwitch  # noqa: F401  (the top bar's)
 
+    steady_scroll_bars()
     _load(*FIRST_FRAME_KV)
 
 
