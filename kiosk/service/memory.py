@@ -15,11 +15,12 @@ system when freed, but each time such a block is freed it raises that threshold 
 block's size (up to 32 MiB), so from then on blocks of that size come from the heap. A
 buffer that is built and freed again and again while it grows (the demo's embedded Stripe
 emulator writes its whole state as one JSON text after every change) then leaves a hole a
-little too small for the next one each time, and the heap grows with every sale: about
-270 KiB a sale in the demo (`bench/long_run.py --emulator-in-kiosk`), 25 KiB with the
-threshold fixed. ``mallopt(M_MMAP_THRESHOLD, ...)`` fixes it (and turns off glibc's
-adjusting of its trim threshold too); a block of that size then costs an ``mmap`` and a
-``munmap``, a few microseconds against the time spent filling it.
+little too small for the next one each time, and the heap grows with every sale: 270 to
+380 KiB a sale in the demo (`bench/long_run.py --emulator-in-kiosk`), about 60 KiB with the
+threshold fixed (the emulator keeps every object it made). ``mallopt(M_MMAP_THRESHOLD,
+...)`` fixes the threshold (and turns off glibc's adjusting of its trim threshold too); a
+block of that size then costs an ``mmap`` and a ``munmap``, a few microseconds against the
+time spent filling it.
 """
 
 from __future__ import annotations
