@@ -95,10 +95,12 @@ MIB = 1048576
 
 def resident_kib(pid: int | str = "self") -> int:
     """The resident memory (``VmRSS``) of process ``pid`` (default: this one), in KiB."""
-    for line in Path(f"/proc/{pid}/status").read_text(encoding="ascii").splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise RuntimeError(f"no VmRSS in /proc/{pid}/status")
+    from kiosk.service.memory import resident_kib as read
+
+    kib = read(pid)
+    if kib is None:
+        raise RuntimeError(f"no VmRSS in /proc/{pid}/status")
+    return kib
 
 
 def open_descriptors() -> int:

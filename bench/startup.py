@@ -117,11 +117,14 @@ _alive: list[object] = []
 
 
 def resident_kib() -> int:
-    """This process's resident memory (``VmRSS``), in KiB."""
-    for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise RuntimeError("no VmRSS in /proc/self/status")
+    """This process's resident memory (``VmRSS``), in KiB (read after the sale: the module
+    loads then, not before either child's first frame)."""
+    from kiosk.service.memory import resident_kib as read
+
+    kib = read()
+    if kib is None:
+        raise RuntimeError("no VmRSS in /proc/self/status")
+    return kib
 
 
 def say(*words: object) -> None:

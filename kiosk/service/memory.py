@@ -75,11 +75,11 @@ def keep_large_blocks_mapped(threshold: int = LARGE_BLOCK_BYTES) -> bool:
     return bool(mallopt(M_MMAP_THRESHOLD, threshold))
 
 
-def resident_kib() -> int | None:
-    """This process's resident set in KiB (``VmRSS`` of ``/proc/self/status``), or ``None``
-    where there is no such file."""
+def resident_kib(pid: int | str = "self") -> int | None:
+    """The resident set of process ``pid`` (default: this one) in KiB (``VmRSS`` of
+    ``/proc/<pid>/status``), or ``None`` where there is no such file or line."""
     try:
-        with open("/proc/self/status", encoding="ascii") as status:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
             for line in status:
                 if line.startswith("VmRSS:"):
                     return int(line.split()[1])
