@@ -16,7 +16,6 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kivy.app import App
@@ -35,7 +34,6 @@ from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 from kiosk.config import Settings
 from kiosk.core.checkout_states import CheckoutState, ReceiptChoice
-from kiosk.receipts.ereceipt import ereceipt_url, qr_png
 from kiosk.ui import theme
 from kiosk.ui.accessibility import SHOP_DEFAULTS, colours_of, modes_expired
 from kiosk.ui.customer_view import (
@@ -47,7 +45,6 @@ from kiosk.ui.customer_view import (
     reaction_to,
     session_step,
     staff_check_text,
-    touch_ends_thank_you,
 )
 from kiosk.ui.demo_info import DemoInfo
 from kiosk.ui.facade_start import FacadeStart
@@ -64,6 +61,8 @@ from kiosk.ui.screen_building import (
 )
 from kiosk.ui.screen_message import ScreenMessage
 from kiosk.ui.sounds import Sounds
+from kiosk.ui.staff_login import StaffLoginPad
+from kiosk.ui.thank_you import ThankYouTime, draw_ereceipt_qr
 from kiosk.ui.widgets.basic import KioskRoot  # also registers the kv classes it defines
 from kiosk.ui.widgets.idle_prompt import IdlePrompt
 
@@ -194,7 +193,6 @@ class KioskApp(App):
         self.demo_info = demo
         self.sounds = sounds or Sounds()
         self.thank_you_s = thank_you_s
-        self.staff_login_s = staff_login_s
         self.exit_code = 0
         """The process's exit code once the app stops: 0, or the code of a staff member's
         ``AppExitRequested`` (restart the app, leave it)."""
@@ -202,8 +200,7 @@ class KioskApp(App):
         self._on_first_frame = on_first_frame
         self._session: SessionChanged | None = None
         self._explaining_decline = False
-        self._thanking = False
-        self._thank_you_event: Any = None
+        self._thank_you = ThankYouTime(lambda: self._end_thank_you())
         self._message = ScreenMessage(self._put_message)
         self._scanner_down = False
         self._payments_down: str | None = None
@@ -211,12 +208,10 @@ class KioskApp(App):
         self._ended_sale: str | None = None
         self._idle_prompt: IdlePrompt | None = None
         self._left_payment = False
-        self._thanked_at = 0.0
         self._touched_at = time.monotonic()
         self._started_facade = False
         self._start_event: Any = None
-        self._staff_login = False
-        self._staff_login_event: Any = None
+        self._staff_login = StaffLoginPad(staff_login_s, lambda: self.close_staff_login())
         self.title = settings.shop.name
         self._refresh()  # the screens' views exist before their kv rules read them
 
@@ -225,6 +220,15 @@ class KioskApp(App):
         """The facade (built by ``make_kiosk`` on a thread from the first frame on, or here on
         first use; listened to from then on): see ``kiosk.ui.facade_start``."""
         return self._facade.kiosk
+
+    @property
+    def staff_login_s(self) -> float:
+        """A staff PIN pad's time without a touch, seconds (the attendant screen's too)."""
+        return self._staff_login.wait_s
+
+    @staff_login_s.setter
+    def staff_login_s(self, seconds: float) -> None:
+        self._staff_login.wait_s = seconds
 
     # ------------------------------------------------------------------------ lifecycle
 
@@ -274,7 +278,7 @@ class KioskApp(App):
         Clock.unschedule(self._tick)
         if self._start_event is not None:
             self._start_event.cancel()
-        self._forget_staff_login_timer()
+        self._staff_login.forget()
         kiosk = self._facade.built()
         if kiosk is not None:
             kiosk.close()
@@ -456,14 +460,12 @@ class KioskApp(App):
         if self.payment_pending or self.current_screen in ("payment", "paid"):
             return
         self.staff_message = ""
-        self._staff_login = True
-        self._restart_staff_login_timer()
+        self._staff_login.show()
         self._show()
 
     def close_staff_login(self) -> None:
         """Back from the staff PIN pad to the customer's screen."""
-        self._staff_login = False
-        self._forget_staff_login_timer()
+        self._staff_login.hide()
         self._show()
 
     def staff_log_in(self, staff_number: int, pin: str) -> None:
@@ -476,22 +478,10 @@ class KioskApp(App):
         """"Back to the customer": close the staff menu."""
         self.kiosk.staff.log_out()
 
-    def _restart_staff_login_timer(self) -> None:
-        self._forget_staff_login_timer()
-        self._staff_login_event = Clock.schedule_once(
-            lambda _dt: self.close_staff_login(), self.staff_login_s
-        )
-
-    def _forget_staff_login_timer(self) -> None:
-        if self._staff_login_event is not None:
-            self._staff_login_event.cancel()
-            self._staff_login_event = None
-
     def _on_staff_menu(self, notice: StaffMenuChanged) -> None:
         if notice.open:
             session = self.kiosk.staff.session
-            self._staff_login = False
-            self._forget_staff_login_timer()
+            self._staff_login.hide()
             self.staff_message = ""
             self.staff_name = session.name if session is not None else str(notice.staff_number)
             self.staff_role = notice.role or ""
@@ -503,7 +493,7 @@ class KioskApp(App):
             if self.root.screens.has_screen("staff_menu"):
                 self.root.screens.get_screen("staff_menu").close_session()
             self.staff_name = self.staff_role = ""
-            if self.kiosk.checkout.state is CheckoutState.ATTRACT and not self._thanking:
+            if self.kiosk.checkout.state is CheckoutState.ATTRACT and not self._thank_you.showing:
                 self._reset_language()  # the next customer starts in the shop's language
         self._show()
 
@@ -523,20 +513,17 @@ class KioskApp(App):
             self.default_language = first_language(
                 value, self.settings.shop.languages, self.settings.shop.locale
             )
-            if self.current_screen == "attract" and not self._thanking:
+            if self.current_screen == "attract" and not self._thank_you.showing:
                 self._reset_language()
 
     def _on_any_touch(self, _window: Any, _touch: Any) -> bool:
-        if touch_ends_thank_you(
-            self._thanking, bool(self.qr_source), time.monotonic() - self._thanked_at
-        ):
+        if self._thank_you.ended_by_touch(bool(self.qr_source)):
             Clock.schedule_once(lambda _dt: self._end_thank_you(), 0.2)
         self._touched_at = time.monotonic()
         if self.staff_open:
             self.kiosk.staff.touch()  # the staff menu's inactivity timeout starts again
             return False
-        if self._staff_login:
-            self._restart_staff_login_timer()
+        self._staff_login.touched()
         prompt = self._idle_prompt
         if prompt is not None and prompt.parent is not None:
             return False  # the prompt answers (see IdlePrompt): closing it here would let
@@ -600,7 +587,7 @@ class KioskApp(App):
 
     def _react(self, notice: ScanRejected | CartRefused | AttendantCalled) -> None:
         reaction = reaction_to(
-            notice, self.tr, screen=self.current_screen, staff_login=self._staff_login
+            notice, self.tr, screen=self.current_screen, staff_login=self._staff_login.shown
         )
         if reaction.sound is not None:
             self.sounds.play(reaction.sound)
@@ -619,7 +606,7 @@ class KioskApp(App):
         self._session = notice
         step = session_step(
             before, notice, explaining_decline=self._explaining_decline,
-            left_payment=self._left_payment, thanking=self._thanking, tr=self.tr,
+            left_payment=self._left_payment, thanking=self._thank_you.showing, tr=self.tr,
         )
         self._explaining_decline = step.explaining_decline
         self._left_payment = step.left_payment
@@ -651,15 +638,8 @@ class KioskApp(App):
             self.receipt_status = "printing"
         elif notice.receipt is ReceiptChoice.QR:
             self._show_qr(notice.sale_id)
-        self._thanking = True
-        self._thanked_at = time.monotonic()
-        self._schedule_thank_you_end(THANK_YOU_QR_S if self.qr_source else self.thank_you_s)
+        self._thank_you.begin(THANK_YOU_QR_S if self.qr_source else self.thank_you_s)
         self._show()
-
-    def _schedule_thank_you_end(self, wait_s: float) -> None:
-        if self._thank_you_event is not None:
-            self._thank_you_event.cancel()
-        self._thank_you_event = Clock.schedule_once(lambda _dt: self._end_thank_you(), wait_s)
 
     def _on_receipt_unavailable(self, notice: ReceiptUnavailable) -> None:
         self._printer_trouble = notice.status
@@ -667,33 +647,19 @@ class KioskApp(App):
             self.receipt_status = "unavailable"
             if notice.ereceipt_url and not self.qr_source:
                 self._show_qr(notice.sale_id)
-                if self.qr_source and self._thanking:
-                    self._schedule_thank_you_end(THANK_YOU_QR_S)
+                if self.qr_source and self._thank_you.showing:
+                    self._thank_you.wait(THANK_YOU_QR_S)
         self._refresh()
 
     def _show_qr(self, sale_id: str) -> None:
-        url = ereceipt_url(self.settings, sale_id)
-        if url is None:
-            return
-        folder = Path(self.settings.state_dir) / "screen"
-        for old in folder.glob("ereceipt-*.png"):  # only the current customer's code is kept
-            old.unlink(missing_ok=True)
-        path = folder / f"ereceipt-{sale_id}.png"
-        try:
-            qr_png(url, path)
-        except OSError as error:
-            log.warning("could not draw the e-receipt QR code: %s", error)
-            return
-        self.qr_source = ""
-        self.qr_source = str(path)
+        path = draw_ereceipt_qr(self.settings, sale_id)
+        if path is not None:
+            self.qr_source = ""
+            self.qr_source = path
 
     def _end_thank_you(self, *, show: bool = True) -> None:
-        if not self._thanking:
+        if not self._thank_you.end():
             return
-        self._thanking = False
-        if self._thank_you_event is not None:
-            self._thank_you_event.cancel()
-            self._thank_you_event = None
         self._reset_language()
         if show:
             self._show()
@@ -712,8 +678,8 @@ class KioskApp(App):
             start_failed=self.start_failed,
             closed=self.closed,
             explaining_decline=self._explaining_decline,
-            thanking=self._thanking,
-            staff_login=self._staff_login,
+            thanking=self._thank_you.showing,
+            staff_login=self._staff_login.shown,
             staff_menu=self.staff_open,
             scanner_down=self._scanner_down,
             payments_down=self._payments_down,
@@ -762,9 +728,8 @@ class KioskApp(App):
         if self.root is None:
             return
         name = view.screen
-        if self._staff_login and not view.staff_login:  # a card payment took over
-            self._staff_login = False
-            self._forget_staff_login_timer()
+        if self._staff_login.shown and not view.staff_login:  # a card payment took over
+            self._staff_login.hide()
         if view.idle_prompt and self._idle_prompt is None:  # built the first time it shows
             load_idle_prompt_kv()
             self._idle_prompt = IdlePrompt()
