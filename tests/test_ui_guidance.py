@@ -11,15 +11,27 @@ language. The end of the sale turns guidance off and puts volume and rate back t
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from kivy.core.window import Window
-from ui_support import MINERAL_WATER, KioskDriver, barcode_of, run_kiosk_ui
+from test_ui_undo_and_start_over import layout_problems
+from ui_support import (
+    MINERAL_WATER,
+    SIZES,
+    KioskDriver,
+    barcode_of,
+    prepared_demo,
+    run_kiosk_ui,
+    texts_in,
+)
 
+from kiosk.config.audio import AudioSettings
 from kiosk.sim.virtual_speech import INTERRUPTED, VirtualSpeech
 from kiosk.ui.accessibility import SHOP_DEFAULTS
 from kiosk.ui.widgets.accessibility_panel import AccessibilityPanel
+from kiosk.ui.widgets.guidance_settings import GuidanceLevel
 
 LAGER = barcode_of("Lager beer")
 AUTHORISING = {
@@ -126,6 +138,12 @@ def kiosk_ui(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[KioskDr
     yield from run_kiosk_ui(tmp_path, request.node.name, "1280x800")
 
 
+@pytest.fixture(params=list(SIZES))
+def kiosk_ui_sized(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[KioskDriver]:
+    """The demo kiosk at each supported screen size."""
+    yield from run_kiosk_ui(tmp_path, request.node.name, request.param)
+
+
 def open_panel(ui: KioskDriver) -> AccessibilityPanel:
     """Tap the top bar's accessibility button; return the panel that opens."""
     ui.tap(ui.find("accessibility_button"))
@@ -201,3 +219,97 @@ def test_a_sale_is_spoken_from_the_scan_to_the_thanks_and_a_touch_cuts_it_short(
     assert ui.app.modes == SHOP_DEFAULTS, "guidance, volume and rate are the shop's again"
     assert speech.speaking is None and not speech.waiting
     assert INTERRUPTED in speech.heard
+
+
+def test_volume_and_speed_change_at_once_and_return_to_the_shops_at_walk_away(
+    kiosk_ui_sized: KioskDriver,
+) -> None:
+    ui = kiosk_ui_sized
+    ui.wait_for_screen("attract")
+    ui.started()
+    ui.scan(MINERAL_WATER)
+    ui.wait_for_screen("shopping")
+    panel = open_panel(ui)
+    row = next(switch for switch in panel.switches if switch.mode == "audio_guidance")
+    ui.tap(row.ids.switch)
+    speech = ui.app.guidance.speech
+    assert isinstance(speech, VirtualSpeech)
+    levels = {level.kind: level for level in panel.walk(restrict=True)
+              if isinstance(level, GuidanceLevel)}
+    assert set(levels) == {"volume", "rate"}
+    ui.tap(levels["volume"].ids.more_button)
+    ui.tap(levels["volume"].ids.more_button)
+    ui.tap(levels["rate"].ids.less_button)
+    assert texts_in(panel).count("Volume: 100 %") == 1
+    assert "Speed: 140 words a minute" in texts_in(panel)
+    ui.screenshot("guidance-levels")
+    assert layout_problems(panel, ui.app) == []
+    assert (speech.volume_percent, speech.rate_wpm) == (100, 140)
+    assert speech.settings_heard[-1] == (100, 140)
+    assert list(speech.heard)[-1] == ("en", "Volume 100 percent, speed 140 words a minute.")
+    ui.tap(panel.ids.done_button)
+
+    ui.advance(ui.settings.timeouts.idle_prompt_after_s + 1)
+    ui.wait_for(lambda: ui.app.idle_countdown > 0, "the inactivity prompt")
+    ui.frames(3)
+    assert list(speech.heard)[-4:] == [
+        ("en", "Are you still there?"), ("en", "Your choices:"),
+        ("en", "Yes, continue"), ("en", "Start over"),
+    ]
+    ui.advance(ui.settings.timeouts.idle_abandon_after_s + 1)
+    ui.wait_for_screen("attract")
+    assert ui.app.modes == SHOP_DEFAULTS
+    assert ui.app.guidance.levels() == (80, 160)
+
+
+def test_a_key_press_stops_the_voice_and_drops_what_was_queued(kiosk_ui: KioskDriver) -> None:
+    ui = kiosk_ui
+    ui.wait_for_screen("attract")
+    ui.started()
+    speech = turn_guidance_on(ui)
+    speech.hold = True
+    ui.scan(MINERAL_WATER)
+    ui.wait_for(lambda: speech.waiting != [], "the cart being read out")
+    assert speech.speaking == ("en", "Your cart")
+    Window.dispatch("on_key_down", 32, 0, " ", [])
+    assert speech.speaking is None and speech.waiting == []
+    assert list(speech.heard)[-2:] == [("en", "Your cart"), INTERRUPTED]
+    assert ("en", "Total €0.49.") in speech.dropped
+
+
+def test_without_headphones_or_loudspeaker_guidance_cannot_be_turned_on_and_the_panel_says_why(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    settings, demo = prepared_demo(tmp_path / "kiosk")
+    quiet = replace(settings, audio=AudioSettings(guidance_device=""))
+    for ui in run_kiosk_ui(tmp_path, request.node.name, "800x480", settings=quiet, demo=demo):
+        ui.wait_for_screen("attract")
+        panel = open_panel(ui)
+        row = next(switch for switch in panel.switches if switch.mode == "audio_guidance")
+        assert row.ids.switch.disabled and not row.available
+        row.toggle()  # a key or a stray call: still refused
+        assert not ui.app.modes.audio_guidance and ui.app.guidance.speech is None
+        reason = ("Audio guidance needs headphones, and this checkout has no headphone socket "
+                  "set up. Please ask staff for help.")
+        assert reason in texts_in(panel)
+        ui.screenshot("guidance-not-available")
+
+
+def test_headphones_plugged_in_open_the_panel_with_an_offer_on_screen_and_in_the_ear(
+    kiosk_ui: KioskDriver,
+) -> None:
+    ui = kiosk_ui
+    ui.wait_for_screen("attract")
+    ui.started()
+    ui.app.guidance.headphones_changed(True)  # what the socket's reader posts on a plug-in
+    ui.frames(3)
+    panels = [w for w in Window.children if isinstance(w, AccessibilityPanel)]
+    assert len(panels) == 1, "the panel opened by itself"
+    assert "Headphones are plugged in: turn audio guidance on above." in texts_in(panels[0])
+    speech = ui.app.guidance.speech
+    assert isinstance(speech, VirtualSpeech)
+    assert list(speech.heard) == [("en", (
+        "Headphones are plugged in. Audio guidance is available: turn it on in the "
+        "accessibility panel on the screen."))]
+    assert not ui.app.modes.audio_guidance, "offered, not forced on"
+    ui.screenshot("headphones-offer")
