@@ -25,19 +25,21 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kivy.clock import Clock
 from kivy.core.window import Window
 from kivy.event import EventDispatcher
 from kivy.properties import BooleanProperty
 
-from kiosk.config.audio import AudioSettings
-from kiosk.devices.speech import RATE_RANGE, VOLUME_RANGE, SpeechOutput, clamp
-from kiosk.ui.accessibility import Modes
-from kiosk.ui.customer_view import CustomerView
-from kiosk.ui.guidance import GUIDANCE_ON, HEADPHONES_OFFERED, Place, what_to_say
 from kiosk.ui.i18n import N_
+
+if TYPE_CHECKING:  # the voice and the sentences load when guidance is first used, not for
+    # the first frame
+    from kiosk.config.audio import AudioSettings
+    from kiosk.devices.speech import SpeechOutput
+    from kiosk.ui.accessibility import Modes
+    from kiosk.ui.customer_view import CustomerView
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +59,8 @@ NOT_AVAILABLE = N_(
 def speech_levels(modes: Modes, audio: AudioSettings) -> tuple[int, int]:
     """The (volume percent, words per minute) guidance speaks with in ``modes``: the shop's
     moved by the customer's steps, within the voice's ranges."""
+    from kiosk.devices.speech import RATE_RANGE, VOLUME_RANGE, clamp
+
     return (
         clamp(audio.volume_percent + modes.speech_volume_step * VOLUME_STEP, VOLUME_RANGE),
         clamp(audio.rate_wpm + modes.speech_rate_step * RATE_STEP, RATE_RANGE),
@@ -140,6 +144,7 @@ class GuidanceOnScreen(EventDispatcher):
         log.info("headphones %s", "plugged in" if plugged else "unplugged")
         app = self._app
         if plugged and self.available and not self.on and app.accessibility_offered:
+            from kiosk.ui.guidance import HEADPHONES_OFFERED
             from kiosk.ui.widgets.accessibility_panel import open_panel
 
             open_panel()
@@ -171,6 +176,8 @@ class GuidanceOnScreen(EventDispatcher):
         changed = (volume, rate) != (voice.volume_percent, voice.rate_wpm)
         voice.volume_percent, voice.rate_wpm = volume, rate
         tr = self._app.tr
+        from kiosk.ui.guidance import GUIDANCE_ON
+
         if not was_on:
             self._messages.clear()
             self._spoken = None  # just turned on: the whole screen
@@ -192,6 +199,8 @@ class GuidanceOnScreen(EventDispatcher):
         if now is None or not self.on:
             self._messages.clear()
             return
+        from kiosk.ui.guidance import Place, what_to_say
+
         app = self._app
         place = Place(app.shop_name, bool(app.settings.backoffice.url))
         sentences = [*what_to_say(self._spoken, now, app.tr, place), *self._messages]
