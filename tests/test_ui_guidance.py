@@ -30,6 +30,7 @@ from ui_support import (
 from kiosk.config.audio import AudioSettings
 from kiosk.sim.virtual_speech import INTERRUPTED, VirtualSpeech
 from kiosk.ui.accessibility import SHOP_DEFAULTS
+from kiosk.ui.modes_on_screen import apply_modes
 from kiosk.ui.widgets.accessibility_panel import AccessibilityPanel
 from kiosk.ui.widgets.guidance_settings import GuidanceLevel
 
@@ -284,6 +285,7 @@ def test_without_headphones_or_loudspeaker_guidance_cannot_be_turned_on_and_the_
     quiet = replace(settings, audio=AudioSettings(guidance_device=""))
     for ui in run_kiosk_ui(tmp_path, request.node.name, "800x480", settings=quiet, demo=demo):
         ui.wait_for_screen("attract")
+        ui.started()
         panel = open_panel(ui)
         row = next(switch for switch in panel.switches if switch.mode == "audio_guidance")
         assert row.ids.switch.disabled and not row.available
@@ -293,6 +295,10 @@ def test_without_headphones_or_loudspeaker_guidance_cannot_be_turned_on_and_the_
                   "set up. Please ask staff for help.")
         assert reason in texts_in(panel)
         ui.screenshot("guidance-not-available")
+        apply_modes(ui.app, replace(ui.app.modes, audio_guidance=True))  # round the panel
+        ui.scan(MINERAL_WATER)
+        ui.wait_for_screen("shopping")
+        assert ui.app.guidance.speech is None, "nothing to speak with, and no crash"
 
 
 def test_headphones_plugged_in_open_the_panel_with_an_offer_on_screen_and_in_the_ear(

@@ -148,7 +148,9 @@ class GuidanceOnScreen(EventDispatcher):
             from kiosk.ui.widgets.accessibility_panel import open_panel
 
             open_panel()
-            self._voice().say(app.tr(HEADPHONES_OFFERED), app.language)
+            voice = self._voice()
+            if voice is not None:
+                voice.say(app.tr(HEADPHONES_OFFERED), app.language)
 
     def step(self, volume: int = 0, rate: int = 0) -> None:
         """The customer moved the volume or the speed ``volume``/``rate`` steps."""
@@ -172,6 +174,8 @@ class GuidanceOnScreen(EventDispatcher):
             self.interrupt()
             return
         voice = self._voice()
+        if voice is None:
+            return
         volume, rate = speech_levels(modes, self._audio)
         changed = (volume, rate) != (voice.volume_percent, voice.rate_wpm)
         voice.volume_percent, voice.rate_wpm = volume, rate
@@ -196,7 +200,8 @@ class GuidanceOnScreen(EventDispatcher):
 
     def _speak_changes(self) -> None:
         now = self._latest
-        if now is None or not self.on:
+        voice = self._voice() if self.on else None
+        if now is None or voice is None:
             self._messages.clear()
             return
         from kiosk.ui.guidance import Place, what_to_say
@@ -206,15 +211,14 @@ class GuidanceOnScreen(EventDispatcher):
         sentences = [*what_to_say(self._spoken, now, app.tr, place), *self._messages]
         self._spoken = now
         self._messages.clear()
-        voice = self._voice()
         for sentence in sentences:
             voice.say(sentence, app.language)
 
-    def _voice(self) -> SpeechOutput:
+    def _voice(self) -> SpeechOutput | None:
+        """The voice (made on first use); None where guidance may not speak (the panel
+        refuses to turn it on there; anything else that does is heard by nobody)."""
         if self.speech is None:
             self.speech = open_speech(self._audio)
-            if self.speech is None:
-                raise RuntimeError("audio guidance was turned on where it cannot speak")
         return self.speech
 
     # ------------------------------------------------------------------ app start and stop
