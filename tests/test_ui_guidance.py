@@ -19,6 +19,7 @@ from kivy.core.window import Window
 from test_ui_undo_and_start_over import layout_problems
 from ui_support import (
     MINERAL_WATER,
+    ORANGE_JUICE,
     SIZES,
     KioskDriver,
     barcode_of,
@@ -319,3 +320,20 @@ def test_headphones_plugged_in_open_the_panel_with_an_offer_on_screen_and_in_the
         "accessibility panel on the screen."))]
     assert not ui.app.modes.audio_guidance, "offered, not forced on"
     ui.screenshot("headphones-offer")
+
+
+def test_the_buzz_of_a_scan_refused_on_the_paid_screen_has_its_words_there(
+    kiosk_ui_sized: KioskDriver,
+) -> None:
+    ui = kiosk_ui_sized
+    ui.wait_for_screen("attract")
+    ui.started()
+    ui.scan(ORANGE_JUICE)
+    ui.wait_for_screen("shopping")
+    ui.tap(ui.find("pay_button", "shopping"))
+    ui.wait_for_screen("paid")
+    ui.scan(MINERAL_WATER)  # the sale is paid: the cart is locked, the scanner buzzes
+    ui.wait_for(lambda: ui.shows("The cart cannot change right now."), "the refusal's words")
+    assert ui.find("paid_message", "paid").opacity > 0
+    ui.screenshot("paid-refused-scan")
+    assert layout_problems(ui.app.root.screens.get_screen("paid"), ui.app) == []
