@@ -7,7 +7,9 @@
 #     for Kivy's touch input, systemd for systemd-analyze, systemd-sysusers, systemd-tmpfiles and
 #     systemctl (the tests verify the units and install the service into a temporary root),
 #     openssl (kiosk doctor's tests make a TLS certificate that is not yet valid), x11-utils
-#     (xwininfo: the fullscreen test reads where the kiosk's window is on the X screen);
+#     (xwininfo: the fullscreen test reads where the kiosk's window is on the X screen),
+#     espeak-ng and alsa-utils (aplay: audio guidance's real voice, played on ALSA's null
+#     device, and the rendering test's WAV);
 #   - a virtualenv in .venv with the project and its test extras (pip install -e '.[test]').
 # Extra arguments go to pytest, e.g. `bash tests/run.sh -k barcodes`.
 set -euo pipefail
@@ -19,7 +21,8 @@ python=${PYTHON:-python3}
 
 missing=()
 "$python" -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
-for cmd_pkg in xvfb-run:xvfb xauth:xauth xwininfo:x11-utils systemd-analyze:systemd openssl:openssl; do
+for cmd_pkg in xvfb-run:xvfb xauth:xauth xwininfo:x11-utils systemd-analyze:systemd openssl:openssl \
+    espeak-ng:espeak-ng aplay:alsa-utils; do
   command -v "${cmd_pkg%%:*}" >/dev/null 2>&1 || missing+=("${cmd_pkg##*:}")
 done
 [ -e /usr/lib/x86_64-linux-gnu/dri/swrast_dri.so ] || [ -e /usr/lib/aarch64-linux-gnu/dri/swrast_dri.so ] \

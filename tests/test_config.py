@@ -213,7 +213,7 @@ def test_every_setting_is_documented() -> None:
         if not setting_description(model, name)
     ]
 
-    assert len(models) == 25  # Settings, 16 tables, 6 printers, a tax class, a barcode layout
+    assert len(models) == 26  # Settings, 17 tables, 6 printers, a tax class, a barcode layout
     assert undocumented == []
 
 

@@ -23,7 +23,7 @@ HIGH = Modes(high_contrast=True)
 
 def test_each_panel_row_switches_a_real_mode_and_has_an_icon_of_the_font() -> None:
     fields = {field.name for field in dataclasses.fields(Modes)}
-    assert [row.mode for row in MODE_ROWS] == ["high_contrast"]
+    assert [row.mode for row in MODE_ROWS] == ["high_contrast", "audio_guidance"]
     for row in MODE_ROWS:
         assert row.mode in fields
         assert row.icon in CODEPOINTS

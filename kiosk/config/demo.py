@@ -59,6 +59,7 @@ def demo_mapping(data_dir: Path, backoffice_url: str = "") -> dict[str, Any]:
         "scanner": {"port": "virtual"},
         "printer": {"transport": "virtual", "paper_width_mm": 80, "code_page": "CP858"},
         "stripe": {"api_base": "embedded", "capture": "automatic"},
+        "audio": {"guidance_device": "virtual"},
         "backoffice": {"url": backoffice_url},
         "paths": {"state_dir": str(data_dir.absolute())},
     }

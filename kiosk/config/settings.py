@@ -30,6 +30,7 @@ from babel import Locale, UnknownLocaleError
 from babel.numbers import get_currency_precision
 
 from kiosk.config import values
+from kiosk.config.audio import AudioSettings
 from kiosk.config.tables import Check, SettingsTable, Tagged
 from kiosk.core.shop_rules import (
     CartLimits,
@@ -612,6 +613,9 @@ class Settings(SettingsTable):
 
     display: DisplaySettings = field(default_factory=DisplaySettings)
     """The touchscreen: where the card reader stands beside it."""
+
+    audio: AudioSettings = field(default_factory=AudioSettings)
+    """Audio guidance: its headphone device, the loudspeaker, the headphone socket."""
 
     payments: PaymentsSettings = field(default_factory=PaymentsSettings)
     """Which card provider runs."""

@@ -27,6 +27,12 @@ class Modes:
 
     high_contrast: bool = False
     """Light text on black, WCAG AAA (7:1) for every text (``theme.HIGH_CONTRAST``)."""
+    audio_guidance: bool = False
+    """Every screen, scan, total and payment step spoken (``kiosk.ui.guidance``)."""
+    speech_volume_step: int = 0
+    """Guidance's volume in steps from the shop's (``kiosk.ui.guidance_on_screen``)."""
+    speech_rate_step: int = 0
+    """Guidance's speed in steps from the shop's."""
 
     def toggled(self, mode: str) -> Modes:
         """These modes with ``mode`` (a `ModeRow.mode`) switched; ``KeyError`` for a name that
@@ -53,6 +59,12 @@ MODE_ROWS: tuple[ModeRow, ...] = (
         icon="contrast",
         name=N_("High contrast"),
         description=N_("White text on black, for easier reading."),
+    ),
+    ModeRow(
+        mode="audio_guidance",
+        icon="hearing",
+        name=N_("Audio guidance"),
+        description=N_("Everything on the screen is read out through headphones."),
     ),
 )
 """The panel's rows, top to bottom: only modes that work."""

@@ -48,6 +48,7 @@ from kiosk.ui.customer_view import (
 )
 from kiosk.ui.demo_info import DemoInfo
 from kiosk.ui.facade_start import FacadeStart
+from kiosk.ui.guidance_on_screen import GuidanceOnScreen
 from kiosk.ui.i18n import Translator, first_language, language_of, offered_languages
 from kiosk.ui.kivy_setup import REFERENCE_SIZE
 from kiosk.ui.memory_moments import give_back_once_switched
@@ -213,6 +214,7 @@ class KioskApp(App):
         self._start_event: Any = None
         self._staff_login = StaffLoginPad(staff_login_s, lambda: self.close_staff_login())
         self.title = settings.shop.name
+        self.guidance = GuidanceOnScreen(self)  # audio guidance: speaks what is drawn
         self._refresh()  # the screens' views exist before their kv rules read them
 
     @property
@@ -698,6 +700,7 @@ class KioskApp(App):
         """Copy what the customer screens show into the properties the ``.kv`` files bind to
         (the screen itself changes in ``_show``)."""
         view = customer_view(self._session, self._situation(), self.tr)
+        self.guidance.view_changed(view)
         self.cart_rows = [asdict(line) for line in view.lines]
         self.item_count = view.item_count
         self.subtotal_text = view.subtotal_text
@@ -722,6 +725,7 @@ class KioskApp(App):
     def _put_message(self, text: str, error: bool) -> None:
         self.message = text
         self.message_is_error = error
+        self.guidance.message_shown(text)
 
     def _show(self) -> None:
         view = self._refresh()

@@ -30,6 +30,9 @@ CODEPOINTS = {
     "accessibility_new": 0xE92C,
     "contrast": 0xEB37,
     "check": 0xE5CA,
+    "hearing": 0xE023,
+    "volume_up": 0xE050,
+    "speed": 0xE9E4,
 }
 """The icons the screens use, by the font's name for them."""
 

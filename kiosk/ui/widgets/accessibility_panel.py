@@ -15,7 +15,7 @@ from typing import Any
 from kivy.app import App
 from kivy.core.window import Window
 from kivy.lang import Builder
-from kivy.properties import StringProperty
+from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.modalview import ModalView
 
@@ -37,11 +37,14 @@ class ModeSwitch(BoxLayout):
     icon_name = StringProperty("")
     name = StringProperty("")
     description = StringProperty("")
+    available = BooleanProperty(True)
+    """False: the mode cannot be turned on here (the row below says why)."""
 
     def toggle(self) -> None:
         """Switch this row's mode on or off, on the whole window at once."""
         app: Any = App.get_running_app()
-        apply_modes(app, app.modes.toggled(self.mode))
+        if self.available or getattr(app.modes, self.mode):
+            apply_modes(app, app.modes.toggled(self.mode))
 
 
 class AccessibilityPanel(ModalView):
@@ -57,11 +60,16 @@ class AccessibilityPanel(ModalView):
             self.ids.rows.add_widget(ModeSwitch(
                 mode=row.mode, icon_name=row.icon, name=row.name, description=row.description,
             ))
+            if row.mode == "audio_guidance":  # its reason, note or levels below it
+                from kiosk.ui.widgets.guidance_settings import GuidanceSettings
+
+                self.ids.rows.children[0].available = self._app.guidance.available
+                self.ids.rows.add_widget(GuidanceSettings())
 
     @property
     def switches(self) -> list[ModeSwitch]:
         """The rows, top to bottom."""
-        return list(reversed(self.ids.rows.children))
+        return [row for row in reversed(self.ids.rows.children) if isinstance(row, ModeSwitch)]
 
     def on_open(self) -> None:
         """Shown: it follows the screen and the app from now on."""
