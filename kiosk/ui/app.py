@@ -63,6 +63,7 @@ from kiosk.ui.screen_building import (
     load_kv,
 )
 from kiosk.ui.screen_message import ScreenMessage
+from kiosk.ui.shop_logo import logo_source
 from kiosk.ui.sounds import Sounds
 from kiosk.ui.widgets.basic import KioskRoot  # also registers the kv classes it defines
 from kiosk.ui.widgets.idle_prompt import IdlePrompt
@@ -143,6 +144,7 @@ class KioskApp(App):
     receipt_status = StringProperty("")
     qr_source = StringProperty("")
     idle_countdown = NumericProperty(0)
+    logo_source = StringProperty("")  # the shop's logo, "" for its name: kiosk.ui.shop_logo
     demo = BooleanProperty(False)
     demo_info: Any = ObjectProperty(None, allownone=True)
     demo_card = StringProperty("approved")
@@ -190,6 +192,7 @@ class KioskApp(App):
         self.tr = Translator(self.default_language, settings.shop.locale, settings.shop.currency)
         self.language = self.default_language
         self.shop_name = settings.shop.name
+        self.logo_source = logo_source(settings.shop.logo)
         self.demo = demo is not None
         self.demo_info = demo
         self.sounds = sounds or Sounds()
@@ -198,7 +201,7 @@ class KioskApp(App):
         self.exit_code = 0
         """The process's exit code once the app stops: 0, or the code of a staff member's
         ``AppExitRequested`` (restart the app, leave it)."""
-        self.colours = colours_of(SHOP_DEFAULTS)
+        self.colours = colours_of(SHOP_DEFAULTS, settings.shop.accent_colour)
         self._on_first_frame = on_first_frame
         self._session: SessionChanged | None = None
         self._explaining_decline = False
