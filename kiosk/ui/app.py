@@ -39,7 +39,6 @@ from kiosk.receipts.ereceipt import ereceipt_url, qr_png
 from kiosk.ui import theme
 from kiosk.ui.accessibility import SHOP_DEFAULTS, colours_of, modes_expired
 from kiosk.ui.customer_view import (
-    THANK_YOU_QR_S,
     CustomerView,
     Situation,
     customer_view,
@@ -65,6 +64,7 @@ from kiosk.ui.screen_building import (
 from kiosk.ui.screen_message import ScreenMessage
 from kiosk.ui.shop_logo import logo_source
 from kiosk.ui.sounds import Sounds
+from kiosk.ui.timeout_warnings import TimeoutWarnings
 from kiosk.ui.widgets.basic import KioskRoot  # also registers the kv classes it defines
 from kiosk.ui.widgets.idle_prompt import IdlePrompt
 
@@ -193,6 +193,7 @@ class KioskApp(App):
         self.language = self.default_language
         self.shop_name = settings.shop.name
         self.logo_source = logo_source(settings.shop.logo)
+        self.timeouts = TimeoutWarnings(self)
         self.demo = demo is not None
         self.demo_info = demo
         self.sounds = sounds or Sounds()
@@ -544,6 +545,7 @@ class KioskApp(App):
         if prompt is not None and prompt.parent is not None:
             return False  # the prompt answers (see IdlePrompt): closing it here would let
             # this touch fall through to the button under "Yes, continue" or "Start over"
+        self.timeouts.touched()
         self.kiosk.touch()
         return False
 
@@ -575,7 +577,7 @@ class KioskApp(App):
         elif isinstance(notice, (sent.ScanRejected, sent.CartRefused, sent.AttendantCalled)):
             self._react(notice)
         elif isinstance(notice, sent.IdlePromptShown):
-            self.idle_countdown = int(self.settings.timeouts.idle_abandon_after_s)
+            self.idle_countdown = self.timeouts.walk_away_s()
         elif isinstance(notice, sent.StaffChecked):
             self.staff_message = staff_check_text(
                 notice, self.tr, lambda at: self.local_time(at, seconds=True)
@@ -656,7 +658,7 @@ class KioskApp(App):
             self._show_qr(notice.sale_id)
         self._thanking = True
         self._thanked_at = time.monotonic()
-        self._schedule_thank_you_end(THANK_YOU_QR_S if self.qr_source else self.thank_you_s)
+        self._schedule_thank_you_end(self.timeouts.thank_you_s(bool(self.qr_source)))
         self._show()
 
     def _schedule_thank_you_end(self, wait_s: float) -> None:
@@ -671,7 +673,7 @@ class KioskApp(App):
             if notice.ereceipt_url and not self.qr_source:
                 self._show_qr(notice.sale_id)
                 if self.qr_source and self._thanking:
-                    self._schedule_thank_you_end(THANK_YOU_QR_S)
+                    self._schedule_thank_you_end(self.timeouts.thank_you_s(True))
         self._refresh()
 
     def _show_qr(self, sale_id: str) -> None:
@@ -783,9 +785,10 @@ class KioskApp(App):
             log.info("screen %s -> %s", self.root.screens.current, name)
             self.root.screens.current = name
         self.current_screen = name
+        self.timeouts.shown(view)
 
     def _tick(self, _dt: float) -> None:
-        self.kiosk.tick()
+        self.timeouts.tick()  # the facade's tick, in the customer's modes
         idle_s = time.monotonic() - self._touched_at
         if language_expired(self.current_screen, self.language, self.default_language, idle_s
                             ) or modes_expired(self.current_screen, self.modes, idle_s):
