@@ -157,8 +157,8 @@ def walk(ui: Any, look: Callable[[str], None]) -> None:
     ui.tap(ui.find("pay_button"))
     ui.wait_for_screen("paid")
     look("paid")
-    ui.tap(ui.find("print_button", "paid"))
-    ui.wait_for_screen("thank_you")
+    ui.tap(ui.find("qr_button", "paid"))
+    ui.wait_for(lambda: ui.screen == "thank_you" and bool(ui.app.qr_source), "the QR code")
     look("thank_you")
 
 
@@ -167,13 +167,17 @@ def render(run: Run, work: Path) -> list[Path]:
     from PIL import Image
     from ui_support import KioskDriver, prepared_demo
 
+    from kiosk.config import demo_settings
+    from kiosk.sim.demo_backoffice import DemoBackOffice
     from kiosk.ui.modes_on_screen import apply_modes
 
     data_dir = work / run.file_name("kiosk")[:-4]
     data_dir.mkdir(parents=True)
-    settings, _info = prepared_demo(data_dir)
+    prepared_demo(data_dir)
+    backoffice = DemoBackOffice(data_dir, "demo")  # as `kiosk demo` runs: QR e-receipts
+    settings = demo_settings(data_dir, backoffice_url=backoffice.url)
     ui = KioskDriver(data_dir, settings, size=SIZES[run.size], shots=data_dir / "shots",
-                     demo=None)
+                     demo=None, secrets=backoffice.secrets)
     made: list[Path] = []
 
     def look(screen: str) -> None:
@@ -190,6 +194,7 @@ def render(run: Run, work: Path) -> list[Path]:
         walk(ui, look)
     finally:
         ui.stop()
+        backoffice.stop()
     return made
 
 

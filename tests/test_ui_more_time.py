@@ -11,13 +11,22 @@ import pytest
 
 # ui_support configures Kivy before anything imports kivy.core.window.
 # isort: off
-from ui_support import MINERAL_WATER, ORANGE_JUICE, KioskDriver, run_kiosk_ui
+from ui_support import (
+    MINERAL_WATER,
+    ORANGE_JUICE,
+    KioskDriver,
+    artifact_folder,
+    prepared_demo,
+    run_kiosk_ui,
+)
 
 from kivy.core.window import Window
 
 # isort: on
 
+from kiosk.config import demo_settings
 from kiosk.core.checkout_states import CheckoutState, PaymentPhase
+from kiosk.sim.demo_backoffice import DemoBackOffice
 from kiosk.ui.accessibility import Modes
 from kiosk.ui.modes_on_screen import apply_modes
 from kiosk.ui.timeouts import MODE_STRETCH, warns_after
@@ -117,3 +126,68 @@ def test_the_card_wait_warns_and_more_time_keeps_the_sale_and_the_payment(
     later(ui, 10)
     ui.wait_for_screen("shopping")  # a timeout without "More time" still withdraws it
     assert ui.kiosk.checkout.sale_id == sale_id
+
+
+@pytest.fixture
+def with_backoffice(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[KioskDriver]:
+    """The demo kiosk at 1280x800 with its back office (QR code e-receipts)."""
+    data_dir = tmp_path / "kiosk"
+    data_dir.mkdir()
+    _settings, demo = prepared_demo(data_dir)
+    backoffice = DemoBackOffice(data_dir, "demo")
+    settings = demo_settings(data_dir, backoffice_url=backoffice.url)
+    driver = KioskDriver(
+        data_dir, settings, size=(1280, 800), shots=artifact_folder(request.node.name),
+        demo=demo, secrets=backoffice.secrets,
+    )
+    try:
+        yield driver
+    finally:
+        driver.stop()
+        backoffice.stop()
+
+
+def test_the_receipt_choice_and_the_qr_code_warn_and_more_time_keeps_each_on_screen(
+    with_backoffice: KioskDriver,
+) -> None:
+    ui = with_backoffice
+    ui.started()
+    emulator = ui.kiosk.stripe_emulator
+    assert emulator is not None
+    emulator.customer("tap", after_s=0.3)
+    monotonic = [1000.0]
+    watch = ui.app.timeouts.watch
+    watch.now = lambda: monotonic[0]
+    ui.scan(MINERAL_WATER)
+    ui.wait_for_screen("shopping")
+    ui.scan(ORANGE_JUICE)
+    ui.wait_for(lambda: len(ui.app.cart_rows) == 2, "two cart lines")
+    ui.tap(ui.find("pay_button", "shopping"))
+    ui.wait_for_screen("paid")
+    choice_s = ui.settings.timeouts.receipt_choice_s
+
+    monotonic[0] += warns_after(choice_s) + 1
+    later(ui, warns_after(choice_s) + 1)
+    prompt = ui.app.timeouts.prompt
+    ui.wait_for(lambda: prompt is not None and prompt.parent is not None, "the warning")
+    assert prompt is not None
+    left = round(choice_s - warns_after(choice_s) - 1)
+    assert over_the_screen(f"Your receipt choice closes in {left} seconds.")
+    ui.screenshot("receipt-choice-warning")
+    ui.tap(prompt.ids.more_time_button)
+    ui.wait_for(lambda: prompt.parent is None, "the warning to close")
+    later(ui, choice_s - 2)  # past the first choice's end: its time started again
+    assert ui.screen == "paid"
+
+    ui.tap(ui.find("qr_button", "paid"))
+    ui.wait_for(lambda: ui.screen == "thank_you" and bool(ui.app.qr_source), "the QR code")
+    assert watch.kind == "qr"
+    monotonic[0] += warns_after(watch.total_s) + 1
+    ui.app.timeouts.update()
+    ui.wait_for(lambda: prompt.parent is not None, "the QR code's warning")
+    assert ui.app.timeouts.warning.text.startswith("The QR code goes away in ")
+    ui.screenshot("qr-code-warning")
+    ui.tap(prompt.ids.more_time_button)
+    ui.wait_for(lambda: prompt.parent is None, "the warning to close")
+    assert ui.screen == "thank_you" and ui.app.qr_source
+    assert watch.warning() is None  # counted from the start again

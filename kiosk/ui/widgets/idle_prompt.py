@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from kivy.app import App
-from kivy.properties import StringProperty
+from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.modalview import ModalView
 
 
@@ -32,6 +32,8 @@ class TimeoutWarningPrompt(ModalView):
 
     background = StringProperty("")
     """No image behind the panel (see ``IdlePrompt.background``)."""
+    beside = BooleanProperty(False)
+    """The panel stands beside the screen's content, undimmed (the QR code's warning)."""
 
     def on_touch_down(self, touch: Any) -> bool:
         """A touch beside the panel means "more time"; the panel's button answers alone."""
