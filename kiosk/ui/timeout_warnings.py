@@ -35,7 +35,11 @@ class TimeoutWarnings(EventDispatcher):
         self.watch = TimeoutWatch()
         self.prompt: TimeoutWarningPrompt | None = None
         """"Do you need more time?", built the first time a warning shows."""
-        app.bind(idle_countdown=lambda *_args: self.update())  # the walk-away prompt's words
+        # the walk-away prompt's countdown, and the words in the language just chosen
+        app.bind(idle_countdown=self._changed, language=self._changed)
+
+    def _changed(self, *_args: Any) -> None:
+        self.update()
 
     def walk_away_s(self) -> int:
         """Seconds the inactivity prompt counts down now (``idle_abandon_after_s``, longer
