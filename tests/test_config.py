@@ -464,7 +464,7 @@ BAD_VALUES: list[tuple[str, Any, str, str]] = [
     ("shop.logo", "/etc/kiosk/logo.gif", '"/etc/kiosk/logo.gif"', "PNG or JPEG"),
     ("shop.accent_colour", "blue", '"blue"', '"#RRGGBB"'),
     ("shop.accent_colour", "#808080", '"#808080"', "neither white (3.9:1) nor near-black"),
-    ("shop.accent_colour", "#FFE033", '"#FFE033"', "darker shade such as #7D6E19 works"),
+    ("shop.accent_colour", "#FFE033", '"#FFE033"', "a shade such as #7D6E19 works"),
     ("display.reader_position", "above", '"above"', 'one of "left", "right", "below"'),
     ("display.reader_position", "Left", '"Left"', 'one of "left", "right", "below"'),
     ("backoffice.url", "ftp://example.com", '"ftp://example.com"', "https://"),

@@ -3,10 +3,12 @@ it makes (pure: no window)."""
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import asdict
 
 import pytest
 
+from kiosk.core import contrast
 from kiosk.core.contrast import (
     AA_TEXT,
     AAA_TEXT,
@@ -14,7 +16,7 @@ from kiosk.core.contrast import (
     WHITE,
     contrast_ratio,
     judge_accent,
-    suggest_darker,
+    suggest_shade,
     text_colour_on,
 )
 from kiosk.ui import theme
@@ -46,7 +48,7 @@ def test_a_light_colour_is_refused_because_the_screens_write_headlines_in_it() -
 
     assert verdict.text is None
     assert "too light for the headlines" in verdict.reason
-    assert judge_accent(suggest_darker("#FFE033")).text is not None
+    assert judge_accent(suggest_shade("#FFE033")).text is not None
 
 
 @pytest.mark.parametrize("accent", ["#0F766E", "#1D4ED8", "#7C2D12", "#6D28D9", "#B91C1C"])
@@ -80,3 +82,32 @@ def test_without_a_shop_colour_the_modes_show_the_themes_own_palettes() -> None:
     assert palette_of(SHOP_DEFAULTS, "") is theme.THEME
     assert palette_of(Modes(high_contrast=True), "") is theme.HIGH_CONTRAST
     assert palette_of(SHOP_DEFAULTS, "#0F766E").accent == "#0F766E"
+
+
+def test_black_is_refused_because_grey_text_on_the_fresh_cart_line_would_fade() -> None:
+    verdict = judge_accent("#000000")
+
+    assert verdict.text is None
+    assert "grey text on the freshly scanned cart line" in verdict.reason
+    assert "#242424 works" in verdict.reason
+
+
+def test_the_settings_judge_colours_by_the_themes_own_values() -> None:
+    assert theme.THEME.background == contrast.LIGHT_SCREEN
+    assert theme.THEME.surface_alt == contrast.LIGHT_ROW
+    assert theme.THEME.text_muted == contrast.MUTED_TEXT
+    assert theme.THEME.text == contrast.NEAR_BLACK
+    assert ("text_muted", "accent", contrast.FRESH_TINT, "surface_alt") in theme.TINTED_TEXT
+
+
+def test_every_colour_the_settings_accept_keeps_every_text_pair_of_the_theme_at_aa() -> None:
+    steps = range(0, 256, 17)
+    accepted = [
+        colour for colour in (f"#{r:02X}{g:02X}{b:02X}" for r, g, b in
+                              itertools.product(steps, steps, steps))
+        if judge_accent(colour).text is not None
+    ]
+
+    assert len(accepted) > 500
+    assert [c for c in accepted if theme.accented(theme.THEME, c, AA_TEXT) is None] == []
+    assert all(judge_accent(suggest_shade(c)).text for c in ("#000000", "#FFFFFF", "#808080"))

@@ -88,8 +88,9 @@ class ShopSettings(SettingsTable):
     accent_colour: Annotated[str, Check(values.accent_colour)] = ""
     """The shop's colour as "#RRGGBB", used where the screens use their accent (the Pay button,
     primary actions, the call to scan); default: the theme's blue. White or near-black text
-    on it must reach 4.5:1 (WCAG AA), and it must be dark enough to read as text on the light
-    screen; the high-contrast mode keeps its own colours where this one would break 7:1."""
+    on it must reach 4.5:1 (WCAG AA), it must read as text on the light screen, and grey text
+    on its tint (the freshly scanned cart line) must stay readable; the high-contrast mode
+    keeps its own colours where this one would break 7:1."""
 
     @classmethod
     def _prepare(cls, given: dict[str, Any]) -> dict[str, Any]:

@@ -21,6 +21,15 @@ NEAR_BLACK = "#17202B"
 LIGHT_SCREEN = "#F3F4F6"
 """The normal theme's screen background (``kiosk.ui.theme.THEME.background``, the darkest
 light colour the accent is read on as text: the attract screen's call to scan)."""
+LIGHT_ROW = "#E9EDF2"
+"""Every other cart row (``THEME.surface_alt``), under the freshly scanned line's tint."""
+MUTED_TEXT = "#4F5B69"
+"""The grey of secondary text (``THEME.text_muted``), also on the freshly scanned line."""
+FRESH_TINT = 0.14
+"""The alpha of the accent tint on the freshly scanned cart line (``theme.TINTED_TEXT``).
+
+These three repeat the theme's values here, below both the settings and the UI, so the
+settings can judge a colour at load; ``tests/test_ui_shop_colour.py`` holds them equal."""
 
 
 def channels(hex_colour: str) -> tuple[int, int, int]:
@@ -86,35 +95,49 @@ class AccentVerdict:
 def judge_accent(accent: str) -> AccentVerdict:
     """Whether ``accent`` can be the shop's accent colour in the normal theme.
 
-    It must carry readable text (white or near-black at 4.5:1, WCAG AA) and, because the
-    screens also write headlines in it on the light background, be readable itself on that
-    background (4.5:1 against ``LIGHT_SCREEN``).
+    It must carry readable text (white or near-black at 4.5:1, WCAG AA); because the screens
+    also write headlines in it on the light background, be readable itself there (4.5:1
+    against ``LIGHT_SCREEN``); and, as the freshly scanned cart line is tinted with it
+    (``FRESH_TINT``), keep the muted text on that line readable (4.5:1).
     """
-    text = text_colour_on(accent)
-    as_text = contrast_ratio(accent, LIGHT_SCREEN)
-    if text is not None and as_text >= AA_TEXT:
-        return AccentVerdict(text)
-    on_white = contrast_ratio(WHITE, accent)
-    on_dark = contrast_ratio(NEAR_BLACK, accent)
-    if text is None:
-        why = (
-            f"neither white ({on_white:.1f}:1) nor near-black ({on_dark:.1f}:1) text reaches "
-            f"{AA_TEXT}:1 on it (WCAG AA)"
+    why = _accent_problem(accent)
+    if why is None:
+        return AccentVerdict(text_colour_on(accent))
+    return AccentVerdict(None, f"{why}; a shade such as {suggest_shade(accent)} works")
+
+
+def _accent_problem(accent: str) -> str | None:
+    """Why ``accent`` cannot be the accent colour, or ``None`` when it can."""
+    if text_colour_on(accent) is None:
+        return (
+            f"neither white ({contrast_ratio(WHITE, accent):.1f}:1) nor near-black "
+            f"({contrast_ratio(NEAR_BLACK, accent):.1f}:1) text reaches {AA_TEXT}:1 on it "
+            "(WCAG AA)"
         )
-    else:
-        why = (
+    as_text = contrast_ratio(accent, LIGHT_SCREEN)
+    if as_text < AA_TEXT:
+        return (
             f"it is too light for the headlines written in it on the light screen "
             f"({as_text:.1f}:1 against {LIGHT_SCREEN}, {AA_TEXT}:1 needed, WCAG AA)"
         )
-    return AccentVerdict(None, f"{why}; a darker shade such as {suggest_darker(accent)} works")
+    tinted = contrast_ratio(MUTED_TEXT, blend(accent, FRESH_TINT, LIGHT_ROW))
+    if tinted < AA_TEXT:
+        return (
+            f"it is so dark that the grey text on the freshly scanned cart line, tinted with "
+            f"it, falls to {tinted:.1f}:1 ({AA_TEXT}:1 needed, WCAG AA)"
+        )
+    return None
 
 
-def suggest_darker(colour: str) -> str:
-    """The lightest shade of ``colour`` (its channels scaled down together, so its hue stays)
-    that ``judge_accent`` accepts."""
+def suggest_shade(colour: str) -> str:
+    """The accepted colour nearest to ``colour`` along its own hue: its channels scaled down
+    together (darker) or mixed with white (lighter), one per cent at a time."""
     red, green, blue = channels(colour)
-    for step in range(100, -1, -1):
-        shade = "#" + "".join(f"{round(part * step / 100):02X}" for part in (red, green, blue))
-        if text_colour_on(shade) is not None and contrast_ratio(shade, LIGHT_SCREEN) >= AA_TEXT:
-            return shade
-    return "#000000"
+    for step in range(101):
+        darker = "#" + "".join(
+            f"{round(part * (100 - step) / 100):02X}" for part in (red, green, blue)
+        )
+        for shade in (darker, blend(WHITE, step / 100, colour)):
+            if _accent_problem(shade) is None:
+                return shade
+    return "#1D4ED8"
