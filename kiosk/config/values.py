@@ -246,7 +246,7 @@ def accent_colour(value: object) -> str:
         raise bad_value('expected a colour written "#RRGGBB", such as "#1D4ED8"')
     verdict = judge_accent(value.upper())
     if verdict.text is None:
-        raise bad_value(f"expected a colour text can be read on: {verdict.reason}")
+        raise bad_value(f"expected a colour the screens can use readably: {verdict.reason}")
     return value.upper()
 
 
