@@ -6,7 +6,9 @@ success, amber for warnings and red for errors and declined cards. Every pair of
 puts text on is listed in ``TEXT_PAIRS``, and the tests hold each of them to the WCAG 2.x
 contrast minimum for body text (4.5:1). ``HIGH_CONTRAST`` is the accessibility mode's palette
 (white and light colours on black, borders drawn in white): every pair of ``TEXT_PAIRS`` and
-``TINTED_TEXT`` meets WCAG AAA there (7:1).
+``TINTED_TEXT`` meets WCAG AAA there (7:1). A shop's own accent colour (``[shop]
+accent_colour``) replaces the blue through ``shop_palettes``, with the text colour on it chosen
+for contrast; the WCAG arithmetic itself is ``kiosk.core.contrast``'s.
 
 Sizes are given at the 1280x800 reference screen; the UI scales them down on smaller screens.
 This module imports no kivy: the ``.kv`` files reach it through the app (``rgba`` turns a hex
