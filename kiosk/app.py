@@ -592,9 +592,9 @@ class Kiosk:
             return
         self._dispatch(SessionFinished(at=self._clock()))
 
-    def tick(self) -> None:
-        """Let time pass (call about once a second): idle prompts, timeouts, retried writes.
-
+    def tick(self, stretch: float = 1.0) -> None:
+        """Let time pass (call about once a second): idle prompts, timeouts, retried writes;
+        ``stretch``: the customer's timeouts run that many times longer (accessibility modes).
         Does nothing until the kiosk has started (nothing is timed on the first screen)."""
         if self._starting or self._catalog is None:
             return
@@ -604,7 +604,7 @@ class Kiosk:
             self._dispatch(CustomerActive(at=self._clock()))
         if self._staff.built is not None:
             self._staff.built.tick()
-        self._dispatch(Tick(at=self._clock()))
+        self._dispatch(Tick(at=self._clock(), stretch=stretch))
 
     # ------------------------------------------------------------------- staff at the kiosk
 

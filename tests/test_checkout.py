@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -582,7 +583,8 @@ def test_the_cart_is_locked_on_the_paid_screen() -> None:
     paid, _ = paying(MILK).handle(PaymentSucceeded(at=at(20)))
     machine, effects = paid.handle(scanned(BREAD, 21, sale=OTHER_SALE))
     assert effects == [Refused(CartOutcome.CART_LOCKED)]
-    assert machine == paid
+    # Only the receipt choice's time starts again: the customer is there ("More time").
+    assert machine == replace(paid, waiting_since=at(21))
 
 
 # --------------------------------------------------------------------------- cancelling

@@ -460,6 +460,11 @@ BAD_VALUES: list[tuple[str, Any, str, str]] = [
     ("stripe.reader_id", "reader-1", '"reader-1"', '"tmr_"'),
     ("stripe.capture", "later", '"later"', '"automatic", "manual"'),
     ("payments.provider", "sumup", '"sumup"', '"stripe"'),
+    ("shop.logo", "logo.png", '"logo.png"', "absolute path"),
+    ("shop.logo", "/etc/kiosk/logo.gif", '"/etc/kiosk/logo.gif"', "PNG or JPEG"),
+    ("shop.accent_colour", "blue", '"blue"', '"#RRGGBB"'),
+    ("shop.accent_colour", "#808080", '"#808080"', "neither white (3.9:1) nor near-black"),
+    ("shop.accent_colour", "#FFE033", '"#FFE033"', "a shade such as #7D6E19 works"),
     ("display.reader_position", "above", '"above"', 'one of "left", "right", "below"'),
     ("display.reader_position", "Left", '"Left"', 'one of "left", "right", "below"'),
     ("backoffice.url", "ftp://example.com", '"ftp://example.com"', "https://"),
@@ -768,3 +773,22 @@ def test_the_card_provider_registry_names_the_key_of_an_unknown_provider() -> No
         provider_options(unknown)
     assert raised.value.key == "payments.provider"
     assert '"sumup"' in str(raised.value) and '"stripe"' in str(raised.value)
+
+
+def test_the_shops_logo_and_colour_load_and_the_colour_is_written_in_capitals(
+    tmp_path: Path,
+) -> None:
+    data = with_value("shop.logo", "/etc/kiosk/logo.PNG")
+    data["shop"]["accent_colour"] = "#0f766e"
+
+    shop = load_settings(write_config(tmp_path, data), environ={}).shop
+
+    assert (shop.logo, shop.accent_colour) == ("/etc/kiosk/logo.PNG", "#0F766E")
+
+
+def test_without_a_logo_or_a_colour_the_shop_keeps_its_name_and_the_themes_blue(
+    tmp_path: Path,
+) -> None:
+    shop = load_settings(write_config(tmp_path, MINIMAL), environ={}).shop
+
+    assert (shop.logo, shop.accent_colour) == ("", "")

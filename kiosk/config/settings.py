@@ -81,6 +81,18 @@ class ShopSettings(SettingsTable):
     """Languages offered on the attract screen, first is the default, such as ["en", "de"];
     default: the language of ``locale`` only."""
 
+    logo: Annotated[str, Check(values.logo_path)] = ""
+    """An absolute path to the shop's logo, a PNG or JPEG picture, shown in the customer
+    screens' top bar and on the attract screen instead of the shop's name; default: none (the
+    name). A missing or unreadable file is logged and the name shows instead."""
+
+    accent_colour: Annotated[str, Check(values.accent_colour)] = ""
+    """The shop's colour as "#RRGGBB", used where the screens use their accent (the Pay button,
+    primary actions, the call to scan); default: the theme's blue. White or near-black text
+    on it must reach 4.5:1 (WCAG AA), it must read as text on the light screen, and grey text
+    on its tint (the freshly scanned cart line) must stay readable; the high-contrast mode
+    keeps its own colours where this one would break 7:1."""
+
     @classmethod
     def _prepare(cls, given: dict[str, Any]) -> dict[str, Any]:
         """Without ``languages``, the language of ``locale`` is the only one."""

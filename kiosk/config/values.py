@@ -24,6 +24,7 @@ from babel import Locale, UnknownLocaleError
 from babel.numbers import list_currencies
 
 from kiosk.config.tables import NO_VALUE, BadKey, BadValue
+from kiosk.core.contrast import judge_accent
 
 _DECIMAL_TEXT = re.compile(r"^[+-]?[0-9]+(\.[0-9]+)?$")
 _LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -221,6 +222,32 @@ def absolute_path(value: object) -> str:
     if not isinstance(value, str) or not PurePosixPath(value).is_absolute() or "\0" in value:
         raise bad_value('expected an absolute path such as "/var/lib/kiosk"')
     return value
+
+
+def logo_path(value: object) -> str:
+    """Check ``""`` (no logo) or an absolute path to a ``.png``, ``.jpg`` or ``.jpeg`` file
+    (whether the file is there is the UI's business: a missing logo never stops a kiosk)."""
+    if value == "":
+        return ""
+    path = absolute_path(value)
+    if PurePosixPath(path).suffix.lower() not in {".png", ".jpg", ".jpeg"}:
+        raise bad_value('expected the absolute path of a PNG or JPEG picture, such as '
+                        '"/etc/kiosk/logo.png"')
+    return path
+
+
+def accent_colour(value: object) -> str:
+    """Check ``""`` (the theme's colour) or a ``"#RRGGBB"`` colour that text can be read on
+    and that can be read as text (``kiosk.core.contrast.judge_accent``); a refusal says why and
+    names a shade that works."""
+    if value == "":
+        return ""
+    if not isinstance(value, str) or not re.fullmatch(r"#[0-9A-Fa-f]{6}", value):
+        raise bad_value('expected a colour written "#RRGGBB", such as "#1D4ED8"')
+    verdict = judge_accent(value.upper())
+    if verdict.text is None:
+        raise bad_value(f"expected a colour the screens can use readably: {verdict.reason}")
+    return value.upper()
 
 
 def serial_port(value: object) -> str:

@@ -409,18 +409,18 @@ class Checkout:
         if isinstance(event, CancelSale):
             return machine._on_cancel_sale(event.at)
         if isinstance(event, Tick):
-            return machine._on_tick(event.at)
+            return machine._on_tick(event.at, event.stretch)
         # CustomerActive: the touch above is all it does.
         return machine, []
 
     # ---------------------------------------------------------------------- transitions
 
     def _touched(self, at: datetime) -> Checkout:
-        """Customer activity: leave the idle prompt and restart the inactivity timers."""
+        """Customer activity ("More time" too): leave the idle prompt, restart the timers."""
         if self.state in _OPEN_STATES:
             return replace(self, state=CheckoutState.SHOPPING, waiting_since=at)
-        if self.state is CheckoutState.PAYING and (
-            self.payment_phase is PaymentPhase.WAITING_FOR_CARD
+        if self.state is CheckoutState.PAID or (self.state, self.payment_phase) == (
+            CheckoutState.PAYING, PaymentPhase.WAITING_FOR_CARD
         ):
             return replace(self, waiting_since=at)
         return self
@@ -825,9 +825,9 @@ class Checkout:
             return self._reset(), []
         return self._reset(), [SaleAbandoned(self.sale_id, AbandonReason.CUSTOMER_CANCELLED, at)]
 
-    def _on_tick(self, at: datetime) -> tuple[Checkout, list[Effect]]:
+    def _on_tick(self, at: datetime, stretch: float) -> tuple[Checkout, list[Effect]]:
         elapsed = _elapsed_s(self.waiting_since, at)
-        timers = self.timers
+        timers = self.timers.stretched(stretch)
         if self.state is CheckoutState.SHOPPING and elapsed >= timers.idle_prompt_after_s:
             return replace(self, state=CheckoutState.IDLE_PROMPT, waiting_since=at), [
                 ShowIdlePrompt()

@@ -70,6 +70,17 @@ class CheckoutTimers:
     card_wait_s: float = 120
     receipt_choice_s: float = 30
 
+    def stretched(self, factor: float) -> CheckoutTimers:
+        """These timers, each ``factor`` times longer (an accessibility mode's extra time)."""
+        if factor == 1.0:
+            return self
+        return CheckoutTimers(
+            idle_prompt_after_s=self.idle_prompt_after_s * factor,
+            idle_abandon_after_s=self.idle_abandon_after_s * factor,
+            card_wait_s=self.card_wait_s * factor,
+            receipt_choice_s=self.receipt_choice_s * factor,
+        )
+
 
 # ---------------------------------------------------------------------------------- events
 
@@ -268,9 +279,11 @@ class CancelSale:
 
 @dataclass(frozen=True, kw_only=True)
 class Tick:
-    """Time passes: the facade sends one every second or so; timers fire on ticks only."""
+    """Time passes: the facade sends one every second or so; timers fire on ticks only.
+    ``stretch``: every customer timer runs that many times longer (accessibility modes)."""
 
     at: datetime
+    stretch: float = 1.0
 
 
 Event = (

@@ -73,14 +73,17 @@ SHOP_DEFAULTS = Modes()
 """Every mode off: how each customer finds the kiosk."""
 
 
-def palette_of(modes: Modes) -> theme.Palette:
-    """The palette the window shows in ``modes``."""
-    return theme.HIGH_CONTRAST if modes.high_contrast else theme.THEME
+def palette_of(modes: Modes, accent: str = "") -> theme.Palette:
+    """The palette the window shows in ``modes`` for a shop whose accent colour is ``accent``
+    (``[shop] accent_colour``; ``""``: the theme's own, see ``theme.shop_palettes``)."""
+    normal, high_contrast = theme.shop_palettes(accent)
+    return high_contrast if modes.high_contrast else normal
 
 
-def colours_of(modes: Modes) -> dict[str, tuple[float, float, float, float]]:
-    """``app.colours`` for ``modes``: each palette colour by name, as Kivy's rgba."""
-    return {name: theme.rgba(value) for name, value in asdict(palette_of(modes)).items()}
+def colours_of(modes: Modes, accent: str = "") -> dict[str, tuple[float, float, float, float]]:
+    """``app.colours`` for ``modes`` and the shop's ``accent``: each palette colour by name,
+    as Kivy's rgba."""
+    return {name: theme.rgba(value) for name, value in asdict(palette_of(modes, accent)).items()}
 
 
 def modes_expired(screen: str, modes: Modes, idle_s: float) -> bool:

@@ -37,7 +37,6 @@ from kiosk.core.checkout_states import CheckoutState, ReceiptChoice
 from kiosk.ui import theme
 from kiosk.ui.accessibility import SHOP_DEFAULTS, colours_of, modes_expired
 from kiosk.ui.customer_view import (
-    THANK_YOU_QR_S,
     CustomerView,
     Situation,
     customer_view,
@@ -61,9 +60,11 @@ from kiosk.ui.screen_building import (
     load_kv,
 )
 from kiosk.ui.screen_message import ScreenMessage
+from kiosk.ui.shop_logo import logo_source
 from kiosk.ui.sounds import Sounds
 from kiosk.ui.staff_login import StaffLoginPad
 from kiosk.ui.thank_you import ThankYouTime, draw_ereceipt_qr
+from kiosk.ui.timeout_warnings import TimeoutWarnings
 from kiosk.ui.widgets.basic import KioskRoot  # also registers the kv classes it defines
 from kiosk.ui.widgets.idle_prompt import IdlePrompt
 
@@ -143,6 +144,7 @@ class KioskApp(App):
     receipt_status = StringProperty("")
     qr_source = StringProperty("")
     idle_countdown = NumericProperty(0)
+    logo_source = StringProperty("")  # the shop's logo, "" for its name: kiosk.ui.shop_logo
     demo = BooleanProperty(False)
     demo_info: Any = ObjectProperty(None, allownone=True)
     demo_card = StringProperty("approved")
@@ -190,6 +192,8 @@ class KioskApp(App):
         self.tr = Translator(self.default_language, settings.shop.locale, settings.shop.currency)
         self.language = self.default_language
         self.shop_name = settings.shop.name
+        self.logo_source = logo_source(settings.shop.logo)
+        self.timeouts = TimeoutWarnings(self)
         self.demo = demo is not None
         self.demo_info = demo
         self.sounds = sounds or Sounds()
@@ -197,11 +201,12 @@ class KioskApp(App):
         self.exit_code = 0
         """The process's exit code once the app stops: 0, or the code of a staff member's
         ``AppExitRequested`` (restart the app, leave it)."""
-        self.colours = colours_of(SHOP_DEFAULTS)
+        self.colours = colours_of(SHOP_DEFAULTS, settings.shop.accent_colour)
         self._on_first_frame = on_first_frame
         self._session: SessionChanged | None = None
         self._explaining_decline = False
-        self._thank_you = ThankYouTime(lambda: self._end_thank_you())
+        self.thank_you_time = ThankYouTime(lambda: self._end_thank_you())
+        """The thank-you screen's time ("More time" on its QR code extends it)."""
         self._message = ScreenMessage(self._put_message)
         self._scanner_down = False
         self._payments_down: str | None = None
@@ -495,7 +500,7 @@ class KioskApp(App):
             if self.root.screens.has_screen("staff_menu"):
                 self.root.screens.get_screen("staff_menu").close_session()
             self.staff_name = self.staff_role = ""
-            if self.kiosk.checkout.state is CheckoutState.ATTRACT and not self._thank_you.showing:
+            if self.kiosk.checkout.state is CheckoutState.ATTRACT and not self.thank_you_time.showing:
                 self._reset_language()  # the next customer starts in the shop's language
         self._show()
 
@@ -515,11 +520,11 @@ class KioskApp(App):
             self.default_language = first_language(
                 value, self.settings.shop.languages, self.settings.shop.locale
             )
-            if self.current_screen == "attract" and not self._thank_you.showing:
+            if self.current_screen == "attract" and not self.thank_you_time.showing:
                 self._reset_language()
 
     def _on_any_touch(self, _window: Any, _touch: Any) -> bool:
-        if self._thank_you.ended_by_touch(bool(self.qr_source)):
+        if self.thank_you_time.ended_by_touch(bool(self.qr_source)):
             Clock.schedule_once(lambda _dt: self._end_thank_you(), 0.2)
         self._touched_at = time.monotonic()
         if self.staff_open:
@@ -530,6 +535,7 @@ class KioskApp(App):
         if prompt is not None and prompt.parent is not None:
             return False  # the prompt answers (see IdlePrompt): closing it here would let
             # this touch fall through to the button under "Yes, continue" or "Start over"
+        self.timeouts.touched()
         self.kiosk.touch()
         return False
 
@@ -561,7 +567,7 @@ class KioskApp(App):
         elif isinstance(notice, (sent.ScanRejected, sent.CartRefused, sent.AttendantCalled)):
             self._react(notice)
         elif isinstance(notice, sent.IdlePromptShown):
-            self.idle_countdown = int(self.settings.timeouts.idle_abandon_after_s)
+            self.idle_countdown = self.timeouts.walk_away_s()
         elif isinstance(notice, sent.StaffChecked):
             self.staff_message = staff_check_text(
                 notice, self.tr, lambda at: self.local_time(at, seconds=True)
@@ -608,7 +614,7 @@ class KioskApp(App):
         self._session = notice
         step = session_step(
             before, notice, explaining_decline=self._explaining_decline,
-            left_payment=self._left_payment, thanking=self._thank_you.showing, tr=self.tr,
+            left_payment=self._left_payment, thanking=self.thank_you_time.showing, tr=self.tr,
         )
         self._explaining_decline = step.explaining_decline
         self._left_payment = step.left_payment
@@ -640,7 +646,7 @@ class KioskApp(App):
             self.receipt_status = "printing"
         elif notice.receipt is ReceiptChoice.QR:
             self._show_qr(notice.sale_id)
-        self._thank_you.begin(THANK_YOU_QR_S if self.qr_source else self.thank_you_s)
+        self.thank_you_time.begin(self.timeouts.thank_you_s(bool(self.qr_source)))
         self._show()
 
     def _on_receipt_unavailable(self, notice: ReceiptUnavailable) -> None:
@@ -649,8 +655,8 @@ class KioskApp(App):
             self.receipt_status = "unavailable"
             if notice.ereceipt_url and not self.qr_source:
                 self._show_qr(notice.sale_id)
-                if self.qr_source and self._thank_you.showing:
-                    self._thank_you.wait(THANK_YOU_QR_S)
+                if self.qr_source and self.thank_you_time.showing:
+                    self.thank_you_time.wait(self.timeouts.thank_you_s(True))
         self._refresh()
 
     def _show_qr(self, sale_id: str) -> None:
@@ -660,7 +666,7 @@ class KioskApp(App):
             self.qr_source = path
 
     def _end_thank_you(self, *, show: bool = True) -> None:
-        if not self._thank_you.end():
+        if not self.thank_you_time.end():
             return
         self._reset_language()
         if show:
@@ -680,7 +686,7 @@ class KioskApp(App):
             start_failed=self.start_failed,
             closed=self.closed,
             explaining_decline=self._explaining_decline,
-            thanking=self._thank_you.showing,
+            thanking=self.thank_you_time.showing,
             staff_login=self._staff_login.shown,
             staff_menu=self.staff_open,
             scanner_down=self._scanner_down,
@@ -749,9 +755,10 @@ class KioskApp(App):
             log.info("screen %s -> %s", self.root.screens.current, name)
             self.root.screens.current = name
         self.current_screen = name
+        self.timeouts.shown(view)
 
     def _tick(self, _dt: float) -> None:
-        self.kiosk.tick()
+        self.timeouts.tick()  # the facade's tick, in the customer's modes
         idle_s = time.monotonic() - self._touched_at
         if language_expired(self.current_screen, self.language, self.default_language, idle_s
                             ) or modes_expired(self.current_screen, self.modes, idle_s):

@@ -696,3 +696,40 @@ def language_expired(screen: str, language: str, default_language: str, idle_s: 
     language. A sale keeps its language until it ends (the app resets it then)."""
     return (screen in NO_SALE_SCREENS and language != default_language
             and idle_s > LANGUAGE_RESET_S)
+
+
+@dataclass(frozen=True)
+class TimeoutWarning:
+    """A timeout about to end, as the customer reads (and, with audio guidance, hears) it.
+
+    ``kind``: ``"idle"`` (the walk-away prompt), ``"card"``, ``"receipt"`` or ``"qr"``
+    (``kiosk.ui.timeouts``); ``title`` and ``text`` the words on screen; ``action`` the label
+    of the button that gives more time; ``seconds`` left.
+    """
+
+    kind: str
+    title: str
+    text: str
+    action: str
+    seconds: int
+
+
+def timeout_warning(countdown: tuple[str, int] | None, tr: Translator) -> TimeoutWarning | None:
+    """The warning for ``countdown`` (a kind and the seconds left, ``None``: no warning)."""
+    if countdown is None:
+        return None
+    kind, n = countdown
+    if kind == "idle":
+        return TimeoutWarning(kind, tr("Are you still there?"), tr.ntr(
+            "Your cart will be emptied in {n} second.",
+            "Your cart will be emptied in {n} seconds.", n), tr("Yes, continue"), n)
+    if kind == "card":
+        text = tr.ntr("No card yet: the payment will be cancelled in {n} second.",
+                      "No card yet: the payment will be cancelled in {n} seconds.", n)
+    elif kind == "receipt":
+        text = tr.ntr("Your receipt choice closes in {n} second.",
+                      "Your receipt choice closes in {n} seconds.", n)
+    else:
+        text = tr.ntr("The QR code goes away in {n} second.",
+                      "The QR code goes away in {n} seconds.", n)
+    return TimeoutWarning(kind, tr("Do you need more time?"), text, tr("More time"), n)

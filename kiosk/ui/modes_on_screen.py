@@ -21,5 +21,5 @@ def apply_modes(app: Any, modes: Modes) -> None:
     if modes == app.modes:
         return
     app.modes = modes
-    app.colours = colours_of(modes)
+    app.colours = colours_of(modes, app.settings.shop.accent_colour)
     Window.clearcolor = app.colours["background"]

@@ -6,7 +6,9 @@ success, amber for warnings and red for errors and declined cards. Every pair of
 puts text on is listed in ``TEXT_PAIRS``, and the tests hold each of them to the WCAG 2.x
 contrast minimum for body text (4.5:1). ``HIGH_CONTRAST`` is the accessibility mode's palette
 (white and light colours on black, borders drawn in white): every pair of ``TEXT_PAIRS`` and
-``TINTED_TEXT`` meets WCAG AAA there (7:1).
+``TINTED_TEXT`` meets WCAG AAA there (7:1). A shop's own accent colour (``[shop]
+accent_colour``) replaces the blue through ``shop_palettes``, with the text colour on it chosen
+for contrast; the WCAG arithmetic itself is ``kiosk.core.contrast``'s.
 
 Sizes are given at the 1280x800 reference screen; the UI scales them down on smaller screens.
 This module imports no kivy: the ``.kv`` files reach it through the app (``rgba`` turns a hex
@@ -15,7 +17,9 @@ colour into the 0..1 tuple Kivy wants).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
+
+from kiosk.core import contrast
 
 
 @dataclass(frozen=True)
@@ -145,45 +149,46 @@ def rgba(hex_colour: str, alpha: float = 1.0) -> tuple[float, float, float, floa
     Raises ``ValueError`` for anything but six hex digits after the ``#``, or an alpha outside
     0..1.
     """
-    red, green, blue = _channels(hex_colour)
+    red, green, blue = contrast.channels(hex_colour)
     if not 0.0 <= alpha <= 1.0:
         raise ValueError(f"alpha must be between 0 and 1, not {alpha}")
     return (red / 255, green / 255, blue / 255, alpha)
 
 
-def contrast_ratio(foreground: str, background: str) -> float:
-    """The WCAG 2.x contrast ratio of two ``"#RRGGBB"`` colours: 1.0 (same) to 21.0 (black/white).
-
-    WCAG asks for at least 4.5 for body text and 3.0 for large text (24 px, or 18.7 px bold).
-    """
-    lighter, darker = sorted(
-        (_relative_luminance(foreground), _relative_luminance(background)), reverse=True
+def accented(palette: Palette, accent: str, minimum: float) -> Palette | None:
+    """``palette`` with the shop's ``accent`` colour (``[shop] accent_colour``) and the text
+    colour on it (white or near-black, whichever reaches ``minimum``: ``contrast.text_colour_on``;
+    black and white in the high-contrast palette), or ``None`` when any pair of ``TEXT_PAIRS``
+    or ``TINTED_TEXT`` would then fall below ``minimum`` (4.5:1 for ``THEME``, 7:1 for
+    ``HIGH_CONTRAST``): the caller keeps its own accent then."""
+    dark = "#000000" if palette is HIGH_CONTRAST else contrast.NEAR_BLACK
+    on_accent = contrast.text_colour_on(accent, minimum, (contrast.WHITE, dark))
+    if on_accent is None:
+        return None
+    candidate = replace(palette, accent=accent, on_accent=on_accent)
+    colours = asdict(candidate)
+    plain = all(
+        contrast_ratio(colours[text], colours[ground]) >= minimum for text, ground in TEXT_PAIRS
     )
-    return (lighter + 0.05) / (darker + 0.05)
-
-
-def blend(top: str, alpha: float, base: str) -> str:
-    """The ``"#RRGGBB"`` colour seen where ``top`` is drawn at ``alpha`` (0..1) over ``base``."""
-    mixed = (
-        round(alpha * upper + (1 - alpha) * lower)
-        for upper, lower in zip(_channels(top), _channels(base), strict=True)
+    tinted = all(
+        contrast_ratio(colours[text], blend(colours[tint], alpha, colours[base])) >= minimum
+        for text, tint, alpha, base in TINTED_TEXT
     )
-    return "#" + "".join(f"{part:02X}" for part in mixed)
+    return candidate if plain and tinted else None
 
 
-def _relative_luminance(hex_colour: str) -> float:
-    """WCAG relative luminance: linearised sRGB channels weighted by the eye's sensitivity."""
-    linear = []
-    for channel in _channels(hex_colour):
-        value = channel / 255
-        linear.append(value / 12.92 if value <= 0.04045 else ((value + 0.055) / 1.055) ** 2.4)
-    red, green, blue = linear
-    return 0.2126 * red + 0.7152 * green + 0.0722 * blue
+def shop_palettes(accent: str) -> tuple[Palette, Palette]:
+    """The normal and the high-contrast palette for a shop whose accent colour is ``accent``
+    (``""``: the theme's own). The high-contrast palette keeps its yellow when the shop's
+    colour would break 7:1 there; the normal one takes any colour the settings accepted
+    (``contrast.judge_accent``)."""
+    if not accent:
+        return THEME, HIGH_CONTRAST
+    normal = accented(THEME, accent, contrast.AA_TEXT) or THEME
+    return normal, accented(HIGH_CONTRAST, accent, contrast.AAA_TEXT) or HIGH_CONTRAST
 
 
-def _channels(hex_colour: str) -> tuple[int, int, int]:
-    """The 0..255 red, green and blue of ``"#RRGGBB"``."""
-    digits = hex_colour[1:] if hex_colour.startswith("#") else ""
-    if len(digits) != 6 or any(c not in "0123456789abcdefABCDEF" for c in digits):
-        raise ValueError(f"expected a colour such as '#1D4ED8', not {hex_colour!r}")
-    return int(digits[0:2], 16), int(digits[2:4], 16), int(digits[4:6], 16)
+contrast_ratio = contrast.contrast_ratio
+"""``kiosk.core.contrast.contrast_ratio``: the WCAG ratio of two colours."""
+blend = contrast.blend
+"""``kiosk.core.contrast.blend``: a colour drawn at an alpha over another."""
