@@ -500,7 +500,8 @@ class KioskApp(App):
             if self.root.screens.has_screen("staff_menu"):
                 self.root.screens.get_screen("staff_menu").close_session()
             self.staff_name = self.staff_role = ""
-            if self.kiosk.checkout.state is CheckoutState.ATTRACT and not self.thank_you_time.showing:
+            thanking = self.thank_you_time.showing
+            if self.kiosk.checkout.state is CheckoutState.ATTRACT and not thanking:
                 self._reset_language()  # the next customer starts in the shop's language
         self._show()
 
