@@ -27,6 +27,11 @@ class Modes:
 
     high_contrast: bool = False
     """Light text on black, WCAG AAA (7:1) for every text (``theme.HIGH_CONTRAST``)."""
+    larger_text: bool = False
+    """Every text 1.5 times its size, the screens reflowed (``kiosk.ui.sizing.LARGER_TEXT``)."""
+    reach: bool = False
+    """Every control in the lower part of the screen, for customers seated or of short
+    stature: the top bar's buttons in a band at the bottom, the content above it."""
 
     def toggled(self, mode: str) -> Modes:
         """These modes with ``mode`` (a `ModeRow.mode`) switched; ``KeyError`` for a name that
@@ -53,6 +58,18 @@ MODE_ROWS: tuple[ModeRow, ...] = (
         icon="contrast",
         name=N_("High contrast"),
         description=N_("White text on black, for easier reading."),
+    ),
+    ModeRow(
+        mode="larger_text",
+        icon="format_size",
+        name=N_("Larger text"),
+        description=N_("All text one and a half times as large."),
+    ),
+    ModeRow(
+        mode="reach",
+        icon="accessible",
+        name=N_("Easy reach"),
+        description=N_("All buttons in the lower part of the screen."),
     ),
 )
 """The panel's rows, top to bottom: only modes that work."""

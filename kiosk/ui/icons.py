@@ -30,6 +30,8 @@ CODEPOINTS = {
     "accessibility_new": 0xE92C,
     "contrast": 0xEB37,
     "check": 0xE5CA,
+    "format_size": 0xE245,
+    "accessible": 0xE914,
 }
 """The icons the screens use, by the font's name for them."""
 
