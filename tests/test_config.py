@@ -142,6 +142,14 @@ def test_the_card_reader_stands_left_or_right_of_the_screen_or_below_it(
     assert load_settings(path, environ={}).display.reader_position == position
 
 
+@pytest.mark.parametrize(("given", "inches"), [(0, "0"), ("10.1", "10.1"), (24, "24")])
+def test_the_screen_diagonal_is_given_in_inches_or_taken_from_the_resolution(
+    tmp_path: Path, given: object, inches: str
+) -> None:
+    path = write_config(tmp_path, with_value("display.diagonal_in", given))
+    assert load_settings(path, environ={}).display.diagonal_in == Decimal(inches)
+
+
 def test_the_example_file_loads_cleanly(tmp_path: Path) -> None:
     settings = load_settings(EXAMPLE_FILE, environ={})
 
@@ -467,6 +475,9 @@ BAD_VALUES: list[tuple[str, Any, str, str]] = [
     ("shop.accent_colour", "#FFE033", '"#FFE033"', "a shade such as #7D6E19 works"),
     ("display.reader_position", "above", '"above"', 'one of "left", "right", "below"'),
     ("display.reader_position", "Left", '"Left"', 'one of "left", "right", "below"'),
+    ("display.diagonal_in", "3", '"3"', "0 (from the resolution) or a diagonal in inches"),
+    ("display.diagonal_in", 200, "200", "from 4 to 110"),
+    ("display.diagonal_in", "ten", '"ten"', 'such as "10.1"'),
     ("backoffice.url", "ftp://example.com", '"ftp://example.com"', "https://"),
     ("backoffice.receipt_url_template", "{base_url}/r/{id}", '"{base_url}/r/{id}"', "{sale_id}"),
     ("catalog.source", "erp", '"erp"', '"csv", "backoffice"'),

@@ -23,7 +23,9 @@ HIGH = Modes(high_contrast=True)
 
 def test_each_panel_row_switches_a_real_mode_and_has_an_icon_of_the_font() -> None:
     fields = {field.name for field in dataclasses.fields(Modes)}
-    assert [row.mode for row in MODE_ROWS] == ["high_contrast", "audio_guidance"]
+    assert [row.mode for row in MODE_ROWS] == [
+        "high_contrast", "audio_guidance", "larger_text", "reach"
+    ]
     for row in MODE_ROWS:
         assert row.mode in fields
         assert row.icon in CODEPOINTS
@@ -36,6 +38,16 @@ def test_a_toggle_switches_one_mode_on_and_off_again() -> None:
     assert HIGH.toggled("high_contrast") == SHOP_DEFAULTS
     with pytest.raises(KeyError):
         SHOP_DEFAULTS.toggled("toggled")
+
+
+def test_the_shop_defaults_have_every_mode_off_and_each_mode_toggles_alone() -> None:
+    for row in MODE_ROWS:
+        assert getattr(SHOP_DEFAULTS, row.mode) is False
+        on = SHOP_DEFAULTS.toggled(row.mode)
+        assert [name for name, value in dataclasses.asdict(on).items() if value] == [row.mode]
+        assert on.toggled(row.mode) == SHOP_DEFAULTS
+    both = SHOP_DEFAULTS.toggled("larger_text").toggled("reach")
+    assert both == Modes(larger_text=True, reach=True)
 
 
 def test_high_contrast_swaps_the_whole_palette() -> None:
@@ -54,3 +66,5 @@ def test_modes_left_on_a_screen_without_a_sale_expire_like_a_language() -> None:
     assert not modes_expired("attract", HIGH, LANGUAGE_RESET_S - 1)
     assert not modes_expired("attract", SHOP_DEFAULTS, later), "nothing to reset"
     assert not modes_expired("shopping", HIGH, later), "a sale keeps its modes until it ends"
+    for row in MODE_ROWS:  # larger text and reach mode end as high contrast does
+        assert modes_expired("attract", SHOP_DEFAULTS.toggled(row.mode), later), row.mode

@@ -58,7 +58,8 @@ def assert_top_bar_in_shape(ui: KioskDriver) -> None:
     """The top bar's buttons sit inside it, one line each, at the customer's text size, and
     none covers another."""
     header = ui.find("header")
-    assert header.height == pytest.approx(ui.app.touch_dp * 1.25)
+    small = ui.app.layout == "small"
+    assert header.height == pytest.approx(ui.app.touch_dp + ui.app.gap_dp * (0.8 if small else 1))
     buttons = [*ui.find("language_switch").buttons,
                *(ui.find(name) for name in TOP_BAR_BUTTONS)]
     shown = [button for button in buttons if button.width > 0 and button.opacity > 0]

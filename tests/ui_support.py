@@ -47,7 +47,18 @@ from kiosk.ui.launch import DemoInfo  # noqa: E402
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "ui"
 SIZES = {"1280x800": (1280, 800), "800x480": (800, 480)}
-"""The two touchscreens the kiosk is designed for: 10-inch and 7-inch, landscape."""
+"""The two sizes the journeys are driven at: the 10-inch and the 7-inch landscape screen (the
+smallest and the reference; ``SUPPORTED_SIZES`` has them all)."""
+SUPPORTED_SIZES = {
+    "800x480": (800, 480),
+    "1024x600": (1024, 600),
+    "1280x800": (1280, 800),
+    "1920x1080": (1920, 1080),
+    "1080x1920": (1080, 1920),
+}
+"""Every supported touchscreen (``kiosk.ui.sizing``): 7-inch (800x480, 1024x600), 10-inch
+(1280x800), 15-inch landscape (1920x1080) and a portrait totem (1080x1920); the layout test
+visits every customer screen at each."""
 SETTLE_FRAMES = 6
 """Frames drawn after a condition holds, so the layout it caused has settled."""
 WAIT_S = 20.0

@@ -404,6 +404,12 @@ class DisplaySettings(SettingsTable):
     of it, or "below" it. The card screen points there with an arrow and names the place
     ("the reader to your right")."""
 
+    diagonal_in: Annotated[Decimal, Check(values.screen_diagonal)] = Decimal(0)
+    """The touchscreen's diagonal in inches, such as "10.1": touch targets are made at least
+    9 mm on the glass from it. 0 takes it from the resolution: 7 inches for 800x480 and
+    1024x600, 10.1 for 1280x800, 15.6 for 1920x1080 and 21.5 for 1080x1920
+    (``kiosk.ui.sizing.DEFAULT_DIAGONALS_IN``)."""
+
 
 class PaymentsSettings(SettingsTable):
     """``[payments]``: which card provider takes card payments."""

@@ -121,6 +121,21 @@ def decimal_number(
     return check
 
 
+def screen_diagonal(value: object) -> Decimal:
+    """Check a touchscreen's diagonal in inches: 0 (take it from the resolution) or a decimal
+    number from 4 to 110, such as "10.1"."""
+    expected = (
+        'expected 0 (from the resolution) or a diagonal in inches from 4 to 110, such as "10.1"'
+    )
+    try:
+        number = decimal_number(Decimal(0), Decimal(110))(value)
+    except BadValue as error:
+        raise bad_value(expected) from error
+    if number != 0 and number < 4:
+        raise bad_value(expected)
+    return number
+
+
 def one_of(*allowed: str) -> Callable[[object], str]:
     """Check a TOML string that is one of ``allowed`` (exactly, case matters)."""
     listed = ", ".join(f'"{choice}"' for choice in allowed)

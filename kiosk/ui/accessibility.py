@@ -33,6 +33,11 @@ class Modes:
     """Guidance's volume in steps from the shop's (``kiosk.ui.guidance_on_screen``)."""
     speech_rate_step: int = 0
     """Guidance's speed in steps from the shop's."""
+    larger_text: bool = False
+    """Every text 1.5 times its size, the screens reflowed (``kiosk.ui.sizing.LARGER_TEXT``)."""
+    reach: bool = False
+    """Every control in the lower part of the screen, for customers seated or of short
+    stature: the top bar's buttons in a band at the bottom, the content above it."""
 
     def toggled(self, mode: str) -> Modes:
         """These modes with ``mode`` (a `ModeRow.mode`) switched; ``KeyError`` for a name that
@@ -65,6 +70,18 @@ MODE_ROWS: tuple[ModeRow, ...] = (
         icon="hearing",
         name=N_("Audio guidance"),
         description=N_("Everything on the screen is read out through headphones."),
+    ),
+    ModeRow(
+        mode="larger_text",
+        icon="format_size",
+        name=N_("Larger text"),
+        description=N_("All text one and a half times as large."),
+    ),
+    ModeRow(
+        mode="reach",
+        icon="accessible",
+        name=N_("Easy reach"),
+        description=N_("All buttons in the lower part of the screen."),
     ),
 )
 """The panel's rows, top to bottom: only modes that work."""

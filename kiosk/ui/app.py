@@ -49,7 +49,6 @@ from kiosk.ui.demo_info import DemoInfo
 from kiosk.ui.facade_start import FacadeStart
 from kiosk.ui.guidance_on_screen import GuidanceOnScreen
 from kiosk.ui.i18n import Translator, first_language, language_of, offered_languages
-from kiosk.ui.kivy_setup import REFERENCE_SIZE
 from kiosk.ui.memory_moments import give_back_once_switched
 from kiosk.ui.modes_on_screen import apply_modes
 from kiosk.ui.screen_building import (
@@ -61,6 +60,7 @@ from kiosk.ui.screen_building import (
 )
 from kiosk.ui.screen_message import ScreenMessage
 from kiosk.ui.shop_logo import logo_source
+from kiosk.ui.sizes_on_screen import apply_sizes
 from kiosk.ui.sounds import Sounds
 from kiosk.ui.staff_login import StaffLoginPad
 from kiosk.ui.thank_you import ThankYouTime, draw_ereceipt_qr
@@ -114,6 +114,8 @@ class KioskApp(App):
     touch_dp = NumericProperty(dp(theme.TOUCH_TARGET_DP))
     gap_dp = NumericProperty(dp(16))
     portrait = BooleanProperty(False)
+    layout = StringProperty("large")  # kiosk.ui.sizing's layout class
+    touch_min = NumericProperty(dp(48))
     shop_name = StringProperty("")
     banners = ListProperty([])
     message = StringProperty("")
@@ -352,19 +354,7 @@ class KioskApp(App):
         self._show()
 
     def _on_window_size(self, _window: Any, size: tuple[int, int]) -> None:
-        width, height = size
-        ref_w, ref_h = REFERENCE_SIZE
-        self.portrait = height > width
-        if self.portrait:
-            ref_w, ref_h = ref_h, ref_w
-        self.scale = max(0.6, min(1.5, min(width / ref_w, height / ref_h)))
-        scaled = self.scale
-        self.body_sp = sp(theme.BODY_SP) * scaled
-        self.small_sp = sp(theme.SMALL_SP) * scaled
-        self.price_sp = sp(theme.PRICE_SP) * scaled
-        self.title_sp = sp(theme.TITLE_SP) * scaled
-        self.touch_dp = max(dp(48), dp(theme.TOUCH_TARGET_DP) * scaled)
-        self.gap_dp = dp(16) * scaled
+        apply_sizes(self, size)
 
     # ------------------------------------------------------------------------ language
 

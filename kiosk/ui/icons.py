@@ -33,6 +33,8 @@ CODEPOINTS = {
     "hearing": 0xE023,
     "volume_up": 0xE050,
     "speed": 0xE9E4,
+    "format_size": 0xE245,
+    "accessible": 0xE914,
 }
 """The icons the screens use, by the font's name for them."""
 

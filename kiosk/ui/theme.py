@@ -10,7 +10,7 @@ contrast minimum for body text (4.5:1). ``HIGH_CONTRAST`` is the accessibility m
 accent_colour``) replaces the blue through ``shop_palettes``, with the text colour on it chosen
 for contrast; the WCAG arithmetic itself is ``kiosk.core.contrast``'s.
 
-Sizes are given at the 1280x800 reference screen; the UI scales them down on smaller screens.
+Sizes are given at the 1280x800 reference screen; ``kiosk.ui.sizing`` sets them per screen.
 This module imports no kivy: the ``.kv`` files reach it through the app (``rgba`` turns a hex
 colour into the 0..1 tuple Kivy wants).
 """
@@ -129,8 +129,10 @@ TINTED_TEXT: tuple[tuple[str, str, float, str], ...] = (
 """Text on a tint: (text colour, tint colour, the tint's alpha, the colour under the tint).
 The cart's freshly scanned line is tinted with the accent at 14 % (``kv/shopping.kv``)."""
 
-# Sizes at the 1280x800 reference screen. dp: density-independent pixels; sp: dp scaled by
-# the user's font scale. Customers stand at arm's length, some without their glasses.
+# Sizes at the 1280x800 reference screen (the large landscape layout of kiosk.ui.sizing, which
+# sets the small-landscape and portrait sizes beside them and holds every size to 20 px text,
+# 30 px prices and 9 mm touch targets). Customers stand at arm's length, some without their
+# glasses.
 TOUCH_TARGET_DP = 64
 """Smallest side of anything a customer taps (buttons, cart rows); never below 48 dp."""
 BODY_SP = 26

@@ -95,6 +95,17 @@ class KioskRoot(BoxLayout):
     banner_box = ObjectProperty(None)
     demo_box = ObjectProperty(None)
 
+    reach = BooleanProperty(False)
+    """Reach mode (``kiosk.ui.accessibility.Modes.reach``): the top bar and its buttons sit
+    in a band at the bottom of the window, above the demo panel, the screens above them."""
+
+    def on_reach(self, _root: object, reach: bool) -> None:
+        """Move the bar to the bottom band (reach mode) or back to the top."""
+        header = self.ids.header
+        self.remove_widget(header)
+        # children run from the bottom up: the demo panel's box is children[0]
+        self.add_widget(header, index=1 if reach else len(self.children))
+
     def show_banners(self, _app: object, banners: list[tuple[str, str]]) -> None:
         """One full-width line per status banner (role, words), most important first."""
         self.banner_box.clear_widgets()
