@@ -60,11 +60,11 @@ class AccessibilityPanel(ModalView):
             self.ids.rows.add_widget(ModeSwitch(
                 mode=row.mode, icon_name=row.icon, name=row.name, description=row.description,
             ))
-            if row.mode == "audio_guidance":  # its reason, note or levels below it
+            if row.mode == "audio_guidance":  # its reason, note or levels below the rows
                 from kiosk.ui.widgets.guidance_settings import GuidanceSettings
 
                 self.ids.rows.children[0].available = self._app.guidance.available
-                self.ids.rows.add_widget(GuidanceSettings())
+                self.ids.below_rows.add_widget(GuidanceSettings())
 
     @property
     def switches(self) -> list[ModeSwitch]:
