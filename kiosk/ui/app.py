@@ -52,6 +52,7 @@ from kiosk.ui.customer_view import (
 from kiosk.ui.demo_info import DemoInfo
 from kiosk.ui.facade_start import FacadeStart
 from kiosk.ui.i18n import Translator, first_language, language_of, offered_languages
+from kiosk.ui.key_navigation import KeyNavigation
 from kiosk.ui.kivy_setup import REFERENCE_SIZE
 from kiosk.ui.memory_moments import give_back_once_switched
 from kiosk.ui.modes_on_screen import apply_modes
@@ -254,6 +255,7 @@ class KioskApp(App):
             self._facade.given.listen(self._on_notice)
         Window.bind(on_touch_down=self._on_any_touch)
         Window.bind(on_flip=self._on_flip)
+        self.key_navigation = KeyNavigation.started(self, activity=self._on_any_touch)
         Clock.schedule_interval(self._tick, 1.0)
         self._show()
         # The facade starts once the first screen is up (a window that never flips: after
