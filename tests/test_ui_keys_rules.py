@@ -100,12 +100,32 @@ def test_the_focus_starts_on_a_declared_default_else_the_primary_action_else_the
     assert first_focus([]) is None
 
 
+def test_the_focus_starts_on_the_screen_not_on_a_primary_button_of_a_later_group() -> None:
+    screen = Node("screen", Rect(0, 100, 1280, 600))
+    demo = Node("demo strip", Rect(0, 0, 1280, 90), order=2)
+    ordered = reading_order([
+        control("card ok", 600, 20, demo, primary=True), control("back", 100, 200, screen),
+    ])
+    assert first_focus(ordered).key == "back"  # type: ignore[union-attr]
+
+
 def test_when_the_focused_control_goes_the_nearest_one_takes_its_place() -> None:
     ordered = reading_order([control("line 1", 0, 600), control("line 2", 0, 500),
                              control("pay", 900, 100)])
     gone = Rect(0, 480, 100, 50)
     assert nearest(ordered, gone).key == "line 2"  # type: ignore[union-attr]
     assert nearest([], gone) is None
+
+
+def test_the_control_taking_the_place_of_one_that_went_is_from_its_own_container() -> None:
+    cart = Node("cart", Rect(0, 100, 800, 600))
+    demo = Node("demo strip", Rect(0, 0, 1280, 90))
+    ordered = reading_order([
+        control("line 2 remove", 600, 500, cart), control("card ok", 100, 20, demo),
+    ])
+    undo_bar_was = Rect(100, 110, 100, 50)  # nearer the demo strip than to line 2
+    chosen = nearest(ordered, undo_bar_was, ("cart", "undo bar", "undo"))
+    assert chosen is not None and chosen.key == "line 2 remove"
 
 
 def test_a_control_shows_only_where_every_clip_lets_it_through() -> None:

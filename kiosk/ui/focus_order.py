@@ -125,25 +125,45 @@ def step(ordered: Sequence[Focusable], current: Hashable | None, forward: bool) 
 
 
 def first_focus(ordered: Sequence[Focusable]) -> Focusable | None:
-    """Where the focus starts: the first control declared the default, else the first primary
-    action, else the first control (``None``: nothing to focus)."""
+    """Where the focus starts: among the controls read first (those whose outermost container
+    has the lowest declared order: the screen's own, not the top bar's), the first declared
+    the default, else the first primary action, else the first (``None``: nothing to focus)."""
+    if not ordered:
+        return None
+    lowest = min(_group(item) for item in ordered)
+    group = [item for item in ordered if _group(item) == lowest]
     for wanted in (lambda item: item.default, lambda item: item.primary):
-        for item in ordered:
+        for item in group:
             if wanted(item):
                 return item
-    return ordered[0] if ordered else None
+    return group[0]
 
 
-def nearest(ordered: Sequence[Focusable], where: Rect) -> Focusable | None:
-    """The control whose middle is closest to the middle of ``where`` (a control that went),
-    the earlier one on a tie; ``None`` when there is none."""
+def _group(item: Focusable) -> int:
+    return item.path[0].order if item.path else 0
+
+
+def nearest(ordered: Sequence[Focusable], where: Rect, path: Sequence[Hashable] = ()
+            ) -> Focusable | None:
+    """The control that takes the place of one that went (at ``where``, in the containers
+    ``path``, outermost first): one in the innermost container it shared with it (a cart line
+    for a line, the cart for its Undo), there the one whose middle is closest; the earlier on
+    a tie; ``None`` when there is none."""
     if not ordered:
         return None
     x, y = where.center
 
-    def distance(item: Focusable) -> float:
+    def shared(item: Focusable) -> int:
+        count = 0
+        for mine, theirs in zip(path, item.path, strict=False):
+            if mine != theirs.key:
+                break
+            count += 1
+        return count
+
+    def distance(item: Focusable) -> tuple[int, float]:
         cx, cy = item.rect.center
-        return float((cx - x) ** 2 + (cy - y) ** 2)
+        return -shared(item), float((cx - x) ** 2 + (cy - y) ** 2)
 
     return min(ordered, key=distance)
 

@@ -41,9 +41,11 @@ from kivy.core.window import Window
 from kivy.metrics import dp
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.modalview import ModalView
+from kivy.uix.screenmanager import Screen
 from kivy.uix.scrollview import ScrollView
 from kivy.uix.stencilview import StencilView
 from kivy.uix.widget import Widget
+from kivy.weakproxy import WeakProxy
 
 from kiosk.ui.focus_order import (
     Focusable,
@@ -91,8 +93,12 @@ class KeyNavigation:
         self._focused: weakref.ref[Widget] | None = None
         self._focused_rect: Rect | None = None
         self._scope_key: int | None = None
-        self._remembered: dict[int, weakref.ref[Widget]] = {}
+        self._remembered: dict[int, tuple[weakref.ref[Widget], Any]] = {}
         self._follow_event: Any = None
+        self._placed = False
+        self._returning_to: tuple[Any, Any] = (None, None)
+        self._focused_path: tuple[Hashable, ...] = ()
+        self._anchor: tuple[weakref.ref[Widget], int, str] | None = None
         self._due_event: Any = None
 
     # ------------------------------------------------------------------------ lifecycle
@@ -134,7 +140,17 @@ class KeyNavigation:
     @property
     def focused(self) -> Widget | None:
         """The button the keys act on (while the ring shows, or last before a touch)."""
-        return self._focused() if self._focused is not None else None
+        widget = self._focused() if self._focused is not None else None
+        if self._anchor is not None and _anchor_of(widget) != self._anchor_key():
+            widget = _anchored(self._anchor)  # the list gave its row to another line
+            self._focused = weakref.ref(widget) if widget is not None else None
+        return widget
+
+    def _anchor_key(self) -> tuple[Widget | None, int, str] | None:
+        if self._anchor is None:
+            return None
+        layout, index, name = self._anchor
+        return layout(), index, name
 
     @property
     def ring_shown(self) -> bool:
@@ -206,6 +222,7 @@ class KeyNavigation:
             self._show(current)
             return
         item = step(ordered, id(current), forward)
+        self._placed = False  # the customer's choice from now on
         scroller = _scroller_of(current)
         if (may_scroll and scroller is not None and item is not None
                 and id(scroller) not in {node.key for node in item.path}
@@ -230,6 +247,8 @@ class KeyNavigation:
                 return
 
     def _press(self, widget: Widget | None) -> bool:
+        if isinstance(widget, WeakProxy):  # a kv id
+            widget = widget.__self__
         if widget is None or self._describe(widget, self._scope()) is None:
             return False
         widget.trigger_action(duration=0)
@@ -269,18 +288,21 @@ class KeyNavigation:
         chosen: Focusable | None
         if key != self._scope_key:
             if self._scope_key is not None and current is not None:
-                self._remembered[self._scope_key] = weakref.ref(current)
+                self._remembered[self._scope_key] = (weakref.ref(current), self._anchor)
                 while len(self._remembered) > REMEMBERED:
                     del self._remembered[next(iter(self._remembered))]
             self._scope_key = key
-            back = self._remembered.pop(key, None)
-            widget = back() if back is not None else None
+            self._returning_to = self._remembered.pop(key, (None, None))
+            self._placed = True
+        if self._placed:  # no key has moved it here yet: back where it was on this screen,
+            back, anchor = self._returning_to  # else at its start (either may show or be
+            widget = _anchored(anchor) if anchor is not None else back() if back else None
             chosen = first_focus(ordered) if widget is None or id(widget) not in widgets else None
-            current = widget if chosen is None else None
+            current = widget if chosen is None else None  # enabled a moment later)
         elif current is not None and id(current) in widgets:
             chosen = None
         elif self._focused_rect is not None:
-            chosen = nearest(ordered, self._focused_rect)
+            chosen = nearest(ordered, self._focused_rect, self._focused_path)
         else:
             chosen = first_focus(ordered)
         if chosen is not None:
@@ -307,16 +329,19 @@ class KeyNavigation:
             return None
         chain: list[Widget] = []
         clips = [Rect(0, 0, Window.width, Window.height)]
-        node: Widget | None = widget
-        while node is not None and node is not scope:
+        node: Any = widget
+        while node is not None and node is not scope and node is not Window:
             if node.opacity <= 0:
                 return None
             chain.append(node)
             node = node.parent
             if isinstance(node, StencilView):
                 clips.append(_window_rect(node))
-        if node is None or scope.opacity <= 0:
+        if node is not scope or node.opacity <= 0:
             return None
+        if any(isinstance(w, Screen) and w.manager is not None and w.manager.current_screen is not w
+               for w in chain):
+            return None  # the screen going away, still in the manager for a frame
         rect = _window_rect(widget)
         if visible_part(rect, clips) is None:
             return None
@@ -327,10 +352,10 @@ class KeyNavigation:
         )
 
     def _order_of(self, widget: Widget) -> int:
-        ids = self.app.root.ids
-        if widget is ids.get("header"):
+        ids = self.app.root.ids  # weak proxies: they compare equal to their widget
+        if widget == ids.get("header"):
             return 1  # the top bar after the screen's own buttons
-        if widget is ids.get("demo_box"):
+        if widget == ids.get("demo_box"):
             return 2
         return int(getattr(widget, "focus_order", 0))
 
@@ -338,12 +363,16 @@ class KeyNavigation:
 
     def _show(self, widget: Widget | None) -> None:
         self._focused = weakref.ref(widget) if widget is not None else None
+        anchor = _anchor_of(widget)
+        self._anchor = (weakref.ref(anchor[0]), anchor[1], anchor[2]) if anchor else None
+        described = self._describe(widget, self._scope()) if widget is not None else None
+        self._focused_path = tuple(node.key for node in described.path) if described else ()
         if widget is None:
             self.ring.hide()
             return
         scroller = _scroller_of(widget)
         if scroller is not None:
-            scroller.scroll_to(widget, padding=4, animate=False)
+            _reveal(scroller, widget)
         self._draw(widget)
         if self._follow_event is None:
             self._follow_event = Clock.schedule_interval(lambda _dt: self._follow(), FOLLOW_S)
@@ -356,7 +385,8 @@ class KeyNavigation:
         """Keep the ring on the focused button, or on the one that takes its place."""
         scope = self._scope()
         current = self.focused
-        if (current is not None and self._scope_key == self._scope_key_of(scope)
+        if (current is not None and not self._placed
+                and self._scope_key == self._scope_key_of(scope)
                 and self._describe(current, scope) is not None):
             self._draw(current)
             return
@@ -376,11 +406,52 @@ def _window_rect(widget: Widget) -> Rect:
     return Rect(x, y, right - x, top - y)
 
 
+def _anchor_of(widget: Widget | None) -> tuple[Widget, int, str] | None:
+    """Where a button in a recycled list (the cart) is: the list's layout, the row's data index
+    and the button's kv id in the row. A RecycleView hands a row's widgets to another line
+    when its data changes: the focus stays with the place, not with the widget."""
+    node, child = (widget.parent, widget) if widget is not None else (None, None)
+    while node is not None and node is not Window:
+        indices = getattr(node, "view_indices", None)
+        if isinstance(indices, dict) and child in indices:
+            names = [name for name, target in getattr(child, "ids", {}).items() if target == widget]
+            return (node, int(indices[child]), names[0]) if names else None
+        node, child = node.parent, node
+    return None
+
+
+def _anchored(anchor: tuple[weakref.ref[Widget], int, str]) -> Widget | None:
+    """The button at ``anchor`` now (``None`` when its row is out of view or gone)."""
+    layout_ref, index, name = anchor
+    layout = layout_ref()
+    if layout is None:
+        return None
+    for row, row_index in getattr(layout, "view_indices", {}).items():
+        if row_index == index and name in row.ids:
+            found = row.ids[name]
+            return found.__self__ if isinstance(found, WeakProxy) else found
+    return None
+
+
 def _scroller_of(widget: Widget) -> ScrollView | None:
     node = widget.parent
-    while node is not None and not isinstance(node, ScrollView):
+    while node is not None and node is not Window and not isinstance(node, ScrollView):
         node = node.parent
-    return node
+    return node if isinstance(node, ScrollView) else None
+
+
+def _reveal(scroller: ScrollView, widget: Widget) -> None:
+    """Scroll ``scroller`` so that all of ``widget`` shows (Kivy's ``scroll_to`` fails on a
+    RecycleView, whose layout trigger is a plain function)."""
+    view, shown = _window_rect(scroller), _window_rect(widget)
+    if shown.y < view.y:
+        dy = view.y - shown.y + dp(4)
+    elif shown.top > view.top:
+        dy = view.top - shown.top - dp(4)
+    else:
+        return
+    _sx, step_y = scroller.convert_distance_to_scroll(0, dy)
+    scroller.scroll_y = min(1.0, max(0.0, scroller.scroll_y - step_y))
 
 
 def _scroll_on(scroller: ScrollView, forward: bool) -> bool:
