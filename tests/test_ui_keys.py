@@ -22,6 +22,7 @@ from ui_support import (
     ORANGE_JUICE,
     SETTLE_FRAMES,
     KioskDriver,
+    barcode_of,
     run_kiosk_ui,
 )
 
@@ -263,6 +264,8 @@ def test_the_ring_follows_the_idle_prompt_and_the_start_over_question_and_comes_
 ) -> None:
     ui = kiosk_ui
     fill_cart(ui)
+    move_to(ui, line_button(ui, 1, "plus_button"), UP)
+    ui.screenshot("cart-ring")
     start_over = ui.find("start_over", "shopping")
     move_to(ui, start_over)
 
@@ -377,3 +380,34 @@ def test_an_enter_at_the_end_of_a_keyboard_scanners_burst_presses_nothing(
     Window.dispatch("on_textinput", "?")  # "?" asks for help, like F1
     key_up(ord("/"))
     ui.wait_for_screen("needs_attendant")
+
+
+def test_the_keys_reach_every_line_of_a_cart_longer_than_the_screen(
+    kiosk_ui: KioskDriver,
+) -> None:
+    ui = kiosk_ui
+    ui.wait_for_screen("attract")
+    ui.started()
+    basket = [barcode_of(name) for name in (
+        "Mineral water still", "Mineral water sparkling", "Orange juice", "Apple juice", "Cola",
+        "Energy drink", "Espresso beans",
+    )]  # seven lines: more than the cart shows at either size
+    for count, code in enumerate(basket, start=1):
+        ui.scan(code)
+        ui.wait_for(lambda count=count: len(ui.app.cart_rows) == count, f"{count} lines")
+    pay = ui.find("pay_button", "shopping")
+    press(ui, UP)  # shows the ring, on Pay
+    ui.wait_for(lambda: focused(ui) == pay, "the focus on Pay")
+    lines_seen: list[int] = []
+    for _ in range(MOST_PRESSES):  # up from Pay through every line, the newest first
+        press(ui, UP)
+        ui.pump(0.1)  # the list scrolls on, then the focus moves
+        line_id = getattr(focused(ui).parent, "line_id", None)
+        if line_id is None:
+            break
+        if line_id not in lines_seen:
+            lines_seen.append(line_id)
+            assert ring_around(ui, focused(ui)), "the focused line is scrolled into view"
+    every_line = [row["line_id"] for row in ui.app.cart_rows]
+    assert lines_seen == list(reversed(every_line))
+    ui.screenshot("first-line-after-scrolling-up")
