@@ -70,6 +70,8 @@ FOLLOW_S = 0.05
 """While the ring shows, how often it checks where the focused button is (seconds)."""
 SCROLL_SETTLE_S = 0.05
 """After scrolling the cart on, the wait before the focus moves (its rows are laid out)."""
+LOOK_AGAIN_S = 0.25
+"""While the focus waits for its place on a new screen, how often it looks again (seconds)."""
 REMEMBERED = 8
 """Screens and questions whose last focus is remembered (to return to after a question)."""
 
@@ -96,6 +98,7 @@ class KeyNavigation:
         self._remembered: dict[int, tuple[weakref.ref[Widget], Any]] = {}
         self._follow_event: Any = None
         self._placed = False
+        self._looked_at = -1e9
         self._returning_to: tuple[Any, Any] = (None, None)
         self._focused_path: tuple[Hashable, ...] = ()
         self._anchor: tuple[weakref.ref[Widget], int, str] | None = None
@@ -382,14 +385,22 @@ class KeyNavigation:
         self.ring.show(self._focused_rect, dp(14) * float(getattr(self.app, "scale", 1.0)))
 
     def _follow(self) -> None:
-        """Keep the ring on the focused button, or on the one that takes its place."""
+        """Keep the ring on the focused button, or on the one that takes its place. Looking
+        at every button (a few milliseconds) happens only when the screen or question changed
+        or the button went, and a few times a second while the focus waits for its place (the
+        start of a screen whose buttons come a moment later) or for any button at all."""
         scope = self._scope()
         current = self.focused
-        if (current is not None and not self._placed
-                and self._scope_key == self._scope_key_of(scope)
-                and self._describe(current, scope) is not None):
-            self._draw(current)
-            return
+        now = self._clock()
+        if self._scope_key == self._scope_key_of(scope) and (
+                now - self._looked_at < LOOK_AGAIN_S if self._placed or current is None
+                else True):
+            if current is None:
+                return
+            if self._describe(current, scope) is not None:
+                self._draw(current)
+                return
+        self._looked_at = now
         _ordered, _widgets, current = self._resolve()
         self._show(current)
 
