@@ -410,3 +410,27 @@ def test_the_keys_reach_every_line_of_a_cart_longer_than_the_screen(
     every_line = [row["line_id"] for row in ui.app.cart_rows]
     assert lines_seen == list(reversed(every_line))
     ui.screenshot("first-line-after-scrolling-up")
+
+
+def test_after_a_decline_the_keys_try_another_card(large_ui: KioskDriver) -> None:
+    ui = large_ui
+    fill_cart(ui)
+    declined = next(w for w in keys(ui).focusables() if w.text == "Card declined")
+    move_to(ui, declined, UP)  # the demo strip: the card the simulated customer taps next
+    press(ui, ENTER)
+    ui.wait_for(lambda: ui.app.demo_card == "declined", "the declined demo card chosen")
+    pay = ui.find("pay_button", "shopping")
+    move_to(ui, pay)
+    press(ui, ENTER)
+    ui.wait_for(lambda: ui.app.payment_mode == "declined", "the decline explanation")
+    retry = ui.find("retry_button", "payment")
+    ui.wait_for(lambda: ring_around(ui, retry), "the ring on Try another card")
+    ui.screenshot("declined-ring")
+    approved = next(w for w in keys(ui).focusables() if w.text == "Card OK")
+    move_to(ui, approved)
+    press(ui, ENTER)
+    ui.wait_for(lambda: ui.app.demo_card == "approved", "the approved demo card chosen")
+    move_to(ui, retry, UP)
+    press(ui, ENTER)
+    ui.wait_for_screen("paid")
+    assert ui.kiosk.checkout.state is CheckoutState.PAID
