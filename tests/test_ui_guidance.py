@@ -264,6 +264,10 @@ def test_volume_and_speed_change_at_once_and_return_to_the_shops_at_walk_away(
     assert ui.app.guidance.levels() == (80, 160)
 
 
+DOWN_ARROW = 274
+"""SDL's key code of the down arrow (the keypad navigation's "next")."""
+
+
 def test_a_key_press_stops_the_voice_and_drops_what_was_queued(kiosk_ui: KioskDriver) -> None:
     ui = kiosk_ui
     ui.wait_for_screen("attract")
@@ -277,6 +281,12 @@ def test_a_key_press_stops_the_voice_and_drops_what_was_queued(kiosk_ui: KioskDr
     assert speech.speaking is None and speech.waiting == []
     assert list(speech.heard)[-2:] == [("en", "Your cart"), INTERRUPTED]
     assert ("en", "Total €0.49.") in speech.dropped
+    # a key the keypad navigation takes (an arrow: it moves the focus ring) stops it too
+    ui.scan(ORANGE_JUICE)
+    ui.wait_for(lambda: speech.speaking is not None, "the second scan being read out")
+    Window.dispatch("on_key_down", DOWN_ARROW, 0, None, [])
+    Window.dispatch("on_key_up", DOWN_ARROW, 0)
+    assert speech.speaking is None and speech.waiting == []
 
 
 def test_without_headphones_or_loudspeaker_guidance_cannot_be_turned_on_and_the_panel_says_why(

@@ -49,6 +49,7 @@ from kiosk.ui.demo_info import DemoInfo
 from kiosk.ui.facade_start import FacadeStart
 from kiosk.ui.guidance_on_screen import GuidanceOnScreen
 from kiosk.ui.i18n import Translator, first_language, language_of, offered_languages
+from kiosk.ui.key_navigation import KeyNavigation
 from kiosk.ui.memory_moments import give_back_once_switched
 from kiosk.ui.modes_on_screen import apply_modes
 from kiosk.ui.screen_building import (
@@ -267,6 +268,9 @@ class KioskApp(App):
             self._facade.given.listen(self._on_notice)
         Window.bind(on_touch_down=self._on_any_touch)
         Window.bind(on_flip=self._on_flip)
+        self.key_navigation = KeyNavigation.started(
+            self, activity=self._on_any_touch, on_key=self.guidance.interrupt
+        )
         Clock.schedule_interval(self._tick, 1.0)
         self._show()
         # The facade starts once the first screen is up (a window that never flips: after

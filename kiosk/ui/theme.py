@@ -50,6 +50,12 @@ class Palette:
     on_danger: str
     outline: str
     """Borders and dividers; never used for text."""
+    focus: str
+    """The keyboard's focus ring (``kiosk.ui.widgets.focus_ring``): drawn around the control
+    the keys act on, with a thin `focus_halo` line inside it."""
+    focus_halo: str
+    """The focus ring's inner line: where the ring lies on a colour close to `focus`, the halo
+    still stands out (``FOCUS_GROUNDS``)."""
 
 
 THEME = Palette(
@@ -67,6 +73,8 @@ THEME = Palette(
     danger="#C42B2B",
     on_danger="#FFFFFF",
     outline="#D3D8DF",
+    focus="#C026D3",
+    focus_halo="#FFFFFF",
 )
 """The palette the kiosk uses."""
 
@@ -85,6 +93,8 @@ HIGH_CONTRAST = Palette(
     danger="#FFA8A8",
     on_danger="#000000",
     outline="#FFFFFF",
+    focus="#00E5FF",
+    focus_halo="#000000",
 )
 """The high-contrast mode's palette (``kiosk.ui.accessibility``): light on black, a yellow
 accent, every text pair at least 7:1 (WCAG AAA); outlines in white, so every button and the
@@ -119,6 +129,12 @@ screen's call to scan, the item an attendant call is about) and in panels (the a
 panel's mode that is on); danger (errors) on the background, in panels and on staff rows;
 success on the background (the paid screen); surface on text (the Undo bar).
 """
+
+FOCUS_GROUNDS: tuple[str, ...] = ("background", "surface", "surface_alt", "text")
+"""What the focus ring can lie on: the screen, panels, every other cart row, the Undo bar
+(filled with the text colour). The tests hold the ring to WCAG's 3:1 for a focus indicator
+against each: the `Palette.focus` colour itself, or its `Palette.focus_halo` (which reaches
+3:1 against the focus colour too), so the ring shows on every one of them."""
 
 TINTED_TEXT: tuple[tuple[str, str, float, str], ...] = (
     ("text", "accent", 0.14, "surface"),
