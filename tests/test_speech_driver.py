@@ -117,6 +117,7 @@ def test_interrupt_kills_a_long_utterance_and_drops_the_queue(speech: Speech) ->
 
     assert speech.processes == ()
     assert not any(alive(pid) for pid in pids), "the engine and the player are gone"
+    assert (speech.started, speech.spoken) == (1, 0), "cut off: never counted as spoken"
     speech.say("Pay", "en")
     wait_until(lambda: speech.spoken == 1, "the utterance after the interrupt")
     assert speech.started == 2, "the queued utterance was dropped, never started"

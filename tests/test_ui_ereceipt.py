@@ -23,6 +23,7 @@ from ui_support import (
 
 from kiosk.config import demo_settings
 from kiosk.sim.demo_backoffice import DemoBackOffice
+from kiosk.ui.customer_view import THANK_YOU_TOUCH_GRACE_S
 
 WAIT_S = 20.0
 
@@ -86,6 +87,7 @@ def test_each_customer_gets_their_own_qr_code_and_the_page_shows_their_receipt(
         page = httpx.get(url).text
     assert "2.38" in page  # the total: 0.49 + 1.89
 
+    ui.pump(THANK_YOU_TOUCH_GRACE_S)  # "Done" answers once a double tap's moment is over
     ui.tap(ui.find("done_button", "thank_you"))
     ui.wait_for_screen("attract")
     second = pay_and_choose_the_qr_code(ui, ORANGE_JUICE)

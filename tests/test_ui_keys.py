@@ -34,6 +34,7 @@ from kivy.uix.widget import Widget
 # isort: on
 
 from kiosk.core.checkout_states import CheckoutState
+from kiosk.ui.customer_view import THANK_YOU_TOUCH_GRACE_S
 from kiosk.ui.key_navigation import KeyNavigation
 from kiosk.ui.widgets.start_over import open_question
 
@@ -251,6 +252,7 @@ def test_a_whole_sale_with_keys_only_from_attract_to_thank_you(
     ui.wait_for_screen("thank_you")
     done = ui.find("done_button", "thank_you")
     ui.wait_for(lambda: ring_around(ui, done), "the ring on Done")
+    ui.pump(THANK_YOU_TOUCH_GRACE_S)  # "Done" answers once a double tap's moment is over
     press(ui, ENTER)
     ui.wait_for_screen("attract")
     assert ui.kiosk.checkout.state is CheckoutState.ATTRACT

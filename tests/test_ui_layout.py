@@ -43,6 +43,7 @@ from kivy.uix.widget import Widget
 from kiosk.core.checkout_states import AttendantReason, CheckoutState
 from kiosk.ui import theme
 from kiosk.ui.accessibility import SHOP_DEFAULTS, Modes, colours_of
+from kiosk.ui.customer_view import THANK_YOU_TOUCH_GRACE_S
 from kiosk.ui.demo_info import DemoInfo
 from kiosk.ui.kivy_setup import configure_kivy
 from kiosk.ui.modes_on_screen import apply_modes
@@ -268,6 +269,7 @@ def visit_every_screen(visit: Visit, look: Callable[[str], None]) -> list[str]:
     ui.tap(ui.find("print_button", "paid"))
     ui.wait_for_screen("thank_you")
     at("thank_you")
+    ui.pump(THANK_YOU_TOUCH_GRACE_S)  # "Done" answers once a double tap's moment is over
     ui.tap(ui.find("done_button", "thank_you"))
     ui.wait_for_screen("attract")
     return seen
@@ -433,6 +435,10 @@ def test_pressing_escape_or_f1_does_not_stop_the_kiosk_or_open_kivy_settings(
     assert EventLoop.status == status
     assert list(Window.children) == children_before, "something opened over the kiosk"
     assert ui.app.root.get_root_window() is Window
+    # F1 is the keypad's Help key (kiosk.ui.key_router): staff are called, nothing else
+    ui.wait_for_screen("needs_attendant")
+    ui.tap(ui.find("withdraw_button", "needs_attendant"))
+    ui.wait_for_screen("attract")
     ui.scan(MINERAL_WATER)
     ui.wait_for_screen("shopping")
     assert len(ui.app.cart_rows) == 1

@@ -423,7 +423,7 @@ def run_kiosk_ui(
     driver = KioskDriver(
         data_dir,
         options.pop("settings", settings),
-        size=SIZES[size_name],
+        size=SUPPORTED_SIZES[size_name],
         shots=artifact_folder(test_name),
         demo=options.pop("demo", demo),
         **options,

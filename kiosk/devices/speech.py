@@ -210,11 +210,14 @@ class Speech:
         with self._lock:
             interrupted = self._running != (engine, player)
             self._running = ()
-        if player.returncode != 0 and not interrupted:
+            if player.returncode == 0 and not interrupted:  # (counted before interrupt returns)
+                self.spoken += 1
+        if interrupted:
+            return
+        if player.returncode != 0:
             detail = problem.decode(errors="replace").strip() or f"exit {player.returncode}"
             self._failed("device", f"audio guidance is silent on {self.device!r}: {detail}")
-        elif player.returncode == 0:
-            self.spoken += 1
+        else:
             if self._failures_logged:
                 log.info("audio guidance speaks again on %r", self.device)
                 self._failures_logged.clear()

@@ -439,8 +439,10 @@ class KioskApp(App):
         self.kiosk.choose_receipt(ReceiptChoice(choice))
 
     def thank_you_done(self) -> None:
-        """Leave the thank-you screen for the attract screen now."""
-        self._end_thank_you()
+        """Leave the thank-you screen for the attract screen now (not when "Done" sits where
+        the receipt choice was and a double tap on that choice reaches it)."""
+        if self.thank_you_time.done_allowed():
+            self._end_thank_you()
 
     def staff_answer(self, staff_number: int, pin: str) -> None:
         """A staff member entered their number and PIN on the attendant screen."""

@@ -18,7 +18,7 @@ from kivy.clock import Clock
 
 from kiosk.config import Settings
 from kiosk.receipts.ereceipt import ereceipt_url, qr_png
-from kiosk.ui.customer_view import touch_ends_thank_you
+from kiosk.ui.customer_view import THANK_YOU_TOUCH_GRACE_S, touch_ends_thank_you
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,11 @@ class ThankYouTime:
         self.showing = False
         self._cancel()
         return True
+
+    def done_allowed(self) -> bool:
+        """"Done" may end the screen: not within ``THANK_YOU_TOUCH_GRACE_S`` of its start (the
+        second tap of a double tap on the receipt choice)."""
+        return time.monotonic() - self._since > THANK_YOU_TOUCH_GRACE_S
 
     def ended_by_touch(self, qr_shown: bool) -> bool:
         """A touch now ends the screen (``touch_ends_thank_you``)."""
