@@ -49,7 +49,6 @@ from kiosk.ui.demo_info import DemoInfo
 from kiosk.ui.facade_start import FacadeStart
 from kiosk.ui.guidance_on_screen import GuidanceOnScreen
 from kiosk.ui.i18n import Translator, first_language, language_of, offered_languages
-from kiosk.ui.key_navigation import KeyNavigation
 from kiosk.ui.memory_moments import give_back_once_switched
 from kiosk.ui.modes_on_screen import apply_modes
 from kiosk.ui.screen_building import (
@@ -219,6 +218,8 @@ class KioskApp(App):
         self._left_payment = False
         self._touched_at = time.monotonic()
         self._started_facade = False
+        self.key_navigation: Any = None
+        """The keypad's focus ring (``kiosk.ui.key_navigation``), started after the first frame."""
         self._start_event: Any = None
         self._staff_login = StaffLoginPad(staff_login_s, lambda: self.close_staff_login())
         self.title = settings.shop.name
@@ -268,9 +269,6 @@ class KioskApp(App):
             self._facade.given.listen(self._on_notice)
         Window.bind(on_touch_down=self._on_any_touch)
         Window.bind(on_flip=self._on_flip)
-        self.key_navigation = KeyNavigation.started(
-            self, activity=self._on_any_touch, on_key=self.guidance.interrupt
-        )
         Clock.schedule_interval(self._tick, 1.0)
         self._show()
         # The facade starts once the first screen is up (a window that never flips: after
@@ -324,6 +322,11 @@ class KioskApp(App):
         if self._start_event is not None:
             self._start_event.cancel()
         self._facade.begin()
+        from kiosk.ui.key_navigation import KeyNavigation  # keys: from the first frame on
+
+        self.key_navigation = KeyNavigation.started(
+            self, activity=self._on_any_touch, on_key=self.guidance.interrupt
+        )
 
     def _start_facade(self, kiosk: Kiosk) -> None:
         """Start the facade in the background (on the thread that built it, if any)."""
