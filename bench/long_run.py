@@ -237,6 +237,9 @@ class Shopper:
             lambda: self._screen() == "thank_you"
             and (bool(app.qr_source) if receipt == "qr" else app.receipt_status == "printed"),
         )
+        yield from self._until(  # a tap sooner is the second of a double tap: ignored
+            "Done to answer", lambda: app.thank_you_time.done_allowed()
+        )
         yield from self._tap(lambda: self._button("thank_you", "done_button"), "Done")
         yield from self._until("the attract screen", lambda: self._screen() == "attract")
 

@@ -26,18 +26,13 @@ from typing import Any
 
 from kiosk.ui.accessibility import MODE_ROWS, SHOP_DEFAULTS, Modes
 from kiosk.ui.navigation import CUSTOMER_SCREENS
+from kiosk.ui.sizing import DEFAULT_DIAGONALS_IN
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "screens" / "customer"
 INDEX = ROOT / "docs" / "SCREENS.md"
 
-SIZES = {
-    "800x480": (800, 480),
-    "1024x600": (1024, 600),
-    "1280x800": (1280, 800),
-    "1920x1080": (1920, 1080),
-    "1080x1920": (1080, 1920),
-}
+SIZES = {f"{width}x{height}": (width, height) for width, height in DEFAULT_DIAGONALS_IN}
 """The supported screens: 7-inch (two), 10-inch, and the 15-24-inch panels, wide and tall."""
 SMALL_SET = ("800x480", "1280x800")
 """The sizes shown in German and in each accessibility mode."""
@@ -117,29 +112,12 @@ def index_text(runs: list[Run]) -> str:
 
 def walk(ui: Any, look: Callable[[str], None]) -> None:
     """Take the demo kiosk through every customer screen; ``look(screen)`` at each one."""
-    from ui_support import MINERAL_WATER, ORANGE_JUICE, barcode_of
+    from ui_support import show_checking_closed_and_a_cart
 
     ui.wait_for_screen("attract")
     ui.started()
     look("attract")
-    ui.app.recovery = "checking"
-    ui.app._show()
-    ui.wait_for_screen("checking")
-    look("checking")
-    ui.app.recovery = ""
-    ui.app._show()
-    ui.wait_for_screen("attract")
-    ui.app.set_closed(True)
-    ui.wait_for_screen("closed")
-    look("closed")
-    ui.app.set_closed(False)
-    ui.wait_for_screen("attract")
-    ui.scan(MINERAL_WATER)
-    ui.wait_for_screen("shopping")
-    ui.scan(ORANGE_JUICE)
-    ui.scan(barcode_of("Espresso beans"))
-    ui.wait_for(lambda: len(ui.app.cart_rows) == 3, "three cart lines")
-    look("shopping")
+    show_checking_closed_and_a_cart(ui, look)
     ui.scan(NOT_IN_CATALOG)
     ui.wait_for_screen("needs_attendant")
     look("needs_attendant")

@@ -16,6 +16,7 @@ import pytest
 # ui_support configures Kivy before anything imports kivy.core.window.
 # isort: off
 from ui_support import MINERAL_WATER, ORANGE_JUICE, SIZES, KioskDriver, run_kiosk_ui, texts_in
+from ui_support import open_accessibility_panel as open_panel
 
 from kivy.core.window import Window
 from kivy.metrics import sp
@@ -27,8 +28,7 @@ from test_ui_layout import small_buttons, small_text, visible_widgets
 from kiosk.core.checkout_states import CheckoutState
 from kiosk.ui import theme
 from kiosk.ui.accessibility import MODE_ROWS, SHOP_DEFAULTS, Modes, colours_of
-from kiosk.ui.customer_view import LANGUAGE_RESET_S
-from kiosk.ui.widgets.accessibility_panel import AccessibilityPanel
+from kiosk.ui.customer_view import LANGUAGE_RESET_S, THANK_YOU_TOUCH_GRACE_S
 
 
 @pytest.fixture(params=list(SIZES))
@@ -39,15 +39,6 @@ def kiosk_ui(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[KioskDr
 
 NORMAL = colours_of(SHOP_DEFAULTS)
 HIGH_CONTRAST = colours_of(Modes(high_contrast=True))
-
-
-def open_panel(ui: KioskDriver) -> AccessibilityPanel:
-    """Tap the top bar's accessibility button; return the panel that opens."""
-    ui.tap(ui.find("accessibility_button"))
-    ui.frames(3)
-    panels = [w for w in Window.children if isinstance(w, AccessibilityPanel)]
-    assert len(panels) == 1, "the accessibility panel did not open"
-    return panels[0]
 
 
 def turn_on_high_contrast(ui: KioskDriver) -> None:
@@ -134,6 +125,7 @@ def test_high_contrast_from_the_cart_changes_the_whole_window_and_ends_with_the_
     ui.tap(ui.find("print_button", "paid"))
     ui.wait_for_screen("thank_you")
     assert dict(ui.app.colours) == HIGH_CONTRAST
+    ui.pump(THANK_YOU_TOUCH_GRACE_S)  # "Done" answers once a double tap's moment is over
     ui.tap(ui.find("done_button", "thank_you"))
     ui.wait_for_screen("attract")
     assert ui.app.modes == SHOP_DEFAULTS

@@ -17,12 +17,9 @@ from ui_support import (
     MINERAL_WATER,
     ORANGE_JUICE,
     KioskDriver,
-    artifact_folder,
-    prepared_demo,
+    run_kiosk_with_backoffice,
 )
 
-from kiosk.config import demo_settings
-from kiosk.sim.demo_backoffice import DemoBackOffice
 from kiosk.ui.customer_view import THANK_YOU_TOUCH_GRACE_S
 
 WAIT_S = 20.0
@@ -31,20 +28,7 @@ WAIT_S = 20.0
 @pytest.fixture
 def ui(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[KioskDriver]:
     """The demo kiosk at 1280x800 with its back office."""
-    data_dir = tmp_path / "kiosk"
-    data_dir.mkdir()
-    _settings, demo = prepared_demo(data_dir)
-    backoffice = DemoBackOffice(data_dir, "demo")
-    settings = demo_settings(data_dir, backoffice_url=backoffice.url)
-    driver = KioskDriver(
-        data_dir, settings, size=(1280, 800), shots=artifact_folder(request.node.name),
-        demo=demo, secrets=backoffice.secrets,
-    )
-    try:
-        yield driver
-    finally:
-        driver.stop()
-        backoffice.stop()
+    yield from run_kiosk_with_backoffice(tmp_path, request.node.name)
 
 
 def pay_and_choose_the_qr_code(ui: KioskDriver, *barcodes: str) -> str:

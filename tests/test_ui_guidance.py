@@ -27,6 +27,7 @@ from ui_support import (
     run_kiosk_ui,
     texts_in,
 )
+from ui_support import open_accessibility_panel as open_panel
 
 from kiosk.config.audio import AudioSettings
 from kiosk.sim.virtual_speech import INTERRUPTED, VirtualSpeech
@@ -144,15 +145,6 @@ def kiosk_ui(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[KioskDr
 def kiosk_ui_sized(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[KioskDriver]:
     """The demo kiosk at each supported screen size."""
     yield from run_kiosk_ui(tmp_path, request.node.name, request.param)
-
-
-def open_panel(ui: KioskDriver) -> AccessibilityPanel:
-    """Tap the top bar's accessibility button; return the panel that opens."""
-    ui.tap(ui.find("accessibility_button"))
-    ui.frames(3)
-    panels = [w for w in Window.children if isinstance(w, AccessibilityPanel)]
-    assert len(panels) == 1, "the accessibility panel did not open"
-    return panels[0]
 
 
 def turn_guidance_on(ui: KioskDriver) -> VirtualSpeech:

@@ -21,12 +21,12 @@ import pytest
 # ui_support configures Kivy before anything imports kivy.core.window.
 # isort: off
 from ui_support import (
+    show_checking_closed_and_a_cart,
     MINERAL_WATER,
     ORANGE_JUICE,
     SIZES,
     KioskDriver,
     artifact_folder,
-    barcode_of,
     prepared_demo,
 )
 
@@ -201,26 +201,7 @@ def visit_every_screen(visit: Visit, look: Callable[[str], None]) -> list[str]:
     ui.tap(ui.find("staff_back", "staff_login"))
     ui.wait_for_screen("attract")
 
-    ui.app.recovery = "checking"
-    ui.app._show()
-    ui.wait_for_screen("checking")
-    at("checking")
-    ui.app.recovery = ""
-    ui.app._show()
-    ui.wait_for_screen("attract")
-
-    ui.app.set_closed(True)
-    ui.wait_for_screen("closed")
-    at("closed")
-    ui.app.set_closed(False)
-    ui.wait_for_screen("attract")
-
-    ui.scan(MINERAL_WATER)
-    ui.wait_for_screen("shopping")
-    ui.scan(ORANGE_JUICE)
-    ui.scan(barcode_of("Espresso beans"))
-    ui.wait_for(lambda: len(ui.app.cart_rows) == 3, "three cart lines")
-    at("shopping")
+    show_checking_closed_and_a_cart(ui, at)
 
     ui.advance(ui.settings.timeouts.idle_prompt_after_s + 1)
     prompt = ui.app._idle_prompt

@@ -12,11 +12,10 @@ import pytest
 # ui_support configures Kivy before anything imports kivy.core.window.
 # isort: off
 from ui_support import (
+    run_kiosk_with_backoffice,
     MINERAL_WATER,
     ORANGE_JUICE,
     KioskDriver,
-    artifact_folder,
-    prepared_demo,
     run_kiosk_ui,
 )
 
@@ -24,9 +23,7 @@ from kivy.core.window import Window
 
 # isort: on
 
-from kiosk.config import demo_settings
 from kiosk.core.checkout_states import CheckoutState, PaymentPhase
-from kiosk.sim.demo_backoffice import DemoBackOffice
 from kiosk.ui.accessibility import Modes
 from kiosk.ui.modes_on_screen import apply_modes
 from kiosk.ui.timeouts import MODE_STRETCH, warns_after
@@ -131,20 +128,7 @@ def test_the_card_wait_warns_and_more_time_keeps_the_sale_and_the_payment(
 @pytest.fixture
 def with_backoffice(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[KioskDriver]:
     """The demo kiosk at 1280x800 with its back office (QR code e-receipts)."""
-    data_dir = tmp_path / "kiosk"
-    data_dir.mkdir()
-    _settings, demo = prepared_demo(data_dir)
-    backoffice = DemoBackOffice(data_dir, "demo")
-    settings = demo_settings(data_dir, backoffice_url=backoffice.url)
-    driver = KioskDriver(
-        data_dir, settings, size=(1280, 800), shots=artifact_folder(request.node.name),
-        demo=demo, secrets=backoffice.secrets,
-    )
-    try:
-        yield driver
-    finally:
-        driver.stop()
-        backoffice.stop()
+    yield from run_kiosk_with_backoffice(tmp_path, request.node.name)
 
 
 def test_the_receipt_choice_and_the_qr_code_warn_and_more_time_keeps_each_on_screen(

@@ -44,18 +44,13 @@ from kiosk.sim.demo_shop import demo_barcodes, prepare_demo  # noqa: E402
 from kiosk.store.db import open_database  # noqa: E402
 from kiosk.ui.app import KioskApp, kivy_post  # noqa: E402
 from kiosk.ui.launch import DemoInfo  # noqa: E402
+from kiosk.ui.sizing import DEFAULT_DIAGONALS_IN  # noqa: E402
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "ui"
 SIZES = {"1280x800": (1280, 800), "800x480": (800, 480)}
 """The two sizes the journeys are driven at: the 10-inch and the 7-inch landscape screen (the
 smallest and the reference; ``SUPPORTED_SIZES`` has them all)."""
-SUPPORTED_SIZES = {
-    "800x480": (800, 480),
-    "1024x600": (1024, 600),
-    "1280x800": (1280, 800),
-    "1920x1080": (1920, 1080),
-    "1080x1920": (1080, 1920),
-}
+SUPPORTED_SIZES = {f"{width}x{height}": (width, height) for width, height in DEFAULT_DIAGONALS_IN}
 """Every supported touchscreen (``kiosk.ui.sizing``): 7-inch (800x480, 1024x600), 10-inch
 (1280x800), 15-inch landscape (1920x1080) and a portrait totem (1080x1920); the layout test
 visits every customer screen at each."""
@@ -432,3 +427,58 @@ def run_kiosk_ui(
         yield driver
     finally:
         driver.stop()
+
+
+def run_kiosk_with_backoffice(tmp_path: Path, test_name: str) -> Generator[KioskDriver, None, None]:
+    """A demo kiosk at 1280x800 with the demo's back office (QR code e-receipts), both stopped
+    after."""
+    from kiosk.sim.demo_backoffice import DemoBackOffice
+
+    data_dir = tmp_path / "kiosk"
+    data_dir.mkdir()
+    _settings, demo = prepared_demo(data_dir)
+    backoffice = DemoBackOffice(data_dir, "demo")
+    settings = demo_settings(data_dir, backoffice_url=backoffice.url)
+    driver = KioskDriver(
+        data_dir, settings, size=(1280, 800), shots=artifact_folder(test_name),
+        demo=demo, secrets=backoffice.secrets,
+    )
+    try:
+        yield driver
+    finally:
+        driver.stop()
+        backoffice.stop()
+
+
+def show_checking_closed_and_a_cart(ui: KioskDriver, look: Callable[[str], None]) -> None:
+    """From the attract screen: the checking screen (a payment being checked), the closed
+    screen, then the cart with three items; ``look(screen)`` on each."""
+    ui.app.recovery = "checking"
+    ui.app._show()
+    ui.wait_for_screen("checking")
+    look("checking")
+    ui.app.recovery = ""
+    ui.app._show()
+    ui.wait_for_screen("attract")
+    ui.app.set_closed(True)
+    ui.wait_for_screen("closed")
+    look("closed")
+    ui.app.set_closed(False)
+    ui.wait_for_screen("attract")
+    ui.scan(MINERAL_WATER)
+    ui.wait_for_screen("shopping")
+    ui.scan(ORANGE_JUICE)
+    ui.scan(barcode_of("Espresso beans"))
+    ui.wait_for(lambda: len(ui.app.cart_rows) == 3, "three cart lines")
+    look("shopping")
+
+
+def open_accessibility_panel(ui: KioskDriver) -> Any:
+    """Tap the top bar's accessibility button; return the panel that opens."""
+    from kiosk.ui.widgets.accessibility_panel import AccessibilityPanel
+
+    ui.tap(ui.find("accessibility_button"))
+    ui.frames(3)
+    panels = [w for w in Window.children if isinstance(w, AccessibilityPanel)]
+    assert len(panels) == 1, "the accessibility panel did not open"
+    return panels[0]
