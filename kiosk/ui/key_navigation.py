@@ -237,8 +237,11 @@ class KeyNavigation:
         if (may_scroll and scroller is not None and item is not None
                 and id(scroller) not in {node.key for node in item.path}
                 and _scroll_on(scroller, forward)):  # more lines beyond the visible ones
-            Clock.schedule_once(lambda _dt: self._move(forward, may_scroll=False),
-                                SCROLL_SETTLE_S)
+            def move_on(_dt: float, scroller: ScrollView = scroller) -> None:
+                _lay_out_now(scroller)  # its rows for the new place, even on a slow frame
+                self._move(forward, may_scroll=False)
+
+            Clock.schedule_once(move_on, SCROLL_SETTLE_S)
             return
         self._show(widgets[item.key] if item is not None else None)
 
@@ -470,6 +473,14 @@ def _reveal(scroller: ScrollView, widget: Widget) -> None:
         return
     _sx, step_y = scroller.convert_distance_to_scroll(0, dy)
     scroller.scroll_y = min(1.0, max(0.0, scroller.scroll_y - step_y))
+
+
+def _lay_out_now(scroller: ScrollView) -> None:
+    """Lay out a recycled list's rows for where it is scrolled now (Kivy does it on a later
+    frame; until then the rows of the old place are the ones there)."""
+    refresh = getattr(scroller, "refresh_views", None)
+    if callable(refresh):
+        refresh()
 
 
 def _scroll_on(scroller: ScrollView, forward: bool) -> bool:
