@@ -59,6 +59,7 @@ from kiosk.ui.modes_on_screen import apply_modes
 from kiosk.ui.navigation import CUSTOMER_SCREENS
 from kiosk.ui.sizing import LARGER_TEXT, MIN_PRICE_PX, MIN_TEXT_PX
 from kiosk.ui.widgets.accessibility_panel import AccessibilityPanel
+from kiosk.ui.widgets.start_over import ask_start_over
 
 NOT_IN_CATALOG = "5901234123457"
 BASKET = (
@@ -193,9 +194,9 @@ class Checker:
         self.problems: list[str] = []
         self.checked: list[str] = []
 
-    def look(self, screen: str, *, panel: bool = False) -> None:
-        """Check ``screen`` (on show; ``panel``: the accessibility panel open over it) in each
-        language and each mode, then go back to English and the shop's defaults."""
+    def look(self, screen: str, *, over: str = "") -> None:
+        """Check ``screen`` (on show; ``over``: the question or panel open over it, named) in
+        each language and each mode, then go back to English and the shop's defaults."""
         ui = self.ui
         assert ui.screen == screen, ui.screen
         for language in LANGUAGES:
@@ -203,15 +204,15 @@ class Checker:
             for mode_name, modes in MODES.items():
                 apply_modes(ui.app, modes)
                 ui.frames(SETTLE_FRAMES)
-                shown = f"{screen} accessibility panel" if panel else screen
+                shown = f"{screen} {over}" if over else screen
                 where = f"{self.size_name} {shown} {language} {mode_name}"
                 self.problems.extend(f"{where}: {p}" for p in problems_on_screen(ui, modes))
                 if language == "en" and screen in SHOTS and self._shot_wanted(mode_name):
-                    ui.screenshot(f"{screen}-{'panel-' if panel else ''}{mode_name}")
+                    ui.screenshot("-".join(part for part in (screen, over, mode_name) if part))
         ui.app.set_language("en")
         apply_modes(ui.app, SHOP_DEFAULTS)
         ui.frames(SETTLE_FRAMES)
-        if not panel:
+        if not over:
             self.checked.append(screen)
 
     def _shot_wanted(self, mode_name: str) -> bool:
@@ -223,8 +224,9 @@ class Checker:
 
 
 def walk_the_customer_screens(ui: KioskDriver, checker: Checker) -> None:
-    """Attract, checking, closed, shopping with 9 lines, needs-attendant (an unknown item),
-    payment (waiting for a card), paid, thank you; ``checker.look`` at each."""
+    """Attract, checking, closed, shopping with 9 lines (and over it the accessibility panel,
+    the start-over question and the idle prompt), needs-attendant (an unknown item), payment
+    (waiting for a card), paid, thank you; ``checker.look`` at each."""
     ui.wait_for_screen("attract")
     ui.started()
     checker.look("attract")
@@ -250,9 +252,24 @@ def walk_the_customer_screens(ui: KioskDriver, checker: Checker) -> None:
 
     ui.tap(ui.find("accessibility_button"))  # the panel the modes are turned on from
     ui.wait_for(lambda: isinstance(Window.children[0], AccessibilityPanel), "the panel")
-    checker.look("shopping", panel=True)
+    checker.look("shopping", over="accessibility panel")
     Window.children[0].close()
     ui.frames(SETTLE_FRAMES)
+
+    question = ask_start_over()  # "Empty the cart and start over?"
+    ui.frames(SETTLE_FRAMES)
+    checker.look("shopping", over="start-over question")
+    ui.tap(question.ids.keep_shopping_button)
+    ui.wait_for(lambda: question.parent is None, "the question to close")
+
+    ui.advance(ui.settings.timeouts.idle_prompt_after_s + 1)  # "Are you still there?"
+    ui.wait_for(lambda: ui.app._idle_prompt is not None, "the idle prompt")
+    prompt = ui.app._idle_prompt
+    ui.wait_for(lambda: prompt.parent is not None, "the idle prompt on show")
+    ui.pump(0.3)  # its overlay fades in
+    checker.look("shopping", over="idle prompt")
+    ui.tap(prompt.ids.continue_button)
+    ui.wait_for(lambda: prompt.parent is None, "the idle prompt to close")
 
     ui.scan(NOT_IN_CATALOG)
     ui.wait_for_screen("needs_attendant")
