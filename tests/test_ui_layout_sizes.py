@@ -37,6 +37,7 @@ import pytest
 # ui_support configures Kivy before anything imports kivy.core.window.
 # isort: off
 from ui_support import (
+    show_checking_and_closed,
     MINERAL_WATER,
     SUPPORTED_SIZES,
     KioskDriver,
@@ -230,18 +231,7 @@ def walk_the_customer_screens(ui: KioskDriver, checker: Checker) -> None:
     ui.wait_for_screen("attract")
     ui.started()
     checker.look("attract")
-    ui.app.recovery = "checking"
-    ui.app._show()
-    ui.wait_for_screen("checking")
-    checker.look("checking")
-    ui.app.recovery = ""
-    ui.app._show()
-    ui.wait_for_screen("attract")
-    ui.app.set_closed(True)
-    ui.wait_for_screen("closed")
-    checker.look("closed")
-    ui.app.set_closed(False)
-    ui.wait_for_screen("attract")
+    show_checking_and_closed(ui, checker.look)
 
     for item in BASKET:
         ui.scan(item if item.isdigit() else barcode_of(item))

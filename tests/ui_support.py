@@ -453,6 +453,18 @@ def run_kiosk_with_backoffice(tmp_path: Path, test_name: str) -> Generator[Kiosk
 def show_checking_closed_and_a_cart(ui: KioskDriver, look: Callable[[str], None]) -> None:
     """From the attract screen: the checking screen (a payment being checked), the closed
     screen, then the cart with three items; ``look(screen)`` on each."""
+    show_checking_and_closed(ui, look)
+    ui.scan(MINERAL_WATER)
+    ui.wait_for_screen("shopping")
+    ui.scan(ORANGE_JUICE)
+    ui.scan(barcode_of("Espresso beans"))
+    ui.wait_for(lambda: len(ui.app.cart_rows) == 3, "three cart lines")
+    look("shopping")
+
+
+def show_checking_and_closed(ui: KioskDriver, look: Callable[[str], None]) -> None:
+    """From the attract screen: the checking screen (a payment being checked), then the
+    closed screen, back to attract; ``look(screen)`` on each."""
     ui.app.recovery = "checking"
     ui.app._show()
     ui.wait_for_screen("checking")
@@ -465,12 +477,6 @@ def show_checking_closed_and_a_cart(ui: KioskDriver, look: Callable[[str], None]
     look("closed")
     ui.app.set_closed(False)
     ui.wait_for_screen("attract")
-    ui.scan(MINERAL_WATER)
-    ui.wait_for_screen("shopping")
-    ui.scan(ORANGE_JUICE)
-    ui.scan(barcode_of("Espresso beans"))
-    ui.wait_for(lambda: len(ui.app.cart_rows) == 3, "three cart lines")
-    look("shopping")
 
 
 def open_accessibility_panel(ui: KioskDriver) -> Any:

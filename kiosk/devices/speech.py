@@ -22,6 +22,7 @@ demo and the tests is ``kiosk.sim.virtual_speech.VirtualSpeech``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import subprocess
@@ -245,11 +246,9 @@ def _feed(stdin: IO[bytes] | None, text: str) -> None:
     """Hand the engine its text (it may be killed meanwhile: a broken pipe is no error)."""
     if stdin is None:
         return
-    try:
+    with contextlib.suppress(OSError, ValueError):  # BrokenPipeError is an OSError
         stdin.write(text.encode())
         stdin.close()
-    except (BrokenPipeError, ValueError, OSError):
-        pass
 
 
 def _kill(process: subprocess.Popen[bytes]) -> None:
