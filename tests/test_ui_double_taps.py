@@ -16,8 +16,9 @@ from kiosk.ui.widgets.start_over import open_question
 
 @pytest.fixture
 def ui(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[KioskDriver]:
-    """The demo kiosk at 1280x800, started, with two items in the cart."""
-    session = run_kiosk_ui(tmp_path, request.node.name, "1280x800")
+    """The demo kiosk at 1280x800 (or the size a test asks for), started, with two items in
+    the cart."""
+    session = run_kiosk_ui(tmp_path, request.node.name, getattr(request, "param", "1280x800"))
     driver = next(session)
     driver.wait_for_screen("attract")
     driver.started()
@@ -37,6 +38,7 @@ def second_tap_at(ui: KioskDriver, x: float, y: float) -> None:
     ui.frames(3)
 
 
+@pytest.mark.parametrize("ui", ["1280x800", "800x480"], indirect=True)
 def test_a_double_tap_on_try_another_card_does_not_cancel_the_new_payment(
     ui: KioskDriver,
 ) -> None:
@@ -48,6 +50,9 @@ def test_a_double_tap_on_try_another_card_does_not_cancel_the_new_payment(
     x, y = retry.to_window(*retry.center)
     ui.tap(retry)
     ui.wait_for(lambda: ui.app.payment_mode == "waiting", "the card wait")
+    ui.frames(2)
+    back = ui.find("back_button", "payment")
+    assert not back.collide_point(*back.to_widget(x, y)), "Back to the cart moved under the finger"
     second_tap_at(ui, x, y)
     assert ui.kiosk.checkout.state is CheckoutState.PAYING
     ui.wait_for_screen("paid")

@@ -110,6 +110,9 @@ def assert_points_at_the_reader(ui: KioskDriver, position: str, words: str) -> N
     assert status.text == words and ui.shows(words)
     assert status.texture_size[1] <= status.height + 1, "the headline is cut"
     assert status.font_size >= ui.app.small_sp
+    back = ui.find("back_button", "payment")  # before any decline it stands alone, centred
+    back_left, _, back_right, _ = box(back)
+    assert abs((back_left + back_right) / 2 - (area[0] + area[2]) / 2) <= 2, "Back is off-centre"
 
 
 def test_the_card_screen_points_at_the_reader_and_names_where_it_stands(

@@ -7,6 +7,7 @@ checking (the last payment at start-up), paid (receipt choice), thank you, and c
 from __future__ import annotations
 
 from kivy.app import App
+from kivy.properties import BooleanProperty
 from kivy.uix.screenmanager import Screen
 
 from kiosk.ui.i18n import LANGUAGES
@@ -36,7 +37,29 @@ class AttractScreen(Screen):
 
 
 class PaymentScreen(Screen):
-    """The card payment and a decline's explanation: ``kv/payment.kv``."""
+    """The card payment and a decline's explanation: ``kv/payment.kv``.
+
+    ``retry_offered`` says "Try another card" has been on this visit of the screen: from then
+    on its place stays (hidden while the next card is awaited), so a second tap lands on
+    nothing. Before that, "Back to the cart" stands alone in the middle.
+    """
+
+    retry_offered = BooleanProperty(False)
+
+    def on_kv_post(self, _base_widget: object) -> None:
+        """Follow the payment view: a shown "Try another card" keeps its place."""
+        app = App.get_running_app()
+
+        def note_retry(*_args: object) -> None:
+            if app.payment_view is not None and app.payment_view.retry_shown:
+                self.retry_offered = True
+
+        app.bind(payment_view=note_retry)
+        note_retry()
+
+    def on_leave(self, *_args: object) -> None:
+        """The next visit starts with "Back to the cart" alone."""
+        self.retry_offered = False
 
 
 class CheckingScreen(Screen):
