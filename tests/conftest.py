@@ -1,4 +1,12 @@
-"""Shared test set-up: hypothesis profiles and the no-skipped-tests rule."""
+"""Shared test set-up: hypothesis profiles, the no-skipped-tests rule, and the lane of the
+tests that open the Kivy window.
+
+``tests/run.sh`` runs the suite on two pytest-xdist workers with ``--dist loadgroup``: every
+test of a module that drives the real Kivy window (it imports ``ui_support`` or Kivy) is in the
+group ``kivy-window`` and runs in one worker, one test after another, as alone on its window as
+before; every other test (payments, store, sync, back office, the command line) runs in the
+other worker meanwhile.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +26,28 @@ settings.register_profile(
 )
 settings.register_profile("dev", max_examples=200, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+
+
+WINDOW_GROUP = "kivy-window"
+_opens_window: dict[str, bool] = {}
+
+
+def _module_opens_the_window(path: str) -> bool:
+    """True when the test module at ``path`` drives the Kivy window (read once per module)."""
+    if path not in _opens_window:
+        with open(path, encoding="utf-8") as source:
+            text = source.read()
+        _opens_window[path] = any(
+            marker in text for marker in ("from ui_support import", "import kivy", "from kivy")
+        )
+    return _opens_window[path]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Put the tests that drive the Kivy window into one xdist group (one worker, in turn)."""
+    for item in items:
+        if _module_opens_the_window(str(item.path)):
+            item.add_marker(pytest.mark.xdist_group(WINDOW_GROUP))
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
