@@ -70,6 +70,10 @@ FOLLOW_S = 0.05
 """While the ring shows, how often it checks where the focused button is (seconds)."""
 SCROLL_SETTLE_S = 0.05
 """After scrolling the cart on, the wait before the focus moves (its rows are laid out)."""
+SCROLL_WAITS = 4
+"""After scrolling the cart on, how often (every `SCROLL_SETTLE_S`) the focus looks again for
+the next line before it leaves the cart (on a slow machine the rows of the new place are laid
+out a frame or two later)."""
 LOOK_AGAIN_S = 0.25
 """While the focus waits for its place on a new screen, how often it looks again (seconds)."""
 REMEMBERED = 8
@@ -225,7 +229,7 @@ class KeyNavigation:
         if not self.ring_shown:  # Help, Back, F2 show the ring too: the keys are in use
             self._show(self._resolve()[2])
 
-    def _move(self, forward: bool, *, may_scroll: bool = True) -> None:
+    def _move(self, forward: bool, *, may_scroll: bool = True, waited: int = 0) -> None:
         was_shown = self.ring_shown
         ordered, widgets, current = self._resolve()
         if not was_shown or current is None:
@@ -234,15 +238,19 @@ class KeyNavigation:
         item = step(ordered, id(current), forward)
         self._placed = False  # the customer's choice from now on
         scroller = _scroller_of(current)
-        if (may_scroll and scroller is not None and item is not None
-                and id(scroller) not in {node.key for node in item.path}
-                and _scroll_on(scroller, forward)):  # more lines beyond the visible ones
+        if scroller is not None and _leaves(scroller, item) and may_scroll:
+            _lay_out_now(scroller)  # rows the list has not laid out yet (a slow frame)
+            ordered, widgets, current = self._resolve()
+            item = step(ordered, id(current), forward) if current is not None else None
+        if scroller is not None and _leaves(scroller, item) and (
+                _scroll_on(scroller, forward) if may_scroll  # more lines beyond the visible ones
+                else waited < SCROLL_WAITS):
             def move_on(_dt: float, scroller: ScrollView = scroller) -> None:
                 _lay_out_now(scroller)  # its rows for the new place, even on a slow frame
-                self._move(forward, may_scroll=False)
+                self._move(forward, may_scroll=False, waited=waited + 1)
 
-            Clock.schedule_once(move_on, SCROLL_SETTLE_S)
-            return
+            Clock.schedule_once(move_on, SCROLL_SETTLE_S)  # (on a slow machine the rows of
+            return  # the new place may come a frame or two later: it looks again)
         self._show(widgets[item.key] if item is not None else None)
 
     def _activate(self) -> None:
@@ -483,15 +491,26 @@ def _lay_out_now(scroller: ScrollView) -> None:
         refresh()
 
 
-def _scroll_on(scroller: ScrollView, forward: bool) -> bool:
-    """Scroll ``scroller`` half a view further (down when ``forward``); False when it is at
-    that end already or has nothing to scroll."""
-    _sx, step_y = scroller.convert_distance_to_scroll(0, scroller.height / 2)
+def _leaves(scroller: ScrollView, item: Focusable | None) -> bool:
+    """True when the focus moving to ``item`` leaves the list ``scroller``."""
+    return item is not None and id(scroller) not in {node.key for node in item.path}
+
+
+def _may_scroll(scroller: ScrollView, forward: bool) -> bool:
+    """True when ``scroller`` has lines beyond its view in that direction (down when
+    ``forward``)."""
     content = scroller.children[0] if scroller.children else None
     if content is None or content.height <= scroller.height:
         return False
-    if (forward and scroller.scroll_y <= 0) or (not forward and scroller.scroll_y >= 1):
+    return scroller.scroll_y > 0 if forward else scroller.scroll_y < 1
+
+
+def _scroll_on(scroller: ScrollView, forward: bool) -> bool:
+    """Scroll ``scroller`` half a view further (down when ``forward``); False when it is at
+    that end already or has nothing to scroll."""
+    if not _may_scroll(scroller, forward):
         return False
+    _sx, step_y = scroller.convert_distance_to_scroll(0, scroller.height / 2)
     scroller.scroll_y = min(1.0, max(0.0, scroller.scroll_y + (-step_y if forward else step_y)))
     return True
 
