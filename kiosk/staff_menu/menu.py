@@ -21,6 +21,7 @@ from kiosk.staff_menu.kiosk_controls import KioskControls
 from kiosk.staff_menu.sales import SalesAndRefunds
 from kiosk.staff_menu.session import StaffSession
 from kiosk.staff_menu.signed_in import SignedIn
+from kiosk.store.staff import Lockout, StaffRoster
 
 if TYPE_CHECKING:
     from kiosk.payments.awaiting import AwaitingPayment
@@ -245,6 +246,11 @@ class StaffMenu:
     def inspection_status(self) -> InspectionStatus:
         """The last card-reader inspection and whether the next one is overdue."""
         return self._controls.inspection_status()
+
+    def recent_lockouts(self) -> list[Lockout]:
+        """Staff lockouts of the last 24 hours, newest first (the notice at the top of the
+        menu; each was also sent to the back office as a ``staff.locked_out`` event)."""
+        return StaffRoster(self._host.reader()).recent_lockouts(self._host.clock())
 
     def record_inspection(
         self, *, serial_matches: bool, no_tampering: bool, reader_serial: str | None
