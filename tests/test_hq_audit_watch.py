@@ -48,8 +48,14 @@ def _kiosk(tmp_path: Path, rows: int = 6) -> Path:
     db = open_database(path, keys=KEYS)
     try:
         for index in range(rows):
-            audit.record(db, at=T0 + timedelta(minutes=index), action="staff.pin_check",
-                         outcome="ok", staff_number=1001, detail={"n": index})
+            audit.record(
+                db,
+                at=T0 + timedelta(minutes=index),
+                action="staff.pin_check",
+                outcome="ok",
+                staff_number=1001,
+                detail={"n": index},
+            )
     finally:
         db.close()
     return path
@@ -66,7 +72,7 @@ def _outbox(path: Path) -> list[Event]:
 
 def _send(store: HQStore, events: list[Event], size: int = 2) -> None:
     for start in range(0, len(events), size):
-        store.store_batch(Batch(KIOSK, tuple(events[start:start + size])), T0)
+        store.store_batch(Batch(KIOSK, tuple(events[start : start + size])), T0)
 
 
 def test_an_intact_chain_raises_no_alert_across_batches(store: HQStore, tmp_path: Path) -> None:
@@ -74,8 +80,7 @@ def test_an_intact_chain_raises_no_alert_across_batches(store: HQStore, tmp_path
     assert store.alerts() == []
 
 
-def test_a_row_deleted_on_the_kiosk_before_sync_is_a_gap(store: HQStore,
-                                                         tmp_path: Path) -> None:
+def test_a_row_deleted_on_the_kiosk_before_sync_is_a_gap(store: HQStore, tmp_path: Path) -> None:
     events = _outbox(_kiosk(tmp_path))
     del events[3]  # row 4 and its event gone (the attacker holds the file, not the key)
     _send(store, events)
@@ -94,16 +99,18 @@ def test_a_changed_and_rechained_row_breaks_the_chain(store: HQStore, tmp_path: 
     assert alert.raised_at is not None
 
 
-def test_an_older_database_restored_on_the_kiosk_is_reported(store: HQStore,
-                                                             tmp_path: Path) -> None:
+def test_an_older_database_restored_on_the_kiosk_is_reported(
+    store: HQStore, tmp_path: Path
+) -> None:
     events = _outbox(_kiosk(tmp_path))
     _send(store, events)
-    replayed = [Event(f"{event.event_id[:-4]}beef", event.topic, None, event.created_at,
-                      event.payload) for event in events[4:]]
+    replayed = [
+        Event(f"{event.event_id[:-4]}beef", event.topic, None, event.created_at, event.payload)
+        for event in events[4:]
+    ]
     _send(store, replayed)
     # One alert where the ids go back; the chain is followed on from the replayed row.
-    assert [(alert.kind, alert.audit_id) for alert in store.alerts()] == [
-        ("audit_chain_broken", 5)]
+    assert [(alert.kind, alert.audit_id) for alert in store.alerts()] == [("audit_chain_broken", 5)]
 
 
 def test_a_lockout_event_is_an_alert(store: HQStore, tmp_path: Path) -> None:
@@ -119,8 +126,12 @@ def test_a_lockout_event_is_an_alert(store: HQStore, tmp_path: Path) -> None:
         db.close()
     _send(store, _outbox(path), size=50)
     assert [(alert.kind, alert.detail) for alert in store.alerts()] == [
-        ("staff_locked_out", f"staff {member.number} locked out until "
-                             "2026-11-26T09:00:30.000000Z after 5 wrong PINs")]
+        (
+            "staff_locked_out",
+            f"staff {member.number} locked out until "
+            "2026-11-26T09:00:30.000000Z after 5 wrong PINs",
+        )
+    ]
     assert store.event_counts(KIOSK)["staff.locked_out"] == 1
 
 

@@ -39,8 +39,15 @@ OTHER_MACHINE = StoreKeys.from_texts(SecretStr("c" * 64), SecretStr("d" * 64))
 def _scrypt(pin: str, salt: bytes, params_json: str) -> bytes:
     params = json.loads(params_json)
     n, r, p = int(params["n"]), int(params["r"]), int(params["p"])
-    return hashlib.scrypt(pin.encode(), salt=salt, n=n, r=r, p=p, dklen=int(params["dklen"]),
-                          maxmem=256 * r * (n + p) + (1 << 20))
+    return hashlib.scrypt(
+        pin.encode(),
+        salt=salt,
+        n=n,
+        r=r,
+        p=p,
+        dklen=int(params["dklen"]),
+        maxmem=256 * r * (n + p) + (1 << 20),
+    )
 
 
 def _staff_rows(path: Path) -> dict[int, tuple[bytes, bytes, str, int]]:
@@ -49,8 +56,7 @@ def _staff_rows(path: Path) -> dict[int, tuple[bytes, bytes, str, int]]:
             "SELECT number, pin_hash, pin_salt, pin_params, pin_peppered FROM staff "
             "WHERE pin_hash IS NOT NULL"
         ).fetchall()
-    return {int(row[0]): (bytes(row[1]), bytes(row[2]), str(row[3]), int(row[4]))
-            for row in rows}
+    return {int(row[0]): (bytes(row[1]), bytes(row[2]), str(row[3]), int(row[4])) for row in rows}
 
 
 def _kiosk_with_pins(path: Path, keys: StoreKeys | None) -> tuple[int, int, int]:
@@ -59,9 +65,11 @@ def _kiosk_with_pins(path: Path, keys: StoreKeys | None) -> tuple[int, int, int]
     try:
         roster = StaffRoster(db)
         numbers = []
-        for name, role, pin in (("Mia", StaffRole.MANAGER, PIN),
-                                ("Alex", StaffRole.ATTENDANT, OTHER_PIN),
-                                ("Sam", StaffRole.ATTENDANT, "975310")):
+        for name, role, pin in (
+            ("Mia", StaffRole.MANAGER, PIN),
+            ("Alex", StaffRole.ATTENDANT, OTHER_PIN),
+            ("Sam", StaffRole.ATTENDANT, "975310"),
+        ):
             member = roster.add(name, role, T0)
             roster.set_pin(member.number, pin, T0)
             numbers.append(member.number)
@@ -73,8 +81,7 @@ def _kiosk_with_pins(path: Path, keys: StoreKeys | None) -> tuple[int, int, int]
 # ------------------------------------------------------------------------------ PINs
 
 
-def test_a_copied_database_without_the_pepper_cannot_verify_the_right_pin(
-        tmp_path: Path) -> None:
+def test_a_copied_database_without_the_pepper_cannot_verify_the_right_pin(tmp_path: Path) -> None:
     kiosk_db = tmp_path / "kiosk.db"
     manager, _, _ = _kiosk_with_pins(kiosk_db, KEYS)
     copy = tmp_path / "stolen.db"
@@ -108,9 +115,10 @@ def test_the_first_start_with_the_pepper_wraps_every_old_hash(tmp_path: Path) ->
     numbers = _kiosk_with_pins(kiosk_db, keys=None)  # as before the pepper (or at install)
     old = _staff_rows(kiosk_db)
     assert all(row[3] == 0 for row in old.values())
-    assert all(row[0] == _scrypt(pin, row[1], row[2])
-               for row, pin in zip((old[n] for n in numbers), (PIN, OTHER_PIN, "975310"),
-                                   strict=True))
+    assert all(
+        row[0] == _scrypt(pin, row[1], row[2])
+        for row, pin in zip((old[n] for n in numbers), (PIN, OTHER_PIN, "975310"), strict=True)
+    )
 
     open_database(kiosk_db, keys=KEYS).close()
 
@@ -122,8 +130,10 @@ def test_the_first_start_with_the_pepper_wraps_every_old_hash(tmp_path: Path) ->
     db = open_database(kiosk_db, keys=KEYS)
     try:
         roster = StaffRoster(db)
-        assert [roster.check_pin(n, pin, T0).outcome for n, pin in
-                zip(numbers, (PIN, OTHER_PIN, "975310"), strict=True)] == [PinOutcome.OK] * 3
+        assert [
+            roster.check_pin(n, pin, T0).outcome
+            for n, pin in zip(numbers, (PIN, OTHER_PIN, "975310"), strict=True)
+        ] == [PinOutcome.OK] * 3
         assert pepper_state(db) is PepperState.OK
     finally:
         db.close()
@@ -134,8 +144,10 @@ def test_an_unwrapped_hash_written_into_a_peppered_database_is_refused(tmp_path:
     manager, _, _ = _kiosk_with_pins(kiosk_db, KEYS)
     _, salt, params, _ = _staff_rows(kiosk_db)[manager]
     with sqlite3.connect(kiosk_db) as connection:  # someone puts a known PIN's plain hash in
-        connection.execute("UPDATE staff SET pin_hash = ?, pin_peppered = 0 WHERE number = ?",
-                           [_scrypt("111111", salt, params), manager])
+        connection.execute(
+            "UPDATE staff SET pin_hash = ?, pin_peppered = 0 WHERE number = ?",
+            [_scrypt("111111", salt, params), manager],
+        )
     db = open_database(kiosk_db, keys=KEYS)
     try:
         assert StaffRoster(db).check_pin(manager, "111111", T0).outcome is PinOutcome.NO_PIN
@@ -144,7 +156,8 @@ def test_an_unwrapped_hash_written_into_a_peppered_database_is_refused(tmp_path:
 
 
 def test_a_database_restored_under_another_pepper_asks_for_new_pins_and_locks_nobody_out(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     kiosk_db = tmp_path / "kiosk.db"
     manager, attendant, _ = _kiosk_with_pins(kiosk_db, KEYS)
     db = open_database(kiosk_db, keys=OTHER_MACHINE)
@@ -155,8 +168,9 @@ def test_a_database_restored_under_another_pepper_asks_for_new_pins_and_locks_no
             check = roster.check_pin(manager, PIN, T0)
             assert check.outcome is PinOutcome.PINS_RESET_NEEDED
             assert check.locked_until is None
-        row = db.conn.execute("SELECT failed_attempts, locked_until, lockouts FROM staff "
-                              "WHERE number = ?", [manager]).fetchone()
+        row = db.conn.execute(
+            "SELECT failed_attempts, locked_until, lockouts FROM staff WHERE number = ?", [manager]
+        ).fetchone()
         assert row == (0, None, 0)
         # A new PIN for the manager adopts this machine's pepper; the others must set theirs.
         roster.set_pin(manager, "864209", T0)
@@ -190,15 +204,17 @@ def test_the_staff_list_and_the_doctor_say_pins_must_be_set_again(tmp_path: Path
     from kiosk.doctor.secrets_checks import check_pins
 
     settings = load_settings(shop.config, environ={})
-    context = DoctorContext(settings=settings, config_path=shop.config,
-                            secrets=load_secrets({}, tmp_path / "credentials"))
+    context = DoctorContext(
+        settings=settings,
+        config_path=shop.config,
+        secrets=load_secrets({}, tmp_path / "credentials"),
+    )
     row = check_pins(context)
     assert row is not None and row.status.value == "fail"
     assert row.detail == "staff PINs must be set again"
 
     # kiosk staff set-pin as root (the credentials beside the config) sets a usable PIN.
-    result = invoke(["staff", "set-pin", "1001", "--config", str(shop.config)],
-                    stdin="864209\n")
+    result = invoke(["staff", "set-pin", "1001", "--config", str(shop.config)], stdin="864209\n")
     assert result.exit_code == 0, result.output
     assert check_pins(context).status.value == "pass"  # type: ignore[union-attr]
 
@@ -207,8 +223,7 @@ def test_set_pin_without_the_pepper_refuses_on_a_peppered_kiosk(tmp_path: Path) 
     shop = write_config(tmp_path)
     shop.state_dir.mkdir(parents=True, exist_ok=True)
     _kiosk_with_pins(shop.state_dir / "kiosk.db", KEYS)
-    result = invoke(["staff", "set-pin", "1001", "--config", str(shop.config)],
-                    stdin="864209\n")
+    result = invoke(["staff", "set-pin", "1001", "--config", str(shop.config)], stdin="864209\n")
     assert result.exit_code == 1
     assert "pin-pepper" in result.output
 
@@ -218,7 +233,7 @@ def test_set_pin_without_the_pepper_refuses_on_a_peppered_kiosk(tmp_path: Path) 
 
 def test_a_lockout_raises_an_event_for_the_back_office_and_a_notice(tmp_path: Path) -> None:
     kiosk_db = tmp_path / "kiosk.db"
-    manager, attendant, _ = _kiosk_with_pins(kiosk_db, KEYS)
+    _, attendant, _ = _kiosk_with_pins(kiosk_db, KEYS)
     db = open_database(kiosk_db, keys=KEYS)
     try:
         roster = StaffRoster(db)
@@ -226,13 +241,18 @@ def test_a_lockout_raises_an_event_for_the_back_office_and_a_notice(tmp_path: Pa
         for _ in range(MAX_WRONG_PINS):
             check = roster.check_pin(attendant, "000000", at)
         assert check.outcome is PinOutcome.LOCKED
-        events = db.conn.execute("SELECT payload FROM outbox WHERE topic = ?",
-                                 [LOCKOUT_TOPIC]).fetchall()
-        assert [json.loads(row[0]) for row in events] == [{
-            "staff_number": attendant, "at": "2026-11-26T10:00:00.000000Z",
-            "locked_until": "2026-11-26T10:00:30.000000Z", "lockout_s": 30,
-            "wrong_pins": MAX_WRONG_PINS,
-        }]
+        events = db.conn.execute(
+            "SELECT payload FROM outbox WHERE topic = ?", [LOCKOUT_TOPIC]
+        ).fetchall()
+        assert [json.loads(row[0]) for row in events] == [
+            {
+                "staff_number": attendant,
+                "at": "2026-11-26T10:00:00.000000Z",
+                "locked_until": "2026-11-26T10:00:30.000000Z",
+                "lockout_s": 30,
+                "wrong_pins": MAX_WRONG_PINS,
+            }
+        ]
         lockouts = roster.recent_lockouts(at + timedelta(minutes=5))
         assert [(lockout.staff_number, lockout.at) for lockout in lockouts] == [(attendant, at)]
         assert roster.recent_lockouts(at + timedelta(hours=25)) == []
@@ -249,8 +269,14 @@ def _kiosk_with_audit_rows(shop: Shop, keys: StoreKeys, rows: int = 6) -> Path:
     db = open_database(path, keys=keys)
     try:
         for index in range(rows):
-            audit.record(db, at=T0 + timedelta(minutes=index), action="staff.pin_check",
-                         outcome="ok", staff_number=1001, detail={"n": index})
+            audit.record(
+                db,
+                at=T0 + timedelta(minutes=index),
+                action="staff.pin_check",
+                outcome="ok",
+                staff_number=1001,
+                detail={"n": index},
+            )
     finally:
         db.close()
     return path
@@ -273,8 +299,9 @@ def _recompute_unkeyed(path: Path) -> None:
     """What an attacker without the key can do: rebuild every hash with plain SHA-256."""
     with sqlite3.connect(path) as connection:
         prev = ""
-        rows = connection.execute("SELECT id, at, staff_number, action, outcome, detail "
-                                  "FROM audit_log ORDER BY id").fetchall()
+        rows = connection.execute(
+            "SELECT id, at, staff_number, action, outcome, detail FROM audit_log ORDER BY id"
+        ).fetchall()
         for row in rows:
             content = json.dumps(list(row), separators=(",", ":")).encode()
             prev = hashlib.sha256(prev.encode() + b"\0" + content).hexdigest()
@@ -322,9 +349,15 @@ def test_verify_finds_an_inserted_row(tmp_path: Path, recompute: bool) -> None:
     path = _kiosk_with_audit_rows(shop, keys)
     with sqlite3.connect(path) as connection:
         last = connection.execute("SELECT chain_hash FROM audit_log WHERE id = 6").fetchone()[0]
-    _tamper(path, ("INSERT INTO audit_log (at, staff_number, action, outcome, detail, "
-                   "chain_hash) VALUES ('2026-11-26T09:30:00.000000Z', 1001, "
-                   "'staff.pin_check', 'ok', NULL, ?)", [last]))
+    _tamper(
+        path,
+        (
+            "INSERT INTO audit_log (at, staff_number, action, outcome, detail, "
+            "chain_hash) VALUES ('2026-11-26T09:30:00.000000Z', 1001, "
+            "'staff.pin_check', 'ok', NULL, ?)",
+            [last],
+        ),
+    )
     if recompute:
         _recompute_unkeyed(path)
     code, output = _verify(shop)
@@ -352,12 +385,12 @@ def test_verify_without_the_key_says_to_run_as_root(tmp_path: Path) -> None:
 # ------------------------------------------------------------------- retention
 
 
-RETENTION = RetentionSettings(acknowledged_outbox_days=1, synced_sales_days=8,
-                              print_data_days=1, audit_days=30)
+RETENTION = RetentionSettings(
+    acknowledged_outbox_days=1, synced_sales_days=8, print_data_days=1, audit_days=30
+)
 
 
-def test_retention_prunes_by_a_keyed_checkpoint_the_chain_continues_from(
-        tmp_path: Path) -> None:
+def test_retention_prunes_by_a_keyed_checkpoint_the_chain_continues_from(tmp_path: Path) -> None:
     shop, keys = _shop_with_credentials(tmp_path)
     path = _kiosk_with_audit_rows(shop, keys, rows=5)
     db = open_database(path, keys=keys)
@@ -366,8 +399,9 @@ def test_retention_prunes_by_a_keyed_checkpoint_the_chain_continues_from(
         db.conn.commit()
         report = prune(db, RETENTION, T0 + timedelta(days=31))
         assert report.audit_rows == 5
-        checkpoint = json.loads(db.conn.execute(
-            "SELECT value FROM meta WHERE key = ?", [CHECKPOINT]).fetchone()[0])
+        checkpoint = json.loads(
+            db.conn.execute("SELECT value FROM meta WHERE key = ?", [CHECKPOINT]).fetchone()[0]
+        )
         assert checkpoint["after_id"] == 5
         audit.record(db, at=T0 + timedelta(days=31), action="staff.pin_check", outcome="ok")
         assert verify(db, keys).ok
@@ -376,7 +410,9 @@ def test_retention_prunes_by_a_keyed_checkpoint_the_chain_continues_from(
         db.close()
     code, output = _verify(shop)
     assert (code, output.strip()) == (
-        0, "Audit chain intact: 1 rows verified after the checkpoint at row 5.")
+        0,
+        "Audit chain intact: 1 rows verified after the checkpoint at row 5.",
+    )
 
 
 def test_deleting_rows_with_the_pruning_flag_no_longer_passes(tmp_path: Path) -> None:
@@ -391,15 +427,23 @@ def test_deleting_rows_with_the_pruning_flag_no_longer_passes(tmp_path: Path) ->
     assert "rows 1 to 6 were deleted" in output
     # A forged checkpoint (without the key) does not help either.
     with sqlite3.connect(path) as connection:
-        connection.execute("INSERT INTO meta (key, value) VALUES (?, ?)", [CHECKPOINT, json.dumps(
-            {"after_id": 6, "hash": "0" * 64, "tag": hashlib.sha256(b"x").hexdigest()})])
+        connection.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?)",
+            [
+                CHECKPOINT,
+                json.dumps(
+                    {"after_id": 6, "hash": "0" * 64, "tag": hashlib.sha256(b"x").hexdigest()}
+                ),
+            ],
+        )
     code, output = _verify(shop)
     assert code == 1
     assert "the retention checkpoint is not genuine" in output
 
 
 def test_a_restored_database_under_another_audit_key_continues_after_a_checkpoint(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     kiosk_db = tmp_path / "kiosk.db"
     db = open_database(kiosk_db, keys=KEYS)
     audit.record(db, at=T0, action="staff.pin_check", outcome="ok")

@@ -23,9 +23,13 @@ def keys_command() -> None:
 
 
 @keys_command.command("create")
-@click.option("--folder", type=click.Path(path_type=Path, file_okay=False),
-              default=DEFAULT_FOLDER, show_default=True,
-              help="The credentials folder systemd loads the keys from.")
+@click.option(
+    "--folder",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=DEFAULT_FOLDER,
+    show_default=True,
+    help="The credentials folder systemd loads the keys from.",
+)
 def create_command(folder: Path) -> None:
     """Create each missing key (mode 600); never replace one."""
     written = create_missing_keys(folder)

@@ -127,8 +127,10 @@ def list_command(config_path: Path) -> None:
     finally:
         db.close()
     if reset_needed:
-        click.echo("Staff PINs must be set again: this database comes from a machine with "
-                   "another PIN pepper (kiosk staff set-pin NUMBER, as root).")
+        click.echo(
+            "Staff PINs must be set again: this database comes from a machine with "
+            "another PIN pepper (kiosk staff set-pin NUMBER, as root)."
+        )
     if not members:
         click.echo("No staff yet. Add a manager: kiosk staff add NAME --role manager")
         return

@@ -42,8 +42,11 @@ def check_pins(context: DoctorContext) -> CheckResult | None:
                 attach_keys(db, keys)
             state = pepper_state(db)
     except sqlite3.Error as error:
-        return failed(PINS, f"cannot read the database ({error})",
-                      "Fix the database first (see the database row).")
+        return failed(
+            PINS,
+            f"cannot read the database ({error})",
+            "Fix the database first (see the database row).",
+        )
     if state is PepperState.OK:
         return passed(PINS, "wrapped with this machine's PIN pepper")
     if state is PepperState.OTHER:
@@ -61,11 +64,17 @@ def check_audit_chain(context: DoctorContext) -> CheckResult | None:
         with read_only(context.database) as db:
             report = verify(db, keys)
     except sqlite3.Error as error:
-        return failed(AUDIT, f"cannot read the database ({error})",
-                      "Fix the database first (see the database row).")
+        return failed(
+            AUDIT,
+            f"cannot read the database ({error})",
+            "Fix the database first (see the database row).",
+        )
     if report.ok:
         return passed(AUDIT, f"{report.checked} rows verified")
     where = "" if report.broken_id is None else f"row {report.broken_id}: "
-    return failed(AUDIT, f"broken at {where}{report.reason}",
-                  "Someone changed the database, or it was restored: `sudo kiosk audit "
-                  "verify` says the same; the back office holds the rows it received.")
+    return failed(
+        AUDIT,
+        f"broken at {where}{report.reason}",
+        "Someone changed the database, or it was restored: `sudo kiosk audit "
+        "verify` says the same; the back office holds the rows it received.",
+    )

@@ -52,7 +52,9 @@ class Alert:
     def to_json(self) -> dict[str, Any]:
         """The alert as a JSON-ready dict."""
         return {
-            "kiosk_id": self.kiosk_id, "kind": self.kind, "audit_id": self.audit_id,
+            "kiosk_id": self.kiosk_id,
+            "kind": self.kind,
+            "audit_id": self.audit_id,
             "detail": self.detail,
             "raised_at": None if self.raised_at is None else self.raised_at.isoformat(),
         }
@@ -73,9 +75,14 @@ def follow(
         audit_id, chain_hash = int(payload["audit_id"]), payload.get("chain_hash")
         if not isinstance(chain_hash, str):
             if head is not None:
-                alerts.append(Alert(kiosk_id, "audit_unsealed", audit_id,
-                                    "the row carries no chain hash (written without the "
-                                    "audit key)"))
+                alerts.append(
+                    Alert(
+                        kiosk_id,
+                        "audit_unsealed",
+                        audit_id,
+                        "the row carries no chain hash (written without the audit key)",
+                    )
+                )
             continue
         if head is not None:
             alert = _break(kiosk_id, head, audit_id, payload.get("prev_hash"))
@@ -87,26 +94,41 @@ def follow(
 
 def _break(kiosk_id: str, head: AuditHead, audit_id: int, prev_hash: Any) -> Alert | None:
     if audit_id <= head.audit_id:
-        return Alert(kiosk_id, "audit_chain_broken", audit_id,
-                     f"row {audit_id} arrived after row {head.audit_id} (an older copy of "
-                     "the kiosk's database restored?)")
+        return Alert(
+            kiosk_id,
+            "audit_chain_broken",
+            audit_id,
+            f"row {audit_id} arrived after row {head.audit_id} (an older copy of "
+            "the kiosk's database restored?)",
+        )
     if audit_id != head.audit_id + 1:
-        return Alert(kiosk_id, "audit_gap", audit_id,
-                     f"rows {head.audit_id + 1} to {audit_id - 1} never arrived")
+        return Alert(
+            kiosk_id,
+            "audit_gap",
+            audit_id,
+            f"rows {head.audit_id + 1} to {audit_id - 1} never arrived",
+        )
     if prev_hash != head.chain_hash:
-        return Alert(kiosk_id, "audit_chain_broken", audit_id,
-                     f"row {audit_id} does not follow row {head.audit_id} (a row changed, "
-                     "inserted or deleted on the kiosk)")
+        return Alert(
+            kiosk_id,
+            "audit_chain_broken",
+            audit_id,
+            f"row {audit_id} does not follow row {head.audit_id} (a row changed, "
+            "inserted or deleted on the kiosk)",
+        )
     return None
 
 
 def _lockout_text(payload: dict[str, Any]) -> str:
-    return (f"staff {payload.get('staff_number')} locked out until "
-            f"{payload.get('locked_until')} after {payload.get('wrong_pins')} wrong PINs")
+    return (
+        f"staff {payload.get('staff_number')} locked out until "
+        f"{payload.get('locked_until')} after {payload.get('wrong_pins')} wrong PINs"
+    )
 
 
-def accepted_events(payloads: Iterable[tuple[str, str, str]], accepted: Iterable[str]
-                    ) -> list[tuple[str, dict[str, Any]]]:
+def accepted_events(
+    payloads: Iterable[tuple[str, str, str]], accepted: Iterable[str]
+) -> list[tuple[str, dict[str, Any]]]:
     """``(topic, payload)`` of the rows ``(event id, topic, payload JSON)`` newly stored."""
     new = set(accepted)
     return [(topic, json.loads(text)) for event_id, topic, text in payloads if event_id in new]

@@ -21,7 +21,6 @@ from kiosk.staff_menu.kiosk_controls import KioskControls
 from kiosk.staff_menu.sales import SalesAndRefunds
 from kiosk.staff_menu.session import StaffSession
 from kiosk.staff_menu.signed_in import SignedIn
-from kiosk.store.staff import Lockout, StaffRoster
 
 if TYPE_CHECKING:
     from kiosk.payments.awaiting import AwaitingPayment
@@ -29,7 +28,7 @@ if TYPE_CHECKING:
     from kiosk.store.audit import AuditEntry
     from kiosk.store.inspections import InspectionStatus
     from kiosk.store.sales_report import SaleDetail, SaleSummary
-    from kiosk.store.staff import StaffMember
+    from kiosk.store.staff import Lockout, StaffMember
     from kiosk.sync.relay import SyncStatus
 
 
@@ -250,7 +249,7 @@ class StaffMenu:
     def recent_lockouts(self) -> list[Lockout]:
         """Staff lockouts of the last 24 hours, newest first (the notice at the top of the
         menu; each was also sent to the back office as a ``staff.locked_out`` event)."""
-        return StaffRoster(self._host.reader()).recent_lockouts(self._host.clock())
+        return self._controls.recent_lockouts()
 
     def record_inspection(
         self, *, serial_matches: bool, no_tampering: bool, reader_serial: str | None

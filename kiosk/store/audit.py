@@ -73,19 +73,27 @@ def record(
             if not chain_started(db):
                 start_chain(db, keys)  # seals this row with the earlier ones
             else:
-                chain = _seal(db, keys.audit_key, row_id,
-                              (row_id, stamp, staff_number, action, outcome, detail_json))
+                chain = _seal(
+                    db,
+                    keys.audit_key,
+                    row_id,
+                    (row_id, stamp, staff_number, action, outcome, detail_json),
+                )
         elif chain_started(db):
-            log.warning("audit row %d written without the audit key: it stays unsealed "
-                        "(kiosk audit verify will name it)", row_id)
+            log.warning(
+                "audit row %d written without the audit key: it stays unsealed "
+                "(kiosk audit verify will name it)",
+                row_id,
+            )
         # Every audit row is also an event for the back office, committed with it.
         db.execute(
             "INSERT INTO outbox (event_id, topic, sale_id, payload, created_at) "
             "VALUES (?, 'audit.recorded', NULL, ?, ?)",
             [
                 str(uuid.uuid4()),
-                audit_payload_json(row_id, stamp, staff_number, action, outcome, detail_json,
-                                   chain=chain),
+                audit_payload_json(
+                    row_id, stamp, staff_number, action, outcome, detail_json, chain=chain
+                ),
                 stamp,
             ],
         )

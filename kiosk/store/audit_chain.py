@@ -108,9 +108,12 @@ def start_chain(db: Database, keys: StoreKeys) -> int:
         ).fetchone()
         if last is not None:
             set_checkpoint(db, keys.audit_key, int(last[0]), str(last[1] or ""))
-        log.warning("the audit log was sealed with another audit key (a database restored "
-                    "from another machine?): the chain continues after row %s under this "
-                    "machine's key", None if last is None else last[0])
+        log.warning(
+            "the audit log was sealed with another audit key (a database restored "
+            "from another machine?): the chain continues after row %s under this "
+            "machine's key",
+            None if last is None else last[0],
+        )
         set_meta(db, AUDIT_KEY_CHECK, keys.audit_check())
         return 0
     prev = tail_hash_before_sealing(db)
@@ -153,16 +156,25 @@ def verify(db: Database, keys: StoreKeys) -> ChainReport:
         ).fetchone()[0]
         if sealed is not None:
             return ChainReport(False, 0, sealed, "the audit key's check value was removed")
-        return ChainReport(False, 0, None, "the audit log is not sealed yet (the kiosk has "
-                                           "not started with its audit key)")
+        return ChainReport(
+            False,
+            0,
+            None,
+            "the audit log is not sealed yet (the kiosk has not started with its audit key)",
+        )
     if not hmac.compare_digest(stored, keys.audit_check()):
-        return ChainReport(False, 0, None, "the audit log is sealed with another audit key "
-                                           "(a database from another machine?)")
+        return ChainReport(
+            False,
+            0,
+            None,
+            "the audit log is sealed with another audit key (a database from another machine?)",
+        )
     found = checkpoint(db)
     prev, after = "", 0
     if found is not None:
-        if not hmac.compare_digest(found.tag, _checkpoint_tag(keys.audit_key, found.after_id,
-                                                              found.hash)):
+        if not hmac.compare_digest(
+            found.tag, _checkpoint_tag(keys.audit_key, found.after_id, found.hash)
+        ):
             return ChainReport(False, 0, None, "the retention checkpoint is not genuine")
         prev, after = found.hash, found.after_id
     return _walk(db, keys.audit_key, prev, after)
@@ -179,17 +191,22 @@ def _walk(db: Database, key: bytes, prev: str, after: int) -> ChainReport:
             return ChainReport(False, checked, row_id, "the row is not sealed", after)
         if not hmac.compare_digest(str(stored), row_hash(key, prev, row)):
             if row_id != last_id + 1:
-                reason = (f"rows {last_id + 1} to {row_id - 1} are missing"
-                          if row_id > last_id + 1 else "the row's id is out of order")
+                reason = (
+                    f"rows {last_id + 1} to {row_id - 1} are missing"
+                    if row_id > last_id + 1
+                    else "the row's id is out of order"
+                )
             else:
-                reason = ("the row was changed or inserted, or the row before it was "
-                          "changed")
+                reason = "the row was changed or inserted, or the row before it was changed"
             return ChainReport(False, checked, row_id, reason, after)
         prev, last_id, checked = str(stored), row_id, checked + 1
-    issued = db.conn.execute(
-        "SELECT seq FROM sqlite_sequence WHERE name = 'audit_log'"
-    ).fetchone()
+    issued = db.conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'audit_log'").fetchone()
     if issued is not None and int(issued[0]) > last_id:
-        return ChainReport(False, checked, last_id + 1,
-                           f"rows {last_id + 1} to {int(issued[0])} were deleted", after)
+        return ChainReport(
+            False,
+            checked,
+            last_id + 1,
+            f"rows {last_id + 1} to {int(issued[0])} were deleted",
+            after,
+        )
     return ChainReport(True, checked, before=after)

@@ -145,14 +145,19 @@ class StaffMenuScreen(Screen):
         if more == 0:
             self.lockout_notice = app.tr(
                 "Locked out after too many wrong PINs: staff {number} at {time}.",
-                number=newest.staff_number, time=at)
+                number=newest.staff_number,
+                time=at,
+            )
         else:
             self.lockout_notice = app.tr.ntr(
                 "Locked out after too many wrong PINs: staff {number} at {time}, and {n} "
                 "more lockout in the last 24 hours.",
                 "Locked out after too many wrong PINs: staff {number} at {time}, and {n} "
                 "more lockouts in the last 24 hours.",
-                more, number=newest.staff_number, time=at)
+                more,
+                number=newest.staff_number,
+                time=at,
+            )
 
     def go_to_inspection(self) -> None:
         """The overdue warning was tapped: the inspection page."""
