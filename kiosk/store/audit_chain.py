@@ -78,15 +78,6 @@ def set_checkpoint(db: Database, key: bytes, after_id: int, hash_: str) -> None:
     set_meta(db, CHECKPOINT, json.dumps({"after_id": after_id, "hash": hash_, "tag": tag}))
 
 
-def tail_hash(db: Database) -> str:
-    """The hash the next row follows: the newest row's, else the checkpoint's, else ``""``."""
-    row = db.conn.execute("SELECT chain_hash FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
-    if row is not None:
-        return str(row[0] or "")
-    found = checkpoint(db)
-    return "" if found is None else found.hash
-
-
 def chain_started(db: Database) -> bool:
     """True once the audit log is sealed with a key (its check value is stored)."""
     return meta_value(db, AUDIT_KEY_CHECK) is not None
