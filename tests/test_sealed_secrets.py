@@ -16,10 +16,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from cli_support import Shop, invoke, write_config
+from cli_support import Shop, invoke, run_kiosk, write_config
 
+from kiosk.config import load_settings
 from kiosk.config.secrets import SecretStr, create_missing_keys, load_secrets
 from kiosk.config.settings import RetentionSettings
+from kiosk.doctor.context import DoctorContext
+from kiosk.doctor.secrets_checks import check_pins
 from kiosk.store import audit
 from kiosk.store.audit_chain import CHECKPOINT, verify
 from kiosk.store.db import open_database
@@ -198,10 +201,6 @@ def test_the_staff_list_and_the_doctor_say_pins_must_be_set_again(tmp_path: Path
     listed = invoke(["staff", "list", "--config", str(shop.config)])
     assert listed.exit_code == 0, listed.output
     assert "Staff PINs must be set again" in listed.output
-
-    from kiosk.config import load_settings
-    from kiosk.doctor.context import DoctorContext
-    from kiosk.doctor.secrets_checks import check_pins
 
     settings = load_settings(shop.config, environ={})
     context = DoctorContext(
@@ -454,5 +453,43 @@ def test_a_restored_database_under_another_audit_key_continues_after_a_checkpoin
         report = verify(db, OTHER_MACHINE)
         assert (report.ok, report.checked, report.before) == (True, 1, 1)
         assert not verify(db, KEYS).ok
+    finally:
+        db.close()
+
+
+# ------------------------------------------------------------------ where the keys live
+
+
+def test_keys_create_makes_root_only_keys_once_and_never_replaces_them(tmp_path: Path) -> None:
+    folder = tmp_path / "credentials"
+    first = invoke(["keys", "create", "--folder", str(folder)])
+    assert first.exit_code == 0, first.output
+    assert "Created pin-pepper, audit-key" in first.output
+    texts = {name: (folder / name).read_text() for name in ("pin-pepper", "audit-key")}
+    assert all(len(text.strip()) == 64 for text in texts.values())
+    assert texts["pin-pepper"] != texts["audit-key"]
+    assert {(folder / name).stat().st_mode & 0o777 for name in texts} == {0o600}
+
+    again = invoke(["keys", "create", "--folder", str(folder)])
+    assert again.exit_code == 0 and "nothing changed" in again.output
+    assert {name: (folder / name).read_text() for name in texts} == texts
+    other = tmp_path / "cloned-machine"
+    invoke(["keys", "create", "--folder", str(other)])
+    assert (other / "pin-pepper").read_text() != texts["pin-pepper"]
+
+
+def test_the_demo_keeps_its_own_keys_and_peppers_its_staff(tmp_path: Path) -> None:
+    data_dir = tmp_path / "demo"
+    prepared = run_kiosk(["demo", "--data-dir", str(data_dir), "--prepare-only"], home=tmp_path)
+    assert prepared.returncode == 0, prepared.stderr
+    keys = keys_from_secrets(load_secrets({}, data_dir / "credentials"))
+    assert keys is not None
+    rows = _staff_rows(data_dir / "kiosk.db")
+    assert rows and all(row[3] == 1 for row in rows.values())
+    db = open_database(data_dir / "kiosk.db", keys=keys)
+    try:
+        assert pepper_state(db) is PepperState.OK
+        assert verify(db, keys).ok
+        assert StaffRoster(db).check_pin(min(rows), "246810", T0).ok  # the demo attendant
     finally:
         db.close()
