@@ -131,5 +131,8 @@ def accepted_events(
 ) -> list[tuple[str, dict[str, Any]]]:
     """``(topic, payload)`` of the rows ``(event id, topic, payload JSON)`` newly stored."""
     new = set(accepted)
-    return [(topic, json.loads(text)) for event_id, topic, text in payloads
-            if topic in (AUDIT_TOPIC, LOCKOUT_TOPIC) and event_id in new]
+    return [
+        (topic, json.loads(text))
+        for event_id, topic, text in payloads
+        if topic in (AUDIT_TOPIC, LOCKOUT_TOPIC) and event_id in new
+    ]
