@@ -49,7 +49,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TextIO
 
-from kiosk.config.secrets import BACKOFFICE_TOKEN, STRIPE_API_KEY, Secrets
+from kiosk.config.secrets import BACKOFFICE_TOKEN, MACHINE_KEYS, STRIPE_API_KEY, Secrets
 
 REDACTED = "[redacted]"
 """What a secret is replaced with."""
@@ -386,7 +386,8 @@ def register_secrets(secrets: Secrets | None) -> None:
     """Scrub the actual values of these secrets (the Stripe key, the back-office token)."""
     if secrets is None:
         return
-    for secret in (secrets.stripe_api_key, secrets.backoffice_token):
+    for secret in (secrets.stripe_api_key, secrets.backoffice_token, secrets.pin_pepper,
+                   secrets.audit_key):
         if secret is not None:
             SCRUBBER.register(secret.get_secret_value())
 
@@ -398,7 +399,7 @@ def register_configured_secrets(environ: Mapping[str, str]) -> int:
     returns how many values were registered."""
     found: list[str] = []
     credentials = environ.get("CREDENTIALS_DIRECTORY")
-    for source in (STRIPE_API_KEY, BACKOFFICE_TOKEN):
+    for source in (STRIPE_API_KEY, BACKOFFICE_TOKEN, *MACHINE_KEYS):
         if credentials:
             with contextlib.suppress(OSError, UnicodeDecodeError):
                 found.append((Path(credentials) / source.credential).read_text(encoding="utf-8"))

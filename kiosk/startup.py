@@ -47,6 +47,7 @@ from kiosk.notices import (
 from kiosk.receipts.ereceipt import ereceipt_url
 from kiosk.refusals import KioskRefusal
 from kiosk.store.db import StoreError, open_database
+from kiosk.store.keys import StoreKeys, keys_from_secrets
 from kiosk.store.products import ProductCatalog
 from kiosk.store.sales import OpenSale, SaleBook
 from kiosk.store.worker import StoreWorker
@@ -348,6 +349,20 @@ def start_failed(
         on_failed(error)
 
 
+def _store_keys(kiosk: StartingKiosk) -> StoreKeys | None:
+    """The PIN pepper and the audit key from the secrets, or ``None`` (logged: PINs stay
+    unwrapped and audit rows unsealed until the machine has them; `kiosk doctor` says so)."""
+    try:
+        keys = keys_from_secrets(kiosk._secrets or load_secrets(os.environ))
+    except ConfigError as error:
+        log.error("the PIN pepper and audit key cannot be read: %s", error)
+        return None
+    if keys is None:
+        log.warning("no PIN pepper or audit key (systemd credentials pin-pepper, audit-key): "
+                    "staff PINs are not peppered and audit rows are not sealed")
+    return keys
+
+
 def start_off_main(
     kiosk: StartingKiosk,
     main: MainThreadSteps,
@@ -365,7 +380,7 @@ def start_off_main(
     ``main``; without card payments the kiosk is told ``no_cards_reason`` before anyone
     scans. ``timeout_s`` bounds each store answer.
     """
-    kiosk._worker = StoreWorker(kiosk.database, records_money=True)
+    kiosk._worker = StoreWorker(kiosk.database, records_money=True, keys=_store_keys(kiosk))
     load_check_tables()  # python-stdnum, while the store worker checks the database
     main.check()
     payments_first = kiosk._card_payments and _payments_first(kiosk, timeout_s)

@@ -55,7 +55,9 @@ BASE_TOPICS = ("sale.paid", "refund.succeeded", "audit.recorded")
 audit log. Every back office of version 1 understands them; a kiosk may always send them."""
 SALE_TOPICS = ("sale.paid", "refund.succeeded")
 """The topics whose events must name their sale (``sale_id``)."""
-TOPICS = BASE_TOPICS
+LOCKOUT_TOPIC = "staff.locked_out"
+"""A staff member was locked out after too many wrong PINs (an alert for the back office)."""
+TOPICS = (*BASE_TOPICS, LOCKOUT_TOPIC)
 """Every topic this code knows: what the reference back office understands by default. A new
 topic is added here (and in docs/SYNC.md); kiosks send it once a back office names it."""
 EVENT_FIELDS = ("event_id", "topic", "sale_id", "created_at", "payload")

@@ -285,7 +285,7 @@ def test_run_sends_every_pending_event_pulls_the_catalog_and_prunes(
     assert f"applied, {SAMPLE_PRODUCTS} product(s)." in result.output
     assert "Pruned: 0 sale(s)" in result.output
     assert hq.event_counts("lane-1") == {"sale.paid": 3, "refund.succeeded": 0,
-                                         "audit.recorded": 2}
+                                         "audit.recorded": 2, "staff.locked_out": 0}
     assert {event["sale_id"] for event in hq.events("lane-1")} >= set(sale_ids)
     with sqlite3.connect(shop.database) as conn:
         assert conn.execute("SELECT count(*) FROM outbox WHERE acked_at IS NULL").fetchone() \

@@ -486,10 +486,11 @@ def test_hq_events_counts_what_arrived_per_topic(hq: HQProcess, tmp_path: Path) 
     counted = run_kiosk(["hq", "events", "--db", str(hq.database)], home=tmp_path)
     assert counted.returncode == 0, counted.stderr
     assert [line.split() for line in counted.stdout.splitlines()] == [
-        ["sale.paid", "1"], ["refund.succeeded", "0"], ["audit.recorded", "2"]]
+        ["sale.paid", "1"], ["refund.succeeded", "0"], ["audit.recorded", "2"],
+        ["staff.locked_out", "0"]]
     other = run_kiosk(["hq", "events", "--kiosk", "lane-9", "--db", str(hq.database)],
                       home=tmp_path)
-    assert [line.split()[1] for line in other.stdout.splitlines()] == ["0", "0", "0"]
+    assert [line.split()[1] for line in other.stdout.splitlines()] == ["0", "0", "0", "0"]
 
 
 def test_hq_events_does_not_create_a_missing_database(tmp_path: Path) -> None:

@@ -139,9 +139,9 @@ def test_events_are_counted_per_topic_for_all_kiosks_or_one(store: HQStore) -> N
     store.store_batch(batch_of([sale, refund_event(sale.sale_id, 10), audit_event(1)]), NOW)
     store.store_batch(batch_of([audit_event(2)], "lane-2"), NOW)
     assert store.event_counts() == {"sale.paid": 1, "refund.succeeded": 1,
-                                    "audit.recorded": 2}
+                                    "audit.recorded": 2, "staff.locked_out": 0}
     assert store.event_counts("lane-2") == {"sale.paid": 0, "refund.succeeded": 0,
-                                            "audit.recorded": 1}
+                                            "audit.recorded": 1, "staff.locked_out": 0}
     assert list(store.event_counts("nobody")) == list(TOPICS)
 
 

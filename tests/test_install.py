@@ -335,7 +335,11 @@ def test_without_secrets_the_credentials_drop_in_loads_none_and_says_how_to_add_
     lines = Layout(installed).at(CREDENTIALS_DROP_IN).read_text().splitlines()
 
     assert "[Service]" in lines
-    assert [line for line in lines if line.startswith("LoadCredential=")] == []
+    # Only the machine's own keys, which kiosk-keys.service makes on the first start.
+    assert [line for line in lines if line.startswith("LoadCredential=")] == [
+        "LoadCredential=pin-pepper:/etc/kiosk/credentials/pin-pepper",
+        "LoadCredential=audit-key:/etc/kiosk/credentials/audit-key"]
+    assert not Layout(installed).at(CREDENTIALS_DIR / "pin-pepper").exists()
 
 
 def test_a_secret_file_present_gets_its_load_credential_line_on_the_next_install(
@@ -350,7 +354,9 @@ def test_a_secret_file_present_gets_its_load_credential_line_on_the_next_install
     assert f"updated    {CREDENTIALS_DROP_IN}" in step_lines(result.output)
     lines = Layout(root).at(CREDENTIALS_DROP_IN).read_text().splitlines()
     assert [line for line in lines if line.startswith("LoadCredential=")] == [
-        "LoadCredential=stripe-api-key:/etc/kiosk/credentials/stripe-api-key"]
+        "LoadCredential=stripe-api-key:/etc/kiosk/credentials/stripe-api-key",
+        "LoadCredential=pin-pepper:/etc/kiosk/credentials/pin-pepper",
+        "LoadCredential=audit-key:/etc/kiosk/credentials/audit-key"]
     assert "backoffice-token missing" in result.output
     assert "sk_test_not_a_real_key" not in result.output
 

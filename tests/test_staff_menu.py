@@ -199,6 +199,22 @@ def test_five_wrong_pins_lock_the_staff_member_out_even_for_the_right_pin(
     assert shop.of(StaffMenuChanged) == []
 
 
+def test_a_lockout_is_a_notice_at_the_top_of_the_menu_and_an_event_for_the_back_office(
+    shop: StaffShop, clock: Clock,
+) -> None:
+    locked_at = clock()
+    for _ in range(5):
+        shop.staff.log_in(ATTENDANT, "975310")
+        shop.settle()
+    events = shop.rows("SELECT payload FROM outbox WHERE topic = 'staff.locked_out'")
+    assert [json.loads(row[0])["staff_number"] for row in events] == [ATTENDANT]
+
+    shop.log_in(MANAGER, MANAGER_PIN)
+    lockouts = shop.staff.recent_lockouts()
+    assert [(lockout.staff_number, lockout.at) for lockout in lockouts] == [
+        (ATTENDANT, locked_at)]
+
+
 def test_an_impossible_staff_number_is_unknown_staff_without_asking_the_store(
     shop: StaffShop,
 ) -> None:

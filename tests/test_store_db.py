@@ -84,7 +84,7 @@ def test_opening_creates_the_state_directory_and_every_table(tmp_path: Path) -> 
         assert set(db.table_names()) == EXPECTED_TABLES | {"_sqlite_migrations", "sqlite_sequence"}
         assert [m.name for m in MIGRATIONS.applied(db)] == [
             "m001_initial", "m002_payments", "m003_refund_slips", "m004_sync",
-            "m005_retention_indexes", "m006_staff_menu"
+            "m005_retention_indexes", "m006_staff_menu", "m007_sealed_secrets"
         ]
         assert MIGRATIONS.pending(db) == []
     finally:
@@ -117,7 +117,7 @@ def test_opening_twice_applies_migrations_only_once(tmp_path: Path) -> None:
         applied = MIGRATIONS.applied(db)
         assert [m.name for m in applied] == [
             "m001_initial", "m002_payments", "m003_refund_slips", "m004_sync",
-            "m005_retention_indexes", "m006_staff_menu"
+            "m005_retention_indexes", "m006_staff_menu", "m007_sealed_secrets"
         ]
         assert db.conn.execute("SELECT COUNT(*) FROM meta").fetchone()[0] == 1
     finally:

@@ -83,7 +83,7 @@ def test_a_healthy_database_is_reported_with_migrations_counts_and_sizes(
         assert report.ok and report.integrity == ["ok"]
         assert report.applied_migrations == [
             "m001_initial", "m002_payments", "m003_refund_slips", "m004_sync",
-            "m005_retention_indexes", "m006_staff_menu"
+            "m005_retention_indexes", "m006_staff_menu", "m007_sealed_secrets"
         ]
         assert report.pending_migrations == []
         assert report.row_counts["sales"] == 2 and report.row_counts["sale_lines"] == 6
@@ -123,7 +123,7 @@ def test_a_database_from_before_the_migrations_shows_them_pending(tmp_path: Path
     assert report.applied_migrations == []
     assert report.pending_migrations == [
         "m001_initial", "m002_payments", "m003_refund_slips", "m004_sync",
-            "m005_retention_indexes", "m006_staff_menu"
+            "m005_retention_indexes", "m006_staff_menu", "m007_sealed_secrets"
     ]
     assert report.row_counts == {"notes": 0}
     assert report.install_id is None

@@ -335,7 +335,7 @@ def test_the_capabilities_name_the_topics_the_back_office_keeps(hq_store: HQStor
                             headers={"Authorization": f"Bearer {office.token}"})
         refused = client.get(CAPABILITIES_PATH)
     assert answer.status_code == 200
-    assert Capabilities.decode(answer.content) == Capabilities.of([*BASE_TOPICS, NEW_TOPIC])
+    assert Capabilities.decode(answer.content) == Capabilities.of([*TOPICS, NEW_TOPIC])
     assert refused.status_code == 401
 
 

@@ -118,8 +118,8 @@ def verify(root: Path, *units: str) -> subprocess.CompletedProcess[str]:
 def test_systemd_analyze_verify_accepts_the_installed_units_in_the_tree(
     installed_tree: Path,
 ) -> None:
-    checked = verify(installed_tree, "kiosk.service", "kiosk-backup.service",
-                     "kiosk-backup.timer")
+    checked = verify(installed_tree, "kiosk.service", "kiosk-keys.service",
+                     "kiosk-backup.service", "kiosk-backup.timer")
 
     assert checked.returncode == 0, checked.stderr
     assert "kiosk" not in checked.stderr
@@ -131,6 +131,8 @@ def test_verify_reads_the_credentials_drop_in_with_both_secrets(installed_tree: 
     assert values(drop_in, "Service", "LoadCredential") == [
         f"{STRIPE_API_KEY.credential}:{CREDENTIALS_DIR / STRIPE_API_KEY.credential}",
         f"{BACKOFFICE_TOKEN.credential}:{CREDENTIALS_DIR / BACKOFFICE_TOKEN.credential}",
+        f"pin-pepper:{CREDENTIALS_DIR / 'pin-pepper'}",
+        f"audit-key:{CREDENTIALS_DIR / 'audit-key'}",
     ]
     checked = verify(installed_tree, "kiosk.service")
     assert checked.returncode == 0, checked.stderr

@@ -218,6 +218,15 @@ def test_five_wrong_pins_lock_the_staff_member_out_and_the_right_pin_waits_for_t
         "staff.pin_check"
     }
 
+    # The manager who signs in next sees the lockout at the top of the menu.
+    manager, manager_pin = ui.demo_staff("manager")
+    ui.type_on_pin_pad(pad, manager, manager_pin)
+    ui.wait_for_screen("staff_menu")
+    notice = ui.find("lockout_notice", "staff_menu").text
+    assert notice.startswith(f"Locked out after too many wrong PINs: staff {number} at ")
+    assert ui.shows(notice)
+    ui.screenshot("lockout-notice")
+
 
 def test_the_staff_menu_closes_itself_after_its_timeout_and_the_cart_is_intact(
     kiosk_ui: KioskDriver,

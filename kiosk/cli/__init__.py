@@ -12,6 +12,7 @@ from kiosk.cli.db import db
 from kiosk.cli.doctor import doctor_command
 from kiosk.cli.hq import hq
 from kiosk.cli.install import install_service_command, uninstall_service_command
+from kiosk.cli.keys import keys_command
 from kiosk.cli.payments import reader, reconcile_command
 from kiosk.cli.receipt import receipt
 from kiosk.cli.scanner import scanner
@@ -44,6 +45,7 @@ cli.add_command(hq)
 cli.add_command(sync)
 cli.add_command(audit_command)
 cli.add_command(doctor_command)
+cli.add_command(keys_command)
 cli.add_command(install_service_command)
 cli.add_command(uninstall_service_command)
 

@@ -3,6 +3,8 @@
 It only reads, so it works while the kiosk runs (it opens the database the way ``kiosk sync
 status`` does and never takes the single-instance lock). Times are shown in the shop's time
 zone; ``--json`` prints one JSON object per line with the stored UTC time instead.
+``kiosk audit verify`` checks the log's keyed chain (``kiosk.store.audit_chain``) with the
+audit key and exits 1 naming the first row that breaks it.
 
 The log is streamed in pages of `PAGE_ROWS` rows (by row id, each page its own short read):
 a log of millions of rows never sits in memory at once, and a slow reader at the other end of
@@ -24,9 +26,16 @@ from zoneinfo import ZoneInfo
 import click
 from sqlite_utils import Database
 
-from kiosk.cli.common import config_option, existing_database, settings_or_exit
+from kiosk.cli.common import (
+    EXIT_FAILED,
+    config_option,
+    existing_database,
+    machine_keys,
+    settings_or_exit,
+)
 from kiosk.core.timestamps import parse_utc_iso, utc_now_iso
 from kiosk.store.audit import AuditEntry
+from kiosk.store.audit_chain import verify
 from kiosk.store.db import open_database
 from kiosk.store.sales_report import day_bounds
 
@@ -156,15 +165,20 @@ def json_line(entry: AuditEntry) -> str:
     }, ensure_ascii=False, sort_keys=True)
 
 
-@click.command("audit")
+@click.group("audit", invoke_without_command=True)
 @config_option
 @click.option("--since", type=SinceParam(), default=None,
               help="Only rows from this day (YYYY-MM-DD, the shop's midnight) or moment "
                    "(ISO 8601 with an offset) on.")
 @click.option("--json", "as_json", is_flag=True,
               help="One JSON object per line (JSON Lines) instead of a table.")
-def audit_command(config_path: Path, since: date | datetime | None, as_json: bool) -> None:
-    """Print the audit log (who did what, and how it went), oldest first."""
+@click.pass_context
+def audit_command(ctx: click.Context, config_path: Path, since: date | datetime | None,
+                  as_json: bool) -> None:
+    """Print the audit log (who did what, and how it went), oldest first; `kiosk audit
+    verify` checks its keyed chain."""
+    if ctx.invoked_subcommand is not None:
+        return
     settings = settings_or_exit(config_path)
     zone = settings.shop.zone()
     moment = None if since is None else since_moment(since, zone)
@@ -184,3 +198,29 @@ def audit_command(config_path: Path, since: date | datetime | None, as_json: boo
             click.echo(text)
     finally:
         db.close()
+
+
+@audit_command.command("verify")
+@config_option
+def verify_command(config_path: Path) -> None:
+    """Check the audit log's keyed chain (needs the audit key: run as root). Exits 1 naming
+    the first row that breaks it: changed, inserted or deleted rows."""
+    settings = settings_or_exit(config_path)
+    keys = machine_keys(config_path)
+    if keys is None:
+        click.echo("kiosk: the audit key (systemd credential audit-key) cannot be read; run "
+                   "as root: sudo kiosk audit verify", err=True)
+        raise SystemExit(EXIT_FAILED)
+    db = open_database(existing_database(settings), check=False)
+    try:
+        report = verify(db, keys)
+    finally:
+        db.close()
+    start = f" after the checkpoint at row {report.before}" if report.before else ""
+    if report.ok:
+        click.echo(f"Audit chain intact: {report.checked} rows verified{start}.")
+        return
+    where = "" if report.broken_id is None else f"row {report.broken_id}: "
+    click.echo(f"Audit chain BROKEN at {where}{report.reason} ({report.checked} rows "
+               f"verified before it{start}).", err=True)
+    raise SystemExit(EXIT_FAILED)

@@ -16,8 +16,9 @@ from typing import Any, TypeVar
 
 import click
 
-from kiosk.config import ConfigError, Settings, load_settings
+from kiosk.config import ConfigError, Settings, load_secrets, load_settings
 from kiosk.store.instance_lock import InstanceLock, KioskAlreadyRunning
+from kiosk.store.keys import StoreKeys, keys_from_secrets
 
 DEFAULT_CONFIG = Path("/etc/kiosk/kiosk.toml")
 DATABASE_NAME = "kiosk.db"
@@ -100,3 +101,19 @@ def exclusive_state(settings: Settings) -> Iterator[None]:
 def utc_now() -> datetime:
     """The current time in UTC (the one clock read of a CLI command)."""
     return datetime.now(UTC)
+
+
+def machine_keys(config_path: Path) -> StoreKeys | None:
+    """The PIN pepper and the audit key for a command: from ``$CREDENTIALS_DIRECTORY``, else
+    the ``credentials`` folder beside the configuration (``/etc/kiosk/credentials``, which only
+    root may read), else the environment; ``None`` when they cannot be read."""
+    folder = None
+    if not os.environ.get("CREDENTIALS_DIRECTORY"):
+        beside = Path(config_path).parent / "credentials"
+        if beside.is_dir() and os.access(beside, os.R_OK | os.X_OK):
+            folder = beside
+    try:
+        return keys_from_secrets(load_secrets(os.environ, folder))
+    except ConfigError as error:
+        click.echo(f"kiosk: the PIN pepper or audit key cannot be read: {error}", err=True)
+        return None

@@ -176,3 +176,21 @@ def events_command(kiosk_id: str | None, database: Path | None, dsn: str | None)
         counts = store.event_counts(kiosk_id)
     for topic, count in counts.items():
         click.echo(f"{topic:<18} {count}")
+
+
+@hq.command("alerts")
+@click.option("--kiosk", "kiosk_id", default=None, help="One kiosk's alerts only.")
+@store_options
+def alerts_command(kiosk_id: str | None, database: Path | None, dsn: str | None) -> None:
+    """List the alerts raised as kiosks synced (audit chain broken or with a gap, lockouts);
+    exits 1 when a kiosk's audit chain is broken."""
+    with open_hq_store(database, dsn, must_exist=True) as store:
+        alerts = store.alerts(kiosk_id)
+    if not alerts:
+        click.echo("No alerts.")
+        return
+    for alert in alerts:
+        moment = "" if alert.raised_at is None else alert.raised_at.isoformat(timespec="seconds")
+        click.echo(f"{moment}  {alert.kiosk_id}  {alert.kind}  {alert.detail}")
+    if any(alert.kind.startswith("audit_") for alert in alerts):
+        raise SystemExit(EXIT_FAILED)

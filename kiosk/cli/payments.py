@@ -21,6 +21,7 @@ from kiosk.cli.common import (
     config_option,
     database_path,
     exclusive_state,
+    machine_keys,
     settings_or_exit,
 )
 from kiosk.config import ConfigError, Settings, load_secrets
@@ -180,7 +181,8 @@ def reconcile_command(config_path: Path, days: int) -> None:
     """Check local payments against Stripe and fix what the rules allow; print it all."""
     settings = settings_or_exit(config_path)
     with exclusive_state(settings):
-        store = StoreWorker(database_path(settings), records_money=True)
+        store = StoreWorker(database_path(settings), records_money=True,
+                            keys=machine_keys(config_path))
         try:
             try:
                 provider = build_provider(settings, load_secrets(os.environ), store, _Quiet(),

@@ -23,6 +23,7 @@ from kiosk.cli.common import (
     config_option,
     exclusive_state,
     existing_database,
+    machine_keys,
     settings_or_exit,
     utc_now,
 )
@@ -118,7 +119,7 @@ def print_command(config_path: Path, sale: str) -> None:
         raise SystemExit(EXIT_FAILED)
     path = existing_database(settings)
     with exclusive_state(settings):
-        db = open_database(path)
+        db = open_database(path, keys=machine_keys(config_path))  # the copy is audited
         try:
             sale_id = sale_id_of(db, settings, sale)
             copy = _receipt_or_exit(db, settings, sale_id, "COPY")

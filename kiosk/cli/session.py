@@ -8,6 +8,7 @@ exits with the code a manager asked for in the staff menu (restart the app, leav
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import signal
@@ -27,7 +28,8 @@ from kiosk.cli.common import (
     settings_or_exit,
     utc_now,
 )
-from kiosk.config import Secrets, Settings, demo_settings
+from kiosk.config import Secrets, Settings, demo_settings, load_secrets
+from kiosk.config.secrets import create_missing_keys
 from kiosk.console import ConsoleFrontEnd
 from kiosk.devices.scanner import ScannerState
 from kiosk.logs import configure_logging, register_configured_secrets, register_secrets
@@ -36,6 +38,7 @@ from kiosk.service import MainLoopPings, Notifier, Watchdog, ping_period_s
 from kiosk.sim.demo_backoffice import DEMO_BACKOFFICE_DB, DemoBackOffice
 from kiosk.sim.demo_shop import DemoReport, demo_barcodes, prepare_demo
 from kiosk.store.db import StoreError, open_database
+from kiosk.store.keys import keys_from_secrets
 
 
 def default_demo_dir() -> Path:
@@ -225,7 +228,7 @@ def _prepare_demo_data(settings: Settings, data_dir: Path, *, reset: bool) -> De
             path.unlink(missing_ok=True)
         for path in data_dir.glob(DEMO_BACKOFFICE_DB + "*"):
             path.unlink()
-    db = open_database(database)
+    db = open_database(database, keys=keys_from_secrets(demo_keys(data_dir)))
     try:
         with tempfile.TemporaryDirectory() as work:
             report = prepare_demo(db, settings, now=utc_now(), work_dir=Path(work))
@@ -237,6 +240,14 @@ def _prepare_demo_data(settings: Settings, data_dir: Path, *, reset: bool) -> De
     return report
 
 
+def demo_keys(data_dir: Path) -> Secrets:
+    """The demo's own PIN pepper and audit key, kept in ``credentials/`` of its data folder
+    (made on the first demo start, like a kiosk's on its first boot)."""
+    folder = data_dir / "credentials"
+    create_missing_keys(folder)
+    return load_secrets({}, folder)
+
+
 def _run_demo(
     settings: Settings, report: DemoReport, *, window: tuple[int, int], console: bool
 ) -> int:
@@ -244,11 +255,14 @@ def _run_demo(
     e-receipt work); return the touchscreen's exit code (0 for the console)."""
     data_dir = Path(settings.state_dir)
     backoffice = DemoBackOffice(data_dir, settings.kiosk_id)
-    register_secrets(backoffice.secrets)
+    keys = demo_keys(data_dir)
+    secrets = dataclasses.replace(backoffice.secrets, pin_pepper=keys.pin_pepper,
+                                  audit_key=keys.audit_key)
+    register_secrets(secrets)
     settings = demo_settings(data_dir, backoffice_url=backoffice.url)
     try:
         if console:
-            run_console(settings, demo_barcodes(), secrets=backoffice.secrets)
+            run_console(settings, demo_barcodes(), secrets=secrets)
             return 0
         from kiosk.ui.launch import DemoInfo, run_touchscreen
 
@@ -258,7 +272,7 @@ def _run_demo(
         )
         return run_touchscreen(
             settings, kiosk_mode=False, demo=demo, size=window,
-            on_first_frame=_say_on_screen, secrets=backoffice.secrets,
+            on_first_frame=_say_on_screen, secrets=secrets,
         )
     finally:
         backoffice.stop()

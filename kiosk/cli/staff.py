@@ -1,5 +1,10 @@
 """``kiosk staff``: add staff members, set their PINs, list them, clear a lockout.
 
+Commands that write open the database with the PIN pepper and the audit key, read from the
+systemd credentials (run as root: ``/etc/kiosk/credentials``), so a PIN set here is wrapped
+with the pepper and the audit rows are sealed; without them ``set-pin`` refuses on a kiosk
+whose PINs are peppered.
+
 PINs are read with getpass on a terminal, otherwise as one line from standard input; never
 from the command line, where they would land in shell history and the process list.
 """
@@ -18,12 +23,16 @@ from kiosk.cli.common import (
     database_path,
     exclusive_state,
     existing_database,
+    machine_keys,
     settings_or_exit,
     utc_now,
 )
 from kiosk.store.db import open_database
+from kiosk.store.keys import attach_keys
+from kiosk.store.pin_pepper import PepperState, pepper_state
 from kiosk.store.staff import (
     NotAllowed,
+    PepperMissing,
     PinOutcome,
     PinRejected,
     StaffRole,
@@ -64,7 +73,7 @@ def add_command(config_path: Path, name: str, role: str) -> None:
         click.echo("kiosk: a staff member needs a name.", err=True)
         raise SystemExit(EXIT_FAILED)
     with exclusive_state(settings):
-        db = open_database(database_path(settings))
+        db = open_database(database_path(settings), keys=machine_keys(config_path))
         try:
             member = StaffRoster(db).add(name, StaffRole(role), utc_now())
         finally:
@@ -83,7 +92,7 @@ def set_pin_command(config_path: Path, number: int) -> None:
     """Set a staff member's PIN (at least 6 digits), read from the terminal or stdin."""
     settings = settings_or_exit(config_path)
     with exclusive_state(settings):
-        db = open_database(database_path(settings))
+        db = open_database(database_path(settings), keys=machine_keys(config_path))
         try:
             roster = StaffRoster(db)
             if roster.get(number) is None:
@@ -94,6 +103,9 @@ def set_pin_command(config_path: Path, number: int) -> None:
                 roster.set_pin(number, pin, utc_now())
             except PinRejected as rejected:
                 click.echo(f"PIN not accepted: {rejected}", err=True)
+                raise SystemExit(EXIT_FAILED) from None
+            except PepperMissing as missing:
+                click.echo(f"kiosk: {missing}", err=True)
                 raise SystemExit(EXIT_FAILED) from None
         finally:
             db.close()
@@ -108,8 +120,17 @@ def list_command(config_path: Path) -> None:
     db = open_database(existing_database(settings))
     try:
         members = StaffRoster(db).list()
+        keys = machine_keys(config_path)
+        if keys is not None:
+            attach_keys(db, keys)  # only to compare the pepper: this command writes nothing
+        reset_needed = pepper_state(db) is PepperState.OTHER
     finally:
         db.close()
+    if reset_needed:
+        click.echo(
+            "Staff PINs must be set again: this database comes from a machine with "
+            "another PIN pepper (kiosk staff set-pin NUMBER, as root)."
+        )
     if not members:
         click.echo("No staff yet. Add a manager: kiosk staff add NAME --role manager")
         return
@@ -129,7 +150,7 @@ def unlock_command(config_path: Path, number: int, manager_number: int) -> None:
     """Clear a staff member's PIN lockout (a manager confirms with their own PIN)."""
     settings = settings_or_exit(config_path)
     with exclusive_state(settings):
-        db = open_database(database_path(settings))
+        db = open_database(database_path(settings), keys=machine_keys(config_path))
         try:
             roster = StaffRoster(db)
             pin = read_pin(f"PIN of manager {manager_number}: ", confirm=False)

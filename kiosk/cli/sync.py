@@ -22,6 +22,7 @@ from kiosk.cli.common import (
     config_option,
     exclusive_state,
     existing_database,
+    machine_keys,
     settings_or_exit,
     utc_now,
 )
@@ -148,7 +149,7 @@ def run_command(config_path: Path) -> None:
     errors: list[str] = []
     with client, exclusive_state(settings):
         path = existing_database(settings)
-        with StoreWorker(path, name="sync-run") as store:
+        with StoreWorker(path, name="sync-run", keys=machine_keys(config_path)) as store:
             relay = OutboxRelay(
                 database=path, store=store, kiosk_id=settings.kiosk_id, base_url=url,
                 token=token, clock=utc_now, interval_s=settings.backoffice.sync_interval_s,

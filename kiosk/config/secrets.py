@@ -1,4 +1,5 @@
-"""The kiosk's secrets: the Stripe API key and the back-office token.
+"""The kiosk's secrets: the Stripe API key, the back-office token, the PIN pepper and the
+audit key.
 
 Secrets never come from ``kiosk.toml`` or the repository. Each is read from a systemd
 credential first (the file ``$CREDENTIALS_DIRECTORY/<credential>``, set up with
@@ -11,9 +12,11 @@ logs or reports a value.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from secrets import token_hex
 from typing import Final
 
 from kiosk.config.errors import ConfigError
@@ -69,6 +72,16 @@ BACKOFFICE_TOKEN = SecretSource(
 )
 """The bearer token the kiosk presents to the back office."""
 
+PIN_PEPPER = SecretSource("the PIN pepper", "pin-pepper", "KIOSK_PIN_PEPPER")
+"""The key staff PIN hashes are wrapped with (``kiosk.store.pin_pepper``): created on the
+machine's first start (``kiosk-keys.service``), never at install, never replaced."""
+
+AUDIT_KEY = SecretSource("the audit key", "audit-key", "KIOSK_AUDIT_KEY")
+"""The key of the audit log's chain (``kiosk.store.audit_chain``), created with the pepper."""
+
+MACHINE_KEYS = (PIN_PEPPER, AUDIT_KEY)
+"""The keys each machine makes for itself on its first start (`create_missing_keys`)."""
+
 
 @dataclass(frozen=True, kw_only=True)
 class Secrets:
@@ -82,6 +95,13 @@ class Secrets:
 
     backoffice_token: SecretStr | None = None
     """The back-office bearer token, or ``None`` (no back office, or it needs none)."""
+
+    pin_pepper: SecretStr | None = None
+    """The PIN pepper, or ``None`` (before the machine's first start; a tool not run as
+    root)."""
+
+    audit_key: SecretStr | None = None
+    """The audit log's chain key, or ``None`` (as the pepper)."""
 
 
 def load_secrets(environ: Mapping[str, str], credentials_dir: Path | None = None) -> Secrets:
@@ -104,7 +124,31 @@ def load_secrets(environ: Mapping[str, str], credentials_dir: Path | None = None
     return Secrets(
         stripe_api_key=stripe_api_key,
         backoffice_token=_read(BACKOFFICE_TOKEN, environ, credentials_dir),
+        pin_pepper=_read(PIN_PEPPER, environ, credentials_dir),
+        audit_key=_read(AUDIT_KEY, environ, credentials_dir),
     )
+
+
+def create_missing_keys(folder: Path) -> list[str]:
+    """Write a new random key (64 hex digits, mode 600) for each machine key missing from
+    ``folder``; never replace one. Returns the credential names written. Run as root by
+    ``kiosk-keys.service`` on the machine's first start (``kiosk keys create``), so kiosks
+    cloned from one image do not share keys; the demo keeps its own in its data folder."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    written = []
+    for source in MACHINE_KEYS:
+        path = folder / source.credential
+        try:
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            continue
+        with os.fdopen(descriptor, "w", encoding="ascii") as file:
+            file.write(token_hex(32) + "\n")
+            file.flush()
+            os.fsync(file.fileno())
+        written.append(source.credential)
+        log.info("%s: created %s", source.what, path)
+    return written
 
 
 def _read(

@@ -16,3 +16,9 @@ class PinOutcome(StrEnum):
     UNKNOWN_STAFF = "unknown_staff"
     NO_PIN = "no_pin"
     INACTIVE = "inactive"
+    PINS_RESET_NEEDED = "pins_reset_needed"
+    """The database came from a machine with another PIN pepper: staff PINs must be set
+    again (``kiosk staff set-pin``). Never counted as a wrong PIN."""
+    PIN_KEY_MISSING = "pin_key_missing"
+    """The PIN hashes are peppered but the pepper (credential ``pin-pepper``) is not
+    available to this process. Never counted as a wrong PIN."""

@@ -29,6 +29,7 @@ from kiosk.doctor.reachability import (
 )
 from kiosk.doctor.report import DoctorReport
 from kiosk.doctor.result import CheckResult, failed
+from kiosk.doctor.secrets_checks import AUDIT, PINS, check_audit_chain, check_pins
 from kiosk.doctor.storage_checks import (
     BACKUPS,
     DATABASE,
@@ -48,6 +49,8 @@ CHECKS: tuple[tuple[str, Check], ...] = (
     (DISK, check_disk),
     (CLOCK, check_clock),
     (STAFF, check_staff),
+    (PINS, check_pins),
+    (AUDIT, check_audit_chain),
     (SCANNER, check_scanner),
     (PRINTER, check_printer),
     (CARD_READER, check_card_reader),

@@ -73,5 +73,10 @@ class DoctorContext:
 
     def secret_values(self) -> tuple[str, ...]:
         """The configured secrets' values, for scrubbing them out of every line printed."""
-        values = (self.secrets.stripe_api_key, self.secrets.backoffice_token)
+        values = (
+            self.secrets.stripe_api_key,
+            self.secrets.backoffice_token,
+            self.secrets.pin_pepper,
+            self.secrets.audit_key,
+        )
         return tuple(value.get_secret_value() for value in values if value is not None)

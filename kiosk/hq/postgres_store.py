@@ -20,7 +20,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
 
-from kiosk.hq.sql_store import SQLDialect, SQLQueries
+from kiosk.hq.sql_store import SQLDialect, SQLQueries, watch_batch
 from kiosk.hq.storage import HQStoreError, StoredEvent, event_rows, sort_out
 from kiosk.wire import Batch, BatchReply
 
@@ -71,6 +71,19 @@ SCHEMA = (
         sold_by_weight BOOLEAN NOT NULL,
         unit_price_per_kg_minor BIGINT,
         department TEXT
+    )""",
+    """CREATE TABLE IF NOT EXISTS audit_heads (
+        kiosk_id TEXT PRIMARY KEY,
+        audit_id BIGINT NOT NULL,
+        chain_hash TEXT NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS alerts (
+        kiosk_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        audit_id BIGINT,
+        detail TEXT NOT NULL,
+        raised_at TIMESTAMPTZ NOT NULL,
+        seq BIGINT GENERATED ALWAYS AS IDENTITY
     )""",
     """CREATE TABLE IF NOT EXISTS catalog (
         id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -170,6 +183,7 @@ class PostgresHQStore:
         self.catalog = queries.catalog
         self.catalog_version = queries.catalog_version
         self.replace_catalog = queries.replace_catalog
+        self.alerts = queries.alerts
 
     def __enter__(self) -> Self:
         """The store itself; it is closed when the block ends."""
@@ -278,7 +292,9 @@ class PostgresHQStore:
                         [batch.kiosk_id, already],
                     )
                 }
-            return sort_out(rows, stored)  # raises EventConflict: the transaction rolls back
+            reply = sort_out(rows, stored)  # raises EventConflict: the transaction rolls back
+            watch_batch(connection, DIALECT, batch.kiosk_id, rows, reply.accepted, now)
+            return reply
 
     def setting(self, name: str) -> str:
         """The value of a run-time setting (``SHOW name``) on a pooled connection, e.g.

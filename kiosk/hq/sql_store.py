@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from kiosk.hq.storage import StoredEvent, feed_product, zero_counts
+from kiosk.core.timestamps import parse_utc_iso
+from kiosk.hq.audit_watch import Alert, AuditHead, accepted_events, follow
+from kiosk.hq.storage import EventRow, StoredEvent, feed_product, zero_counts
 from kiosk.hq.tokens import token_hash, token_matches
 from kiosk.wire import FEED_FIELDS, CatalogFeed, catalog_version
 
@@ -164,3 +166,51 @@ class SQLQueries:
                 "updated_at = excluded.updated_at",
                 [feed.version, feed.currency, self._dialect.stamp(now)],
             )
+
+    def alerts(self, kiosk_id: str | None = None) -> list[Alert]:
+        """See ``HQStore.alerts``."""
+        dialect = self._dialect
+        where, parameters = (
+            (f"WHERE kiosk_id = {dialect.mark} ", [kiosk_id]) if kiosk_id else ("", [])
+        )
+        rows = self._read(
+            f"SELECT kiosk_id, kind, audit_id, detail, raised_at FROM alerts {where}"
+            f"ORDER BY {dialect.arrival}",
+            parameters,
+        )
+        return [
+            Alert(str(row[0]), str(row[1]), None if row[2] is None else int(row[2]),
+                  str(row[3]),
+                  row[4] if isinstance(row[4], datetime) else parse_utc_iso(str(row[4])))
+            for row in rows
+        ]
+
+
+def watch_batch(connection: Any, dialect: SQLDialect, kiosk_id: str, rows: list[EventRow],
+                accepted: Sequence[str], now: datetime) -> list[Alert]:
+    """Follow the kiosk's audit chain through the newly stored events of a batch and store
+    the alerts they raise (``kiosk.hq.audit_watch``), inside the batch's transaction."""
+    mark = dialect.mark
+    events = accepted_events(((row.event_id, row.topic, row.payload_json) for row in rows),
+                             accepted)
+    if not events:
+        return []
+    found = connection.execute(
+        f"SELECT audit_id, chain_hash FROM audit_heads WHERE kiosk_id = {mark}", [kiosk_id]
+    ).fetchone()
+    head = None if found is None else AuditHead(int(found[0]), str(found[1]))
+    new_head, alerts = follow(kiosk_id, head, events)
+    if new_head is not None and new_head != head:
+        connection.execute(
+            "INSERT INTO audit_heads (kiosk_id, audit_id, chain_hash) "
+            f"VALUES ({mark}, {mark}, {mark}) ON CONFLICT (kiosk_id) DO UPDATE SET "
+            "audit_id = excluded.audit_id, chain_hash = excluded.chain_hash",
+            [kiosk_id, new_head.audit_id, new_head.chain_hash],
+        )
+    for alert in alerts:
+        connection.execute(
+            "INSERT INTO alerts (kiosk_id, kind, audit_id, detail, raised_at) "
+            f"VALUES ({mark}, {mark}, {mark}, {mark}, {mark})",
+            [kiosk_id, alert.kind, alert.audit_id, alert.detail, dialect.stamp(now)],
+        )
+    return alerts

@@ -20,7 +20,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from kiosk.core.timestamps import parse_utc_iso, utc_now_iso
-from kiosk.hq.sql_store import SQLDialect, SQLQueries
+from kiosk.hq.sql_store import SQLDialect, SQLQueries, watch_batch
 from kiosk.hq.storage import HQStoreError, StoredEvent, event_rows, sort_out
 from kiosk.wire import Batch, BatchReply
 
@@ -54,6 +54,18 @@ CREATE TABLE IF NOT EXISTS products (
     sold_by_weight INTEGER NOT NULL,
     unit_price_per_kg_minor INTEGER,
     department TEXT
+);
+CREATE TABLE IF NOT EXISTS audit_heads (
+    kiosk_id TEXT PRIMARY KEY,
+    audit_id INTEGER NOT NULL,
+    chain_hash TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS alerts (
+    kiosk_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    audit_id INTEGER,
+    detail TEXT NOT NULL,
+    raised_at TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS catalog (
     id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -137,6 +149,7 @@ class SQLiteHQStore:
         self.catalog = queries.catalog
         self.catalog_version = queries.catalog_version
         self.replace_catalog = queries.replace_catalog
+        self.alerts = queries.alerts
 
     def __enter__(self) -> Self:
         """The store itself; it is closed when the block ends."""
@@ -211,6 +224,7 @@ class SQLiteHQStore:
                     for row in rows if row.event_id not in stored
                 ],
             )
+            watch_batch(connection, DIALECT, batch.kiosk_id, rows, reply.accepted, now)
         return reply
 
     def pragma(self, name: str) -> Any:

@@ -16,6 +16,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from kiosk.hq.audit_watch import Alert
 from kiosk.wire import (
     FEED_FIELDS,
     TOPICS,
@@ -171,6 +172,11 @@ class HQStore(Protocol):
 
     def catalog(self) -> CatalogFeed | None:
         """The catalog feed, or None before the first import."""
+        ...
+
+    def alerts(self, kiosk_id: str | None = None) -> list[Alert]:
+        """The alerts raised as batches were stored (a kiosk's audit chain broken or with a
+        gap, a lockout: ``kiosk.hq.audit_watch``), of one kiosk or all, oldest first."""
         ...
 
     def catalog_version(self) -> str | None:

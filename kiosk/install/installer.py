@@ -31,6 +31,7 @@ from pathlib import Path, PurePosixPath
 
 from sqlite_utils import Database
 
+from kiosk.config import ConfigError, load_secrets
 from kiosk.install.layout import (
     BACKUP_DESTINATION,
     BACKUP_TIMER,
@@ -46,6 +47,7 @@ from kiosk.install.layout import (
     DATABASE_NAME,
     JOURNALD,
     KIOSK_UNIT,
+    MACHINE_CREDENTIALS,
     POLKIT_DAEMONS,
     PURGED_DIRS,
     SERVICE_USER,
@@ -64,6 +66,7 @@ from kiosk.install.layout import (
 from kiosk.resources import asset
 from kiosk.store.db import immediate_transaction, open_database
 from kiosk.store.instance_lock import LOCK_FILE_NAME, InstanceLock, KioskAlreadyRunning
+from kiosk.store.keys import StoreKeys, keys_from_secrets
 from kiosk.store.staff import PinRejected, StaffMember, StaffRole, StaffRoster
 
 TOOL_TIMEOUT_S = 120.0
@@ -425,8 +428,12 @@ class _Run:
             "# systemd 252 does not start a unit whose LoadCredential= file is missing, so only",
             "# the secrets present are listed. Run `sudo kiosk install-service` again after",
             "# adding or removing one.",
+            "# The machine's own keys are always loaded: kiosk-keys.service makes them on the",
+            "# first start, before the kiosk (never the installer: clones must not share them).",
             "[Service]",
             *(f"LoadCredential={name}:{CREDENTIALS_DIR / name}" for name in present),
+            *(f"LoadCredential={name}:{CREDENTIALS_DIR / name}"
+              for name in MACHINE_CREDENTIALS),
         ]
         self.write(CREDENTIALS_DROP_IN, ("\n".join(lines) + "\n").encode("utf-8"), 0o644)
         missing = [name for name in CREDENTIALS if name not in present]
@@ -526,7 +533,7 @@ class _Run:
 
     def _manager_in(self, database: Path, name: str | None,
                     read_pin: Callable[[], str] | None, now: datetime) -> Outcome | None:
-        db = open_database(database)
+        db = open_database(database, keys=self._machine_keys())
         try:
             roster = StaffRoster(db)
             managers = [member for member in roster.list()
@@ -548,6 +555,14 @@ class _Run:
                              f"{member.name}, staff number {member.number}")
         finally:
             db.close()
+
+    def _machine_keys(self) -> StoreKeys | None:
+        """The machine's PIN pepper and audit key when a reinstall finds them (a first
+        install has none yet: the first start makes them and wraps the manager's PIN)."""
+        try:
+            return keys_from_secrets(load_secrets({}, self.layout.at(CREDENTIALS_DIR)))
+        except (ConfigError, OSError):
+            return None
 
     def _hand_over(self, state_dir: Path) -> None:
         """Give the database files this run created as root to the kiosk user."""

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path, PurePosixPath
 
-from kiosk.config.secrets import BACKOFFICE_TOKEN, STRIPE_API_KEY
+from kiosk.config.secrets import BACKOFFICE_TOKEN, MACHINE_KEYS, STRIPE_API_KEY
 
 SYSTEMD_PACKAGE = "kiosk.systemd"
 """The package holding the files of the top-level ``systemd/`` folder."""
@@ -25,6 +25,9 @@ SERVICE_USER = "kiosk"
 
 UNIT_DIR = PurePosixPath("/etc/systemd/system")
 KIOSK_UNIT = "kiosk.service"
+KEYS_UNIT = "kiosk-keys.service"
+"""Makes the machine's own PIN pepper and audit key on its first start (``kiosk keys
+create``); ``kiosk.service`` wants it and starts after it."""
 BACKUP_UNIT = "kiosk-backup.service"
 BACKUP_TIMER = "kiosk-backup.timer"
 UNITS_TO_ENABLE = (KIOSK_UNIT, BACKUP_TIMER)
@@ -47,6 +50,10 @@ CONFIG_MODE = 0o640
 CREDENTIALS_DIR = CONFIG_DIR / "credentials"
 CREDENTIALS = (STRIPE_API_KEY.credential, BACKOFFICE_TOKEN.credential)
 """The secrets systemd may hand to the app, by credential name (``kiosk.config.secrets``)."""
+
+MACHINE_CREDENTIALS = tuple(source.credential for source in MACHINE_KEYS)
+"""The keys each machine makes on its first start (``kiosk-keys.service``), never the
+installer: always loaded (the keys unit makes them before the app starts)."""
 
 CREDENTIALS_DROP_IN = UNIT_DIR / f"{KIOSK_UNIT}.d" / "credentials.conf"
 """``LoadCredential=`` for each secret file present (systemd 252 fails on a missing one)."""
@@ -96,7 +103,7 @@ POLKIT_RULE = ShippedFile(SYSTEMD_PACKAGE, "50-kiosk.rules",
                           PurePosixPath("/etc/polkit-1/rules.d/50-kiosk.rules"))
 UNITS = tuple(
     ShippedFile(SYSTEMD_PACKAGE, name, UNIT_DIR / name)
-    for name in (KIOSK_UNIT, BACKUP_UNIT, BACKUP_TIMER)
+    for name in (KIOSK_UNIT, KEYS_UNIT, BACKUP_UNIT, BACKUP_TIMER)
 )
 UDEV_RULES = (
     ShippedFile(SYSTEMD_PACKAGE, "99-kiosk-scanner.rules",

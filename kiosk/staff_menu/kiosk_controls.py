@@ -29,6 +29,7 @@ from kiosk.staff_menu.signed_in import SignedIn
 from kiosk.store import audit
 from kiosk.store.inspections import InspectionStatus, inspection_status, record_inspection
 from kiosk.store.runtime_settings import RUNTIME_SETTINGS, RuntimeSettings, SettingRejected
+from kiosk.store.staff import Lockout, StaffRoster
 
 if TYPE_CHECKING:
     from kiosk.store.audit import AuditEntry
@@ -227,6 +228,10 @@ class KioskControls:
         """The last card-reader inspection and whether the next one is overdue."""
         days = self._host.settings.staff.reader_inspection_interval_days
         return inspection_status(self._host.reader(), now=self._host.clock(), interval_days=days)
+
+    def recent_lockouts(self) -> list[Lockout]:
+        """Staff lockouts of the last 24 hours, newest first (the notice atop the menu)."""
+        return StaffRoster(self._host.reader()).recent_lockouts(self._host.clock())
 
     def record_inspection(
         self, *, serial_matches: bool, no_tampering: bool, reader_serial: str | None

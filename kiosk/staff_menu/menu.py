@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from kiosk.store.audit import AuditEntry
     from kiosk.store.inspections import InspectionStatus
     from kiosk.store.sales_report import SaleDetail, SaleSummary
-    from kiosk.store.staff import StaffMember
+    from kiosk.store.staff import Lockout, StaffMember
     from kiosk.sync.relay import SyncStatus
 
 
@@ -245,6 +245,11 @@ class StaffMenu:
     def inspection_status(self) -> InspectionStatus:
         """The last card-reader inspection and whether the next one is overdue."""
         return self._controls.inspection_status()
+
+    def recent_lockouts(self) -> list[Lockout]:
+        """Staff lockouts of the last 24 hours, newest first (the notice at the top of the
+        menu; each was also sent to the back office as a ``staff.locked_out`` event)."""
+        return self._controls.recent_lockouts()
 
     def record_inspection(
         self, *, serial_matches: bool, no_tampering: bool, reader_serial: str | None

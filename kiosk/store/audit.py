@@ -2,11 +2,15 @@
 
 Rows are only ever inserted; triggers in the schema reject UPDATE and DELETE. Details are
 stored as JSON. Never put a secret (a PIN, a card number, an API key) into ``detail``.
+Each row is sealed into a keyed chain (``kiosk.store.audit_chain``) when the connection has
+the audit key attached (``kiosk.store.keys``); a row written without it stays unsealed, and
+``kiosk audit verify`` names it.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,7 +19,11 @@ from typing import Any
 from sqlite_utils import Database
 
 from kiosk.core.timestamps import parse_utc_iso, utc_now_iso
+from kiosk.store.audit_chain import chain_started, checkpoint, row_hash, start_chain
+from kiosk.store.keys import keys_of
 from kiosk.store.schema import audit_payload_json
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -49,27 +57,64 @@ def record(
     if not action or not outcome:
         raise ValueError("an audit row needs an action and an outcome")
     detail_json = None if detail is None else json.dumps(detail, sort_keys=True)
-    with db.atomic():  # the row and its event: both or neither
+    stamp = utc_now_iso(at)
+    keys = keys_of(db)
+    with db.atomic():  # the row, its seal and its event: all or nothing
         cursor = db.execute(
             "INSERT INTO audit_log (at, staff_number, action, outcome, detail) "
             "VALUES (?, ?, ?, ?, ?)",
-            [utc_now_iso(at), staff_number, action, outcome, detail_json],
+            [stamp, staff_number, action, outcome, detail_json],
         )
         row_id = cursor.lastrowid
         if row_id is None:
             raise RuntimeError("SQLite returned no row id for the audit row")
-        stamp = utc_now_iso(at)
+        chain: tuple[str, str] | None = None
+        if keys is not None:
+            if not chain_started(db):
+                start_chain(db, keys)  # seals this row with the earlier ones
+            else:
+                chain = _seal(
+                    db,
+                    keys.audit_key,
+                    row_id,
+                    (row_id, stamp, staff_number, action, outcome, detail_json),
+                )
+        elif chain_started(db):
+            log.warning(
+                "audit row %d written without the audit key: it stays unsealed "
+                "(kiosk audit verify will name it)",
+                row_id,
+            )
         # Every audit row is also an event for the back office, committed with it.
         db.execute(
             "INSERT INTO outbox (event_id, topic, sale_id, payload, created_at) "
             "VALUES (?, 'audit.recorded', NULL, ?, ?)",
             [
                 str(uuid.uuid4()),
-                audit_payload_json(row_id, stamp, staff_number, action, outcome, detail_json),
+                audit_payload_json(
+                    row_id, stamp, staff_number, action, outcome, detail_json, chain=chain
+                ),
                 stamp,
             ],
         )
     return row_id
+
+
+def _seal(db: Database, key: bytes, row_id: int, row: tuple[Any, ...]) -> tuple[str, str]:
+    """Seal the new row ``row_id`` after the row before it; return (previous hash, hash)."""
+    before = db.conn.execute(
+        "SELECT chain_hash FROM audit_log WHERE id < ? ORDER BY id DESC LIMIT 1", [row_id]
+    ).fetchone()
+    prev = str(before[0] or "") if before is not None else _checkpoint_hash(db)
+    sealed = row_hash(key, prev, row)
+    db.execute("UPDATE audit_log SET chain_hash = ? WHERE id = ?", [sealed, row_id])
+    return prev, sealed
+
+
+def _checkpoint_hash(db: Database) -> str:
+    # No row before this one: the chain continues from the checkpoint (or starts).
+    found = checkpoint(db)
+    return "" if found is None else found.hash
 
 
 def entries(db: Database, since: datetime | None = None) -> list[AuditEntry]:

@@ -16,6 +16,9 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from kiosk.store.audit_chain import start_chain
+from kiosk.store.keys import StoreKeys, attach_keys
+from kiosk.store.pin_pepper import wrap_existing
 from kiosk.store.schema import MIGRATIONS
 
 log = logging.getLogger(__name__)
@@ -52,6 +55,7 @@ def open_database(
     records_money: bool = False,
     busy_timeout_ms: int = 5000,
     check: bool = True,
+    keys: StoreKeys | None = None,
 ) -> Database:
     """Open (creating if needed) the kiosk database at ``path`` and bring its schema up to date.
 
@@ -59,6 +63,9 @@ def open_database(
     ``PRAGMA quick_check`` when ``check`` is true, switches to WAL, sets ``synchronous`` to FULL
     when ``records_money`` else NORMAL, turns on ``foreign_keys`` and applies pending
     migrations. The returned connection may only be used from the thread that opened it.
+    With ``keys`` (the PIN pepper and the audit key) the connection wraps PINs and seals
+    audit rows, and a database never opened with keys has its PIN hashes wrapped and its
+    audit rows sealed now (`seal_with`).
 
     Raises `DatabaseCorrupt` when the file is damaged or is not a SQLite database, and
     `StoreError` when it cannot be opened for another reason (locked for longer than the busy
@@ -78,10 +85,23 @@ def open_database(
     try:
         _prepare(db, path, records_money=records_money, busy_timeout_ms=busy_timeout_ms,
                  check=check)
+        if keys is not None:
+            seal_with(db, keys)
     except BaseException:
         db.close()
         raise
     return db
+
+
+def seal_with(db: Database, keys: StoreKeys) -> None:
+    """Attach ``keys`` to ``db`` and, the first time, wrap the PIN hashes with the pepper and
+    seal the audit rows (``kiosk.store.pin_pepper``, ``kiosk.store.audit_chain``)."""
+    attach_keys(db, keys)
+    with immediate_transaction(db):
+        wrapped = wrap_existing(db, keys)
+        sealed = start_chain(db, keys)
+    if wrapped or sealed:
+        log.info("secrets: %d PIN hashes wrapped, %d audit rows sealed", wrapped, sealed)
 
 
 def _prepare(

@@ -10,10 +10,14 @@ one transaction per step, and never removes anything the back office has not ack
    attempt still in flight or a print job not yet finished;
 3. the printed bytes (``print_jobs.data``) of finished jobs older than ``print_data_days``;
    jobs waiting, queued, printing or retrying keep theirs;
-4. staff audit rows older than ``audit_days`` whose ``audit.recorded`` event is not waiting
-   to be sent. The audit log is append-only: its delete trigger lets a delete through only
-   while ``meta.audit_pruning = '1'``, which this step sets, uses and removes in one
-   transaction;
+4. the oldest staff audit rows: those older than ``audit_days`` whose ``audit.recorded``
+   event is not waiting to be sent, up to the first row that is younger or still waiting
+   (the log is a chain: only its start is ever cut). A keyed checkpoint (the last deleted
+   row's id and chain hash, ``kiosk.store.audit_chain``) is stored in the same transaction,
+   and the chain continues from it, so deleting rows without the audit key breaks the chain
+   for ``kiosk audit verify``. A sealed log is not pruned by a connection without the key.
+   The delete trigger lets a delete through only while ``meta.audit_pruning = '1'``, which
+   this step sets, uses and removes in one transaction;
 5. an incremental vacuum, which gives the freed pages back to the file system.
 
 "Acknowledged" is judged by the absence of an unacknowledged outbox row: every sale's
@@ -39,7 +43,9 @@ from sqlite_utils import Database
 
 from kiosk.config.settings import RetentionSettings
 from kiosk.core.timestamps import utc_now_iso
+from kiosk.store.audit_chain import chain_started, checkpoint, set_checkpoint
 from kiosk.store.db import immediate_transaction
+from kiosk.store.keys import keys_of
 
 log = logging.getLogger(__name__)
 
@@ -175,19 +181,34 @@ def _drop_print_data(db: Database, cutoff: str) -> int:
 
 
 def _prune_audit(db: Database, cutoff: str) -> int:
+    keys = keys_of(db)
     with immediate_transaction(db):
+        if keys is None and chain_started(db):
+            log.warning("retention: audit rows are not pruned without the audit key")
+            return 0
+        (kept,) = db.execute(
+            f"SELECT MIN(id) FROM audit_log WHERE at >= ? OR id IN ({_UNACKED_AUDIT_IDS})",
+            [cutoff],
+        ).fetchone()
+        last = db.execute(
+            "SELECT id, chain_hash FROM audit_log WHERE id < ? ORDER BY id DESC LIMIT 1",
+            [kept if kept is not None else 2**63 - 1],
+        ).fetchone()
+        if last is None:
+            return 0
         # The delete trigger allows deletes only while this flag is set; it never outlives
         # the transaction (a failure rolls back the flag with the deletes).
         db.execute(
             "INSERT INTO meta (key, value) VALUES ('audit_pruning', '1') "
             "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
         )
-        cursor = db.execute(
-            f"DELETE FROM audit_log WHERE at < ? AND id NOT IN ({_UNACKED_AUDIT_IDS})",
-            [cutoff],
-        )
+        cursor = db.execute("DELETE FROM audit_log WHERE id <= ?", [last[0]])
         deleted = max(cursor.rowcount, 0)
         db.execute("DELETE FROM meta WHERE key = 'audit_pruning'")
+        if keys is not None and chain_started(db):
+            found = checkpoint(db)
+            if found is None or found.after_id < last[0]:
+                set_checkpoint(db, keys.audit_key, int(last[0]), str(last[1] or ""))
         return deleted
 
 

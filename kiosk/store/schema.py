@@ -269,20 +269,21 @@ def m004_sync(db: Database) -> None:
 
 def audit_payload_json(
     audit_id: int, at: str, staff_number: int | None, action: str, outcome: str,
-    detail: str | None,
+    detail: str | None, *, chain: tuple[str, str] | None = None,
 ) -> str:
-    """The outbox payload (JSON text) of one audit row."""
-    return json.dumps(
-        {
-            "audit_id": audit_id,
-            "at": at,
-            "staff_number": staff_number,
-            "action": action,
-            "outcome": outcome,
-            "detail": None if detail is None else json.loads(detail),
-        },
-        sort_keys=True,
-    )
+    """The outbox payload (JSON text) of one audit row; ``chain`` (the previous row's hash
+    and this row's) adds ``prev_hash`` and ``chain_hash`` for the back office's check."""
+    payload = {
+        "audit_id": audit_id,
+        "at": at,
+        "staff_number": staff_number,
+        "action": action,
+        "outcome": outcome,
+        "detail": None if detail is None else json.loads(detail),
+    }
+    if chain is not None:
+        payload["prev_hash"], payload["chain_hash"] = chain
+    return json.dumps(payload, sort_keys=True)
 
 
 @MIGRATIONS()
@@ -330,3 +331,32 @@ def m006_staff_menu(db: Database) -> None:
     (``reader_inspections``), which are evidence for a PCI DSS assessor and therefore
     append-only like the audit log (triggers refuse UPDATE and DELETE)."""
     db.executescript(_STAFF_MENU_SCHEMA)
+
+
+_SEALED_SECRETS_SCHEMA = """
+ALTER TABLE staff ADD COLUMN pin_peppered INTEGER NOT NULL DEFAULT 0
+    CHECK (pin_peppered IN (0, 1));
+ALTER TABLE audit_log ADD COLUMN chain_hash TEXT;
+
+DROP TRIGGER audit_log_no_update;
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+WHEN NOT (
+    OLD.chain_hash IS NULL AND NEW.id IS OLD.id AND NEW.at IS OLD.at
+    AND NEW.staff_number IS OLD.staff_number AND NEW.action IS OLD.action
+    AND NEW.outcome IS OLD.outcome AND NEW.detail IS OLD.detail
+)
+BEGIN
+    SELECT RAISE(ABORT, 'audit_log is append-only');
+END;
+"""
+
+
+@MIGRATIONS()
+def m007_sealed_secrets(db: Database) -> None:
+    """Secrets that survive a copied database (``kiosk.store.sealing``): a flag per staff
+    member whose PIN hash is wrapped with the pin pepper, and each audit row's keyed chain
+    hash. The audit log stays append-only: the one update allowed sets the chain hash of a
+    row written before the kiosk had its audit key, once, changing nothing else. Wrapping
+    the existing PIN hashes and sealing the existing audit rows needs the keys, which a
+    migration does not have: the kiosk does it when it first opens the database with them."""
+    db.executescript(_SEALED_SECRETS_SCHEMA)

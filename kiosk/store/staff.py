@@ -1,9 +1,12 @@
 """Staff members and their PINs: who may open the maintenance menu, and the lockout rules.
 
-A PIN is at least six digits. Only its scrypt hash, a random salt and the hash parameters are
+A PIN is at least six digits. Only its scrypt hash (wrapped with the PIN pepper, a key that is
+not in the database: ``kiosk.store.pin_pepper``), a random salt and the hash parameters are
 stored; the PIN itself is never stored, logged or written to the audit log. After five wrong
 PINs in a row a staff member is locked out for 30 seconds, then 60, 120 ... up to five minutes
 for each further lockout; a correct PIN clears the count, and a manager can clear a lockout.
+A lockout is also an alert: a ``staff.locked_out`` outbox event for the back office, written
+with it, and a notice at the top of the staff menu (`recent_lockouts`).
 Every check, PIN change and lockout clearance writes an audit row. Time is always passed in
 (``now``, timezone-aware), so the rules are testable without waiting.
 """
@@ -16,6 +19,7 @@ import hmac
 import json
 import logging
 import os
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -27,6 +31,8 @@ from kiosk.core.pins import PinOutcome
 from kiosk.core.timestamps import parse_utc_iso, utc_now_iso
 from kiosk.store import audit
 from kiosk.store.db import StoreError, immediate_transaction
+from kiosk.store.keys import keys_of
+from kiosk.store.pin_pepper import PepperState, pepper_state, take_over, wrap, wrap_existing
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +55,11 @@ _SALT_BYTES = 16
 
 _STAFF_COLUMNS = (
     "number, name, role, active, pin_hash, pin_salt, pin_params, failed_attempts, "
-    "locked_until, lockouts"
+    "locked_until, lockouts, pin_peppered"
 )
+
+LOCKOUT_TOPIC = "staff.locked_out"
+"""The outbox topic of a lockout alert (``kiosk.wire.LOCKOUT_TOPIC``)."""
 
 
 class StaffRole(StrEnum):
@@ -66,6 +75,10 @@ class PinRejected(ValueError):
     def __init__(self, reason: str, message: str) -> None:
         self.reason = reason
         super().__init__(message)
+
+
+class PepperMissing(StoreError):
+    """The PIN hashes are peppered and this process has no pepper: it cannot set a PIN."""
 
 
 class UnknownStaff(LookupError):
@@ -113,6 +126,15 @@ class PinCheck:
 
 
 @dataclass(frozen=True)
+class Lockout:
+    """A lockout that started at ``at`` (aware UTC) and lasts until ``until``."""
+
+    staff_number: int
+    at: datetime
+    until: datetime
+
+
+@dataclass(frozen=True)
 class _StaffRow:
     number: int
     name: str
@@ -124,6 +146,7 @@ class _StaffRow:
     failed_attempts: int
     locked_until: str | None
     lockouts: int
+    pin_peppered: int
 
     def member(self) -> StaffMember:
         return StaffMember(
@@ -164,10 +187,14 @@ def _hash_pin(pin: str, salt: bytes, params: dict[str, Any]) -> bytes:
     )
 
 
-def _new_hash(pin: str) -> tuple[bytes, bytes, str]:
+def _new_hash(pin: str, pepper: bytes | None) -> tuple[bytes, bytes, str, int]:
+    """A new stored hash of ``pin``: (hash, salt, params, peppered), wrapped if ``pepper``."""
     salt = os.urandom(_SALT_BYTES)
-    return _hash_pin(pin, salt, PIN_HASH_PARAMS), salt, json.dumps(PIN_HASH_PARAMS,
-                                                                     sort_keys=True)
+    scrypt_hash = _hash_pin(pin, salt, PIN_HASH_PARAMS)
+    params = json.dumps(PIN_HASH_PARAMS, sort_keys=True)
+    if pepper is None:
+        return scrypt_hash, salt, params, 0
+    return wrap(pepper, scrypt_hash), salt, params, 1
 
 
 def _require_aware(now: datetime) -> None:
@@ -217,17 +244,45 @@ class StaffRoster:
             audit.record(self._db, at=now, action="staff.pin_set", outcome="rejected",
                          staff_number=number, detail={"reason": rejected.reason})
             raise
-        pin_hash, salt, params = _new_hash(pin)
+        keys = keys_of(self._db)
+        pin_hash, salt, params, peppered = _new_hash(
+            pin, None if keys is None else keys.pin_pepper
+        )
         with immediate_transaction(self._db):
+            state = pepper_state(self._db)
+            if state is PepperState.MISSING:
+                audit.record(self._db, at=now, action="staff.pin_set", outcome="rejected",
+                             staff_number=number, detail={"reason": "no_pepper"})
+                raise PepperMissing(
+                    "the staff PINs are protected by the PIN pepper (systemd credential "
+                    "pin-pepper), which this process cannot read: run as root")
+            if self._row(number) is not None and keys is not None:
+                self._adopt_pepper(state, number, now)
             cursor = self._db.execute(
-                "UPDATE staff SET pin_hash = ?, pin_salt = ?, pin_params = ? WHERE number = ?",
-                [pin_hash, salt, params, number],
+                "UPDATE staff SET pin_hash = ?, pin_salt = ?, pin_params = ?, "
+                "pin_peppered = ? WHERE number = ?",
+                [pin_hash, salt, params, peppered, number],
             )
             outcome = "ok" if cursor.rowcount == 1 else "unknown_staff"
             audit.record(self._db, at=now, action="staff.pin_set", outcome=outcome,
                          staff_number=number)
         if outcome != "ok":
             raise UnknownStaff(number)
+
+    def _adopt_pepper(self, state: PepperState, number: int, now: datetime) -> None:
+        """Before a new PIN is stored under this connection's pepper (in its transaction)."""
+        keys = keys_of(self._db)
+        if keys is None:
+            return
+        if state is PepperState.NOT_STARTED:
+            wrap_existing(self._db, keys)
+        elif state is PepperState.OTHER:
+            removed = take_over(self._db, keys, keep=number)
+            log.warning("staff PINs were set under another PIN pepper (a database from "
+                        "another machine): %d other PINs removed; they must be set again",
+                        removed)
+            audit.record(self._db, at=now, action="staff.pins_reset", outcome="ok",
+                         staff_number=number, detail={"removed": removed})
 
     def check_pin(self, number: int, pin: str, now: datetime) -> PinCheck:
         """Check a staff member's PIN at ``now`` and apply the lockout rules.
@@ -246,6 +301,7 @@ class StaffRoster:
             and before.active
             and before.pin_salt is not None
             and before.pin_params
+            and isinstance(self._pepper_for(before), bytes)
             and not (before.locked_until and now < parse_utc_iso(before.locked_until))
         ):
             precomputed = (
@@ -291,10 +347,15 @@ class StaffRoster:
                 PinCheck(PinOutcome.LOCKED, staff=member, locked_until=locked_until, tries_left=0),
                 {"locked_until": row.locked_until},
             )
+        pepper = self._pepper_for(row)
+        if not isinstance(pepper, bytes):
+            return PinCheck(pepper or PinOutcome.NO_PIN, staff=member), {}
         if precomputed is not None and precomputed[:2] == (row.pin_salt, row.pin_params):
             candidate = precomputed[2]
         else:  # the PIN changed between the first read and the transaction
             candidate = _hash_pin(pin, row.pin_salt, json.loads(row.pin_params))
+        if pepper:
+            candidate = wrap(pepper, candidate)
         if hmac.compare_digest(candidate, row.pin_hash):
             self._after_right_pin(row, pin)
             return PinCheck(PinOutcome.OK, staff=member), {}
@@ -317,18 +378,65 @@ class StaffRoster:
             "WHERE number = ?",
             [stored_until, row.number],
         )
+        self._raise_lockout_alert(row.number, now, stored_until, delay_s)
         return (
             PinCheck(PinOutcome.LOCKED, staff=member,
                      locked_until=parse_utc_iso(stored_until), tries_left=0),
             {"lockout_started": True, "locked_until": stored_until, "lockout_s": delay_s},
         )
 
+    def _pepper_for(self, row: _StaffRow) -> bytes | PinOutcome | None:
+        """The pepper ``row``'s hash is checked with (``b""``: an unwrapped hash from before
+        the pepper), or why it cannot be checked: ``PINS_RESET_NEEDED``, ``PIN_KEY_MISSING``,
+        or ``None`` for an unwrapped hash in a peppered database (never accepted: only someone
+        editing the file writes one)."""
+        state = pepper_state(self._db)
+        if not row.pin_peppered:
+            if state is PepperState.NOT_STARTED:
+                return b""
+            log.warning("staff %d has an unwrapped PIN hash in a peppered database: refused",
+                        row.number)
+            return None
+        if state is PepperState.OK:
+            keys = keys_of(self._db)
+            return None if keys is None else keys.pin_pepper
+        if state is PepperState.MISSING:
+            return PinOutcome.PIN_KEY_MISSING
+        return PinOutcome.PINS_RESET_NEEDED
+
+    def _raise_lockout_alert(self, number: int, now: datetime, until: str, delay_s: int) -> None:
+        """The ``staff.locked_out`` event for the back office, in the lockout's transaction."""
+        stamp = utc_now_iso(now)
+        payload = {"staff_number": number, "at": stamp, "locked_until": until,
+                   "lockout_s": delay_s, "wrong_pins": MAX_WRONG_PINS}
+        self._db.execute(
+            "INSERT INTO outbox (event_id, topic, sale_id, payload, created_at) "
+            "VALUES (?, ?, NULL, ?, ?)",
+            [str(uuid.uuid4()), LOCKOUT_TOPIC, json.dumps(payload, sort_keys=True), stamp],
+        )
+
+    def recent_lockouts(self, now: datetime, hours: int = 24) -> builtins.list[Lockout]:
+        """Lockouts that started in the ``hours`` before ``now``, newest first (the staff
+        menu's notice)."""
+        _require_aware(now)
+        rows = self._db.conn.execute(
+            "SELECT staff_number, at, json_extract(detail, '$.locked_until') FROM audit_log "
+            "WHERE action = 'staff.pin_check' AND at >= ? "
+            "AND json_extract(detail, '$.lockout_started') = 1 ORDER BY id DESC",
+            [utc_now_iso(now - timedelta(hours=hours))],
+        )
+        return [Lockout(int(number), parse_utc_iso(at), parse_utc_iso(until))
+                for number, at, until in rows if number is not None and until]
+
     def _after_right_pin(self, row: _StaffRow, pin: str) -> None:
         if row.pin_params is not None and json.loads(row.pin_params) != PIN_HASH_PARAMS:
-            pin_hash, salt, params = _new_hash(pin)
+            keys = keys_of(self._db)
+            pepper = keys.pin_pepper if keys is not None and row.pin_peppered else None
+            pin_hash, salt, params, peppered = _new_hash(pin, pepper)
             self._db.execute(
-                "UPDATE staff SET pin_hash = ?, pin_salt = ?, pin_params = ? WHERE number = ?",
-                [pin_hash, salt, params, row.number],
+                "UPDATE staff SET pin_hash = ?, pin_salt = ?, pin_params = ?, pin_peppered = ? "
+                "WHERE number = ?",
+                [pin_hash, salt, params, peppered, row.number],
             )
         self._db.execute(
             "UPDATE staff SET failed_attempts = 0, locked_until = NULL, lockouts = 0 "

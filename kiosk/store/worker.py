@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from sqlite_utils import Database
 
 from kiosk.store.db import Refusal, StoreError, open_database
+from kiosk.store.keys import StoreKeys
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,8 @@ class StoreWorker:
 
     The constructor returns once the connection is open (and raises what `open_database`
     raised if it could not be). ``idle_turn_s`` is the longest the loop waits for work
-    before turning anyway, in seconds.
+    before turning anyway, in seconds. ``keys`` (the PIN pepper and the audit key) let the
+    connection wrap PINs and seal audit rows (``open_database``).
     """
 
     def __init__(
@@ -47,8 +49,10 @@ class StoreWorker:
         check: bool = True,
         busy_timeout_ms: int = 5000,
         idle_turn_s: float = 0.5,
+        keys: StoreKeys | None = None,
     ) -> None:
         self.path = Path(path)
+        self._keys = keys
         self.name = name
         self._records_money = records_money
         self._check = check
@@ -120,6 +124,7 @@ class StoreWorker:
                 records_money=self._records_money,
                 busy_timeout_ms=self._busy_timeout_ms,
                 check=self._check,
+                keys=self._keys,
             )
         except BaseException as exc:
             self._open_error = exc

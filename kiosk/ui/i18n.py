@@ -92,6 +92,11 @@ FACADE_MESSAGES: dict[str, str] = {
     "unknown_staff": N_("Unknown staff number."),
     "no_pin": N_("This staff member has no PIN yet."),
     "inactive": N_("This staff member is not active."),
+    "pins_reset_needed": N_(
+        "Staff PINs must be set again (this kiosk's data came from another machine). "
+        "Ask the technician: kiosk staff set-pin."
+    ),
+    "pin_key_missing": N_("The kiosk's PIN key is missing. Call the technician."),
     "not_allowed": N_("This staff member may not approve this."),
     KioskRefusal.KIOSK_STARTING: N_("The checkout is starting. Please wait a moment."),
     KioskRefusal.KIOSK_OUT_OF_ORDER: N_(

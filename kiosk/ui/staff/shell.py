@@ -70,6 +70,9 @@ class StaffMenuScreen(Screen):
     page_name = StringProperty("")
     """The name of the page on show (``""`` while no session is open)."""
     inspection_overdue = BooleanProperty(False)
+    lockout_notice = StringProperty("")
+    """The notice at the top of the menu about staff lockouts of the last 24 hours
+    (translated; ``""`` when there were none)."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -128,9 +131,33 @@ class StaffMenuScreen(Screen):
         page.refresh()
 
     def refresh_inspection(self) -> None:
-        """Read whether the card reader's inspection is overdue (the header's warning)."""
-        status = App.get_running_app().kiosk.staff.inspection_status()
+        """Read whether the card reader's inspection is overdue (the header's warning) and
+        the staff lockouts of the last day (the notice below the header)."""
+        app = App.get_running_app()
+        status = app.kiosk.staff.inspection_status()
         self.inspection_overdue = bool(status.overdue)
+        lockouts = app.kiosk.staff.recent_lockouts()
+        if not lockouts:
+            self.lockout_notice = ""
+            return
+        newest, more = lockouts[0], len(lockouts) - 1
+        at = app.local_time(newest.at)
+        if more == 0:
+            self.lockout_notice = app.tr(
+                "Locked out after too many wrong PINs: staff {number} at {time}.",
+                number=newest.staff_number,
+                time=at,
+            )
+        else:
+            self.lockout_notice = app.tr.ntr(
+                "Locked out after too many wrong PINs: staff {number} at {time}, and {n} "
+                "more lockout in the last 24 hours.",
+                "Locked out after too many wrong PINs: staff {number} at {time}, and {n} "
+                "more lockouts in the last 24 hours.",
+                more,
+                number=newest.staff_number,
+                time=at,
+            )
 
     def go_to_inspection(self) -> None:
         """The overdue warning was tapped: the inspection page."""
