@@ -10,6 +10,7 @@ refunds left ``requested`` or ``submitted`` are resolved. Every step is bounded 
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -32,10 +33,13 @@ from kiosk.payments.protocol import (
 )
 from kiosk.payments.reports import ReconcileReport, RecoveryReport
 from kiosk.payments.stripe import refund_flow
-from kiosk.payments.stripe.failures import FailureKind, StripeFailure
+from kiosk.payments.stripe.failures import FailureKind, StripeFailure, ended_by_customer
 from kiosk.payments.stripe.ledger import PaymentLedger
 
 log = logging.getLogger(__name__)
+
+VOIDED = "voided"
+"""The abandon reason of a sale staff voided: its authorisation is released, not captured."""
 
 
 class Recovery:
@@ -198,7 +202,8 @@ class Recovery:
                     continue
                 decline = (intent.get("last_payment_error") or {}).get("decline_code")
                 if action_is_for(action, intent_id) and action.get("status") == "failed" and \
-                        action.get("failure_code") not in ("canceled", None):
+                        action.get("failure_code") is not None and \
+                        not ended_by_customer(action):
                     outcome_code, code = Outcome.CARD_DECLINED, decline or action.get(
                         "failure_code")
                 else:
@@ -232,8 +237,12 @@ class Recovery:
 
     def cancel_abandoned(self, attempt: PaymentAttempt,
                          deadline: float) -> PaymentAttempt | None:
-        """``abandoned``: cancel the PaymentIntent if it is not final. A PaymentIntent found
-        ``succeeded`` is recorded paid (the card wins; an audit row says so)."""
+        """``abandoned``: settle the PaymentIntent by the reason the sale ended (one rule for
+        both capture modes). Money taken ends paid (the card wins): ``succeeded`` is recorded
+        paid, and ``requires_capture`` is captured and recorded paid, unless staff voided the
+        sale: then the authorisation is released (cancelled) with an anomaly audit row
+        ``payment.authorisation_voided``. A PaymentIntent still needing a method is
+        cancelled."""
         ledger = self.ledger
         intent_id = attempt.payment_intent_id
         if intent_id is None or attempt.intent_status in FINAL_INTENT_STATUSES:
@@ -242,8 +251,9 @@ class Recovery:
         status = intent.get("status")
         at = ledger.clock()
         if status == IntentStatus.SUCCEEDED:
-            settled, _ = ledger.record_paid(attempt, intent)
-            return settled
+            return ledger.record_paid(attempt, intent)[0]
+        if status == IntentStatus.REQUIRES_CAPTURE and abandon_reason(attempt) != VOIDED:
+            return ledger.settle_taken(attempt, intent)[0]
         if status == IntentStatus.CANCELED:
             ledger.commit("intent_status", lambda db: attempts.record_intent_status(
                 db, attempt.id, IntentStatus.CANCELED.value, at=at))
@@ -257,6 +267,14 @@ class Recovery:
             if action_is_for(action, intent_id) and action.get("status") == "in_progress" \
                     and self._cancel_action(attempt, reader_id) != "done":
                 return None
+        return self._cancel_for_abandon(attempt, intent, at)
+
+    def _cancel_for_abandon(self, attempt: PaymentAttempt, intent: dict[str, Any],
+                            at: datetime) -> PaymentAttempt | None:
+        """Cancel an abandoned sale's PaymentIntent (a voided authorisation is an anomaly)."""
+        ledger = self.ledger
+        intent_id = str(intent["id"])
+        released = intent.get("status") == IntentStatus.REQUIRES_CAPTURE
         assert attempt.cancel_key is not None
         try:
             intent = ledger.gateway.cancel_intent(intent_id, attempt.cancel_key, "abandoned")
@@ -272,6 +290,11 @@ class Recovery:
             return None
         ledger.commit("intent_status", lambda db: attempts.record_intent_status(
             db, attempt.id, final_status, at=at))
+        if released and final_status == IntentStatus.CANCELED:
+            detail = {"sale_id": attempt.sale_id, "payment_intent": intent_id,
+                      "amount_minor": intent.get("amount"), "action": "cancelled"}
+            ledger.commit("intent_status", lambda db: attempts.record_anomaly(
+                db, "authorisation_voided", detail, at=at))
         return ledger.attempt(attempt.sale_id)
 
     # --------------------------------------------------------------------- orphans
@@ -367,19 +390,22 @@ class Recovery:
             return
         if status != IntentStatus.REQUIRES_CAPTURE:
             return
-        age_s = ledger.clock().timestamp() - float(intent.get("created") or 0)
-        if local.state == AttemptState.AUTHORISED:
-            captured, _ = ledger.capture(local)
-            if captured is not None:
-                report.captured.append(intent["id"])
-                report.paid.append(local.sale_id)
-                report.resolved[local.sale_id] = captured.state.value
-            return
-        if local.state == AttemptState.ABANDONED or age_s > ledger.settings.capture_max_age_s:
-            settled = self.cancel_abandoned(local, time.monotonic() + 5) \
-                if local.state == AttemptState.ABANDONED else None
-            if settled is None:
-                self._cancel(intent["id"], f"expired:{intent['id']}", report)
+        # An authorisation with a local attempt is captured, never cancelled (a voided sale
+        # excepted: `cancel_abandoned`). Only a sale still open and younger than the capture
+        # age is left alone: its customer may be paying it now, and Pay captures it.
+        if local.state == AttemptState.ABANDONED:
+            settled = self.cancel_abandoned(local, time.monotonic() + 5)
+        else:
+            age_s = ledger.clock().timestamp() - float(intent.get("created") or 0)
+            if local.sale_state == "open" and age_s <= ledger.settings.capture_max_age_s:
+                return
+            settled, _ = ledger.settle_taken(local, intent)
+        if settled is not None and settled.state == AttemptState.PAID:
+            report.captured.append(intent["id"])
+            report.paid.append(local.sale_id)
+            report.resolved[local.sale_id] = settled.state.value
+        elif settled is None:
+            report.unresolved.append(local.sale_id)
 
     def _cancel(self, intent_id: str, key: str, report: RecoveryReport,
                 reason: str = "abandoned") -> None:
@@ -409,6 +435,17 @@ def _returned(attempt_id: str, outcome: Outcome, decline_code: str | None, statu
     return lambda db: attempts.return_to_customer(
         db, attempt_id, outcome=outcome.value, decline_code=decline_code, at=at,
         intent_status=status)
+
+
+def abandon_reason(attempt: PaymentAttempt) -> str | None:
+    """Why an ``abandoned`` attempt's sale ended (``voided``, ``idle_timeout``...), as
+    committed by `kiosk.payments.attempts.record_abandoned`."""
+    try:
+        detail = json.loads(attempt.detail) if attempt.detail else {}
+    except ValueError:
+        return None
+    reason = detail.get("abandoned") if isinstance(detail, dict) else None
+    return str(reason) if reason is not None else None
 
 
 def action_is_for(action: Any, intent_id: str) -> TypeGuard[dict[str, Any]]:

@@ -152,7 +152,8 @@ class StripeTerminal:
             client = build_client(self._connection.api_key, self._connection.api_base,
                                   request_timeout_s=self.settings.request_timeout_s,
                                   max_network_retries=self.settings.max_network_retries)
-        return StripeGateway(client, before_request=self._beat)
+        return StripeGateway(client, before_request=self._beat,
+                             max_network_retries=self.settings.max_network_retries)
 
     def _recover_at(self, at: float) -> None:
         self._next_recovery = at
