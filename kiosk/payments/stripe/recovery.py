@@ -15,7 +15,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, TypeGuard
 
 from kiosk.core.timestamps import parse_utc_iso
@@ -26,7 +26,6 @@ from kiosk.payments.protocol import (
     ADOPT_WINDOW_S,
     FINAL_INTENT_STATUSES,
     KEY_LIFETIME_S,
-    ORPHAN_WINDOW_DAYS,
     AttemptState,
     IntentStatus,
     Operation,
@@ -35,6 +34,7 @@ from kiosk.payments.reports import ReconcileReport, RecoveryReport
 from kiosk.payments.stripe import refund_flow
 from kiosk.payments.stripe.failures import FailureKind, StripeFailure, ended_by_customer
 from kiosk.payments.stripe.ledger import PaymentLedger
+from kiosk.payments.stripe.sweep import SWEEP_MAX_PAGES, OrphanSweep
 
 log = logging.getLogger(__name__)
 
@@ -54,12 +54,18 @@ class Recovery:
         self.ledger = ledger
         self.skip = skip
         self._wait = wait or threading.Event().wait
+        self.sweep = OrphanSweep(ledger, self.check_listed)
+        """The bounded sweep for PaymentIntents no local attempt holds."""
 
     # --------------------------------------------------------------------- entry points
 
     def run(self, timeout_s: float, *, orphans_since: datetime | None = None,
-            report: RecoveryReport | None = None) -> RecoveryReport:
-        """One bounded pass: local attempts, then orphan intents, then refunds."""
+            report: RecoveryReport | None = None,
+            sweep_pages: int = SWEEP_MAX_PAGES) -> RecoveryReport:
+        """One bounded pass: local attempts (each looked up by id), then orphan intents,
+        then refunds. Orphans: with ``orphans_since`` (``kiosk reconcile``) every
+        PaymentIntent created since then is listed; else up to ``sweep_pages`` list calls of
+        the bounded sweep (`kiosk.payments.stripe.sweep`; 0: none)."""
         report = report if report is not None else RecoveryReport()
         deadline = time.monotonic() + timeout_s
         try:
@@ -77,11 +83,12 @@ class Recovery:
                 continue
             report.checked += 1
             self._resolve_into(attempt, deadline, report)
-        since = orphans_since or self.ledger.clock() - timedelta(days=ORPHAN_WINDOW_DAYS)
-        if time.monotonic() <= deadline:
-            self.scan_intents(since, deadline, report)
-        else:
+        if time.monotonic() > deadline:
             report.timed_out = True
+        elif orphans_since is not None:
+            self.scan_intents(orphans_since, deadline, report)
+        elif sweep_pages > 0:
+            self.sweep.step(report, sweep_pages)
         if time.monotonic() <= deadline:
             refund_flow.recover(self.ledger, report.refunds, report.errors)
         else:
@@ -128,37 +135,43 @@ class Recovery:
         return attempt
 
     def _locate_created(self, attempt: PaymentAttempt) -> PaymentAttempt | None:
-        """``locked``: adopt the PaymentIntent a lost create made, else replay the same key."""
+        """``locked``: replay the create with the same key (within its 24 h), which answers
+        the PaymentIntent a lost create made; list the sale's PaymentIntents only when the
+        replay leaves it in doubt or the key is too old to replay."""
         ledger = self.ledger
         locked_at = parse_utc_iso(attempt.locked_at or attempt.created_at)
-        since = int(locked_at.timestamp()) - ADOPT_WINDOW_S
-        found = [intent for intent in ledger.find_intents_for_sale(attempt.sale_id, since)
-                 if intent.get("status") != IntentStatus.CANCELED]
         at = ledger.clock()
-        if found:
-            intent = found[-1]  # the oldest: the first create that got through
-            return ledger.commit("intent_created", lambda db: attempts.record_intent(
-                db, attempt.id, intent, at=at))
-        age_s = (at - locked_at).total_seconds()
-        if attempt.create_key is not None and age_s < KEY_LIFETIME_S:
+        if attempt.create_key is not None and \
+                (at - locked_at).total_seconds() < KEY_LIFETIME_S:
             try:
                 intent = self._create(attempt, attempt.create_key)
             except StripeFailure as failure:
-                if failure.maybe_executed:
-                    # No answer, a 5xx (Stripe may have acted, then failed) or 409 (the first
-                    # create still runs): look again; forget the key only on a definite error.
-                    again = [intent for intent in ledger.find_intents_for_sale(
-                        attempt.sale_id, since) if intent.get("status") != IntentStatus.CANCELED]
-                    if not again:
-                        return None  # still in doubt: the next pass looks again
-                    return ledger.commit("intent_created", lambda db: attempts.record_intent(
-                        db, attempt.id, again[-1], at=at))
-                # A definite saved error for this key, and the list shows nothing.
+                if not failure.maybe_executed:
+                    # A definite saved error for this key: the create made nothing.
+                    return ledger.commit("new", lambda db: attempts.forget_intent(
+                        db, attempt.id, why="no intent was created", at=at))
+                # No answer, a 5xx (Stripe may have acted, then failed) or 409 (the first
+                # create still runs): look at the sale's PaymentIntents.
             else:
                 return ledger.commit("intent_created", lambda db: attempts.record_intent(
                     db, attempt.id, intent, at=at))
-        return ledger.commit("new", lambda db: attempts.forget_intent(
-            db, attempt.id, why="no intent was created", at=at))
+            found = self._listed_for(attempt, locked_at)
+            if not found:
+                return None  # still in doubt: the next pass looks again
+        else:
+            found = self._listed_for(attempt, locked_at)
+            if not found:
+                return ledger.commit("new", lambda db: attempts.forget_intent(
+                    db, attempt.id, why="no intent was created", at=at))
+        intent = found[-1]  # the oldest: the first create that got through
+        return ledger.commit("intent_created", lambda db: attempts.record_intent(
+            db, attempt.id, intent, at=at))
+
+    def _listed_for(self, attempt: PaymentAttempt, locked_at: datetime) -> list[dict[str, Any]]:
+        """The sale's PaymentIntents not cancelled, listed since ``locked_at`` minus a margin."""
+        since = int(locked_at.timestamp()) - ADOPT_WINDOW_S
+        return [intent for intent in self.ledger.find_intents_for_sale(attempt.sale_id, since)
+                if intent.get("status") != IntentStatus.CANCELED]
 
     def _create(self, attempt: PaymentAttempt, key: str) -> dict[str, Any]:
         ledger = self.ledger
@@ -314,18 +327,22 @@ class Recovery:
             if time.monotonic() > deadline:
                 report.timed_out = True
                 return
-            if not ledger.is_ours(intent):
-                report.foreign.append(intent["id"])
-                continue
-            if isinstance(report, ReconcileReport):
-                report.ours += 1
-            sale_id = (intent.get("metadata") or {}).get("sale_id", "")
-            if sale_id and sale_id == self.skip():
-                continue
-            try:
-                self._check_intent(intent, sale_id, report)
-            except StripeFailure as failure:
-                report.errors.append(f"{intent['id']}: {failure}")
+            self.check_listed(intent, report)
+
+    def check_listed(self, intent: dict[str, Any], report: RecoveryReport) -> None:
+        """Apply the orphan rules to one listed PaymentIntent (only to this install's)."""
+        if not self.ledger.is_ours(intent):
+            report.foreign.append(intent["id"])
+            return
+        if isinstance(report, ReconcileReport):
+            report.ours += 1
+        sale_id = (intent.get("metadata") or {}).get("sale_id", "")
+        if sale_id and sale_id == self.skip():
+            return
+        try:
+            self._check_intent(intent, sale_id, report)
+        except StripeFailure as failure:
+            report.errors.append(f"{intent['id']}: {failure}")
 
     def _check_intent(self, intent: dict[str, Any], sale_id: str,
                       report: RecoveryReport) -> None:
