@@ -32,8 +32,10 @@ FOREIGN_INSTALL = "f" * 32
 
 def idle_defaults() -> dict[str, float]:
     """The production probe and recovery intervals (seconds)."""
-    return {"probe_s": PaymentSettings.probe_s,
-            "recovery_every_s": PaymentSettings.recovery_every_s}
+    return {
+        "probe_s": PaymentSettings.probe_s,
+        "recovery_every_s": PaymentSettings.recovery_every_s,
+    }
 
 
 def turned(service: StripeTerminal, turns: int = 3) -> None:
@@ -51,7 +53,8 @@ def idle_for(rig: PaymentRig, service: StripeTerminal, seconds: float) -> None:
 
 
 def test_an_idle_hour_with_nothing_unresolved_reads_stripe_at_most_12_times(
-        rig: PaymentRig) -> None:
+    rig: PaymentRig,
+) -> None:
     rig.emulator.customer("tap", after_s=0.1)
     service = rig.service(**idle_defaults())
     sale_id = rig.new_sale(AMOUNT)
@@ -72,9 +75,15 @@ def test_an_idle_hour_with_nothing_unresolved_reads_stripe_at_most_12_times(
 
 def create_foreign_intents(rig: PaymentRig, count: int) -> None:
     """PaymentIntents of another kiosk on the same account (in-process, no HTTP)."""
-    body = urlencode({"amount": 1000, "currency": "eur",
-                      "allowed_payment_method_types[]": "card_present",
-                      "metadata[install_id]": FOREIGN_INSTALL, "metadata[sale_id]": "x"})
+    body = urlencode(
+        {
+            "amount": 1000,
+            "currency": "eur",
+            "allowed_payment_method_types[]": "card_present",
+            "metadata[install_id]": FOREIGN_INSTALL,
+            "metadata[sale_id]": "x",
+        }
+    )
     headers = {"authorization": "Bearer sk_test_other_kiosk"}
     for _ in range(count):
         reply = rig.emulator.handle("POST", "/v1/payment_intents", "", body, headers)
@@ -93,8 +102,11 @@ def test_a_sweep_stops_after_5_pages_and_is_shown_to_staff(rig: PaymentRig) -> N
 
     service.recover(WAIT_S)
 
-    lists = [request for request in rig.emulator.requests()[before:]
-             if request.path == "/v1/payment_intents"]
+    lists = [
+        request
+        for request in rig.emulator.requests()[before:]
+        if request.path == "/v1/payment_intents"
+    ]
     assert len(lists) == 5
     status = rig.store.submit(sweep_status.unfinished).result(WAIT_S)
     assert status is not None and status.pages == 5

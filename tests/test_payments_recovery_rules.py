@@ -317,9 +317,10 @@ def test_money_taken_with_no_local_sale_is_reported_and_never_cancelled_or_refun
     since = len(rig.emulator.requests())
 
     first = kiosk.recover()
-    second = kiosk.recover()
+    second = kiosk.recover()  # the sweep's window starts where the finished one started
+    assert [found["what"] for found in first.anomalies] == ["money_without_sale"]
+    assert second.anomalies == []
     for report in (first, second):
-        assert [found["what"] for found in report.anomalies] == ["money_without_sale"]
         assert report.cancelled == [] and report.paid == [] and report.adopted == []
     assert kiosk.stripe_intent(orphan["id"])["status"] == "succeeded"
     assert kiosk.posts_touching(orphan["id"], since) == []

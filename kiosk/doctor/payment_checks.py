@@ -37,13 +37,16 @@ def check_payment_alerts(context: DoctorContext) -> CheckResult | None:
     hints: list[str] = []
     if alerts.lost:
         total = sum(lost.amount_minor for lost in alerts.lost)
-        problems.append(f"{len(alerts.lost)} authorisation(s) cancelled at the provider "
-                        f"({total} minor units), sale(s) ended abandoned")
-        hints.append("Staff menu, payments: acknowledge each after checking with the "
-                     "customer.")
+        problems.append(
+            f"{len(alerts.lost)} authorisation(s) cancelled at the provider "
+            f"({total} minor units), sale(s) ended abandoned"
+        )
+        hints.append("Staff menu, payments: acknowledge each after checking with the customer.")
     if alerts.sweep_unfinished is not None:
         sweep = alerts.sweep_unfinished
-        problems.append(f"the orphan sweep stopped after {sweep.pages} page(s) at {sweep.at} "
-                        f"(window from {sweep.since}): older PaymentIntents not looked at")
+        problems.append(
+            f"the orphan sweep stopped after {sweep.pages} page(s) at {sweep.at} "
+            f"(window from {sweep.since}): older PaymentIntents not looked at"
+        )
         hints.append("Run `kiosk reconcile` to compare every PaymentIntent.")
     return warned(PAYMENTS, "; ".join(problems), " ".join(hints))

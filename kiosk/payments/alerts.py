@@ -29,5 +29,6 @@ class PaymentAlerts:
 
 def payment_alerts(db: Database) -> PaymentAlerts:
     """The card-payment alerts staff must see now."""
-    return PaymentAlerts(lost=tuple(authorisations_lost(db)),
-                         sweep_unfinished=sweep_status.unfinished(db))
+    return PaymentAlerts(
+        lost=tuple(authorisations_lost(db)), sweep_unfinished=sweep_status.unfinished(db)
+    )

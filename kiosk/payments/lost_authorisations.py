@@ -113,7 +113,9 @@ def authorisations_lost(db: Database) -> list[LostAuthorisation]:
 
 
 def acknowledge(db: Database, sale_id: str, *, staff_number: int | None, at: datetime) -> bool:
-    """A staff member saw the lost authorisation of ``sale_id``: stop showing it (audited).
+    """A staff member saw the lost authorisation of ``sale_id``: stop showing it. One audit
+    row ``payment.authorisation_lost_acknowledged`` either way (outcome ``ok`` or
+    ``nothing_to_acknowledge``).
 
     Returns ``False`` when there is no unacknowledged lost authorisation for the sale.
     """
@@ -122,26 +124,23 @@ def acknowledge(db: Database, sale_id: str, *, staff_number: int | None, at: dat
         row = db.execute(
             "SELECT id, detail FROM payment_attempts WHERE sale_id = ?", [sale_id]
         ).fetchone()
-        if row is None:
-            return False
-        attempt_id, detail_text = row
-        detail = _detail(detail_text)
-        if detail.get("abandoned") != LOST_REASON or detail.get("acknowledged_at"):
-            return False
-        detail.update(acknowledged_at=stamp, acknowledged_by=staff_number)
-        db.execute(
-            "UPDATE payment_attempts SET detail = ? WHERE id = ?",
-            [json.dumps(detail, sort_keys=True), attempt_id],
-        )
+        detail = _detail(row[1]) if row is not None else {}
+        found = detail.get("abandoned") == LOST_REASON and not detail.get("acknowledged_at")
+        if found:
+            detail.update(acknowledged_at=stamp, acknowledged_by=staff_number)
+            db.execute(
+                "UPDATE payment_attempts SET detail = ? WHERE id = ?",
+                [json.dumps(detail, sort_keys=True), row[0]],
+            )
         audit.record(
             db,
             at=at,
             action=f"{ANOMALY}_acknowledged",
-            outcome="ok",
+            outcome="ok" if found else "nothing_to_acknowledge",
             staff_number=staff_number,
             detail={"sale_id": sale_id},
         )
-    return True
+    return found
 
 
 def _detail(text: str | None) -> dict[str, Any]:

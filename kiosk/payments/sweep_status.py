@@ -38,8 +38,11 @@ class SweepStatus:
 def record(db: Database, status: SweepStatus) -> None:
     """Store ``status`` as the last sweep's."""
     with immediate_transaction(db):
-        db.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE "
-                   "SET value = excluded.value", [META_KEY, json.dumps(asdict(status))])
+        db.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE "
+            "SET value = excluded.value",
+            [META_KEY, json.dumps(asdict(status))],
+        )
 
 
 def last(db: Database) -> SweepStatus | None:

@@ -146,12 +146,13 @@ class Recovery:
             try:
                 intent = self._create(attempt, attempt.create_key)
             except StripeFailure as failure:
-                if not failure.maybe_executed:
+                if not failure.maybe_executed and failure.kind != FailureKind.IDEMPOTENCY:
                     # A definite saved error for this key: the create made nothing.
                     return ledger.commit("new", lambda db: attempts.forget_intent(
                         db, attempt.id, why="no intent was created", at=at))
-                # No answer, a 5xx (Stripe may have acted, then failed) or 409 (the first
-                # create still runs): look at the sale's PaymentIntents.
+                # No answer, a 5xx (Stripe may have acted, then failed), 409 (the first
+                # create still runs) or the key used with other parameters: look at the
+                # sale's PaymentIntents.
             else:
                 return ledger.commit("intent_created", lambda db: attempts.record_intent(
                     db, attempt.id, intent, at=at))

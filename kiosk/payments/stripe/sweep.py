@@ -37,8 +37,9 @@ SWEEP_MAX_PAGES = 5
 class OrphanSweep:
     """The sweep's progress (in memory; its window start is kept in the store)."""
 
-    def __init__(self, ledger: PaymentLedger,
-                 check: Callable[[dict[str, Any], RecoveryReport], None]) -> None:
+    def __init__(
+        self, ledger: PaymentLedger, check: Callable[[dict[str, Any], RecoveryReport], None]
+    ) -> None:
         self.ledger = ledger
         self._check = check
         self._cursor: str | None = None
@@ -59,8 +60,9 @@ class OrphanSweep:
             self._start()
         assert self._since is not None
         try:
-            page = ledger.gateway.list_intents(int(self._since.timestamp()),
-                                               starting_after=self._cursor)
+            page = ledger.gateway.list_intents(
+                int(self._since.timestamp()), starting_after=self._cursor
+            )
         except StripeFailure as failure:
             report.errors.append(f"listing payment intents: {failure}")
             return False
@@ -79,17 +81,23 @@ class OrphanSweep:
     def _start(self) -> None:
         now = self.ledger.clock()
         last = self.ledger.read(sweep_status.last)
-        self._since = (parse_utc_iso(last.next_since) if last is not None
-                       else now - timedelta(days=ORPHAN_WINDOW_DAYS))
+        self._since = (
+            parse_utc_iso(last.next_since)
+            if last is not None
+            else now - timedelta(days=ORPHAN_WINDOW_DAYS)
+        )
         self._started = now
         self._pages = 0
 
     def _end(self, *, finished: bool) -> None:
         assert self._since is not None and self._started is not None
-        next_since = (self._started - timedelta(seconds=ADOPT_WINDOW_S) if finished
-                      else self._since)
-        status = SweepStatus(finished=finished, at=utc_now_iso(self.ledger.clock()),
-                             since=utc_now_iso(self._since), pages=self._pages,
-                             next_since=utc_now_iso(next_since))
+        next_since = self._started - timedelta(seconds=ADOPT_WINDOW_S) if finished else self._since
+        status = SweepStatus(
+            finished=finished,
+            at=utc_now_iso(self.ledger.clock()),
+            since=utc_now_iso(self._since),
+            pages=self._pages,
+            next_since=utc_now_iso(next_since),
+        )
         self.ledger.commit("intent_status", lambda db: sweep_status.record(db, status))
         self._cursor = None
