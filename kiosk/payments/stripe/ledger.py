@@ -87,6 +87,11 @@ class PaymentLedger:
         crashpoint(f"after_commit:{step}")
         return result
 
+    def note(self, job: Callable[[Database], T]) -> T:
+        """Run a bookkeeping write that is no protocol step (no crash points around it), such
+        as the orphan sweep's status, and wait for it."""
+        return self.store.submit(job).result(self.store_timeout_s)
+
     def read(self, job: Callable[[Database], T]) -> T:
         """Run a read on the store worker (after every queued write) and return its result."""
         return self.store.submit(job).result(self.store_timeout_s)

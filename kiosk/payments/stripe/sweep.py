@@ -99,5 +99,5 @@ class OrphanSweep:
             pages=self._pages,
             next_since=utc_now_iso(next_since),
         )
-        self.ledger.commit("intent_status", lambda db: sweep_status.record(db, status))
+        self.ledger.note(lambda db: sweep_status.record(db, status))
         self._cursor = None
