@@ -13,7 +13,15 @@ losing an answer). Nothing here names a provider. The behaviours pinned down:
 * an unknown outcome (the provider acted, its answer was lost) is never reported as a
   decline: the kiosk looks first, and the sale ends paid;
 * an unreachable provider is never a card decline, and charges nothing;
-* refunds are capped at what was captured (and a second full refund finds nothing left).
+* refunds are capped at what was captured (and a second full refund finds nothing left);
+* an authorisation cancelled at the provider is final: its sale ends ``abandoned``, an
+  anomaly is synced and staff are told until they acknowledge it; it never blocks the
+  reader for the next sale;
+* a request that may have acted (its answer lost) stays "maybe executed" even when the
+  library's retry then found the provider refusing connections;
+* recovery never releases an authorisation the kiosk recorded: it captures it;
+* "the card wins" in both capture modes: a sale that ends without staff voiding it while its
+  card is authorised is paid; a sale staff void releases the authorisation (an anomaly).
 """
 
 from __future__ import annotations
@@ -22,7 +30,9 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 import pytest
+from sqlite_utils import Database
 
+from kiosk.payments.lost_authorisations import authorisations_lost
 from kiosk.payments.outcomes import Outcome
 from kiosk.payments.provider import CardProvider
 
@@ -99,6 +109,30 @@ class ContractFixture(Protocol):
     def pay_in_a_dying_process(self, sale_id: str, total_minor: int, crash_at: str) -> None:
         """Pay the sale from another kiosk process on the same store that is killed
         (SIGKILL) at the crash point ``crash_at``; returns once it died."""
+
+    def authorise_then_capture(self) -> None:
+        """From now on (providers and dying processes made afterwards) the provider first
+        authorises the card and the kiosk captures it in a second step."""
+
+    def authorisations_count_as_old(self) -> None:
+        """From now on (providers made afterwards) every authorisation counts as older than
+        the provider's capture age limit."""
+
+    def cancel_authorisation_at_provider(self, sale_id: str) -> None:
+        """Someone cancels the sale's uncaptured authorisation at the provider (its
+        dashboard), or it expired there."""
+
+    def fail_next_lookup(self) -> None:
+        """The next look-up of one payment by its id fails (lists of payments still answer)."""
+
+    def lose_answer_then_refuse_connections(self) -> None:
+        """Providers made afterwards retry failed requests; the next request that hands the
+        payment to the reader acts, is never answered, and then the provider refuses every
+        connection for a few seconds (so the library's retries end with "refused")."""
+
+    def read(self, job: Callable[[Database], Any]) -> Any:
+        """Run ``job`` on the kiosk's store and return its result."""
+        ...
 
 
 def pay(contract: ContractFixture, provider: CardProvider, sale_id: str,
@@ -219,3 +253,106 @@ def test_refunds_are_capped_at_what_was_captured(contract: ContractFixture) -> N
     assert (again.code, again.reason) == ("refused", "nothing_left")
     eventually(lambda: contract.refunded_minor(sale_id) == AMOUNT,
                "the provider refunded more or less than was captured")
+
+
+def test_an_authorisation_cancelled_at_the_provider_ends_its_sale_and_blocks_no_other(
+    contract: ContractFixture,
+) -> None:
+    contract.authorise_then_capture()
+    contract.customer_taps()
+    stuck = contract.new_sale(AMOUNT)
+    contract.pay_in_a_dying_process(stuck, AMOUNT, "after_commit:authorised")
+    contract.cancel_authorisation_at_provider(stuck)
+
+    contract.restart()
+    provider = contract.provider()
+    later = [contract.new_sale(AMOUNT + 100), contract.new_sale(AMOUNT + 200)]
+    for sale_id, amount in zip(later, (AMOUNT + 100, AMOUNT + 200), strict=True):
+        assert pay(contract, provider, sale_id, amount)[0] == "paid", sale_id
+        assert contract.charges(sale_id) == [amount]
+
+    assert contract.sale_state(stuck) == "abandoned"
+    assert contract.charges(stuck) == []
+    assert provider.unfinished_sales(WAIT_S) == ()
+    lost = contract.read(authorisations_lost)
+    assert [(notice.sale_id, notice.amount_minor) for notice in lost] == [(stuck, AMOUNT)]
+    events = contract.read(lambda db: [row[0] for row in db.execute(
+        "SELECT payload FROM outbox WHERE topic = 'audit.recorded'").fetchall()])
+    assert any('"payment.authorisation_lost"' in payload and f'"amount_minor": {AMOUNT}'
+               in payload for payload in events), events
+
+
+def test_a_lost_answer_followed_by_refused_retries_is_never_taken_for_not_sent(
+    contract: ContractFixture,
+) -> None:
+    contract.customer_taps()
+    contract.lose_answer_then_refuse_connections()
+    provider = contract.provider()
+    sale_id = contract.new_sale(AMOUNT)
+
+    kind, _sale, code = pay(contract, provider, sale_id, AMOUNT)
+
+    assert (kind, code) == ("paid", ""), "the payment was taken for never sent"
+    assert contract.sale_state(sale_id) == "paid"
+    assert contract.charges(sale_id) == [AMOUNT]
+
+
+def test_recovery_captures_an_old_authorisation_it_could_not_look_up(
+    contract: ContractFixture,
+) -> None:
+    contract.authorise_then_capture()
+    contract.authorisations_count_as_old()
+    contract.customer_taps()
+    sale_id = contract.new_sale(AMOUNT)
+    contract.pay_in_a_dying_process(sale_id, AMOUNT, "before_commit:authorised")
+
+    contract.restart()
+    provider = contract.provider()
+    contract.fail_next_lookup()
+    provider.recover(WAIT_S)
+    assert provider.recover(WAIT_S).settled
+
+    assert contract.sale_state(sale_id) == "paid"
+    assert contract.charges(sale_id) == [AMOUNT]
+
+
+@pytest.mark.parametrize("capture", ["at_once", "authorise_then_capture"])
+@pytest.mark.parametrize("reason", ["idle_timeout", "expired"])
+def test_a_sale_ending_with_its_card_authorised_is_paid_in_both_capture_modes(
+    contract: ContractFixture, capture: str, reason: str
+) -> None:
+    if capture == "authorise_then_capture":
+        contract.authorise_then_capture()
+    contract.customer_taps()
+    sale_id = contract.new_sale(AMOUNT)
+    crash_at = "after_commit:authorised" if capture != "at_once" else "before_commit:paid"
+    contract.pay_in_a_dying_process(sale_id, AMOUNT, crash_at)
+
+    contract.restart()
+    provider = contract.provider()
+    provider.abandon(sale_id, reason)
+    eventually(lambda: contract.sale_state(sale_id) == "paid",
+               "a sale whose card was authorised was not recorded paid")
+    assert contract.charges(sale_id) == [AMOUNT]
+    assert provider.unfinished_sales(WAIT_S) == ()
+
+
+def test_a_sale_staff_void_releases_its_authorisation_as_an_anomaly(
+    contract: ContractFixture,
+) -> None:
+    contract.authorise_then_capture()
+    contract.customer_taps()
+    sale_id = contract.new_sale(AMOUNT)
+    contract.pay_in_a_dying_process(sale_id, AMOUNT, "after_commit:authorised")
+
+    contract.restart()
+    provider = contract.provider()
+    provider.abandon(sale_id, "voided")
+    eventually(lambda: provider.unfinished_sales(WAIT_S) == (),
+               "the voided sale's payment was never settled")
+    assert contract.sale_state(sale_id) == "voided"
+    assert contract.charges(sale_id) == []
+    anomalies = contract.read(lambda db: [row[0] for row in db.execute(
+        "SELECT detail FROM audit_log WHERE action = 'payment.authorisation_voided' "
+        "AND outcome = 'anomaly'").fetchall()])
+    assert len(anomalies) == 1 and sale_id in anomalies[0], anomalies

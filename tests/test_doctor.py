@@ -857,3 +857,31 @@ def test_a_secret_quoted_in_an_error_message_is_scrubbed_from_the_report(tmp_pat
     assert "sk_live_abc123" not in report.table()
     assert "bad token [redacted] and key [redacted]" in report.table()
 
+
+
+def test_an_orphan_sweep_that_could_not_finish_is_a_warning_of_the_card_payments_row(
+    tmp_path: Path,
+) -> None:
+    import sqlite3
+
+    from sqlite_utils import Database
+
+    from kiosk.payments import sweep_status
+    from kiosk.payments.sweep_status import SweepStatus
+
+    shop = healthy_shop(tmp_path)
+    _status, out = doctor_in_process(shop)
+    assert table_rows(out)["card payments"].status == "pass", out
+    with sqlite3.connect(shop.database) as connection:
+        sweep_status.record(Database(connection), SweepStatus(
+            finished=False, at="2026-12-07T10:00:00.000000Z",
+            since="2026-11-30T10:00:00.000000Z", pages=5,
+            next_since="2026-11-30T10:00:00.000000Z"))
+
+    status, out = doctor_in_process(shop)
+
+    assert status == 0, out  # a warning: the doctor still exits 0
+    row = table_rows(out)["card payments"]
+    assert row.status == "warn", out
+    assert "orphan sweep stopped after 5 page(s)" in row.detail
+    assert "kiosk reconcile" in row.hint

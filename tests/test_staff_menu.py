@@ -1394,3 +1394,47 @@ def test_the_staff_menu_loads_without_the_facade() -> None:
         capture_output=True, text=True, check=True, timeout=WAIT_S,
     )
     assert loaded.stdout.strip() == "False"
+
+
+# ----------------------------------------------------------------------------- payment alerts
+
+
+def test_a_lost_authorisation_stays_in_the_menu_until_a_staff_member_acknowledges_it(
+    shop: StaffShop, clock: Clock
+) -> None:
+    from sqlite_utils import Database
+
+    from kiosk.payments import attempts
+    from kiosk.payments.lost_authorisations import record_lost
+
+    shop.kiosk.scan(JUICE)
+    sale_id = shop.kiosk.checkout.sale_id
+    assert sale_id is not None
+    shop.settle()
+    with sqlite3.connect(shop.kiosk.database) as conn:
+        db = Database(conn)
+        (total,) = db.execute("SELECT total_minor FROM sales WHERE id = ?", [sale_id]).fetchone()
+        attempt = attempts.lock(db, sale_id, total, capture_method="manual", at=clock())
+        assert record_lost(db, attempt.id, at=clock())
+    shop.log_in()
+
+    (lost,) = shop.staff.payment_alerts().lost
+    assert (lost.sale_id, lost.amount_minor) == (sale_id, total)
+    shop.staff.log_out()
+    shop.settle()
+    shop.log_in()  # it stays: shown again at the next sign-in
+    assert [found.sale_id for found in shop.staff.payment_alerts().lost] == [sale_id]
+
+    before = shop.audit_count()
+    answers = Answers()
+    shop.staff.acknowledge_lost_authorisation(sale_id, answers)
+    assert shop.answered(answers) == "acknowledged"
+    assert shop.audit_since(before) == [
+        ("payment.authorisation_lost_acknowledged", "ok", MANAGER)]
+    assert not shop.staff.payment_alerts()
+
+    again = Answers()
+    shop.staff.acknowledge_lost_authorisation(sale_id, again)
+    assert shop.answered(again) == "nothing_to_acknowledge"
+    assert shop.rows("SELECT state, close_reason FROM sales WHERE id = ?", sale_id) == [
+        ("abandoned", "authorisation_cancelled_at_stripe")]

@@ -164,7 +164,7 @@ def test_the_control_paths_drive_the_emulator_from_another_process(
 ) -> None:
     registered = control(emulator.url, "POST", "readers", {"code": "simulated-s700"})
     reader_id = registered["id"]
-    assert registered["device_type"] == "stripe_s700"
+    assert registered["device_type"] == "simulated_stripe_s700"
     control(emulator.url, "POST", "customer", {"behaviour": "tap", "after_s": 60})
     intent = new_intent(client)
     process(client, reader_id, intent.id)

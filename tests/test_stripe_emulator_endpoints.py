@@ -41,13 +41,14 @@ def test_simulated_readers_register_with_both_codes_and_are_retrieved_and_listed
         {"registration_code": "simulated-wpe", "location": location.id, "label": "Till 1"})
     s700 = client.v1.terminal.readers.create(
         {"registration_code": "simulated-s700", "location": location.id})
-    assert (wpe.device_type, s700.device_type) == ("bbpos_wisepos_e", "stripe_s700")
+    assert (wpe.device_type, s700.device_type) == ("simulated_wisepos_e",
+                                                  "simulated_stripe_s700")
     assert wpe.id.startswith("tmr_") and wpe.object == "terminal.reader"
     assert (wpe.label, wpe.status, wpe.action) == ("Till 1", "online", None)
     assert s700.serial_number.startswith("simulated-s700")
     fetched = client.v1.terminal.readers.retrieve(wpe.id)
     assert fetched.location == location.id
-    listed = client.v1.terminal.readers.list({"device_type": "stripe_s700"})
+    listed = client.v1.terminal.readers.list({"device_type": "simulated_stripe_s700"})
     assert [item.id for item in listed.data] == [s700.id]
 
 
@@ -67,7 +68,7 @@ def test_the_reader_shows_the_cart_it_was_sent(client: stripe.StripeClient, read
                                                ) -> None:
     shown = client.v1.terminal.readers.set_reader_display(reader, {"type": "cart", "cart": CART})
     assert shown.action.type == "set_reader_display"
-    assert shown.action.status == "succeeded"
+    assert shown.action.status == "in_progress"  # until replaced or cancel_action
     assert shown.action.set_reader_display.cart.total == 1000
     assert shown.action.set_reader_display.cart.line_items[0].description == "Oat milk 1 l"
 

@@ -503,6 +503,44 @@ def test_a_receipt_that_never_printed_waits_on_the_receipts_page_until_staff_pri
     ui.screenshot("receipts-settled")
 
 
+def test_a_lost_authorisation_shows_on_the_receipts_page_until_seen(
+    kiosk_ui: KioskDriver,
+) -> None:
+    import sqlite3
+    from datetime import UTC, datetime
+
+    from sqlite_utils import Database
+
+    from kiosk.payments import attempts
+    from kiosk.payments.lost_authorisations import record_lost
+
+    ui = kiosk_ui
+    started(ui)
+    fill_cart(ui, MINERAL_WATER)
+    sale_id = ui.kiosk.checkout.sale_id
+    assert sale_id is not None
+    ui.kiosk.wait_for_writes(10)
+    now = datetime.now(UTC)
+    with sqlite3.connect(ui.data_dir / "kiosk.db") as connection:
+        db = Database(connection)
+        (total,) = db.execute("SELECT total_minor FROM sales WHERE id = ?", [sale_id]).fetchone()
+        attempt = attempts.lock(db, sale_id, total, capture_method="manual", at=now)
+        assert record_lost(db, attempt.id, at=now)
+
+    ui.log_in_as("attendant")
+    number, _pin = ui.demo_staff("attendant")
+    ui.staff_page("receipts")
+    assert ui.shows("authorisation cancelled at Stripe")
+    assert ui.shows("nothing was charged")
+    ui.screenshot("lost-authorisation")
+    before = ui.last_audit_id()
+    ui.tap(ui.find("acknowledge_button", "staff_menu"))
+    ui.wait_for(lambda: ui.shows("Noted."), "the lost authorisation noted")
+    assert not ui.shows("authorisation cancelled at Stripe")
+    assert staff_rows(ui, before, 1) == [
+        (number, "payment.authorisation_lost_acknowledged", "ok")]
+
+
 # ------------------------------------------------------------------------- the app's wiring
 
 

@@ -452,8 +452,9 @@ class StripeSettings(SettingsTable):
     poll_interval_ms: Annotated[int, Check(values.whole_number(100, 2000))] = 500
     """Milliseconds between two looks at the reader and the payment while a payment runs."""
 
-    probe_s: Annotated[int, Check(values.whole_number(5, 3600))] = 30
-    """Seconds between two background checks that Stripe and the reader can be reached."""
+    probe_s: Annotated[int, Check(values.whole_number(5, 3600))] = 600
+    """Seconds between two background checks that Stripe and the reader can be reached;
+    values below 600 count as 600 (at most 12 Stripe reads an idle hour, docs/PAYMENTS.md)."""
 
     capture_max_age_s: Annotated[int, Check(values.whole_number(60, 604_800))] = 3600
     """Seconds a payment may wait in "requires_capture" before recovery captures it (its sale

@@ -21,6 +21,7 @@ from kiosk.doctor.config_checks import check_config
 from kiosk.doctor.context import DiskSpace, DoctorContext, utc_now
 from kiosk.doctor.devices import PRINTER, SCANNER, check_printer, check_scanner
 from kiosk.doctor.ntp import timedatectl_ntp_synchronised
+from kiosk.doctor.payment_checks import PAYMENTS, check_payment_alerts
 from kiosk.doctor.reachability import (
     BACK_OFFICE,
     CARD_READER,
@@ -56,6 +57,7 @@ CHECKS: tuple[tuple[str, Check], ...] = (
     (CARD_READER, check_card_reader),
     (BACK_OFFICE, check_backoffice),
     (BACKUPS, check_backups),
+    (PAYMENTS, check_payment_alerts),
 )
 """Every check after the config, in the order of the table."""
 

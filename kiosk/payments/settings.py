@@ -37,7 +37,7 @@ class PaymentSettings:
     payment_idle_s: float = 120.0
     authorisation_wait_s: float = 90.0
     payment_max_s: float = 300.0
-    probe_s: float = 30.0
+    probe_s: float = 600.0
     capture_max_age_s: float = 3600.0
     request_timeout_s: float = 10.0
     max_network_retries: int = 2

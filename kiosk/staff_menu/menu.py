@@ -23,6 +23,7 @@ from kiosk.staff_menu.session import StaffSession
 from kiosk.staff_menu.signed_in import SignedIn
 
 if TYPE_CHECKING:
+    from kiosk.payments.alerts import PaymentAlerts
     from kiosk.payments.awaiting import AwaitingPayment
     from kiosk.receipts.jobs import UnprintedReceipt
     from kiosk.store.audit import AuditEntry
@@ -138,6 +139,15 @@ class StaffMenu:
     def check_payments_again(self, then: Callable[[str], None]) -> None:
         """Ask Stripe about the payments in doubt now (reconcile)."""
         self._sales.check_payments_again(then)
+
+    def payment_alerts(self) -> PaymentAlerts:
+        """Card-payment alerts that stay until dealt with (`SalesAndRefunds.payment_alerts`)."""
+        return self._sales.payment_alerts()
+
+    def acknowledge_lost_authorisation(self, sale_id: str,
+                                       then: Callable[[str], None]) -> None:
+        """Acknowledge a lost authorisation (`SalesAndRefunds.acknowledge_lost_authorisation`)."""
+        self._sales.acknowledge_lost_authorisation(sale_id, then)
 
     # ------------------------------------------------------------------ device tests
 

@@ -21,6 +21,7 @@ from kiosk.staff_menu.signed_in import SignedIn
 from kiosk.store.sales_report import SaleDetail, SaleSummary, sale_detail, todays_sales
 
 if TYPE_CHECKING:
+    from kiosk.payments.alerts import PaymentAlerts
     from kiosk.payments.awaiting import AwaitingPayment
     from kiosk.payments.refunds import RefundResult
     from kiosk.payments.reports import ReconcileReport
@@ -223,6 +224,38 @@ class SalesAndRefunds:
         from kiosk.payments.awaiting import payments_awaiting_recovery
 
         return payments_awaiting_recovery(self._host.reader())
+
+    def payment_alerts(self) -> PaymentAlerts:
+        """Card-payment alerts that stay until dealt with: authorisations the provider
+        cancelled (until acknowledged) and an orphan sweep that could not finish."""
+        from kiosk.payments.alerts import payment_alerts
+
+        return payment_alerts(self._host.reader())
+
+    def acknowledge_lost_authorisation(self, sale_id: str,
+                                       then: Callable[[str], None]) -> None:
+        """A staff member saw that the sale's authorisation was lost. ``then(code)``:
+        ``acknowledged``, ``nothing_to_acknowledge``, ``failed`` or ``not_allowed``. The
+        acknowledgement is an audit row (``payment.authorisation_lost_acknowledged``)."""
+        from kiosk.payments.lost_authorisations import acknowledge
+
+        session = self._guard("check_payments")
+        if session is None:
+            then("not_allowed")
+            return
+        staff_number, at = session.staff_number, self._host.clock()
+        future = self._host.write(
+            lambda db: acknowledge(db, sale_id, staff_number=staff_number, at=at),
+            "acknowledge a lost authorisation")
+
+        def answered(done: bool) -> None:
+            then("acknowledged" if done else "nothing_to_acknowledge")
+
+        def failed(error: BaseException) -> None:
+            log.warning("lost authorisation of sale %s not acknowledged: %s", sale_id, error)
+            then("failed")
+
+        on_main(self._host.post, future, answered, failed)
 
     def check_payments_again(self, then: Callable[[str], None]) -> None:
         """Ask Stripe about the payments in doubt now (reconcile). ``then(code)``:

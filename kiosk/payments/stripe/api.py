@@ -94,6 +94,16 @@ def register_reader(client: stripe.StripeClient, code: str, location_id: str,
     return reader.to_dict()
 
 
+def _maybe_sent(failure: StripeFailure, max_network_retries: int) -> StripeFailure:
+    """A POST's failure as the kiosk may read it. stripe-python raises only the last try's
+    error: with retries, a "connection refused" may follow a first try that timed out after
+    Stripe acted, so no connection error of a POST then means "never sent" (look first)."""
+    if failure.kind != FailureKind.UNREACHABLE or max_network_retries <= 0:
+        return failure
+    return StripeFailure(FailureKind.UNKNOWN, f"{failure} (after retries: maybe executed)",
+                         code=failure.code, status=failure.status)
+
+
 class _ToDict(Protocol):
     def to_dict(self) -> dict[str, Any]: ...
 
@@ -117,9 +127,12 @@ class StripeGateway:
     """
 
     def __init__(
-        self, client: stripe.StripeClient, *, before_request: Callable[[], None] | None = None
+        self, client: stripe.StripeClient, *, before_request: Callable[[], None] | None = None,
+        max_network_retries: int = 0,
     ) -> None:
         self.client = client
+        self.max_network_retries = max_network_retries
+        """The client's retries: with any, a connection error on a POST is never "not sent"."""
         self._before_request = before_request
         """Called before every request: the payment thread's heartbeat (a chain of requests
         is never one long silence for the watchdog; each request is bounded on its own)."""
@@ -221,7 +234,7 @@ class StripeGateway:
         try:
             result = call({"idempotency_key": key})
         except stripe.StripeError as error:
-            failure = classify(error)
+            failure = _maybe_sent(classify(error), self.max_network_retries)
             log.warning("stripe %s (key %s) failed: %s", operation.value, key, failure)
             crashpoint(f"after_post:{operation.value}")
             raise failure from error

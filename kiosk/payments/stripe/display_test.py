@@ -18,8 +18,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_ACTION_NOT_IN_PROGRESS = "terminal_reader_action_not_in_progress"
-
 
 def stripe_cart(cart: ReaderCart, currency: str) -> dict[str, Any]:
     """The ``cart`` parameter of ``set_reader_display`` for ``cart`` in ``currency``."""
@@ -48,21 +46,26 @@ def show_test_cart(gateway: StripeGateway, reader_id: str, currency: str) -> str
 
 
 def clear_reader_display(gateway: StripeGateway, reader_id: str) -> str:
-    """Clear the reader's screen unless a payment is on it; a `ReaderDisplayTest` code."""
+    """Clear the reader's screen unless a payment is on it; a `ReaderDisplayTest` code.
+
+    Only a cart display still ``in_progress`` (as Stripe keeps it until replaced or
+    cancelled) is cancelled; with nothing in progress there is nothing to clear and Stripe is
+    not asked to cancel anything (so no answer code of a needless cancel matters)."""
     if not reader_id:
         return ReaderDisplayTest.NO_READER.value
     try:
         reader = gateway.retrieve_reader(reader_id)
+        if reader.get("status") == "offline":
+            return ReaderDisplayTest.READER_OFFLINE.value
         action = reader.get("action") or {}
-        if action.get("status") == "in_progress" and action.get("type") != \
-                "set_reader_display":
+        if action.get("status") != "in_progress":
+            return ReaderDisplayTest.CLEARED.value
+        if action.get("type") != "set_reader_display":
             log.warning("reader display test: the reader is busy with %s; not cancelled",
                         action.get("type"))
             return ReaderDisplayTest.READER_BUSY.value
         gateway.cancel_action(reader_id, f"display-clear:{uuid.uuid4()}")
     except StripeFailure as failure:
-        if failure.code == _ACTION_NOT_IN_PROGRESS:
-            return ReaderDisplayTest.CLEARED.value
         log.warning("reader display test: the screen was not cleared: %s", failure)
         return _display_test_code(failure)
     return ReaderDisplayTest.CLEARED.value

@@ -49,6 +49,17 @@ INVALID_STATE_CODES = frozenset(
 )
 
 
+CUSTOMER_CANCELLED_CODES = frozenset({"customer_canceled", "canceled"})
+"""Reader action ``failure_code`` values that mean the customer cancelled on the reader (a
+failure of the reader itself: Stripe leaves the action's ``api_error`` null), never a
+decline. The one list the live payment flow and recovery both use."""
+
+
+def ended_by_customer(action: dict[str, object]) -> bool:
+    """True when a failed reader action was cancelled by the customer, not declined."""
+    return action.get("failure_code") in CUSTOMER_CANCELLED_CODES
+
+
 class StripeFailure(Exception):
     """A Stripe request failed; ``kind`` says what may be concluded (see `FailureKind`).
 

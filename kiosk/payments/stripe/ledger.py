@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlite_utils import Database
 
-from kiosk.payments import attempts
+from kiosk.payments import attempts, lost_authorisations
 from kiosk.payments.attempts import PaymentAttempt
 from kiosk.payments.crashpoints import crashpoint
 from kiosk.payments.protocol import AttemptState, IntentStatus, Operation
@@ -87,6 +87,11 @@ class PaymentLedger:
         crashpoint(f"after_commit:{step}")
         return result
 
+    def note(self, job: Callable[[Database], T]) -> T:
+        """Run a bookkeeping write that is no protocol step (no crash points around it), such
+        as the orphan sweep's status, and wait for it."""
+        return self.store.submit(job).result(self.store_timeout_s)
+
     def read(self, job: Callable[[Database], T]) -> T:
         """Run a read on the store worker (after every queued write) and return its result."""
         return self.store.submit(job).result(self.store_timeout_s)
@@ -144,7 +149,8 @@ class PaymentLedger:
 
     def capture(self, attempt: PaymentAttempt) -> tuple[PaymentAttempt | None, bool]:
         """Capture an ``authorised`` attempt with its persisted key; a fresh key only after an
-        error and a look that shows the PaymentIntent still awaits capture."""
+        error and a look that shows the PaymentIntent still awaits capture. A PaymentIntent
+        found cancelled is a lost authorisation: the attempt comes back ``abandoned``."""
         intent_id = attempt.payment_intent_id
         if intent_id is None or attempt.capture_key is None:
             return None, False
@@ -161,6 +167,8 @@ class PaymentLedger:
                 status = intent.get("status")
                 if status == IntentStatus.SUCCEEDED:
                     return self.record_paid(attempt, intent)
+                if status == IntentStatus.CANCELED:
+                    return self.authorisation_lost(attempt), False
                 if status != IntentStatus.REQUIRES_CAPTURE:
                     log.error("capture of %s: the intent is %s", intent_id, status)
                     return None, False
@@ -172,6 +180,19 @@ class PaymentLedger:
             log.error("capture of %s returned status %s", intent_id, intent.get("status"))
             return None, False
         return None, False
+
+    def authorisation_lost(self, attempt: PaymentAttempt) -> PaymentAttempt:
+        """The authorisation was cancelled at Stripe (expired, or by hand in the Dashboard):
+        final. The attempt and the sale end ``abandoned`` (`lost_authorisations.LOST_REASON`)
+        with a synced anomaly and a staff notice (`kiosk.payments.lost_authorisations`)."""
+        at = self.clock()
+        log.error("the authorisation of sale %s was cancelled at Stripe; sale abandoned",
+                  attempt.sale_id)
+        self.commit("abandoned", lambda db: lost_authorisations.record_lost(
+            db, attempt.id, at=at))
+        lost = self.attempt(attempt.sale_id)
+        assert lost is not None
+        return lost
 
     def find_intents_for_sale(self, sale_id: str, since_unix: int) -> list[dict[str, Any]]:
         """PaymentIntents created since ``since_unix`` (unix seconds) whose metadata names

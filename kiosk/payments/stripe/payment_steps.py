@@ -27,7 +27,7 @@ from kiosk.payments.provider import PaymentEvents, ReaderCart
 from kiosk.payments.reports import RecoveryReport
 from kiosk.payments.settings import PaymentSettings
 from kiosk.payments.stripe.display_test import stripe_cart
-from kiosk.payments.stripe.failures import FailureKind, StripeFailure
+from kiosk.payments.stripe.failures import FailureKind, StripeFailure, ended_by_customer
 from kiosk.payments.stripe.ledger import PaymentLedger
 from kiosk.payments.stripe.recovery import Recovery, action_is_for
 
@@ -214,8 +214,10 @@ class PaymentSteps:
             return
         if attempt.state == AttemptState.AUTHORISED:
             settled, _ = self._ledger.capture(attempt)
-            if settled is not None:
+            if settled is not None and settled.state == AttemptState.PAID:
                 self._paid(sale_id)
+            elif settled is not None:  # the authorisation was lost at Stripe: sale ended
+                self._report(sale_id, Outcome.CANCELLED)
             else:
                 self._unresolved(sale_id, Outcome.OUTCOME_UNKNOWN)  # authorised: not a decline
             return
@@ -259,8 +261,9 @@ class PaymentSteps:
         for attempt in pending:
             deadline = time.monotonic() + max(self.settings.request_timeout_s, 5.0)
             settled = self._recovery.resolve(attempt, deadline)
-            if settled is None and attempt.state in (AttemptState.PROCESSING,
-                                                     AttemptState.AUTHORISED):
+            # Only a payment whose reader action may still be live holds the reader; an
+            # authorisation awaiting capture (or anything else) is left to recovery.
+            if settled is None and attempt.state == AttemptState.PROCESSING:
                 log.error("sale %s: its payment is unresolved; the reader stays blocked",
                           attempt.sale_id)
                 blocked = True
@@ -578,8 +581,7 @@ class PaymentSteps:
             error = intent.get("last_payment_error")
         fresh_failure = ours and action_status == "failed" and (
             active.seen or error != active.stale_error)
-        if fresh_failure and not active.cancelled and \
-                action.get("failure_code") not in ("canceled", "customer_canceled"):
+        if fresh_failure and not active.cancelled and not ended_by_customer(action):
             decline = (error or {}).get("decline_code") or action.get("failure_code")
             self._return(active.sale_id, active.attempt_id, Outcome.CARD_DECLINED,
                          decline_code=decline, intent_status=str(status))
@@ -620,6 +622,10 @@ class PaymentSteps:
         settled, _ = self._ledger.settle_taken(attempt, intent)
         if settled is not None and settled.state == AttemptState.PAID:
             self._paid(active.sale_id)
+            return
+        if settled is not None and settled.state == AttemptState.ABANDONED:
+            self._active = None  # the authorisation was lost at Stripe: the sale ended
+            self._report(active.sale_id, Outcome.CANCELLED)
             return
         # The capture is unresolved: retried on a later look, backing off (1 s doubling to
         # 30 s) so a failing Stripe does not cost a commit and a request on every poll.

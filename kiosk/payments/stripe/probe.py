@@ -25,6 +25,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+PROBE_MIN_S = 600.0
+"""The shortest idle probe interval a configuration gets (seconds): 6 reader reads an idle
+hour, so with the orphan sweep's 4 list calls an idle kiosk with nothing unresolved reads
+Stripe at most 12 times an hour (docs/PAYMENTS.md, "Read traffic")."""
+
 _REFUSED_STATUSES = frozenset({400, 401, 403, 404})
 """HTTP statuses that mean Stripe refused the request (REJECTED or NOT_ALLOWED)."""
 

@@ -10,11 +10,12 @@ refunds left ``requested`` or ``submitted`` are resolved. Every step is bounded 
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, TypeGuard
 
 from kiosk.core.timestamps import parse_utc_iso
@@ -25,17 +26,20 @@ from kiosk.payments.protocol import (
     ADOPT_WINDOW_S,
     FINAL_INTENT_STATUSES,
     KEY_LIFETIME_S,
-    ORPHAN_WINDOW_DAYS,
     AttemptState,
     IntentStatus,
     Operation,
 )
 from kiosk.payments.reports import ReconcileReport, RecoveryReport
 from kiosk.payments.stripe import refund_flow
-from kiosk.payments.stripe.failures import FailureKind, StripeFailure
+from kiosk.payments.stripe.failures import FailureKind, StripeFailure, ended_by_customer
 from kiosk.payments.stripe.ledger import PaymentLedger
+from kiosk.payments.stripe.sweep import SWEEP_MAX_PAGES, OrphanSweep
 
 log = logging.getLogger(__name__)
+
+VOIDED = "voided"
+"""The abandon reason of a sale staff voided: its authorisation is released, not captured."""
 
 
 class Recovery:
@@ -50,12 +54,18 @@ class Recovery:
         self.ledger = ledger
         self.skip = skip
         self._wait = wait or threading.Event().wait
+        self.sweep = OrphanSweep(ledger, self.check_listed)
+        """The bounded sweep for PaymentIntents no local attempt holds."""
 
     # --------------------------------------------------------------------- entry points
 
     def run(self, timeout_s: float, *, orphans_since: datetime | None = None,
-            report: RecoveryReport | None = None) -> RecoveryReport:
-        """One bounded pass: local attempts, then orphan intents, then refunds."""
+            report: RecoveryReport | None = None,
+            sweep_pages: int = SWEEP_MAX_PAGES) -> RecoveryReport:
+        """One bounded pass: local attempts (each looked up by id), then orphan intents,
+        then refunds. Orphans: with ``orphans_since`` (``kiosk reconcile``) every
+        PaymentIntent created since then is listed; else up to ``sweep_pages`` list calls of
+        the bounded sweep (`kiosk.payments.stripe.sweep`; 0: none)."""
         report = report if report is not None else RecoveryReport()
         deadline = time.monotonic() + timeout_s
         try:
@@ -73,11 +83,12 @@ class Recovery:
                 continue
             report.checked += 1
             self._resolve_into(attempt, deadline, report)
-        since = orphans_since or self.ledger.clock() - timedelta(days=ORPHAN_WINDOW_DAYS)
-        if time.monotonic() <= deadline:
-            self.scan_intents(since, deadline, report)
-        else:
+        if time.monotonic() > deadline:
             report.timed_out = True
+        elif orphans_since is not None:
+            self.scan_intents(orphans_since, deadline, report)
+        elif sweep_pages > 0:
+            self.sweep.step(report, sweep_pages)
         if time.monotonic() <= deadline:
             refund_flow.recover(self.ledger, report.refunds, report.errors)
         else:
@@ -124,37 +135,44 @@ class Recovery:
         return attempt
 
     def _locate_created(self, attempt: PaymentAttempt) -> PaymentAttempt | None:
-        """``locked``: adopt the PaymentIntent a lost create made, else replay the same key."""
+        """``locked``: replay the create with the same key (within its 24 h), which answers
+        the PaymentIntent a lost create made; list the sale's PaymentIntents only when the
+        replay leaves it in doubt or the key is too old to replay."""
         ledger = self.ledger
         locked_at = parse_utc_iso(attempt.locked_at or attempt.created_at)
-        since = int(locked_at.timestamp()) - ADOPT_WINDOW_S
-        found = [intent for intent in ledger.find_intents_for_sale(attempt.sale_id, since)
-                 if intent.get("status") != IntentStatus.CANCELED]
         at = ledger.clock()
-        if found:
-            intent = found[-1]  # the oldest: the first create that got through
-            return ledger.commit("intent_created", lambda db: attempts.record_intent(
-                db, attempt.id, intent, at=at))
-        age_s = (at - locked_at).total_seconds()
-        if attempt.create_key is not None and age_s < KEY_LIFETIME_S:
+        if attempt.create_key is not None and \
+                (at - locked_at).total_seconds() < KEY_LIFETIME_S:
             try:
                 intent = self._create(attempt, attempt.create_key)
             except StripeFailure as failure:
-                if failure.maybe_executed:
-                    # No answer, a 5xx (Stripe may have acted, then failed) or 409 (the first
-                    # create still runs): look again; forget the key only on a definite error.
-                    again = [intent for intent in ledger.find_intents_for_sale(
-                        attempt.sale_id, since) if intent.get("status") != IntentStatus.CANCELED]
-                    if not again:
-                        return None  # still in doubt: the next pass looks again
-                    return ledger.commit("intent_created", lambda db: attempts.record_intent(
-                        db, attempt.id, again[-1], at=at))
-                # A definite saved error for this key, and the list shows nothing.
+                if not failure.maybe_executed and failure.kind != FailureKind.IDEMPOTENCY:
+                    # A definite saved error for this key: the create made nothing.
+                    return ledger.commit("new", lambda db: attempts.forget_intent(
+                        db, attempt.id, why="no intent was created", at=at))
+                # No answer, a 5xx (Stripe may have acted, then failed), 409 (the first
+                # create still runs) or the key used with other parameters: look at the
+                # sale's PaymentIntents.
             else:
                 return ledger.commit("intent_created", lambda db: attempts.record_intent(
                     db, attempt.id, intent, at=at))
-        return ledger.commit("new", lambda db: attempts.forget_intent(
-            db, attempt.id, why="no intent was created", at=at))
+            found = self._listed_for(attempt, locked_at)
+            if not found:
+                return None  # still in doubt: the next pass looks again
+        else:
+            found = self._listed_for(attempt, locked_at)
+            if not found:
+                return ledger.commit("new", lambda db: attempts.forget_intent(
+                    db, attempt.id, why="no intent was created", at=at))
+        intent = found[-1]  # the oldest: the first create that got through
+        return ledger.commit("intent_created", lambda db: attempts.record_intent(
+            db, attempt.id, intent, at=at))
+
+    def _listed_for(self, attempt: PaymentAttempt, locked_at: datetime) -> list[dict[str, Any]]:
+        """The sale's PaymentIntents not cancelled, listed since ``locked_at`` minus a margin."""
+        since = int(locked_at.timestamp()) - ADOPT_WINDOW_S
+        return [intent for intent in self.ledger.find_intents_for_sale(attempt.sale_id, since)
+                if intent.get("status") != IntentStatus.CANCELED]
 
     def _create(self, attempt: PaymentAttempt, key: str) -> dict[str, Any]:
         ledger = self.ledger
@@ -198,7 +216,8 @@ class Recovery:
                     continue
                 decline = (intent.get("last_payment_error") or {}).get("decline_code")
                 if action_is_for(action, intent_id) and action.get("status") == "failed" and \
-                        action.get("failure_code") not in ("canceled", None):
+                        action.get("failure_code") is not None and \
+                        not ended_by_customer(action):
                     outcome_code, code = Outcome.CARD_DECLINED, decline or action.get(
                         "failure_code")
                 else:
@@ -232,8 +251,12 @@ class Recovery:
 
     def cancel_abandoned(self, attempt: PaymentAttempt,
                          deadline: float) -> PaymentAttempt | None:
-        """``abandoned``: cancel the PaymentIntent if it is not final. A PaymentIntent found
-        ``succeeded`` is recorded paid (the card wins; an audit row says so)."""
+        """``abandoned``: settle the PaymentIntent by the reason the sale ended (one rule for
+        both capture modes). Money taken ends paid (the card wins): ``succeeded`` is recorded
+        paid, and ``requires_capture`` is captured and recorded paid, unless staff voided the
+        sale: then the authorisation is released (cancelled) with an anomaly audit row
+        ``payment.authorisation_voided``. A PaymentIntent still needing a method is
+        cancelled."""
         ledger = self.ledger
         intent_id = attempt.payment_intent_id
         if intent_id is None or attempt.intent_status in FINAL_INTENT_STATUSES:
@@ -242,8 +265,9 @@ class Recovery:
         status = intent.get("status")
         at = ledger.clock()
         if status == IntentStatus.SUCCEEDED:
-            settled, _ = ledger.record_paid(attempt, intent)
-            return settled
+            return ledger.record_paid(attempt, intent)[0]
+        if status == IntentStatus.REQUIRES_CAPTURE and abandon_reason(attempt) != VOIDED:
+            return ledger.settle_taken(attempt, intent)[0]
         if status == IntentStatus.CANCELED:
             ledger.commit("intent_status", lambda db: attempts.record_intent_status(
                 db, attempt.id, IntentStatus.CANCELED.value, at=at))
@@ -257,6 +281,14 @@ class Recovery:
             if action_is_for(action, intent_id) and action.get("status") == "in_progress" \
                     and self._cancel_action(attempt, reader_id) != "done":
                 return None
+        return self._cancel_for_abandon(attempt, intent, at)
+
+    def _cancel_for_abandon(self, attempt: PaymentAttempt, intent: dict[str, Any],
+                            at: datetime) -> PaymentAttempt | None:
+        """Cancel an abandoned sale's PaymentIntent (a voided authorisation is an anomaly)."""
+        ledger = self.ledger
+        intent_id = str(intent["id"])
+        released = intent.get("status") == IntentStatus.REQUIRES_CAPTURE
         assert attempt.cancel_key is not None
         try:
             intent = ledger.gateway.cancel_intent(intent_id, attempt.cancel_key, "abandoned")
@@ -272,6 +304,11 @@ class Recovery:
             return None
         ledger.commit("intent_status", lambda db: attempts.record_intent_status(
             db, attempt.id, final_status, at=at))
+        if released and final_status == IntentStatus.CANCELED:
+            detail = {"sale_id": attempt.sale_id, "payment_intent": intent_id,
+                      "amount_minor": intent.get("amount"), "action": "cancelled"}
+            ledger.commit("intent_status", lambda db: attempts.record_anomaly(
+                db, "authorisation_voided", detail, at=at))
         return ledger.attempt(attempt.sale_id)
 
     # --------------------------------------------------------------------- orphans
@@ -291,18 +328,22 @@ class Recovery:
             if time.monotonic() > deadline:
                 report.timed_out = True
                 return
-            if not ledger.is_ours(intent):
-                report.foreign.append(intent["id"])
-                continue
-            if isinstance(report, ReconcileReport):
-                report.ours += 1
-            sale_id = (intent.get("metadata") or {}).get("sale_id", "")
-            if sale_id and sale_id == self.skip():
-                continue
-            try:
-                self._check_intent(intent, sale_id, report)
-            except StripeFailure as failure:
-                report.errors.append(f"{intent['id']}: {failure}")
+            self.check_listed(intent, report)
+
+    def check_listed(self, intent: dict[str, Any], report: RecoveryReport) -> None:
+        """Apply the orphan rules to one listed PaymentIntent (only to this install's)."""
+        if not self.ledger.is_ours(intent):
+            report.foreign.append(intent["id"])
+            return
+        if isinstance(report, ReconcileReport):
+            report.ours += 1
+        sale_id = (intent.get("metadata") or {}).get("sale_id", "")
+        if sale_id and sale_id == self.skip():
+            return
+        try:
+            self._check_intent(intent, sale_id, report)
+        except StripeFailure as failure:
+            report.errors.append(f"{intent['id']}: {failure}")
 
     def _check_intent(self, intent: dict[str, Any], sale_id: str,
                       report: RecoveryReport) -> None:
@@ -367,19 +408,22 @@ class Recovery:
             return
         if status != IntentStatus.REQUIRES_CAPTURE:
             return
-        age_s = ledger.clock().timestamp() - float(intent.get("created") or 0)
-        if local.state == AttemptState.AUTHORISED:
-            captured, _ = ledger.capture(local)
-            if captured is not None:
-                report.captured.append(intent["id"])
-                report.paid.append(local.sale_id)
-                report.resolved[local.sale_id] = captured.state.value
-            return
-        if local.state == AttemptState.ABANDONED or age_s > ledger.settings.capture_max_age_s:
-            settled = self.cancel_abandoned(local, time.monotonic() + 5) \
-                if local.state == AttemptState.ABANDONED else None
-            if settled is None:
-                self._cancel(intent["id"], f"expired:{intent['id']}", report)
+        # An authorisation with a local attempt is captured, never cancelled (a voided sale
+        # excepted: `cancel_abandoned`). Only a sale still open and younger than the capture
+        # age is left alone: its customer may be paying it now, and Pay captures it.
+        if local.state == AttemptState.ABANDONED:
+            settled = self.cancel_abandoned(local, time.monotonic() + 5)
+        else:
+            age_s = ledger.clock().timestamp() - float(intent.get("created") or 0)
+            if local.sale_state == "open" and age_s <= ledger.settings.capture_max_age_s:
+                return
+            settled, _ = ledger.settle_taken(local, intent)
+        if settled is not None and settled.state == AttemptState.PAID:
+            report.captured.append(intent["id"])
+            report.paid.append(local.sale_id)
+            report.resolved[local.sale_id] = settled.state.value
+        elif settled is None:
+            report.unresolved.append(local.sale_id)
 
     def _cancel(self, intent_id: str, key: str, report: RecoveryReport,
                 reason: str = "abandoned") -> None:
@@ -409,6 +453,17 @@ def _returned(attempt_id: str, outcome: Outcome, decline_code: str | None, statu
     return lambda db: attempts.return_to_customer(
         db, attempt_id, outcome=outcome.value, decline_code=decline_code, at=at,
         intent_status=status)
+
+
+def abandon_reason(attempt: PaymentAttempt) -> str | None:
+    """Why an ``abandoned`` attempt's sale ended (``voided``, ``idle_timeout``...), as
+    committed by `kiosk.payments.attempts.record_abandoned`."""
+    try:
+        detail = json.loads(attempt.detail) if attempt.detail else {}
+    except ValueError:
+        return None
+    reason = detail.get("abandoned") if isinstance(detail, dict) else None
+    return str(reason) if reason is not None else None
 
 
 def action_is_for(action: Any, intent_id: str) -> TypeGuard[dict[str, Any]]:

@@ -25,7 +25,7 @@ from kiosk.payments.provider import (
     ProviderUnavailable,
 )
 from kiosk.payments.settings import PaymentSettings
-from kiosk.payments.stripe.probe import StripeConnection
+from kiosk.payments.stripe.probe import PROBE_MIN_S, StripeConnection
 from kiosk.store.worker import StoreWorker
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ def payment_settings(settings: Settings, reader_id: str) -> PaymentSettings:
         payment_idle_s=max(timeouts.payment_idle_s, timeouts.payment_max_s),
         authorisation_wait_s=timeouts.authorisation_wait_s,
         payment_max_s=timeouts.payment_max_s,
-        probe_s=stripe.probe_s,
+        probe_s=max(float(stripe.probe_s), PROBE_MIN_S),  # the idle read budget
         capture_max_age_s=stripe.capture_max_age_s,
         request_timeout_s=stripe.request_timeout_s,
         max_network_retries=stripe.max_network_retries,

@@ -38,6 +38,7 @@ from kiosk.payments.stripe.ledger import PaymentLedger
 from kiosk.payments.stripe.payment_steps import PaymentSteps, PayRequest
 from kiosk.payments.stripe.probe import Availability, StripeConnection, http_probe, probe
 from kiosk.payments.stripe.recovery import Recovery
+from kiosk.payments.stripe.sweep import SWEEP_EVERY_S
 from kiosk.store.worker import StoreWorker
 
 if TYPE_CHECKING:
@@ -141,6 +142,7 @@ class StripeTerminal:
         self._reported_availability: Availability | None = None
         self._next_probe = float("-inf")
         self._next_recovery = monotonic() + settings.recovery_every_s
+        self._next_sweep = float("-inf")
 
     def _connect(self) -> StripeGateway:
         """Build the gateway: loads the stripe library (on the first request needing it)."""
@@ -152,7 +154,8 @@ class StripeTerminal:
             client = build_client(self._connection.api_key, self._connection.api_base,
                                   request_timeout_s=self.settings.request_timeout_s,
                                   max_network_retries=self.settings.max_network_retries)
-        return StripeGateway(client, before_request=self._beat)
+        return StripeGateway(client, before_request=self._beat,
+                             max_network_retries=self.settings.max_network_retries)
 
     def _recover_at(self, at: float) -> None:
         self._next_recovery = at
@@ -379,15 +382,26 @@ class StripeTerminal:
                 command.future.set_exception(error)
 
     def _idle_work(self) -> None:
+        """The idle thread's reads: the probe every ``probe_s``; a recovery pass every
+        ``recovery_every_s`` that looks up only unfinished attempts and refunds (nothing to
+        read when nothing is unfinished); one page of the orphan sweep every
+        `SWEEP_EVERY_S` once the library is loaded."""
         now = self._monotonic()
         if now >= self._next_probe:
             self._next_probe = now + self.settings.probe_s
             self._probe()
-        if self.settings.recovery_every_s > 0 and now >= self._next_recovery:
+        if self.settings.recovery_every_s <= 0:
+            return
+        if now >= self._next_recovery:
             self._next_recovery = now + self.settings.recovery_every_s
             if self._ledger.connected or self._has_unfinished():
-                report = self._recovery.run(self.settings.recovery_s)
+                report = self._recovery.run(self.settings.recovery_s, sweep_pages=0)
                 self._steps.announce_recovered(report)
+        if self._ledger.connected and now >= self._next_sweep:
+            self._next_sweep = now + SWEEP_EVERY_S
+            report = RecoveryReport()
+            self._recovery.sweep.step(report)
+            self._steps.announce_recovered(report)
 
     def _probe(self) -> None:
         if self._connection is not None and not self._ledger.connected:
@@ -408,6 +422,7 @@ class StripeTerminal:
         if not self._ledger.connected and not self._has_unfinished():
             return RecoveryReport()
         report = self._recovery.run(timeout_s)
+        self._next_sweep = self._monotonic() + SWEEP_EVERY_S  # it swept
         self._steps.announce_recovered(report)
         return report
 

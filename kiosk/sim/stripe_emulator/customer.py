@@ -8,6 +8,9 @@ Once set, the customer answers every `process_payment_intent` (on one reader, or
   reader is waiting for at that moment (a tap after the kiosk gave up and asked again pays the
   new request; with nothing waiting the tap is lost).
 - `never`: does not tap; the action stays `in_progress` until cancelled.
+- `cancel`: presses cancel on the reader `after_s` seconds after that payment started: the
+  action fails with `customer_canceled` (``api_error`` null), the PaymentIntent still needs a
+  payment method.
 
 `auth_delay_s` makes the issuer take that long to answer after the tap (the PaymentIntent is
 `processing` and the reader busy meanwhile).
@@ -20,7 +23,7 @@ from typing import Any
 
 from kiosk.sim.stripe_emulator.cards import TEST_CARDS
 
-BEHAVIOURS = frozenset({"tap", "late", "never"})
+BEHAVIOURS = frozenset({"tap", "late", "never", "cancel"})
 
 
 @dataclass(frozen=True)

@@ -101,6 +101,7 @@ class StripeEmulator:
         self._faults = FaultBoard()
         self._recorded: list[RecordedRequest] = []
         self._server: Any = None
+        self._serving = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._stopping = threading.Event()
         self.url = ""
@@ -109,27 +110,55 @@ class StripeEmulator:
 
     def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         """Serve on host:port (0 picks a free port) in daemon threads; return the base URL."""
-        self._server = make_server(self, host, port)
+        serving = self._serve(host, port)
         bound_host, bound_port = self._server.server_address[:2]
         self.url = f"http://{bound_host}:{bound_port}"
         self._stopping.clear()
-        serving = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-            name="stripe-emulator-http", daemon=True,
-        )
         ticking = threading.Thread(target=self._tick, name="stripe-emulator-ticker", daemon=True)
         self._threads = [serving, ticking]
         for thread in self._threads:
             thread.start()
         return self.url
 
+    def _serve(self, host: str, port: int) -> threading.Thread:
+        """Bind the HTTP server to host:port; the returned thread (not started) serves it."""
+        self._server = make_server(self, host, port)
+        return threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+            name="stripe-emulator-http", daemon=True,
+        )
+
+    def refuse_connections(self, seconds: float) -> None:
+        """Close the listening socket for `seconds` (real time): every new connection is
+        refused; then serve again on the same address. Fault `act_then_refuse`."""
+        with self._serving:
+            server = self._server
+            if server is None:
+                return
+            host, port = server.server_address[:2]
+            server.shutdown()
+            server.server_close()
+            self._server = None
+
+        def reopen() -> None:
+            if self._stopping.wait(seconds):
+                return
+            with self._serving:
+                if self._server is None and not self._stopping.is_set():
+                    serving = self._serve(host, port)
+                    self._threads.append(serving)
+                    serving.start()
+
+        threading.Thread(target=reopen, name="stripe-emulator-refusal", daemon=True).start()
+
     def stop(self) -> None:
         """Stop serving and ticking; the state file is already up to date."""
         self._stopping.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        with self._serving:
+            if self._server is not None:
+                self._server.shutdown()
+                self._server.server_close()
+                self._server = None
         for thread in self._threads:
             thread.join(timeout=5)
         self._threads = []
@@ -388,9 +417,13 @@ class StripeEmulator:
                 self._save()
             if "kill_pid_after" in fired and fired["kill_pid_after"].pid is not None:
                 os.kill(fired["kill_pid_after"].pid, signal.SIGKILL)
-            dropped = "drop_after" in fired
+            refused = fired.get("act_then_refuse")
+            dropped = "drop_after" in fired or refused is not None
             self._record(method, path, key, None if dropped else response.status,
                          executed=executed, faults=names)
+        if refused is not None:
+            self.refuse_connections(refused.seconds)
+            return Reply(response.status, response.body, drop=True, hold_s=refused.seconds)
         return Reply(response.status, response.body, drop=dropped)
 
     def _reader_faults(self, path: str, fired: dict[str, Fault], now: float) -> None:

@@ -9,6 +9,9 @@ the next `times` matching requests. Kinds:
 - `rate_limit_429`: 429 `rate_limit`, nothing done, nothing saved.
 - `drop_after`: act, save the response under the key, close the socket without answering.
 - `kill_pid_after`: act, save, SIGKILL process `pid`, then answer.
+- `act_then_refuse`: act, save the response under the key, never answer (the connection is
+  held until the refusal ends, then closed), and refuse every new connection for `seconds`
+  (real time: the listening socket is closed, so a retry sees "connection refused").
 - `reader_busy`: `terminal_reader_busy`, nothing done.
 - `reader_offline`: the reader goes offline (for `seconds` of emulator clock, or until faults
   are cleared); its actions fail with `terminal_reader_offline`.
@@ -31,6 +34,7 @@ KINDS = frozenset({
     "latency", "error_500_before", "error_500_after", "rate_limit_429", "drop_after",
     "reader_busy", "reader_offline", "reader_timeout", "reader_timeout_after_acting",
     "stuck_action", "kill_pid_after", "slow_authorisation", "refund_pending",
+    "act_then_refuse",
 })
 READER_PATH = re.compile(r"/terminal/readers/(tmr_[A-Za-z0-9]+)")
 
@@ -38,7 +42,7 @@ READER_PATH = re.compile(r"/terminal/readers/(tmr_[A-Za-z0-9]+)")
 @dataclass(frozen=True)
 class Fault:
     """One injected fault; `path` is a regex searched in the request path; `seconds` is for
-    latency, slow authorisations, offline spells and pending refunds; `pid` is for
+    latency, slow authorisations, offline spells, pending refunds and refusals; `pid` is for
     kill_pid_after."""
 
     kind: str

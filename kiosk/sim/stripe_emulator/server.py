@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
+import time
 import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,12 +23,14 @@ CONTROL_PREFIX = "/_emulator/"
 
 @dataclass
 class Reply:
-    """What the server sends back: status, JSON body, headers; `drop` closes without a reply."""
+    """What the server sends back: status, JSON body, headers; `drop` closes without a reply
+    (after holding the connection `hold_s` real seconds without answering)."""
 
     status: int
     body: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
     drop: bool = False
+    hold_s: float = 0.0
 
 
 class Emulated(Protocol):
@@ -82,6 +85,8 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {name.lower(): value for name, value in self.headers.items()}
         reply: Reply = emulator.handle(method, split.path, split.query, body, headers)
         if reply.drop:
+            if reply.hold_s > 0:
+                time.sleep(reply.hold_s)
             self.close_connection = True
             with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)

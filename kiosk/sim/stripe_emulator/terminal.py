@@ -16,11 +16,15 @@ from kiosk.sim.stripe_emulator import cards, payment_intents
 from kiosk.sim.stripe_emulator.errors import StripeError, invalid, invalid_state, reader_error
 from kiosk.sim.stripe_emulator.objects import Account, find, page
 
-REGISTRATION_CODES = {"simulated-wpe": "bbpos_wisepos_e", "simulated-s700": "stripe_s700"}
+REGISTRATION_CODES = {"simulated-wpe": "simulated_wisepos_e",
+                      "simulated-s700": "simulated_stripe_s700"}
+"""Registration codes of simulated readers and the device type Stripe reports for each."""
 BUSY = "terminal_reader_busy"
 OFFLINE = "terminal_reader_offline"
 TIMEOUT = "terminal_reader_timeout"
 NOT_IN_PROGRESS = "terminal_reader_action_not_in_progress"
+CUSTOMER_CANCELED = "customer_canceled"
+"""The failure code of an action the customer cancelled on the reader (a reader failure)."""
 
 
 def create_location(account: Account, params: dict[str, Any]) -> dict[str, Any]:
@@ -121,6 +125,7 @@ def process_payment_intent(
         "status": "in_progress",
         "failure_code": None,
         "failure_message": None,
+        "api_error": None,
         "process_payment_intent": {"payment_intent": intent["id"]},
     }
     if "process_config" in params:
@@ -134,7 +139,10 @@ def process_payment_intent(
 def set_reader_display(
     account: Account, reader_id: str, params: dict[str, Any], now: float
 ) -> dict[str, Any]:
-    """POST .../set_reader_display: show the cart; refused while a payment is in progress."""
+    """POST .../set_reader_display: show the cart; refused while a payment is in progress.
+
+    As on Stripe the display action stays ``in_progress`` until another action replaces it
+    or ``cancel_action`` clears it."""
     reader, work = _reachable(account, reader_id, now)
     if work["phase"] is not None:
         raise reader_error(BUSY, "Reader is currently busy processing a payment.")
@@ -143,19 +151,21 @@ def set_reader_display(
         cart = dict(cart, currency=cards.check_currency(cart["currency"], "cart[currency]"))
     reader["action"] = {
         "type": "set_reader_display",
-        "status": "succeeded",
+        "status": "in_progress",
         "failure_code": None,
         "failure_message": None,
+        "api_error": None,
         "set_reader_display": {"type": params["type"], "cart": cart},
     }
     return reader
 
 
 def cancel_action(account: Account, reader_id: str, now: float) -> dict[str, Any]:
-    """POST .../cancel_action: ends an action waiting for a card (or stuck); busy while authorising.
+    """POST .../cancel_action: ends an action waiting for a card (or stuck) or a cart display;
+    busy while authorising.
 
-    A cart shown with set_reader_display is cleared (the reader's ``action`` becomes null, as
-    on a real reader). With no action in progress the reader is returned unchanged.
+    As on Stripe, the reader's ``action`` is null afterwards. With no action in progress the
+    reader is returned unchanged.
     """
     reader, work = _reachable(account, reader_id, now)
     action = reader.get("action")
@@ -165,9 +175,21 @@ def cancel_action(account: Account, reader_id: str, now: float) -> dict[str, Any
     if work["phase"] == "authorising":
         raise reader_error(BUSY, "Reader is busy authorising a card; it cannot be canceled.")
     if work["phase"] in ("waiting", "stuck"):
-        _fail_action(reader, "canceled", "The action was canceled.")
+        reader["action"] = None
         work.update(_idle_work(offline=work["offline"], offline_until=work["offline_until"]))
     return reader
+
+
+def customer_cancels(account: Account, reader_id: str, now: float) -> None:
+    """The customer presses cancel on the reader while it waits for a card: the action fails
+    with `CUSTOMER_CANCELED` (a reader failure: ``api_error`` stays null)."""
+    work = account.reader_work[reader_id]
+    if work["phase"] != "waiting":
+        return
+    reader = account.readers[reader_id]
+    reader["last_seen_at"] = int(now * 1000)
+    _fail_action(reader, CUSTOMER_CANCELED, "The customer canceled the payment.")
+    work.update(_idle_work(offline=work["offline"], offline_until=work["offline_until"]))
 
 
 def present_payment_method(
@@ -284,11 +306,15 @@ def _reachable(account: Account, reader_id: str, now: float
     return reader, work
 
 
-def _fail_action(reader: dict[str, Any], code: str, message: str) -> None:
+def _fail_action(reader: dict[str, Any], code: str, message: str,
+                 api_error: dict[str, Any] | None = None) -> None:
+    """Fail the reader's action: ``api_error`` is the Stripe API error behind it (a decline),
+    null for a failure on the reader itself (the customer cancelled)."""
     if reader["action"] is not None:
         reader["action"]["status"] = "failed"
         reader["action"]["failure_code"] = code
         reader["action"]["failure_message"] = message
+        reader["action"]["api_error"] = api_error
 
 
 def _finish_authorisation(account: Account, reader: dict[str, Any], work: dict[str, Any],
@@ -301,7 +327,9 @@ def _finish_authorisation(account: Account, reader: dict[str, Any], work: dict[s
         reader["action"]["status"] = "succeeded"
     else:
         error = intent["last_payment_error"]
-        _fail_action(reader, error["code"], error["message"])
+        api_error = {name: error.get(name) for name in
+                     ("type", "code", "message", "decline_code", "doc_url", "param")}
+        _fail_action(reader, error["code"], error["message"], api_error)
     work.update(phase=None, auth_due=None, card=None, tip=0)
 
 
@@ -318,6 +346,7 @@ def _schedule_customer(account: Account, reader_id: str, intent_id: str, now: fl
         "card": plan["card"],
         "auth_delay_s": float(plan.get("auth_delay_s", 0.0)),
         "late": plan["behaviour"] == "late",
+        "cancel": plan["behaviour"] == "cancel",
     })
 
 
@@ -326,6 +355,9 @@ def _customer_taps(account: Account, tap: dict[str, Any]) -> None:
     if work is None or work["phase"] != "waiting":
         return
     if not tap["late"] and work["intent"] != tap["intent"]:
+        return
+    if tap.get("cancel"):
+        customer_cancels(account, tap["reader"], tap["due_at"])
         return
     try:
         present_payment_method(

@@ -1,13 +1,15 @@
 """The staff menu's "Receipts and payments" page: what still needs staff after a sale.
 
 Receipts a customer asked for that never printed (sale number, time, the printer's last
-error), each with "Print a copy"; and card payments the kiosk could not settle, with what it
-knows (sale, state, amount, note) and "Check with Stripe again" (a reconcile now).
+error), each with "Print a copy"; card payments the kiosk could not settle, with what it
+knows (sale, state, amount, note) and "Check with Stripe again" (a reconcile now); and the
+card-payment alerts that stay until dealt with: an authorisation cancelled at Stripe (its
+sale ended; "Seen" acknowledges it) and an orphan sweep that could not finish.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kivy.factory import Factory
 from kivy.properties import BooleanProperty, StringProperty
@@ -29,6 +31,14 @@ CHECK_OUTCOMES = {
     "not_allowed": N_("You may not do this."),
 }
 """What staff read after "Check with Stripe again", by the facade's code."""
+
+ACKNOWLEDGE_OUTCOMES = {
+    "acknowledged": N_("Noted."),
+    "nothing_to_acknowledge": N_("This was already noted."),
+    "failed": N_("This could not be saved. Try again."),
+    "not_allowed": N_("You may not do this."),
+}
+"""What staff read after "Seen" on a lost authorisation."""
 
 
 class ReceiptsPage(StaffPage):
@@ -70,6 +80,7 @@ class ReceiptsPage(StaffPage):
             box.add_widget(row)
         box = self.ids.awaiting_list
         box.clear_widgets()
+        self._show_alerts(box)
         for payment in payments:
             sale = app.tr("Sale {number}", number=payment.sale_number) if (
                 payment.sale_number is not None) else payment.sale_id
@@ -81,6 +92,38 @@ class ReceiptsPage(StaffPage):
             row.detail = app.tr("{time}. {note}", time=when, note=payment.note) if (
                 payment.note) else when
             box.add_widget(row)
+
+    def _show_alerts(self, box: Any) -> None:
+        """The card-payment alerts first: they stay until dealt with."""
+        app = self.app
+        alerts = app.kiosk.staff.payment_alerts()
+        for lost in alerts.lost:
+            sale = app.tr("Sale {number}", number=lost.sale_number) if (
+                lost.sale_number is not None) else lost.sale_id
+            row = Factory.LostAuthorisationRow()
+            row.heading = app.tr("{sale}: {amount}, authorisation cancelled at Stripe",
+                                 sale=sale, amount=app.tr.money(lost.amount_minor))
+            row.detail = app.tr(
+                "{time}. The sale ended unpaid; nothing was charged. Check with the customer.",
+                time=app.local_time(lost.lost_at))
+            row.ids.acknowledge_button.bind(
+                on_release=lambda _button, sale_id=lost.sale_id: self.acknowledge(sale_id))
+            box.add_widget(row)
+        if alerts.sweep_unfinished is not None:
+            row = Factory.AwaitingRow()
+            row.heading = app.tr("The search for unrecorded card payments did not finish")
+            row.detail = app.tr("Older payments were not checked. Use \"Check with Stripe "
+                                "again\" or kiosk reconcile.")
+            box.add_widget(row)
+
+    def acknowledge(self, sale_id: str) -> None:
+        """"Seen" on a lost authorisation: it stops being shown (an audit row)."""
+        def answered(code: str) -> None:
+            self._say(words_for(self.app, ACKNOWLEDGE_OUTCOMES, code),
+                      error=code != "acknowledged")
+            self.refresh()
+
+        self.app.kiosk.staff.acknowledge_lost_authorisation(sale_id, answered)
 
     def print_copy(self, sale_id: str) -> None:
         """"Print a copy" of one unprinted receipt."""
