@@ -1150,6 +1150,7 @@ def main(argv: list[str]) -> int:
     if args.dir is not None:
         args.dir.mkdir(parents=True, exist_ok=True)
         report = run_soak(args, args.dir)
+        (args.dir / "report.json").write_text(json.dumps(report, indent=1), encoding="utf-8")
     else:
         with tempfile.TemporaryDirectory(prefix="kiosk-soak-") as folder:
             report = run_soak(args, Path(folder))
