@@ -28,9 +28,10 @@ last idles ``--idle-window`` seconds while the emulator counts Stripe reads), th
 `FINAL_CHECKS` compares the emulator's objects, the kiosk's database, the back office's events
 and the printer's jobs.
 
-It prints its seed first (``--seed`` replays a run: the same plans, faults and kill choices;
-the moments a timed kill lands still vary with the machine's speed). ``--json`` prints one
-JSON object at the end. Exit 1 on any mismatch.
+It prints its seed first. ``--seed`` replays a run: each round draws its plan, faults and
+kill choice from ``seed:round``, so they are the same round by round. What a kill hits still
+varies with the machine's speed, and so do the sales that a refund can choose from.
+``--json`` prints one JSON object at the end. Exit 1 on any mismatch.
 
     .venv/bin/python bench/soak.py --kills 1000 --json
 """
@@ -391,6 +392,9 @@ class Tally:
     rounds: int = 0
     kills: Counter[str] = field(default_factory=Counter)
     killed_at: Counter[str] = field(default_factory=Counter)
+    """The kiosk's last reported step at each kill."""
+    crash_points: Counter[str] = field(default_factory=Counter)
+    """The crash points that killed the kiosk."""
     faults: Counter[str] = field(default_factory=Counter)
     clean_exits: int = 0
     failed_exits: int = 0
@@ -630,6 +634,8 @@ def one_round(world: World, rng: random.Random, tally: Tally, customers: int) ->
     if code == -signal.SIGKILL:
         tally.kills[{"emulator": "kill_pid_after"}.get(how, how)] += 1
         tally.killed_at[step] += 1
+        if how == "crashpoint" and crash_at:
+            tally.crash_points[crash_at.partition("#")[0]] += 1
     elif code == 0:
         tally.clean_exits += 1
     else:
@@ -1057,7 +1063,9 @@ def run_soak(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     try:
         world.start()
         while tally.total_kills < args.kills and tally.rounds < args.kills * 4:
-            one_round(world, rng, tally, args.customers)
+            # Each round draws from its own source: a replay gets the same plans, faults
+            # and kill choices round by round, however the rounds before it ended.
+            one_round(world, random.Random(f"{args.seed}:{tally.rounds}"), tally, args.customers)
             if tally.rounds % 25 == 0:
                 say(
                     f"round {tally.rounds}: {tally.total_kills} kills, "
@@ -1085,6 +1093,7 @@ def run_soak(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
         "kills": tally.total_kills,
         "kills_by_kind": dict(tally.kills),
         "killed_while": dict(tally.killed_at.most_common()),
+        "crash_points_hit": dict(tally.crash_points.most_common()),
         "clean_exits": tally.clean_exits,
         "failed_exits": tally.failed_exits,
         "sales": len(snap.sales),

@@ -45,7 +45,7 @@ from typing import Any
 
 from kiosk.app import Kiosk
 from kiosk.config import load_settings
-from kiosk.core.checkout_states import CheckoutState, ReceiptChoice
+from kiosk.core.checkout_states import CheckoutState, PaymentPhase, ReceiptChoice
 from kiosk.main_queue import MainQueue
 
 TAP_AFTER_S = 0.2
@@ -93,6 +93,7 @@ class Driver:
         self.clock = clock
         self.stripe_url = stripe_url
         self.manager_pin = manager_pin
+        self.phase: PaymentPhase | None = None
 
     def until(self, done: Callable[[], bool], timeout_s: float = STEP_WAIT_S) -> bool:
         """Run the main queue (ticking the facade) until ``done()``; False after the timeout."""
@@ -106,7 +107,16 @@ class Driver:
                 self.kiosk.tick()
                 next_tick = now + TICK_S
             self.queue.run_pending(wait_s=0.05)
+            self._report_phase()
         return True
+
+    def _report_phase(self) -> None:
+        """Say when the card payment's phase changes (waiting for the card, authorising)."""
+        phase = self.kiosk.checkout.payment_phase
+        if phase != self.phase:
+            self.phase = phase
+            if phase is not None:
+                say(step=phase.value)
 
     def state(self) -> CheckoutState:
         """The checkout's state now."""
