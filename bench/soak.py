@@ -82,6 +82,8 @@ START_TIMEOUT_S = 30.0
 """Seconds a helper process may take to print its address."""
 
 # Items without an age limit, so no attendant is needed (barcode: price in cents).
+BELOW_CARD_MINIMUM = frozenset({"4006381333931"})
+"""Items the card minimum (0.50 EUR) refuses on their own: not bought alone in the clean end."""
 ITEMS = (
     "4006381333931",
     "5012345001012",
@@ -727,11 +729,13 @@ def clean_run(
     world: World,
     plan: dict[str, Any],
     endurance: Endurance | None = None,
+    steps: list[dict[str, Any]] | None = None,
     marks: dict[str, tuple[float, int]] | None = None,
 ) -> int:
     """One kiosk run without faults or kills to its clean close; its exit code. With
     ``endurance``, memory and descriptors are sampled once the kiosk has started; ``marks``
-    gets (time, Stripe requests so far) when the ``idle`` and ``closing`` steps show."""
+    gets (time, Stripe requests so far) when the ``idle`` and ``closing`` steps show;
+    ``steps`` gets the run's steps."""
     run = KioskRun(world, plan, None)
     started = None
     while run.running() and time.monotonic() - run.started_at < RUN_TIMEOUT_S * 4:
@@ -748,6 +752,8 @@ def clean_run(
     if code is None:
         run.kill()
         code = -signal.SIGKILL
+    if steps is not None:
+        steps += run.steps
     if endurance is not None and started is not None:
         endurance.seconds = time.monotonic() - started
     return code
@@ -767,11 +773,14 @@ def finish(
     world.clear_faults()
     world.write_config("automatic")
     endurance = Endurance()
+    payable = [code for code in ITEMS if code not in BELOW_CARD_MINIMUM]
     customers = [
-        {"kind": "approve", "items": [rng.choice(ITEMS)], "receipt": "print"}
+        {"kind": "approve", "items": [rng.choice(payable)], "receipt": "print"}
         for _ in range(final_customers)
     ]
-    codes = [clean_run(world, {"restored": "pay", "customers": customers}, endurance)]
+    steps: list[dict[str, Any]] = []
+    plan = {"restored": "cancel", "customers": customers}
+    codes = [clean_run(world, plan, endurance, steps)]
     codes.append(clean_run(world, {"restored": "pay"}))
     marks: dict[str, tuple[float, int]] = {}
     codes.append(clean_run(world, {"restored": "pay", "idle_s": idle_window_s}, marks=marks))
@@ -787,8 +796,13 @@ def finish(
             drained = True
             break
         time.sleep(1)
+    paid = sum(1 for step in steps if step["step"] == "paid")
+    refusals = Counter(str(step.get("code")) for step in steps if step["step"] == "gave_up")
     return {
         "clean_exit_codes": codes,
+        "final_customers": final_customers,
+        "final_customers_paid": paid,
+        "final_refusals": dict(refusals),
         "endurance": endurance.to_json(),
         "idle_run_s": round(idle_s, 1),
         "stripe_reads_in_idle_run": len(reads),
@@ -1079,6 +1093,11 @@ def run_soak(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
             for code in end["clean_exit_codes"]
             if code != 0
         ]
+        if end["final_customers_paid"] < end["final_customers"]:
+            readers = control(f"{world.stripe_url}/_emulator/state", "GET")["readers"]
+            actions = [reader.get("action") for reader in readers.values()]
+            paid_end = f"{end['final_customers_paid']} of {end['final_customers']} paid"
+            mismatches.append(("clean_kiosk_could_not_sell", f"{paid_end}; reader {actions}"))
         if end["reconcile_exit"] != 0:
             mismatches.append(("reconcile_failed", " | ".join(end["reconcile"][-3:])))
         printed = len(list((folder / "printer").glob("*.bin")))

@@ -193,8 +193,12 @@ class Driver:
                     say(step="cancel")
                     self.cancel()
         if self.state() is CheckoutState.PAID:
+            say(step="paid", sale_id=self.kiosk.checkout.sale_id)
             say(step="receipt", choice=receipt)
             self.receipt_and_done(receipt)
+        elif self.kiosk.checkout.sale_id is not None and self.state() is CheckoutState.SHOPPING:
+            say(step="gave_up", code=self.kiosk.checkout.payment_code)
+            self.cancel()  # the payment did not go through: the customer leaves the cart
         say(step="ended", state=self.state().value)
 
     def customer(self, number: int, plan: dict[str, Any]) -> None:
