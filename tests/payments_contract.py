@@ -102,6 +102,11 @@ class ContractFixture(Protocol):
         one entry per payment object: exactly-once means one entry."""
         ...
 
+    def live_payments(self, sale_id: str) -> int:
+        """How many of the sale's payment objects at the provider are neither taken nor
+        cancelled (a card could still pay them)."""
+        ...
+
     def refunded_minor(self, sale_id: str) -> int:
         """What the provider has refunded of the sale (minor units)."""
         ...
@@ -141,6 +146,13 @@ def pay(contract: ContractFixture, provider: CardProvider, sale_id: str,
     seen = contract.events.count()
     provider.pay(sale_id, total_minor)
     return contract.events.wait_for_end(sale_id, after=seen)
+
+
+def close_sale(db: Database, sale_id: str, state: str, reason: str) -> None:
+    """Close the sale unpaid as the kiosk's own sale writer does, in its own commit."""
+    with db.conn:
+        db.execute("UPDATE sales SET state = ?, close_reason = ? WHERE id = ?",
+                   [state, reason, sale_id])
 
 
 def eventually(check: Callable[[], Any], what: str) -> None:
@@ -356,3 +368,30 @@ def test_a_sale_staff_void_releases_its_authorisation_as_an_anomaly(
         "SELECT detail FROM audit_log WHERE action = 'payment.authorisation_voided' "
         "AND outcome = 'anomaly'").fetchall()])
     assert len(anomalies) == 1 and sale_id in anomalies[0], anomalies
+
+
+@pytest.mark.parametrize("reason", ["cancelled", "voided"])
+def test_a_sale_closed_while_its_payment_waited_for_another_try_leaves_nothing_live(
+    contract: ContractFixture, reason: str
+) -> None:
+    """The sale was closed (the customer cancelled, or staff voided it) and the kiosk died
+    before the payment side heard of it: the next start settles the waiting payment."""
+    contract.customer_never_taps()
+    sale_id = contract.new_sale(AMOUNT)
+    contract.pay_in_a_dying_process(sale_id, AMOUNT, "after_commit:processing")
+    contract.restart()
+    contract.provider().recover(WAIT_S)  # handed back: the sale reopens, its payment waits
+    assert contract.sale_state(sale_id) == "open" and contract.live_payments(sale_id) == 1
+    state = "voided" if reason == "voided" else "abandoned"
+    contract.read(lambda db: close_sale(db, sale_id, state, reason))
+
+    contract.restart()
+    provider = contract.provider()
+    assert provider.unfinished_sales(WAIT_S) == (sale_id,)
+    report = provider.recover(WAIT_S)
+
+    assert report.settled, report
+    assert contract.live_payments(sale_id) == 0, "a card could still pay a closed sale"
+    assert contract.sale_state(sale_id) == state
+    assert contract.charges(sale_id) == []
+    assert provider.unfinished_sales(WAIT_S) == ()

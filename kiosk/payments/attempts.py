@@ -30,6 +30,10 @@ from kiosk.payments.protocol import (
 from kiosk.store import audit
 from kiosk.store.db import immediate_transaction
 
+ENDED_WITHOUT_PAYMENT = ("abandoned", "voided")
+"""Sale states that close a sale unpaid: a PaymentIntent still live for such a sale must be
+settled by the rule for abandoned sales (`kiosk.payments.stripe.recovery`)."""
+
 _COLUMNS = (
     "id, sale_id, n, state, amount_minor, payment_intent_id, reader_id, created_at, "
     "updated_at, detail, create_key, update_key, display_key, process_key, "
@@ -83,8 +87,9 @@ class PaymentAttempt:
         """True when a Stripe call may be in flight or a result is not yet recorded."""
         if self.state in UNRESOLVED_STATES:
             return True
-        if self.state == AttemptState.INTENT_CREATED and self.sale_state == "locked":
-            return True
+        if self.state == AttemptState.INTENT_CREATED and self.sale_state in (
+                "locked", *ENDED_WITHOUT_PAYMENT):
+            return True  # (a sale ended while its PaymentIntent waited for another try)
         return (
             self.state == AttemptState.ABANDONED
             and self.payment_intent_id is not None
@@ -132,6 +137,14 @@ def unresolved(db: Database) -> list[PaymentAttempt]:
         "ON s.id = a.sale_id WHERE a.state NOT IN ('paid', 'new') ORDER BY a.created_at"
     ).fetchall()
     return [attempt for attempt in map(_attempt, rows) if attempt.unresolved]
+
+
+def close_reason(db: Database, sale_id: str) -> str | None:
+    """Why the sale was closed (``cancelled``, ``idle_timeout``, ``voided``...), or ``None``
+    while it is open, locked or paid."""
+    row = db.execute("SELECT close_reason FROM sales WHERE id = ? AND state IN (?, ?)",
+                     [sale_id, *ENDED_WITHOUT_PAYMENT]).fetchone()
+    return str(row[0] or "abandoned") if row is not None else None
 
 
 def sale_exists(db: Database, sale_id: str) -> bool:

@@ -127,6 +127,9 @@ class Recovery:
             if located is None or located.payment_intent_id is None:
                 return located
             attempt = located
+        ended = self._ended_sale(attempt)
+        if ended is not None:
+            return self.cancel_abandoned(ended, deadline)
         if attempt.state == AttemptState.AUTHORISED:
             settled, _ = self.ledger.capture(attempt)
             return settled
@@ -181,6 +184,18 @@ class Recovery:
             capture_method=attempt.capture_method or ledger.settings.capture,
             metadata=ledger.metadata(attempt.sale_id), description=f"Sale {attempt.sale_id}",
             key=key)
+
+    def _ended_sale(self, attempt: PaymentAttempt) -> PaymentAttempt | None:
+        """The attempt committed ``abandoned`` when its sale was closed unpaid while the
+        payment side did not know yet (a kill between the sale's close and the payment's
+        abandon); ``None`` while the sale is open, locked or paid."""
+        ledger = self.ledger
+        reason = ledger.read(lambda db: attempts.close_reason(db, attempt.sale_id))
+        if reason is None:
+            return None
+        at = ledger.clock()
+        return ledger.commit("abandoned", lambda db: attempts.record_abandoned(
+            db, attempt.sale_id, reason, at=at))
 
     def _settle_intent(self, attempt: PaymentAttempt, deadline: float) -> PaymentAttempt | None:
         """``intent_created`` / ``processing``: look at the PaymentIntent and the reader."""
