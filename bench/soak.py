@@ -43,6 +43,7 @@ import contextlib
 import json
 import os
 import random
+import secrets
 import shutil
 import signal
 import sqlite3
@@ -51,6 +52,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections import Counter
 from collections.abc import Callable
@@ -194,14 +196,28 @@ def first_line(process: subprocess.Popen[str], what: str) -> str:
     return lines[0]
 
 
+REFUSING_FOR_S = 15.0
+"""How long a control request waits while the emulator refuses connections (its
+``act_then_refuse`` fault closes its socket for a few seconds)."""
+
+
 def control(url: str, method: str, body: Any = None) -> Any:
-    """A JSON control request (emulator or back office); the decoded answer."""
+    """A JSON control request (emulator or back office); the decoded answer. Refused
+    connections are tried again for up to `REFUSING_FOR_S`."""
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(
-        url, data=data, method=method, headers={"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=30) as answer:
-        return json.loads(answer.read() or b"null")
+    deadline = time.monotonic() + REFUSING_FOR_S
+    while True:
+        request = urllib.request.Request(
+            url, data=data, method=method, headers={"Content-Type": "application/json"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as answer:
+                return json.loads(answer.read() or b"null")
+        except urllib.error.URLError as error:
+            refused = isinstance(error.reason, ConnectionRefusedError)
+            if not refused or time.monotonic() > deadline:
+                raise
+        time.sleep(0.2)
 
 
 @dataclass
@@ -1059,7 +1075,7 @@ FINAL_CHECKS: tuple[Callable[[Snapshot], list[Mismatch]], ...] = (
     check_refunds,
     check_back_office,
     check_receipts,
-    # command_check("audit_chain_broken", "audit", "verify"),  # once `kiosk audit verify` exists
+    command_check("audit_chain_broken", "audit", "verify"),
 )
 
 
@@ -1071,6 +1087,8 @@ def run_soak(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     rng = random.Random(args.seed)
     environment = {key: value for key, value in os.environ.items() if not key.startswith("KIOSK_")}
     environment.update(KIOSK_STRIPE_API_KEY=API_KEY, PYTHONUNBUFFERED="1")
+    # the machine's keys (systemd credentials on a kiosk): PINs peppered, the audit log sealed
+    environment.update(KIOSK_PIN_PEPPER=secrets.token_hex(32), KIOSK_AUDIT_KEY=secrets.token_hex(32))
     world = World(folder, environment)
     tally = Tally()
     started = time.monotonic()
