@@ -4,8 +4,8 @@ tests that open the Kivy window.
 ``tests/run.sh`` runs the suite on two pytest-xdist workers with ``--dist loadgroup``: every
 test of a module that drives the real Kivy window (it imports ``ui_support`` or Kivy) is in the
 group ``kivy-window`` and runs in one worker, one test after another, as alone on its window as
-before; every other test (payments, store, sync, back office, the command line) runs in the
-other worker meanwhile.
+before; the other modules (payments, store, sync, back office, the command line), each whole in
+one worker, run beside it.
 """
 
 from __future__ import annotations
@@ -44,10 +44,13 @@ def _module_opens_the_window(path: str) -> bool:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Put the tests that drive the Kivy window into one xdist group (one worker, in turn)."""
+    """Put the tests that drive the Kivy window into one xdist group (one worker, in turn),
+    and every other module's tests into a group of their own (a module's fixtures, such as
+    the wheel built in the source tree, are made once, by one worker)."""
     for item in items:
-        if _module_opens_the_window(str(item.path)):
-            item.add_marker(pytest.mark.xdist_group(WINDOW_GROUP))
+        path = str(item.path)
+        group = WINDOW_GROUP if _module_opens_the_window(path) else item.path.name
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
