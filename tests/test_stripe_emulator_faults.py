@@ -225,3 +225,16 @@ def test_a_refund_pending_without_seconds_ends_only_through_the_control_call(
     with pytest.raises(urllib.error.HTTPError) as refused:
         control(emulator.url, "POST", "refunds", {"id": first.id})
     assert refused.value.code == 400  # only a pending refund can be ended
+
+
+def test_a_stuck_action_fault_on_a_refused_process_leaves_the_ended_action_as_it_ended(
+    client: stripe.StripeClient, emulator: StripeEmulator, reader: str
+) -> None:
+    intent = new_intent(client, capture_method="automatic")
+    process(client, reader, intent.id)
+    emulator.present_card(reader)
+    assert client.v1.payment_intents.retrieve(intent.id).status == "succeeded"
+    emulator.inject(Fault("stuck_action", path="process_payment_intent"))
+    with pytest.raises(stripe.StripeError):  # the payment is taken: nothing to process
+        process(client, reader, intent.id)
+    assert client.v1.terminal.readers.retrieve(reader).action.status == "succeeded"

@@ -445,8 +445,8 @@ class StripeEmulator:
             pending = refunds.make_pending(self._account, response.body["id"],
                                            now + seconds if seconds else None)
             response = SavedResponse(200, copy.deepcopy(pending))
-        if "stuck_action" in fired:
-            for reader_id in self._fault_readers(path):
+        if "stuck_action" in fired and response.status == 200:  # (a refused request
+            for reader_id in self._fault_readers(path):  # started no action to get stuck)
                 terminal.make_stuck(self._account, reader_id)
         if "reader_timeout_after_acting" in fired:
             return _error_reply(_reader_timeout())

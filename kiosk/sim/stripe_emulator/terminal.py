@@ -265,10 +265,11 @@ def set_online(account: Account, reader_id: str) -> None:
 
 
 def make_stuck(account: Account, reader_id: str) -> None:
-    """Leave the reader's current action in progress until cancel_action (lost connection)."""
+    """Leave the reader's current action in progress until cancel_action (lost connection).
+    An action that has ended (its payment taken, or failed) stays as it ended."""
     reader = account.readers[reader_id]
     work = account.reader_work[reader_id]
-    if reader["action"] is None:
+    if reader["action"] is None or reader["action"].get("status") != "in_progress":
         return
     reader["action"]["status"] = "in_progress"
     reader["action"]["failure_code"] = None
