@@ -1088,7 +1088,9 @@ def run_soak(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     environment = {key: value for key, value in os.environ.items() if not key.startswith("KIOSK_")}
     environment.update(KIOSK_STRIPE_API_KEY=API_KEY, PYTHONUNBUFFERED="1")
     # the machine's keys (systemd credentials on a kiosk): PINs peppered, the audit log sealed
-    environment.update(KIOSK_PIN_PEPPER=secrets.token_hex(32), KIOSK_AUDIT_KEY=secrets.token_hex(32))
+    environment.update(
+        KIOSK_PIN_PEPPER=secrets.token_hex(32), KIOSK_AUDIT_KEY=secrets.token_hex(32)
+    )
     world = World(folder, environment)
     tally = Tally()
     started = time.monotonic()

@@ -43,6 +43,7 @@ __all__ = [
     "test_a_kiosk_killed_at_a_write_ahead_step_recovers_to_exactly_one_charge",
     "test_a_lost_answer_followed_by_refused_retries_is_never_taken_for_not_sent",
     "test_a_lost_answer_is_looked_up_and_never_reported_as_a_decline",
+    "test_a_sale_closed_while_its_payment_waited_for_another_try_leaves_nothing_live",
     "test_a_sale_ending_with_its_card_authorised_is_paid_in_both_capture_modes",
     "test_a_sale_staff_void_releases_its_authorisation_as_an_anomaly",
     "test_a_tapped_card_pays_the_sale_once",
