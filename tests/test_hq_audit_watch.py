@@ -10,17 +10,17 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from audit_support import database_with_audit_rows
 from cli_support import invoke
 from hq_support import postgres_dsn, postgres_schema
 
 from kiosk.config.secrets import SecretStr
 from kiosk.hq.storage import HQStore
 from kiosk.hq.stores import open_store
-from kiosk.store import audit
 from kiosk.store.db import open_database
 from kiosk.store.keys import StoreKeys
 from kiosk.store.staff import MAX_WRONG_PINS, StaffRole, StaffRoster
@@ -44,21 +44,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[HQStore]:
 
 
 def _kiosk(tmp_path: Path, rows: int = 6) -> Path:
-    path = tmp_path / "kiosk.db"
-    db = open_database(path, keys=KEYS)
-    try:
-        for index in range(rows):
-            audit.record(
-                db,
-                at=T0 + timedelta(minutes=index),
-                action="staff.pin_check",
-                outcome="ok",
-                staff_number=1001,
-                detail={"n": index},
-            )
-    finally:
-        db.close()
-    return path
+    return database_with_audit_rows(tmp_path / "kiosk.db", KEYS, rows)
 
 
 def _outbox(path: Path) -> list[Event]:

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from audit_support import database_with_audit_rows
 from cli_support import Shop, invoke, run_kiosk, write_config
 
 from kiosk.config import load_settings
@@ -264,21 +265,7 @@ def test_a_lockout_raises_an_event_for_the_back_office_and_a_notice(tmp_path: Pa
 
 def _kiosk_with_audit_rows(shop: Shop, keys: StoreKeys, rows: int = 6) -> Path:
     shop.state_dir.mkdir(parents=True, exist_ok=True)
-    path = shop.state_dir / "kiosk.db"
-    db = open_database(path, keys=keys)
-    try:
-        for index in range(rows):
-            audit.record(
-                db,
-                at=T0 + timedelta(minutes=index),
-                action="staff.pin_check",
-                outcome="ok",
-                staff_number=1001,
-                detail={"n": index},
-            )
-    finally:
-        db.close()
-    return path
+    return database_with_audit_rows(shop.state_dir / "kiosk.db", keys, rows)
 
 
 def _verify(shop: Shop) -> tuple[int, str]:
