@@ -83,6 +83,11 @@ WORDS: dict[str, str] = {
     "unknown_staff": "Unknown staff number.",
     "no_pin": "This staff member has no PIN yet.",
     "inactive": "This staff member is not active.",
+    "pins_reset_needed": (
+        "Staff PINs must be set again (this kiosk's data came from another machine). "
+        "Ask the technician: kiosk staff set-pin."
+    ),
+    "pin_key_missing": "The kiosk's PIN key is missing. Call the technician.",
     "not_allowed": "This staff member may not approve this.",
     KioskRefusal.KIOSK_STARTING: "The checkout is starting. Please wait a moment.",
     KioskRefusal.KIOSK_OUT_OF_ORDER: "This checkout is out of order. Please use another checkout.",
