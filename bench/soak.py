@@ -198,12 +198,13 @@ def first_line(process: subprocess.Popen[str], what: str) -> str:
 
 REFUSING_FOR_S = 15.0
 """How long a control request waits while the emulator refuses connections (its
-``act_then_refuse`` fault closes its socket for a few seconds)."""
+``act_then_refuse`` fault closes its socket for a few seconds; a connection still waiting
+in the closed socket is reset)."""
 
 
 def control(url: str, method: str, body: Any = None) -> Any:
-    """A JSON control request (emulator or back office); the decoded answer. Refused
-    connections are tried again for up to `REFUSING_FOR_S`."""
+    """A JSON control request (emulator or back office); the decoded answer. Refused and
+    reset connections are tried again for up to `REFUSING_FOR_S`."""
     data = None if body is None else json.dumps(body).encode()
     deadline = time.monotonic() + REFUSING_FOR_S
     while True:
@@ -216,6 +217,9 @@ def control(url: str, method: str, body: Any = None) -> Any:
         except urllib.error.URLError as error:
             refused = isinstance(error.reason, ConnectionRefusedError)
             if not refused or time.monotonic() > deadline:
+                raise
+        except ConnectionResetError:  # waiting in the listening socket when it was closed:
+            if time.monotonic() > deadline:  # the request was never read, so never acted on
                 raise
         time.sleep(0.2)
 
