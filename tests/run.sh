@@ -77,7 +77,7 @@ fi
 .venv/bin/mypy
 export KIVY_NO_ARGS=1 KIVY_NO_FILELOG=1 KIVY_NO_CONSOLELOG=1 SDL_AUDIODRIVER=dummy
 # A square virtual screen, so the touchscreen tests can open landscape and portrait windows.
-# Two workers (pytest-xdist): the tests on the Kivy window in one, in turn; the rest in the other
-# (tests/conftest.py groups them). KIOSK_TEST_WORKERS=0 runs everything in this one process.
+# Two workers (pytest-xdist), each test module whole in one of them (tests/conftest.py says more).
+# KIOSK_TEST_WORKERS=0 runs everything in this one process.
 exec xvfb-run -a -s "-screen 0 1280x1280x24" .venv/bin/python -m pytest --durations=20 -p no:cacheprovider \
-  -n "${KIOSK_TEST_WORKERS:-2}" --dist loadgroup "$@"
+  -n "${KIOSK_TEST_WORKERS:-2}" --dist loadfile "$@"
