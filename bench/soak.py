@@ -758,7 +758,8 @@ def clean_run(
     ``steps`` gets the run's steps."""
     run = KioskRun(world, plan, None)
     started = None
-    while run.running() and time.monotonic() - run.started_at < RUN_TIMEOUT_S * 4:
+    guard_s = RUN_TIMEOUT_S * 4 + float(plan.get("idle_s", 0))  # (the idle window counts)
+    while run.running() and time.monotonic() - run.started_at < guard_s:
         if endurance is not None and run.seen("started") and not run.seen("closing"):
             started = started or time.monotonic()
             endurance.sample(run.pid)
