@@ -49,6 +49,8 @@ class PaymentScreen(Screen):
     def on_kv_post(self, _base_widget: object) -> None:
         """Follow the payment view: a shown "Try another card" keeps its place."""
         app = App.get_running_app()
+        if app is None:  # built by a screen-building tick that ran after the app stopped
+            return
 
         def note_retry(*_args: object) -> None:
             if app.payment_view is not None and app.payment_view.retry_shown:
