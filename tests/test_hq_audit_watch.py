@@ -132,6 +132,6 @@ def test_kiosk_hq_alerts_reports_a_broken_chain(tmp_path: Path) -> None:
     assert f"{KIOSK}  audit_gap  rows 2 to 2 never arrived" in result.output
     clean = tmp_path / "clean.db"
     with open_store(database=clean):
-        pass
+        pass  # an empty back office: its tables made, no batch stored
     result = invoke(["hq", "alerts", "--db", str(clean)])
     assert (result.exit_code, result.output.strip()) == (0, "No alerts.")
